@@ -1,0 +1,86 @@
+"""The composition root: the one place that turns settings into connected, concrete objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from suarawarga.bot.attachments import AttachmentStore
+from suarawarga.bot.conversation import Engine, Policy
+from suarawarga.bot.dispatcher import Dispatcher, OnCommitted
+from suarawarga.bot.messages import ChannelName, Outbound
+from suarawarga.bot.sender import Delivery, Sender
+from suarawarga.bot.texts import Catalogue
+from suarawarga.clock import Clock, SystemClock
+from suarawarga.config import Settings
+from suarawarga.handlers.registry import build_engine
+from suarawarga.storage.db import make_engine
+from suarawarga.storage.sql import SqlUnitOfWork
+from suarawarga.storage.uow import UnitOfWork
+
+
+@dataclass
+class App:
+    """Everything a process needs, wired together."""
+
+    settings: Settings
+    db: AsyncEngine
+    clock: Clock
+    catalogue: Catalogue
+    policy: Policy
+    engine: Engine
+    attachments: AttachmentStore
+    senders: dict[ChannelName, Sender] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        """Open a new unit of work (use with `async with`)."""
+        return SqlUnitOfWork(self.db)
+
+    def delivery(self) -> Delivery:
+        """Return the outbox delivery over this app's senders."""
+        return Delivery(self.senders, self.uow, self.clock)
+
+    def dispatcher(self, on_committed: OnCommitted | None = None, *, lanes: int | None = None) -> Dispatcher:
+        """Return a dispatcher; by default replies are delivered right after each commit."""
+        if on_committed is None:
+            delivery = self.delivery()
+
+            async def deliver_now(messages: list[Outbound]) -> None:
+                await delivery.deliver(messages)
+
+            on_committed = deliver_now
+        if lanes is None:
+            lanes = 1 if self.db.dialect.name == "sqlite" else 4  # SQLite has one writer anyway
+        return Dispatcher(self.engine, self.uow, self.clock, self.policy, self.catalogue, on_committed, lanes=lanes)
+
+    async def aclose(self) -> None:
+        """Release the database connections."""
+        await self.db.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    senders: Mapping[ChannelName, Sender] | None = None,
+    db: AsyncEngine | None = None,
+) -> App:
+    """Build the application from settings; tests inject a clock, senders or an engine."""
+    catalogue = Catalogue.load(settings.texts_file, settings.language)
+    return App(
+        settings=settings,
+        db=db or make_engine(settings.database_url),
+        clock=clock or SystemClock(settings.tz),
+        catalogue=catalogue,
+        policy=Policy(
+            city_code=settings.city_code,
+            default_language=settings.language,
+            complaints_per_day=settings.complaints_per_day,
+            max_photos=settings.max_photos,
+        ),
+        engine=build_engine(),
+        attachments=AttachmentStore(settings.attachments_dir),
+        senders=dict(senders or {}),
+    )

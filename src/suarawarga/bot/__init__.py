@@ -1,0 +1,1 @@
+"""The platform-neutral messaging core and the channel adapters."""

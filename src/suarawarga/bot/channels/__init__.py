@@ -1,0 +1,1 @@
+"""One thin adapter per platform: platform payload -> Inbound, Outbound -> platform call."""

@@ -1,0 +1,293 @@
+"""Flows of named steps, the per-turn context, and the engine that runs one inbound through them.
+
+A flow is a dict of steps; each step has a `prompt` (asks its question) and a `handle` (uses the answer and
+names the next step). The engine re-asks the current step after unusable input, so a step never needs to
+repeat its own question. Step names are persisted, so they are strings (StrEnum values), never positions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from suarawarga.bot.messages import Choice, Inbound, Outbound, OutboundFile
+from suarawarga.errors import UserInputError
+
+if TYPE_CHECKING:
+    from suarawarga.bot.texts import Catalogue
+    from suarawarga.clock import Clock
+    from suarawarga.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+END = "__end__"  # a handler returns this to finish its flow
+STAY = "__stay__"  # a handler returns this to stay in its step without re-asking
+COMMAND_CHOICE_PREFIX = "cmd:"  # a menu button that runs a global command, valid in any step
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Limits and names the flows need, taken from the settings by the composition root."""
+
+    city_code: str = "PDG"
+    default_language: str = "id"
+    complaints_per_day: int = 5
+    max_photos: int = 5
+    surveys_per_unit_per_day: int = 1
+
+
+@dataclass(slots=True)
+class ConversationState:
+    """What is remembered of one chat between messages."""
+
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    language: str = "id"
+    choices: list[list[str]] = field(default_factory=list)  # [[choice id, rendered label], ...] of the last prompt
+    exists: bool = False  # whether a row is stored for it
+
+    def clear(self) -> None:
+        """Leave any flow; keep the language."""
+        self.flow, self.step, self.data, self.choices = None, None, {}, []
+
+
+class Turn:
+    """Everything a step sees while handling one inbound message."""
+
+    def __init__(
+        self,
+        inbound: Inbound,
+        state: ConversationState,
+        uow: UnitOfWork,
+        clock: Clock,
+        policy: Policy,
+        catalogue: Catalogue,
+    ) -> None:
+        self.inbound = inbound
+        self.state = state
+        self.uow = uow
+        self.clock = clock
+        self.policy = policy
+        self.catalogue = catalogue
+        self.replies: list[Outbound] = []
+        self.after_commit: list[Outbound] = []  # messages to other chats (e.g. the OPD), also via the outbox
+        self.switch: tuple[str, dict[str, Any]] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Return the flow's persisted data (JSON-safe values only)."""
+        return self.state.data
+
+    @property
+    def language(self) -> str:
+        """Return the chat's language."""
+        return self.state.language
+
+    def reply(
+        self,
+        text_key: str,
+        choices: tuple[Choice, ...] | list[Choice] = (),
+        *,
+        ask_location: bool = False,
+        files: tuple[OutboundFile, ...] = (),
+        **params: str,
+    ) -> None:
+        """Queue a message to this chat."""
+        self.replies.append(
+            Outbound(
+                key=self.inbound.key,
+                text_key=text_key,
+                params=params,
+                choices=tuple(choices),
+                language=self.state.language,
+                ask_location=ask_location,
+                files=files,
+            )
+        )
+
+    def notify(self, outbound: Outbound) -> None:
+        """Queue a message to another chat (an OPD's group, an officer)."""
+        self.after_commit.append(outbound)
+
+    def start_flow(self, name: str, **data: Any) -> str:
+        """Leave the current flow and enter flow `name` with initial data."""
+        self.switch = (name, dict(data))
+        return END
+
+    def text(self, key: str, **params: str) -> str:
+        """Render a catalogue text in the chat's language (for summaries built from several texts)."""
+        return self.catalogue.render(key, self.state.language, params)
+
+
+Prompt = Callable[[Turn], Awaitable[None]]
+Handle = Callable[[Turn], Awaitable[str]]
+Command = Callable[[Turn, str], Awaitable[str]]  # (turn, arguments) -> STAY, END or a flow switch
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One question of a flow: how to ask it and how to use the answer."""
+
+    prompt: Prompt
+    handle: Handle
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A named conversation: an entry guard, a first step and its steps."""
+
+    name: str
+    first: str
+    steps: Mapping[str, Step]
+    enter: Handle | None = None  # runs on entry; returns the first step to ask, or END (e.g. limit reached)
+
+
+class Engine:
+    """Runs one inbound through global commands, the current step, and the prompt of the next step."""
+
+    def __init__(
+        self,
+        flows: Mapping[str, Flow],
+        commands: Mapping[str, Command],
+        keywords: Mapping[str, str],
+        idle: Command,
+    ) -> None:
+        self.flows = flows
+        self.commands = commands
+        self.keywords = keywords  # bare words typed as the whole message that act as commands
+        self.idle = idle  # what to do with a message when no flow is active (show the menu)
+
+    def normalise(self, inbound: Inbound, state: ConversationState) -> tuple[Inbound, str | None, str]:
+        """Turn typed numbers/labels into choices and keywords into commands; return (inbound, command, args)."""
+        if inbound.command:
+            return inbound, inbound.command, (inbound.text or "").strip()
+        if inbound.choice and inbound.choice.startswith(COMMAND_CHOICE_PREFIX):
+            return inbound, inbound.choice.removeprefix(COMMAND_CHOICE_PREFIX), ""
+        text = (inbound.text or "").strip()
+        if text and not inbound.choice:
+            word, _, rest = text.partition(" ")
+            command = self.keywords.get(word.lower())
+            if command and (not rest or command in ("status", "start", "gabung", "hubungkan")):
+                return inbound, command, rest.strip()
+            picked = _match_choice(text, state.choices)
+            if picked is not None:
+                if picked.startswith(COMMAND_CHOICE_PREFIX):
+                    return inbound, picked.removeprefix(COMMAND_CHOICE_PREFIX), ""
+                return dataclasses.replace(inbound, choice=picked, text=None), None, ""
+        return inbound, None, ""
+
+    async def run(self, turn: Turn) -> None:
+        """Handle one inbound, leaving the new state in turn.state and the replies in turn.replies."""
+        await self._run(turn)
+        # The buttons a typed number or label refers to are those of the last message sent.
+        last = turn.replies[-1] if turn.replies else None
+        turn.state.choices = (
+            [[c.id, turn.catalogue.render(c.text_key, turn.language, c.params)] for c in last.choices]
+            if last is not None
+            else turn.state.choices
+        )
+
+    async def _run(self, turn: Turn) -> None:
+        state = turn.state
+        inbound, command, args = self.normalise(turn.inbound, state)
+        turn.inbound = inbound
+        if command is not None:
+            handler = self.commands.get(command)
+            if handler is None:
+                turn.reply("error.unknown_command")
+                await self._reprompt(turn)
+                return
+            outcome = await handler(turn, args)
+            await self._after(turn, outcome, reprompt_on_stay=True)
+            return
+        flow = self.flows.get(state.flow or "")
+        step = flow.steps.get(state.step or "") if flow else None
+        if flow is None or step is None:
+            state.clear()
+            if inbound.choice:
+                turn.reply("input.stale_choice")
+            outcome = await self.idle(turn, "")
+            await self._after(turn, outcome, reprompt_on_stay=False)
+            return
+        if inbound.choice is not None and inbound.choice not in {c[0] for c in state.choices}:
+            turn.reply("input.stale_choice")
+            await self._reprompt(turn)
+            return
+        if inbound.unsupported or inbound.is_empty:
+            turn.reply("input.unsupported")
+            await self._reprompt(turn)
+            return
+        try:
+            outcome = await step.handle(turn)
+        except UserInputError as exc:
+            turn.reply(exc.text_key, **exc.params)
+            await self._reprompt(turn)
+            return
+        await self._after(turn, outcome, reprompt_on_stay=False)
+
+    async def enter(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
+        """Start flow `name`: run its guard, then ask its first step."""
+        flow = self.flows.get(name)
+        if flow is None:  # a flow this deployment does not have (yet)
+            turn.state.clear()
+            turn.reply("error.unavailable")
+            await self.idle(turn, "")
+            return
+        turn.state.flow, turn.state.step, turn.state.data, turn.state.choices = name, None, data, []
+        first = await flow.enter(turn) if flow.enter else flow.first
+        if turn.switch is not None:
+            await self._switch(turn)
+            return
+        if first == END:
+            turn.state.clear()
+            return
+        await self._goto(turn, first)
+
+    async def _after(self, turn: Turn, outcome: str, *, reprompt_on_stay: bool) -> None:
+        if turn.switch is not None:
+            await self._switch(turn)
+        elif outcome == END:
+            turn.state.clear()
+        elif outcome == STAY:
+            if reprompt_on_stay:
+                await self._reprompt(turn)
+        else:
+            await self._goto(turn, outcome)
+
+    async def _switch(self, turn: Turn) -> None:
+        assert turn.switch is not None
+        name, data = turn.switch
+        turn.switch = None
+        await self.enter(turn, name, data)
+
+    async def _goto(self, turn: Turn, step_name: str) -> None:
+        flow = self.flows[turn.state.flow or ""]
+        turn.state.step = step_name
+        await self._ask(turn, flow.steps[step_name])
+
+    async def _reprompt(self, turn: Turn) -> None:
+        flow = self.flows.get(turn.state.flow or "")
+        step = flow.steps.get(turn.state.step or "") if flow else None
+        if step is not None:
+            await self._ask(turn, step)
+
+    async def _ask(self, turn: Turn, step: Step) -> None:
+        await step.prompt(turn)
+
+
+def _match_choice(text: str, choices: list[list[str]]) -> str | None:
+    """Map a typed number ("2") or a typed label ("Selesai") onto a choice of the last prompt."""
+    if not choices:
+        return None
+    if text.isdigit():
+        index = int(text)
+        return choices[index - 1][0] if 1 <= index <= len(choices) else None
+    folded = text.casefold()
+    for choice_id, label in choices:
+        if label.casefold() == folded:
+            return choice_id
+    return None

@@ -1,0 +1,216 @@
+"""The dispatcher: every inbound goes through dedupe, state, the flow step and the outbox in one transaction.
+
+Order of work for each inbound (see ARCHITECTURE.md, 3.2):
+1. drop it if (channel, external id) was processed before;
+2. serialise it behind earlier messages of the same chat (a chat always maps to the same lane);
+3. load the chat's state, run the step, save the state and write the replies to the outbox, then commit;
+4. only after the commit, hand the replies to delivery.
+
+Group commit: a lane takes every message waiting for it and runs them all in one transaction (messages of one
+chat in arrival order), so a busy bot pays a handful of round trips per batch rather than per message. If any
+step fails, the batch is rolled back and its messages are run again one per transaction, so one bad message
+cannot take others down with it; a message whose step fails on its own gets an apology and a reset state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn
+from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
+from suarawarga.bot.texts import Catalogue
+from suarawarga.clock import Clock
+from suarawarga.storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+OnCommitted = Callable[[list[Outbound]], Awaitable[None]]
+
+
+class StepFailed(Exception):
+    """A flow step raised: the batch must be retried one message at a time."""
+
+
+@dataclass(slots=True)
+class _Item:
+    inbound: Inbound
+    future: asyncio.Future[list[Outbound]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Dispatcher:
+    """Runs inbound messages through the engine with exactly-once state changes and replies."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        policy: Policy,
+        catalogue: Catalogue,
+        on_committed: OnCommitted | None = None,
+        *,
+        lanes: int = 1,
+        max_batch: int = 200,
+    ) -> None:
+        self.engine = engine
+        self.uow_factory = uow_factory
+        self.clock = clock
+        self.policy = policy
+        self.catalogue = catalogue
+        self.on_committed = on_committed
+        self.max_batch = max_batch
+        self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(max(lanes, 1))]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Dispatcher:
+        """Start the lanes."""
+        self._tasks = [asyncio.create_task(self._lane(q), name=f"dispatcher-lane-{i}") for i, q in enumerate(self._queues)]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Finish what is queued, then stop the lanes."""
+        for queue in self._queues:
+            await queue.join()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Process one inbound and return the replies it produced (empty for a duplicate)."""
+        if not self._tasks:
+            raise RuntimeError("use 'async with dispatcher:' before handle()")
+        item = _Item(inbound)
+        self._queues[self._lane_of(inbound.key)].put_nowait(item)
+        return await item.future
+
+    async def handle_many(self, inbounds: Sequence[Inbound]) -> list[list[Outbound]]:
+        """Process several inbound messages concurrently; each chat's messages keep their order."""
+        return list(await asyncio.gather(*(self.handle(i) for i in inbounds)))
+
+    def _lane_of(self, key: ConversationKey) -> int:
+        return zlib.crc32(f"{key.channel}:{key.chat_id}".encode()) % len(self._queues)
+
+    async def _lane(self, queue: asyncio.Queue[_Item]) -> None:
+        while True:
+            items = [await queue.get()]
+            while len(items) < self.max_batch and not queue.empty():
+                items.append(queue.get_nowait())
+            try:
+                await self._process(items)
+            except Exception as exc:  # infrastructure failure (database down): the callers see it and may retry
+                log.exception("dispatcher batch of %d failed", len(items))
+                for item in items:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+            finally:
+                for _ in items:
+                    queue.task_done()
+
+    async def _process(self, items: list[_Item]) -> None:
+        try:
+            results, outbound = await self._run_batch(items)
+        except StepFailed:
+            if len(items) == 1:
+                results, outbound = await self._apologise(items[0].inbound)
+            else:
+                for item in items:  # isolate the failing message; the others still go through
+                    await self._process([item])
+                return
+        except Exception:
+            if len(items) == 1:
+                raise
+            for item in items:  # e.g. a duplicate delivered to another process at the same moment
+                await self._process([item])
+            return
+        for item, replies in zip(items, results, strict=True):
+            if not item.future.done():
+                item.future.set_result(replies)
+        if outbound and self.on_committed is not None:
+            await self.on_committed(outbound)
+
+    async def _run_batch(self, items: list[_Item]) -> tuple[list[list[Outbound]], list[Outbound]]:
+        now = self.clock.now()
+        results: list[list[Outbound]] = [[] for _ in items]
+        async with self.uow_factory() as uow:
+            fresh = await self._fresh(uow, items)
+            if not fresh:
+                return results, []
+            keys = {items[i].inbound.key for i in fresh}
+            states = await uow.conversations.load_many(keys)
+            touched: dict[ConversationKey, ConversationState] = {}
+            pending: list[tuple[int, list[Outbound]]] = []
+            for index in fresh:
+                inbound = items[index].inbound
+                state = states.get(inbound.key)
+                if state is None:
+                    state = states[inbound.key] = ConversationState(
+                        language=_language(inbound, self.policy.default_language)
+                    )
+                turn = Turn(inbound, state, uow, self.clock, self.policy, self.catalogue)
+                try:
+                    await self.engine.run(turn)
+                except Exception as exc:
+                    log.exception("step failed in flow %s step %s", state.flow, state.step)
+                    raise StepFailed from exc
+                touched[inbound.key] = state
+                pending.append((index, turn.replies + turn.after_commit))
+                results[index] = turn.replies
+            await uow.conversations.save_many(touched, now)
+            await uow.inbound.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
+            stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now)
+            await uow.commit()
+        # The stored copies carry their outbox ids; hand those back in the same order.
+        cursor = 0
+        for index, messages in pending:
+            count = len(messages)
+            chunk = stored[cursor : cursor + count]
+            results[index] = chunk[: len(results[index])]
+            cursor += count
+        return results, stored
+
+    async def _fresh(self, uow: UnitOfWork, items: list[_Item]) -> list[int]:
+        """Return the indexes of items not processed before and not repeated earlier in the batch."""
+        by_channel: dict[str, list[str]] = {}
+        for item in items:
+            by_channel.setdefault(item.inbound.key.channel, []).append(item.inbound.external_id)
+        seen: set[tuple[str, str]] = set()
+        for channel, ids in by_channel.items():
+            seen |= {(channel, e) for e in await uow.inbound.seen(ChannelName(channel), ids)}
+        fresh: list[int] = []
+        for index, item in enumerate(items):
+            marker = (item.inbound.key.channel.value, item.inbound.external_id)
+            if marker not in seen:
+                seen.add(marker)
+                fresh.append(index)
+        return fresh
+
+    async def _apologise(self, inbound: Inbound) -> tuple[list[list[Outbound]], list[Outbound]]:
+        """Mark a message whose step failed as processed, reset the chat and say sorry, in one transaction."""
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            if await uow.inbound.seen(inbound.key.channel, [inbound.external_id]):
+                return [[]], []
+            states = await uow.conversations.load_many([inbound.key])
+            state = states.get(inbound.key) or ConversationState(
+                language=_language(inbound, self.policy.default_language)
+            )
+            state.clear()
+            sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
+            await uow.conversations.save_many({inbound.key: state}, now)
+            await uow.inbound.mark([(inbound.key.channel, inbound.external_id)], now)
+            stored = await uow.outbox.add_many([sorry], now)
+            await uow.commit()
+        return [stored], stored
+
+
+def _language(inbound: Inbound, default: str) -> str:
+    hint = (inbound.language or "").lower()[:2]
+    return hint if hint in ("id", "en") else default

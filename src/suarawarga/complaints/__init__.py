@@ -1,0 +1,1 @@
+"""The complaint domain: units, categories, complaints and their rules."""

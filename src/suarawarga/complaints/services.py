@@ -1,0 +1,182 @@
+"""Complaint use cases; they run inside a unit of work owned by the caller, who commits once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from suarawarga.bot.messages import ChannelName
+from suarawarga.complaints.model import (
+    ActorKind,
+    Category,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    EventKind,
+    IdentityMode,
+    NewAttachment,
+    Unit,
+    new_tracking_code,
+    route,
+)
+from suarawarga.complaints.seed import Seed
+from suarawarga.errors import NotFound
+from suarawarga.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintDraft:
+    """Everything a citizen gave for a new complaint."""
+
+    category_code: str
+    description: str
+    identity_mode: IdentityMode
+    channel: ChannelName
+    chat_id: str
+    citizen_id: int | None
+    language: str
+    location_text: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    kecamatan_code: str | None = None
+    reporter_name: str | None = None
+    reporter_contact: str | None = None
+    attachments: tuple[NewAttachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """The result of filing: the tracking code and where it went."""
+
+    complaint_id: int
+    code: str
+    unit: Unit
+    category: Category
+
+
+def day_start(moment: datetime) -> datetime:
+    """Return the start of the moment's calendar day, in the moment's own timezone."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def filed_today(uow: UnitOfWork, citizen_id: int, now: datetime) -> int:
+    """Return how many complaints the citizen filed since the start of today (city time)."""
+    return await uow.complaints.count_filed_since(citizen_id, day_start(now))
+
+
+async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, code_prefix: str) -> Filed:
+    """Store a complaint, route it, record its first events and attachments; the caller commits."""
+    category = await uow.categories.by_code(draft.category_code)
+    if category is None:
+        raise NotFound(f"category {draft.category_code}")
+    unit_id = route(category, await uow.units.oversight() if category.sensitive else None)
+    unit = await uow.units.get(unit_id)
+    assert unit is not None
+    kecamatan = await uow.units.by_code(draft.kecamatan_code) if draft.kecamatan_code else None
+    code = new_tracking_code(code_prefix)
+    while await uow.complaints.code_taken(code):  # ~1 in 10^8 per complaint at a city's volume
+        code = new_tracking_code(code_prefix)
+    anonymous = draft.identity_mode is IdentityMode.ANONIM
+    complaint_id = await uow.complaints.add(
+        {
+            "code": code,
+            "status": ComplaintStatus.DITERIMA.value,
+            "category_id": category.id,
+            "unit_id": unit.id,
+            "kecamatan_id": kecamatan.id if kecamatan else None,
+            "description": draft.description,
+            "identity_mode": draft.identity_mode.value,
+            # An anonymous complaint keeps no link to its reporter: the code alone shows its status.
+            "citizen_id": None if anonymous else draft.citizen_id,
+            "channel": None if anonymous else draft.channel.value,
+            "chat_id": None if anonymous else draft.chat_id,
+            # Rahasia keeps the name for the handling OPD (revealed on request only); anonim keeps nothing.
+            "reporter_name": None if anonymous else draft.reporter_name,
+            "reporter_contact": None if anonymous else draft.reporter_contact,
+            "location_text": draft.location_text,
+            "latitude": draft.latitude,
+            "longitude": draft.longitude,
+            "language": draft.language,
+            "filed_at": now,
+            "updated_at": now,
+        }
+    )
+    await uow.complaints.add_event(
+        complaint_id,
+        ComplaintEvent(now, EventKind.FILED, ActorKind.CITIZEN, None, ComplaintStatus.DITERIMA, unit.id),
+    )
+    await uow.complaints.add_attachments(complaint_id, draft.attachments, ActorKind.CITIZEN, now)
+    return Filed(complaint_id, code, unit, category)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """What a citizen sees of a complaint."""
+
+    complaint: Complaint
+    unit: Unit
+    category: Category
+    history: list[ComplaintEvent]
+
+
+async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> StatusView:
+    """Return a complaint's status for its reporter; anonymous complaints are shown to whoever has the code."""
+    complaint = await uow.complaints.by_code(code)
+    if complaint is None:
+        raise NotFound(code)
+    if complaint.identity_mode is not IdentityMode.ANONIM and (
+        citizen_id is None or complaint.citizen_id != citizen_id
+    ):
+        raise NotFound(code)  # same answer as an unknown code: do not confirm that it exists
+    unit = await uow.units.get(complaint.unit_id)
+    category = await uow.categories.get(complaint.category_id)
+    assert unit is not None and category is not None
+    return StatusView(complaint, unit, category, await uow.complaints.history(complaint.id))
+
+
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    """How many rows a seed load touched."""
+
+    units: int
+    categories: int
+    deactivated: int
+
+
+async def load_seed(uow: UnitOfWork, seed: Seed) -> SeedResult:
+    """Insert or update units and categories by code (idempotent); categories not in the seed are hidden."""
+    ids: dict[str, int] = {}
+    for unit in seed.units:
+        ids[unit.code] = await uow.units.upsert(
+            {
+                "code": unit.code,
+                "name": unit.name,
+                "kind": unit.kind.value,
+                "parent_id": ids[unit.parent] if unit.parent else None,
+                "oversight": unit.oversight,
+                "city_admin": unit.city_admin,
+                "population": unit.population,
+                "active": True,
+            }
+        )
+    for order, category in enumerate(seed.categories):
+        await uow.categories.upsert(
+            {
+                "code": category.code,
+                "name_id": category.name_id,
+                "name_en": category.name_en,
+                "hint_id": category.hint_id,
+                "hint_en": category.hint_en,
+                "unit_id": ids[category.unit],
+                "sensitive": category.sensitive,
+                "accept_working_days": category.accept_working_days,
+                "respond_working_days": category.respond_working_days,
+                "resolve_days": category.resolve_days,
+                "sort_order": order,
+                "active": True,
+            }
+        )
+    deactivated = await uow.categories.deactivate_except(c.code for c in seed.categories)
+    return SeedResult(len(seed.units), len(seed.categories), deactivated)
+
+

@@ -1,0 +1,1 @@
+"""Conversation flows and global commands, written against the neutral message types only."""

@@ -1,0 +1,30 @@
+"""The one list of flows and commands the bot knows; the composition root builds the engine from it."""
+
+from __future__ import annotations
+
+from suarawarga.bot.conversation import Command, Engine, Flow
+from suarawarga.handlers import common, complaint
+from suarawarga.handlers.common import Cmd
+
+FLOWS: tuple[Flow, ...] = (complaint.FLOW,)
+
+COMMANDS: dict[str, Command] = {
+    Cmd.START: common.start,
+    Cmd.MENU: common.menu,
+    Cmd.CANCEL: common.cancel,
+    Cmd.HELP: common.help_,
+    Cmd.STATUS: common.status,
+    Cmd.COMPLAINT: common.complaint,
+    Cmd.SURVEY: common.survey,
+    Cmd.LANGUAGE: common.language,
+}
+
+
+def build_engine(extra_flows: tuple[Flow, ...] = ()) -> Engine:
+    """Return the engine with every flow, command and keyword."""
+    return Engine(
+        flows={flow.name: flow for flow in FLOWS + extra_flows},
+        commands=COMMANDS,
+        keywords=common.KEYWORDS,
+        idle=common.idle,
+    )

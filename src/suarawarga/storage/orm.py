@@ -1,0 +1,222 @@
+"""Declarative SQLAlchemy 2 models: the schema that Alembic migrations must reproduce."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes and store UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to an aware column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to values read back without a zone."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of every model, with constraint names Alembic can track."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: AwareDateTime(), dict[str, Any]: JSON()}
+
+
+class ServiceUnit(Base):
+    """An OPD or a sub-unit (puskesmas, kecamatan, kelurahan) with a stable code."""
+
+    __tablename__ = "service_units"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("service_units.id"), index=True)
+    oversight: Mapped[bool] = mapped_column(Boolean, default=False)
+    city_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    population: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CategoryRow(Base):
+    """A complaint category and its routing."""
+
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_id: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    hint_id: Mapped[str] = mapped_column(String(200), default="")
+    hint_en: Mapped[str] = mapped_column(String(200), default="")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("service_units.id"))
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    accept_working_days: Mapped[int] = mapped_column(Integer, default=3)
+    respond_working_days: Mapped[int] = mapped_column(Integer, default=5)
+    resolve_days: Mapped[int] = mapped_column(Integer, default=60)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CitizenRow(Base):
+    """A citizen; identities on each channel point here."""
+
+    __tablename__ = "citizens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime]
+    consent_at: Mapped[datetime | None]
+    language: Mapped[str] = mapped_column(String(8), default="id")
+
+
+class ChannelIdentity(Base):
+    """A citizen's account on one channel (Telegram user id, WhatsApp wa_id, console session)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    created_at: Mapped[datetime]
+    last_inbound_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None]
+
+
+class ConversationRow(Base):
+    """Where a chat is in its conversation."""
+
+    __tablename__ = "conversations"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    choices: Mapped[dict[str, Any]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime]
+
+
+class ProcessedInbound(Base):
+    """An inbound message already handled: a second delivery of it is dropped."""
+
+    __tablename__ = "processed_inbound"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    processed_at: Mapped[datetime]
+
+
+class ComplaintRow(Base):
+    """A complaint."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_unit_status", "unit_id", "status"),
+        Index("ix_complaints_citizen_filed", "citizen_id", "filed_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(24))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("service_units.id"))
+    kecamatan_id: Mapped[int | None] = mapped_column(ForeignKey("service_units.id"))
+    description: Mapped[str] = mapped_column(Text)
+    identity_mode: Mapped[str] = mapped_column(String(16))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id", ondelete="SET NULL"))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    reporter_contact: Mapped[str | None] = mapped_column(String(40))
+    location_text: Mapped[str | None] = mapped_column(String(300))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str] = mapped_column(String(8))
+    filed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ComplaintEventRow(Base):
+    """One entry of a complaint's history: status changes, replies, reminders."""
+
+    __tablename__ = "complaint_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("service_units.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AttachmentRow(Base):
+    """A file's metadata; the bytes live under the attachment directory, not in the database."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(300))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """A message waiting to be sent, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,581 @@
+"""SQLAlchemy implementation of the unit of work and its repositories (Core statements, no lazy loading)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Self
+
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from suarawarga.bot.conversation import ConversationState
+from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
+from suarawarga.complaints.model import (
+    ActorKind,
+    Category,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    EventKind,
+    IdentityMode,
+    NewAttachment,
+    Unit,
+    UnitKind,
+)
+from suarawarga.storage.orm import (
+    AttachmentRow,
+    CategoryRow,
+    ChannelIdentity,
+    CitizenRow,
+    ComplaintEventRow,
+    ComplaintRow,
+    ConversationRow,
+    OutboxRow,
+    ProcessedInbound,
+    ServiceUnit,
+)
+
+UNITS = ServiceUnit.__table__
+CATEGORIES = CategoryRow.__table__
+CITIZENS = CitizenRow.__table__
+IDENTITIES = ChannelIdentity.__table__
+CONVERSATIONS = ConversationRow.__table__
+PROCESSED = ProcessedInbound.__table__
+COMPLAINTS = ComplaintRow.__table__
+EVENTS = ComplaintEventRow.__table__
+ATTACHMENTS = AttachmentRow.__table__
+OUTBOX = OutboxRow.__table__
+
+
+def _upsert(conn: AsyncConnection, table: Any) -> Any:
+    """Return an INSERT that can take ON CONFLICT clauses for this connection's dialect."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+class _Repo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+
+class UnitRepo(_Repo):
+    """Service units (OPDs and sub-units)."""
+
+    @staticmethod
+    def _unit(row: Row[Any]) -> Unit:
+        return Unit(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            kind=UnitKind(row.kind),
+            parent_id=row.parent_id,
+            oversight=row.oversight,
+            city_admin=row.city_admin,
+            population=row.population,
+        )
+
+    async def get(self, unit_id: int) -> Unit | None:
+        """Return a unit by id."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.id == unit_id))).first()
+        return self._unit(row) if row else None
+
+    async def by_code(self, code: str) -> Unit | None:
+        """Return a unit by its code."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.code == code))).first()
+        return self._unit(row) if row else None
+
+    async def list(self, kind: UnitKind | None = None) -> list[Unit]:
+        """Return the active units, optionally of one kind, by name."""
+        query = select(UNITS).where(UNITS.c.active.is_(True)).order_by(UNITS.c.name)
+        if kind is not None:
+            query = query.where(UNITS.c.kind == kind.value)
+        return [self._unit(r) for r in await self.conn.execute(query)]
+
+    async def oversight(self) -> Unit | None:
+        """Return the oversight unit (Inspektorat)."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.oversight.is_(True)))).first()
+        return self._unit(row) if row else None
+
+    async def upsert(self, values: dict[str, Any]) -> int:
+        """Insert or update a unit by code and return its id."""
+        stmt = _upsert(self.conn, UNITS).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[UNITS.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
+        ).returning(UNITS.c.id)
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def count(self) -> int:
+        """Return how many units exist."""
+        return int((await self.conn.execute(select(func.count()).select_from(UNITS))).scalar_one())
+
+
+class CategoryRepo(_Repo):
+    """Complaint categories and their routing."""
+
+    @staticmethod
+    def _category(row: Row[Any]) -> Category:
+        return Category(
+            id=row.id,
+            code=row.code,
+            name_id=row.name_id,
+            name_en=row.name_en,
+            unit_id=row.unit_id,
+            sensitive=row.sensitive,
+            hint_id=row.hint_id,
+            hint_en=row.hint_en,
+            accept_working_days=row.accept_working_days,
+            respond_working_days=row.respond_working_days,
+            resolve_days=row.resolve_days,
+        )
+
+    async def list(self) -> list[Category]:
+        """Return the active categories in their display order."""
+        query = (
+            select(CATEGORIES)
+            .where(CATEGORIES.c.active.is_(True))
+            .order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
+        )
+        return [self._category(r) for r in await self.conn.execute(query)]
+
+    async def by_code(self, code: str) -> Category | None:
+        """Return an active category by code."""
+        query = select(CATEGORIES).where(CATEGORIES.c.code == code, CATEGORIES.c.active.is_(True))
+        row = (await self.conn.execute(query)).first()
+        return self._category(row) if row else None
+
+    async def get(self, category_id: int) -> Category | None:
+        """Return a category by id."""
+        row = (await self.conn.execute(select(CATEGORIES).where(CATEGORIES.c.id == category_id))).first()
+        return self._category(row) if row else None
+
+    async def upsert(self, values: dict[str, Any]) -> int:
+        """Insert or update a category by code and return its id."""
+        stmt = _upsert(self.conn, CATEGORIES).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CATEGORIES.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
+        ).returning(CATEGORIES.c.id)
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def deactivate_except(self, codes: Iterable[str]) -> int:
+        """Deactivate categories whose code is not listed; return how many changed."""
+        result = await self.conn.execute(
+            update(CATEGORIES)
+            .where(CATEGORIES.c.code.not_in(list(codes)), CATEGORIES.c.active.is_(True))
+            .values(active=False)
+        )
+        return int(result.rowcount)
+
+    async def count(self) -> int:
+        """Return how many categories exist."""
+        return int((await self.conn.execute(select(func.count()).select_from(CATEGORIES))).scalar_one())
+
+
+class CitizenRepo(_Repo):
+    """Citizens and their identities on each channel."""
+
+    async def find(self, channel: ChannelName, external_id: str) -> tuple[int, datetime | None] | None:
+        """Return (citizen id, consent time) for a channel identity, if known."""
+        query = (
+            select(CITIZENS.c.id, CITIZENS.c.consent_at)
+            .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
+            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
+        )
+        row = (await self.conn.execute(query)).first()
+        return (row.id, row.consent_at) if row else None
+
+    async def register(
+        self, channel: ChannelName, external_id: str, language: str, now: datetime, consent: bool
+    ) -> int:
+        """Create a citizen with one channel identity and return the citizen's id."""
+        citizen_id = (
+            await self.conn.execute(
+                insert(CITIZENS)
+                .values(created_at=now, consent_at=now if consent else None, language=language)
+                .returning(CITIZENS.c.id)
+            )
+        ).scalar_one()
+        await self.conn.execute(
+            insert(IDENTITIES).values(
+                citizen_id=citizen_id,
+                channel=channel.value,
+                external_id=external_id,
+                language=language,
+                created_at=now,
+                last_inbound_at=now,
+            )
+        )
+        return int(citizen_id)
+
+    async def set_consent(self, citizen_id: int, at: datetime | None) -> None:
+        """Record (or withdraw, with None) a citizen's consent."""
+        await self.conn.execute(update(CITIZENS).where(CITIZENS.c.id == citizen_id).values(consent_at=at))
+
+
+class ComplaintRepo(_Repo):
+    """Complaints, their history and attachments."""
+
+    @staticmethod
+    def _complaint(row: Row[Any]) -> Complaint:
+        return Complaint(
+            id=row.id,
+            code=row.code,
+            status=ComplaintStatus(row.status),
+            category_id=row.category_id,
+            unit_id=row.unit_id,
+            description=row.description,
+            identity_mode=IdentityMode(row.identity_mode),
+            filed_at=row.filed_at,
+            citizen_id=row.citizen_id,
+            channel=row.channel,
+            chat_id=row.chat_id,
+            location_text=row.location_text,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            kecamatan_id=row.kecamatan_id,
+            reporter_name=row.reporter_name,
+            reporter_contact=row.reporter_contact,
+            language=row.language,
+        )
+
+    async def code_taken(self, code: str) -> bool:
+        """Tell whether a tracking code is already used."""
+        query = select(COMPLAINTS.c.id).where(COMPLAINTS.c.code == code)
+        return (await self.conn.execute(query)).first() is not None
+
+    async def add(self, values: dict[str, Any]) -> int:
+        """Insert a complaint and return its id."""
+        result = await self.conn.execute(insert(COMPLAINTS).values(**values).returning(COMPLAINTS.c.id))
+        return int(result.scalar_one())
+
+    async def add_event(self, complaint_id: int, event: ComplaintEvent) -> None:
+        """Append an entry to a complaint's history."""
+        await self.conn.execute(
+            insert(EVENTS).values(
+                complaint_id=complaint_id,
+                at=event.at,
+                kind=event.kind.value,
+                actor_kind=event.actor.value,
+                actor_id=event.actor_id,
+                from_status=event.from_status.value if event.from_status else None,
+                to_status=event.to_status.value if event.to_status else None,
+                unit_id=event.unit_id,
+                note=event.note,
+            )
+        )
+
+    async def add_attachments(
+        self, complaint_id: int, items: Sequence[NewAttachment], uploaded_by: ActorKind, now: datetime
+    ) -> None:
+        """Record attachment metadata for a complaint."""
+        if items:
+            await self.conn.execute(
+                insert(ATTACHMENTS),
+                [
+                    {
+                        "complaint_id": complaint_id,
+                        "kind": a.kind,
+                        "path": a.path,
+                        "mime": a.mime,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                        "uploaded_by": uploaded_by.value,
+                        "created_at": now,
+                    }
+                    for a in items
+                ],
+            )
+
+    async def by_code(self, code: str) -> Complaint | None:
+        """Return a complaint by tracking code."""
+        row = (await self.conn.execute(select(COMPLAINTS).where(COMPLAINTS.c.code == code))).first()
+        return self._complaint(row) if row else None
+
+    async def history(self, complaint_id: int) -> list[ComplaintEvent]:
+        """Return a complaint's events, oldest first."""
+        query = select(EVENTS).where(EVENTS.c.complaint_id == complaint_id).order_by(EVENTS.c.at, EVENTS.c.id)
+        return [
+            ComplaintEvent(
+                at=r.at,
+                kind=EventKind(r.kind),
+                actor=ActorKind(r.actor_kind),
+                from_status=ComplaintStatus(r.from_status) if r.from_status else None,
+                to_status=ComplaintStatus(r.to_status) if r.to_status else None,
+                unit_id=r.unit_id,
+                note=r.note,
+                actor_id=r.actor_id,
+            )
+            for r in await self.conn.execute(query)
+        ]
+
+    async def attachment_count(self, complaint_id: int) -> int:
+        """Return how many files a complaint has."""
+        query = select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id)
+        return int((await self.conn.execute(query)).scalar_one())
+
+    async def count_filed_since(self, citizen_id: int, since: datetime) -> int:
+        """Return how many complaints a citizen filed since a moment."""
+        query = (
+            select(func.count())
+            .select_from(COMPLAINTS)
+            .where(COMPLAINTS.c.citizen_id == citizen_id, COMPLAINTS.c.filed_at >= since)
+        )
+        return int((await self.conn.execute(query)).scalar_one())
+
+    async def for_citizen(self, citizen_id: int, limit: int = 10) -> list[Complaint]:
+        """Return a citizen's most recent complaints."""
+        query = (
+            select(COMPLAINTS)
+            .where(COMPLAINTS.c.citizen_id == citizen_id)
+            .order_by(COMPLAINTS.c.filed_at.desc(), COMPLAINTS.c.id.desc())
+            .limit(limit)
+        )
+        return [self._complaint(r) for r in await self.conn.execute(query)]
+
+    async def list(
+        self, unit_id: int | None = None, status: ComplaintStatus | None = None, limit: int = 1000
+    ) -> list[Complaint]:
+        """Return complaints, oldest first, filtered by unit and status."""
+        query = select(COMPLAINTS).order_by(COMPLAINTS.c.filed_at, COMPLAINTS.c.id).limit(limit)
+        if unit_id is not None:
+            query = query.where(COMPLAINTS.c.unit_id == unit_id)
+        if status is not None:
+            query = query.where(COMPLAINTS.c.status == status.value)
+        return [self._complaint(r) for r in await self.conn.execute(query)]
+
+    async def count(self) -> int:
+        """Return how many complaints exist."""
+        return int((await self.conn.execute(select(func.count()).select_from(COMPLAINTS))).scalar_one())
+
+
+class ConversationRepo(_Repo):
+    """Conversation state per chat; loaded and saved for a whole batch in one statement each."""
+
+    async def load_many(self, keys: Iterable[ConversationKey]) -> dict[ConversationKey, ConversationState]:
+        """Return the stored states of the given chats (absent chats are missing from the result)."""
+        pairs = {(k.channel.value, k.chat_id) for k in keys}
+        if not pairs:
+            return {}
+        query = select(CONVERSATIONS).where(
+            tuple_(CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id).in_(list(pairs))
+        )
+        return {
+            ConversationKey(ChannelName(r.channel), r.chat_id): ConversationState(
+                flow=r.flow,
+                step=r.step,
+                data=dict(r.data or {}),
+                language=r.language,
+                choices=list(r.choices.get("c", [])) if r.choices else [],
+                exists=True,
+            )
+            for r in await self.conn.execute(query)
+        }
+
+    async def save_many(self, states: dict[ConversationKey, ConversationState], now: datetime) -> None:
+        """Insert or update the states of the given chats."""
+        if not states:
+            return
+        rows = [
+            {
+                "channel": k.channel.value,
+                "chat_id": k.chat_id,
+                "flow": s.flow,
+                "step": s.step,
+                "data": s.data,
+                "choices": {"c": s.choices},
+                "language": s.language,
+                "updated_at": now,
+            }
+            for k, s in states.items()
+        ]
+        stmt = _upsert(self.conn, CONVERSATIONS)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id],
+            set_={c: stmt.excluded[c] for c in ("flow", "step", "data", "choices", "language", "updated_at")},
+        )
+        await self.conn.execute(stmt, rows)
+
+
+class InboundRepo(_Repo):
+    """Ids of inbound messages already processed, to drop repeated deliveries."""
+
+    async def seen(self, channel: ChannelName, external_ids: Iterable[str]) -> set[str]:
+        """Return which of the ids were processed before."""
+        ids = list(set(external_ids))
+        if not ids:
+            return set()
+        query = select(PROCESSED.c.external_id).where(
+            PROCESSED.c.channel == channel.value, PROCESSED.c.external_id.in_(ids)
+        )
+        return {r[0] for r in await self.conn.execute(query)}
+
+    async def mark(self, items: Iterable[tuple[ChannelName, str]], now: datetime) -> None:
+        """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
+        rows = [{"channel": c.value, "external_id": e, "processed_at": now} for c, e in items]
+        if rows:
+            await self.conn.execute(insert(PROCESSED), rows)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget ids processed before a moment; return how many."""
+        result = await self.conn.execute(delete(PROCESSED).where(PROCESSED.c.processed_at < before))
+        return int(result.rowcount)
+
+
+class OutboxRepo(_Repo):
+    """Messages to send, with their delivery state."""
+
+    async def add_many(self, messages: Sequence[Outbound], now: datetime) -> list[Outbound]:
+        """Store messages as pending and return them with their outbox ids."""
+        stored = [_with_id(m) for m in messages]
+        if stored:
+            await self.conn.execute(
+                insert(OUTBOX),
+                [
+                    {
+                        "id": m.id,
+                        "channel": m.key.channel.value,
+                        "recipient": m.key.chat_id,
+                        "payload": m.to_payload(),
+                        "status": OutboxStatus.PENDING.value,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for m in stored
+                ],
+            )
+        return stored
+
+    async def mark_sent(self, ids: Sequence[str], now: datetime) -> None:
+        """Mark messages as sent."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)))
+                .values(status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1)
+            )
+
+    async def mark_retry(self, message_id: str, error: str, next_at: datetime) -> None:
+        """Count a failed attempt and schedule the next one."""
+        await self.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == message_id)
+            .values(attempts=OUTBOX.c.attempts + 1, last_error=error[:300], next_attempt_at=next_at)
+        )
+
+    async def mark_final(self, message_id: str, status: OutboxStatus, error: str) -> None:
+        """Stop retrying a message (failed for good, or its recipient is unreachable)."""
+        await self.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == message_id)
+            .values(status=status.value, attempts=OUTBOX.c.attempts + 1, last_error=error[:300])
+        )
+
+    async def due(
+        self, now: datetime, limit: int = 100, channel: ChannelName | None = None, min_age: timedelta | None = None
+    ) -> list[tuple[Outbound, int]]:
+        """Return pending messages whose next attempt is due, oldest first, with their attempt counts."""
+        query = (
+            select(OUTBOX)
+            .where(OUTBOX.c.status == OutboxStatus.PENDING.value, OUTBOX.c.next_attempt_at <= now)
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        if channel is not None:
+            query = query.where(OUTBOX.c.channel == channel.value)
+        if min_age is not None:
+            query = query.where(OUTBOX.c.created_at <= now - min_age)
+        return [
+            (
+                Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
+                r.attempts,
+            )
+            for r in await self.conn.execute(query)
+        ]
+
+    async def counts(self) -> dict[str, int]:
+        """Return how many messages are in each delivery state."""
+        query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
+        return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
+
+    async def for_recipient(self, channel: ChannelName, recipient: str) -> list[tuple[Outbound, str]]:
+        """Return every message to one chat with its status, oldest first."""
+        query = (
+            select(OUTBOX)
+            .where(and_(OUTBOX.c.channel == channel.value, OUTBOX.c.recipient == recipient))
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+        )
+        return [
+            (Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id), r.status)
+            for r in await self.conn.execute(query)
+        ]
+
+
+def _with_id(message: Outbound) -> Outbound:
+    if message.id:
+        return message
+    return Outbound(
+        key=message.key,
+        text_key=message.text_key,
+        params=message.params,
+        choices=message.choices,
+        language=message.language,
+        ask_location=message.ask_location,
+        files=message.files,
+        template=message.template,
+        id=str(uuid.uuid4()),
+    )
+
+
+class SqlUnitOfWork:
+    """A unit of work on one database connection and transaction."""
+
+    units: UnitRepo
+    categories: CategoryRepo
+    citizens: CitizenRepo
+    complaints: ComplaintRepo
+    conversations: ConversationRepo
+    inbound: InboundRepo
+    outbox: OutboxRepo
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        """Open a connection and begin a transaction."""
+        self._conn = await self._engine.connect()
+        await self._conn.begin()
+        conn = self._conn
+        self.units, self.categories = UnitRepo(conn), CategoryRepo(conn)
+        self.citizens, self.complaints = CitizenRepo(conn), ComplaintRepo(conn)
+        self.conversations, self.inbound = ConversationRepo(conn), InboundRepo(conn)
+        self.outbox = OutboxRepo(conn)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Roll back anything not committed and return the connection to the pool."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                if conn.in_transaction():
+                    await conn.rollback()
+            finally:
+                await conn.close()
+
+    async def commit(self) -> None:
+        """Commit, and begin a new transaction on the same connection."""
+        assert self._conn is not None, "commit() outside 'async with'"
+        await self._conn.commit()
+        await self._conn.begin()
+
+    async def rollback(self) -> None:
+        """Roll back, and begin a new transaction on the same connection."""
+        assert self._conn is not None, "rollback() outside 'async with'"
+        await self._conn.rollback()
+        await self._conn.begin()
+
+
+__all__ = ["OutboxStatus", "SqlUnitOfWork"]

@@ -1,0 +1,53 @@
+"""The unit-of-work protocol that services and flows depend on (no SQLAlchemy here).
+
+A unit of work is opened with `async with`, gives access to the repositories, and is committed once by
+whoever owns it (the dispatcher for a chat turn, a CLI command, a job). Repositories never commit; leaving
+the block without committing rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, Self
+
+if TYPE_CHECKING:
+    from suarawarga.storage.sql import (
+        CategoryRepo,
+        CitizenRepo,
+        ComplaintRepo,
+        ConversationRepo,
+        InboundRepo,
+        OutboxRepo,
+        UnitRepo,
+    )
+
+
+class UnitOfWork(Protocol):
+    """One transaction with its repositories."""
+
+    units: UnitRepo
+    categories: CategoryRepo
+    citizens: CitizenRepo
+    complaints: ComplaintRepo
+    conversations: ConversationRepo
+    inbound: InboundRepo
+    outbox: OutboxRepo
+
+    async def __aenter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Roll back whatever was not committed and release the connection."""
+        ...
+
+    async def commit(self) -> None:
+        """Commit the transaction."""
+        ...
+
+    async def rollback(self) -> None:
+        """Roll back the transaction."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
