@@ -66,8 +66,9 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue, echo=print_bot)
     key = console_key(args.chat)
     print(
-        "SuaraWarga console. Type a message, a number to pick an option, /lokasi LAT,LON to share a location,\n"
-        "/foto PATH to send a photo, /menu, /batal, /bantuan, or /keluar (or Ctrl-D) to leave.\n"
+        "SuaraWarga console. Type a message, a number to pick an option, /lokasi LAT,LON to share\n"
+        "a location,"
+        " /foto PATH to send a photo, /menu, /batal, /bantuan, or /keluar (or Ctrl-D) to leave.\n"
     )
     async with app.dispatcher() as dispatcher:
         first = parse_line("/start" if args.fresh else "menu", key, app.clock, app.attachments)
@@ -165,7 +166,16 @@ async def cmd_complaint_show(app: App, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        for field_name in ("code", "status", "unit", "category", "identity_mode", "reporter", "filed_at", "location"):
+        for field_name in (
+            "code",
+            "status",
+            "unit",
+            "category",
+            "identity_mode",
+            "reporter",
+            "filed_at",
+            "location",
+        ):
             print(f"{field_name:>14}: {data[field_name] if data[field_name] is not None else '-'}")
         print(f"{'photos':>14}: {photos}")
         print(f"{'description':>14}: {complaint.description}")
@@ -177,7 +187,9 @@ async def cmd_complaint_show(app: App, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat.")
+    parser = argparse.ArgumentParser(
+        prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat."
+    )
     parser.add_argument("--version", action="version", version=f"suarawarga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -193,9 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("file", nargs="?", help="seed YAML (default: the built-in Kota Padang seed)")
     seed.set_defaults(handler=cmd_seed)
 
-    console = sub.add_parser("console", help="chat with the bot here", description="Chat with the bot in the terminal.")
-    console.add_argument("--chat", default="local", help="console session id; the conversation resumes (default: local)")
-    console.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
+    console = sub.add_parser(
+        "console", help="chat with the bot here", description="Chat with the bot in the terminal."
+    )
+    console.add_argument(
+        "--chat", default="local", help="console session id; the conversation resumes (default: local)"
+    )
+    console.add_argument(
+        "--no-setup", action="store_true", help="do not upgrade the schema or load the default seed"
+    )
     console.add_argument("--fresh", action="store_true", help="start with /start instead of the menu")
     console.set_defaults(handler=cmd_console)
 
@@ -210,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.set_defaults(handler=cmd_complaint_list)
-    show = c_sub.add_parser("show", help="show one complaint", description="Show a complaint and its history.")
+    show = c_sub.add_parser(
+        "show", help="show one complaint", description="Show a complaint and its history."
+    )
     show.add_argument("code", help="tracking code, e.g. PDG-7K3QX9")
     show.add_argument("--format", choices=["table", "json"], default="table")
     show.set_defaults(handler=cmd_complaint_show)

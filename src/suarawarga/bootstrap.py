@@ -53,7 +53,9 @@ class App:
             on_committed = deliver_now
         if lanes is None:
             lanes = 1 if self.db.dialect.name == "sqlite" else 4  # SQLite has one writer anyway
-        return Dispatcher(self.engine, self.uow, self.clock, self.policy, self.catalogue, on_committed, lanes=lanes)
+        return Dispatcher(
+            self.engine, self.uow, self.clock, self.policy, self.catalogue, on_committed, lanes=lanes
+        )
 
     async def aclose(self) -> None:
         """Release the database connections."""

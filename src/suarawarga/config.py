@@ -24,12 +24,15 @@ class Settings(BaseSettings):
     language: str = Field(default="id", description="Default language of the bot: id or en.")
     city_code: str = Field(default="PDG", description="Prefix of tracking codes, e.g. PDG-7K3QX9.")
     attachments_dir: Path = Field(
-        default=Path("attachments"), description="Directory where photos and files are stored (not web-served)."
+        default=Path("attachments"),
+        description="Directory where photos and files are stored (not web-served).",
     )
     texts_file: Path | None = Field(
         default=None, description="Optional YAML file whose texts override the built-in catalogue."
     )
-    complaints_per_day: int = Field(default=5, ge=1, description="Most complaints one citizen may file a day.")
+    complaints_per_day: int = Field(
+        default=5, ge=1, description="Most complaints one citizen may file a day."
+    )
     max_photos: int = Field(default=5, ge=0, le=10, description="Most photos attached to one complaint.")
     log_level: str = Field(default="INFO", description="Logging level.")
 

@@ -20,10 +20,10 @@ class SuaraWargaError(Exception):
 class UserInputError(SuaraWargaError):
     """Input the current step cannot use: the user is re-prompted with `text_key` and the state is kept."""
 
-    def __init__(self, text_key: str, params: Mapping[str, str] | None = None) -> None:
+    def __init__(self, text_key: str, **params: str) -> None:
         super().__init__(text_key)
         self.text_key = text_key
-        self.params: Mapping[str, str] = dict(params or {})
+        self.params: Mapping[str, str] = params
 
 
 class NotFound(SuaraWargaError):

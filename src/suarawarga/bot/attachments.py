@@ -25,7 +25,11 @@ class AttachmentStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return MediaRef(
-            kind=kind, path=relative.as_posix(), mime=mime, size=len(data), sha256=hashlib.sha256(data).hexdigest()
+            kind=kind,
+            path=relative.as_posix(),
+            mime=mime,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
 
     def path_of(self, ref_path: str) -> Path:

@@ -47,7 +47,9 @@ class ConversationState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     language: str = "id"
-    choices: list[list[str]] = field(default_factory=list)  # [[choice id, rendered label], ...] of the last prompt
+    choices: list[list[str]] = field(
+        default_factory=list
+    )  # [[choice id, rendered label], ...] of the last prompt
     exists: bool = False  # whether a row is stored for it
 
     def clear(self) -> None:
@@ -109,6 +111,12 @@ class Turn:
             )
         )
 
+    def reply_text(self, text_key: str, params: Mapping[str, str]) -> None:
+        """Queue a plain message to this chat with the given parameters."""
+        self.replies.append(
+            Outbound(key=self.inbound.key, text_key=text_key, params=params, language=self.state.language)
+        )
+
     def notify(self, outbound: Outbound) -> None:
         """Queue a message to another chat (an OPD's group, an officer)."""
         self.after_commit.append(outbound)
@@ -162,9 +170,10 @@ class Engine:
         self.idle = idle  # what to do with a message when no flow is active (show the menu)
 
     def normalise(self, inbound: Inbound, state: ConversationState) -> tuple[Inbound, str | None, str]:
-        """Turn typed numbers/labels into choices and keywords into commands; return (inbound, command, args)."""
+        """Map typed numbers/labels to choices and keywords to commands; return (inbound, command, args)."""
         if inbound.command:
-            return inbound, inbound.command, (inbound.text or "").strip()
+            name = inbound.command.lower()
+            return inbound, self.keywords.get(name, name), (inbound.text or "").strip()
         if inbound.choice and inbound.choice.startswith(COMMAND_CHOICE_PREFIX):
             return inbound, inbound.choice.removeprefix(COMMAND_CHOICE_PREFIX), ""
         text = (inbound.text or "").strip()
@@ -218,13 +227,13 @@ class Engine:
             await self._reprompt(turn)
             return
         if inbound.unsupported or inbound.is_empty:
-            turn.reply("input.unsupported")
+            turn.reply("input.unsupported" if inbound.unsupported else "input.empty")
             await self._reprompt(turn)
             return
         try:
             outcome = await step.handle(turn)
         except UserInputError as exc:
-            turn.reply(exc.text_key, **exc.params)
+            turn.reply_text(exc.text_key, exc.params)
             await self._reprompt(turn)
             return
         await self._after(turn, outcome, reprompt_on_stay=False)
@@ -259,7 +268,8 @@ class Engine:
             await self._goto(turn, outcome)
 
     async def _switch(self, turn: Turn) -> None:
-        assert turn.switch is not None
+        if turn.switch is None:
+            return
         name, data = turn.switch
         turn.switch = None
         await self.enter(turn, name, data)

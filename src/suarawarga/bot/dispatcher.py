@@ -39,7 +39,9 @@ class StepFailed(Exception):
 @dataclass(slots=True)
 class _Item:
     inbound: Inbound
-    future: asyncio.Future[list[Outbound]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future[list[Outbound]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class Dispatcher:
@@ -69,7 +71,10 @@ class Dispatcher:
 
     async def __aenter__(self) -> Dispatcher:
         """Start the lanes."""
-        self._tasks = [asyncio.create_task(self._lane(q), name=f"dispatcher-lane-{i}") for i, q in enumerate(self._queues)]
+        self._tasks = [
+            asyncio.create_task(self._lane(q), name=f"dispatcher-lane-{i}")
+            for i, q in enumerate(self._queues)
+        ]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -105,7 +110,9 @@ class Dispatcher:
                 items.append(queue.get_nowait())
             try:
                 await self._process(items)
-            except Exception as exc:  # infrastructure failure (database down): the callers see it and may retry
+            except (
+                Exception
+            ) as exc:  # infrastructure failure (database down): the callers see it and may retry
                 log.exception("dispatcher batch of %d failed", len(items))
                 for item in items:
                     if not item.future.done():
@@ -164,7 +171,9 @@ class Dispatcher:
                 pending.append((index, turn.replies + turn.after_commit))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
-            await uow.inbound.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
+            await uow.inbound.mark(
+                ((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now
+            )
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now)
             await uow.commit()
         # The stored copies carry their outbox ids; hand those back in the same order.

@@ -1,4 +1,4 @@
-"""How replies leave: a channel's Sender, and Delivery, which sends outbox messages and records the outcome."""
+"""How replies leave: a channel's Sender, and Delivery, which sends outbox messages and records outcomes."""
 
 from __future__ import annotations
 
@@ -47,19 +47,23 @@ class Sender(Protocol):
 
 def backoff(attempts: int) -> timedelta:
     """Return the wait before retry number `attempts` (exponential, capped)."""
-    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
+    return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 20)), RETRY_CAP)
 
 
 class Delivery:
     """Sends committed outbox messages through the channels' senders and records the outcome."""
 
-    def __init__(self, senders: Mapping[ChannelName, Sender], uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, senders: Mapping[ChannelName, Sender], uow_factory: UnitOfWorkFactory, clock: Clock
+    ) -> None:
         self.senders = senders
         self.uow_factory = uow_factory
         self.clock = clock
         self._lock = asyncio.Lock()
 
-    async def deliver(self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None) -> SendReport:
+    async def deliver(
+        self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None
+    ) -> SendReport:
         """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states."""
         report = SendReport()
         by_channel: dict[ChannelName, list[Outbound]] = {}
@@ -68,7 +72,7 @@ class Delivery:
         for channel, batch in by_channel.items():
             sender = self.senders.get(channel)
             if sender is None:
-                continue  # no sender in this process (e.g. the console has no Telegram): the worker sends them
+                continue  # no sender in this process (the console has no Telegram): the worker sends them
             try:
                 report.merge(await sender.send(batch))
             except Exception as exc:  # a sender bug must not lose messages: they stay pending for a retry

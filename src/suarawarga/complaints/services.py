@@ -71,7 +71,8 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
         raise NotFound(f"category {draft.category_code}")
     unit_id = route(category, await uow.units.oversight() if category.sensitive else None)
     unit = await uow.units.get(unit_id)
-    assert unit is not None
+    if unit is None:
+        raise NotFound(f"unit {unit_id}")
     kecamatan = await uow.units.by_code(draft.kecamatan_code) if draft.kecamatan_code else None
     code = new_tracking_code(code_prefix)
     while await uow.complaints.code_taken(code):  # ~1 in 10^8 per complaint at a city's volume
@@ -120,7 +121,7 @@ class StatusView:
 
 
 async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> StatusView:
-    """Return a complaint's status for its reporter; anonymous complaints are shown to whoever has the code."""
+    """Return a complaint's status for its reporter; an anonymous one is shown to whoever has the code."""
     complaint = await uow.complaints.by_code(code)
     if complaint is None:
         raise NotFound(code)
@@ -130,7 +131,8 @@ async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> Stat
         raise NotFound(code)  # same answer as an unknown code: do not confirm that it exists
     unit = await uow.units.get(complaint.unit_id)
     category = await uow.categories.get(complaint.category_id)
-    assert unit is not None and category is not None
+    if unit is None or category is None:
+        raise NotFound(code)
     return StatusView(complaint, unit, category, await uow.complaints.history(complaint.id))
 
 
@@ -178,5 +180,3 @@ async def load_seed(uow: UnitOfWork, seed: Seed) -> SeedResult:
         )
     deactivated = await uow.categories.deactivate_except(c.code for c in seed.categories)
     return SeedResult(len(seed.units), len(seed.categories), deactivated)
-
-

@@ -58,7 +58,9 @@ async def _over_limit(turn: Turn, citizen_id: int) -> bool:
 
 async def ask_consent(turn: Turn) -> None:
     """Show the privacy notice and ask for consent."""
-    turn.reply("privacy.notice", (Choice("consent:yes", "privacy.agree"), Choice("consent:no", "privacy.decline")))
+    turn.reply(
+        "privacy.notice", (Choice("consent:yes", "privacy.agree"), Choice("consent:no", "privacy.decline"))
+    )
 
 
 async def on_consent(turn: Turn) -> str:
@@ -81,7 +83,9 @@ async def ask_category(turn: Turn) -> None:
 async def on_category(turn: Turn) -> str:
     """Store the chosen category."""
     choice = turn.inbound.choice or ""
-    category = await turn.uow.categories.by_code(choice.removeprefix("cat:")) if choice.startswith("cat:") else None
+    category = (
+        await turn.uow.categories.by_code(choice.removeprefix("cat:")) if choice.startswith("cat:") else None
+    )
     if category is None:
         raise UserInputError("complaint.category.pick")
     turn.data["category"] = category.code
@@ -108,7 +112,9 @@ async def on_description(turn: Turn) -> str:
     if len(text) < DESCRIPTION_MIN:
         raise UserInputError("complaint.description.too_short", min=str(DESCRIPTION_MIN))
     if len(text) > DESCRIPTION_MAX:
-        raise UserInputError("complaint.description.too_long", max=str(DESCRIPTION_MAX), length=str(len(text)))
+        raise UserInputError(
+            "complaint.description.too_long", max=str(DESCRIPTION_MAX), length=str(len(text))
+        )
     turn.data["description"] = text
     return S.LOCATION
 
@@ -160,7 +166,11 @@ async def on_kecamatan(turn: Turn) -> str:
 
 async def ask_photos(turn: Turn) -> None:
     """Invite up to N photos, or to go on without."""
-    turn.reply("complaint.photos.ask", (Choice("photos:done", "complaint.photos.done"),), max=str(turn.policy.max_photos))
+    turn.reply(
+        "complaint.photos.ask",
+        (Choice("photos:done", "complaint.photos.done"),),
+        max=str(turn.policy.max_photos),
+    )
 
 
 async def on_photos(turn: Turn) -> str:
@@ -174,7 +184,13 @@ async def on_photos(turn: Turn) -> str:
     room = turn.policy.max_photos - len(stored)
     for media in photos[:room]:
         stored.append(
-            {"kind": "photo", "path": media.path, "mime": media.mime, "size": media.size, "sha256": media.sha256}
+            {
+                "kind": "photo",
+                "path": media.path,
+                "mime": media.mime,
+                "size": media.size,
+                "sha256": media.sha256,
+            }
         )
     if len(stored) >= turn.policy.max_photos:
         turn.reply("complaint.photos.full", max=str(turn.policy.max_photos))
@@ -263,7 +279,10 @@ async def ask_confirm(turn: Turn) -> None:
     who = turn.text(f"complaint.summary.who.{mode}", name=data.get("name", ""))
     turn.reply(
         "complaint.summary",
-        (Choice("confirm:send", "complaint.confirm.send"), Choice("confirm:cancel", "complaint.confirm.cancel")),
+        (
+            Choice("confirm:send", "complaint.confirm.send"),
+            Choice("confirm:cancel", "complaint.confirm.cancel"),
+        ),
         category=category.name(turn.language) if category else data["category"],
         description=description,
         location=where,

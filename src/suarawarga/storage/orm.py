@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -58,7 +58,7 @@ class Base(DeclarativeBase):
     """Base of every model, with constraint names Alembic can track."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: dict[Any, Any] = {datetime: AwareDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: AwareDateTime(), dict[str, Any]: JSON()}
 
 
 class ServiceUnit(Base):
@@ -195,7 +195,9 @@ class AttachmentRow(Base):
 
     __tablename__ = "attachments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))
     path: Mapped[str] = mapped_column(String(300))
     mime: Mapped[str] = mapped_column(String(100))

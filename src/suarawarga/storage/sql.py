@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Self
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -28,6 +28,7 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.storage.orm import (
     AttachmentRow,
+    Base,
     CategoryRow,
     ChannelIdentity,
     CitizenRow,
@@ -39,16 +40,24 @@ from suarawarga.storage.orm import (
     ServiceUnit,
 )
 
-UNITS = ServiceUnit.__table__
-CATEGORIES = CategoryRow.__table__
-CITIZENS = CitizenRow.__table__
-IDENTITIES = ChannelIdentity.__table__
-CONVERSATIONS = ConversationRow.__table__
-PROCESSED = ProcessedInbound.__table__
-COMPLAINTS = ComplaintRow.__table__
-EVENTS = ComplaintEventRow.__table__
-ATTACHMENTS = AttachmentRow.__table__
-OUTBOX = OutboxRow.__table__
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(model)
+    return table
+
+
+UNITS = _table(ServiceUnit)
+CATEGORIES = _table(CategoryRow)
+CITIZENS = _table(CitizenRow)
+IDENTITIES = _table(ChannelIdentity)
+CONVERSATIONS = _table(ConversationRow)
+PROCESSED = _table(ProcessedInbound)
+COMPLAINTS = _table(ComplaintRow)
+EVENTS = _table(ComplaintEventRow)
+ATTACHMENTS = _table(AttachmentRow)
+OUTBOX = _table(OutboxRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -312,7 +321,9 @@ class ComplaintRepo(_Repo):
 
     async def attachment_count(self, complaint_id: int) -> int:
         """Return how many files a complaint has."""
-        query = select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id)
+        query = (
+            select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id)
+        )
         return int((await self.conn.execute(query)).scalar_one())
 
     async def count_filed_since(self, citizen_id: int, since: datetime) -> int:
@@ -474,7 +485,11 @@ class OutboxRepo(_Repo):
         )
 
     async def due(
-        self, now: datetime, limit: int = 100, channel: ChannelName | None = None, min_age: timedelta | None = None
+        self,
+        now: datetime,
+        limit: int = 100,
+        channel: ChannelName | None = None,
+        min_age: timedelta | None = None,
     ) -> list[tuple[Outbound, int]]:
         """Return pending messages whose next attempt is due, oldest first, with their attempt counts."""
         query = (
@@ -567,13 +582,15 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         """Commit, and begin a new transaction on the same connection."""
-        assert self._conn is not None, "commit() outside 'async with'"
+        if self._conn is None:
+            raise RuntimeError("commit() outside 'async with'")
         await self._conn.commit()
         await self._conn.begin()
 
     async def rollback(self) -> None:
         """Roll back, and begin a new transaction on the same connection."""
-        assert self._conn is not None, "rollback() outside 'async with'"
+        if self._conn is None:
+            raise RuntimeError("rollback() outside 'async with'")
         await self._conn.rollback()
         await self._conn.begin()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 import sys
 import uuid
@@ -32,12 +33,12 @@ def parse_line(
     """Turn a typed line into an Inbound, or return an error text for a malformed console command."""
     text = line.strip()
     now = clock.now()
-    base = {"key": key, "external_id": uuid.uuid4().hex, "received_at": now, "sender_id": key.chat_id}
+    base = Inbound(key=key, external_id=uuid.uuid4().hex, received_at=now, sender_id=key.chat_id)
     if text.startswith("/lokasi") or text.startswith("/location"):
         _, _, rest = text.partition(" ")
         try:
             lat_text, lon_text = rest.replace(" ", "").split(",")
-            return Inbound(**base, location=(float(lat_text), float(lon_text)))
+            return dataclasses.replace(base, location=(float(lat_text), float(lon_text)))
         except ValueError:
             return "usage: /lokasi LAT,LON   e.g. /lokasi -0.95,100.35"
     if text.startswith("/foto") or text.startswith("/photo"):
@@ -47,13 +48,13 @@ def parse_line(
             return "usage: /foto PATH-TO-AN-IMAGE-FILE"
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         kind = MediaKind.PHOTO if mime.startswith("image/") else MediaKind.DOCUMENT
-        return Inbound(**base, media=(store.save(path.read_bytes(), mime, kind, now),))
+        return dataclasses.replace(base, media=(store.save(path.read_bytes(), mime, kind, now),))
     if text.startswith("/stiker") or text.startswith("/sticker"):
-        return Inbound(**base, unsupported="sticker")
+        return dataclasses.replace(base, unsupported="sticker")
     if text.startswith("/") and len(text) > 1:
         command, _, args = text[1:].partition(" ")
-        return Inbound(**base, command=command.lower(), text=args.strip() or None)
-    return Inbound(**base, text=line)
+        return dataclasses.replace(base, command=command.lower(), text=args.strip() or None)
+    return dataclasses.replace(base, text=line)
 
 
 class RecordingSender:
