@@ -71,7 +71,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
         " /foto PATH to send a photo, /menu, /batal, /bantuan, or /keluar (or Ctrl-D) to leave.\n"
     )
     async with app.dispatcher() as dispatcher:
-        first = parse_line("/start" if args.fresh else "menu", key, app.clock, app.attachments)
+        first = parse_line("/start" if args.fresh else "/lanjut", key, app.clock, app.attachments)
         if not isinstance(first, str):
             await dispatcher.handle(first)
         while True:
@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--no-setup", action="store_true", help="do not upgrade the schema or load the default seed"
     )
-    console.add_argument("--fresh", action="store_true", help="start with /start instead of the menu")
+    console.add_argument("--fresh", action="store_true", help="start over with /start instead of resuming")
     console.set_defaults(handler=cmd_console)
 
     complaint = sub.add_parser("complaint", help="list or show complaints", description="Inspect complaints.")

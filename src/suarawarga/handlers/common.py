@@ -23,6 +23,7 @@ class Cmd(StrEnum):
     COMPLAINT = "pengaduan"
     SURVEY = "survei"
     LANGUAGE = "bahasa"
+    RESUME = "lanjut"
 
 
 # Words a citizen may type as the whole message (WhatsApp has no slash commands).
@@ -43,6 +44,8 @@ KEYWORDS: dict[str, str] = {
     "survey": Cmd.SURVEY,
     "bahasa": Cmd.LANGUAGE,
     "language": Cmd.LANGUAGE,
+    "lanjut": Cmd.RESUME,
+    "continue": Cmd.RESUME,
 }
 
 
@@ -90,6 +93,14 @@ async def cancel(turn: Turn, _args: str) -> str:
     turn.state.clear()
     show_menu(turn, "cancel.done" if was_busy else "cancel.nothing")
     return END
+
+
+async def resume(turn: Turn, _args: str) -> str:
+    """Ask the current question again, or show the menu when nothing is in progress."""
+    if turn.state.flow is None:
+        show_menu(turn)
+        return END
+    return STAY
 
 
 async def help_(turn: Turn, _args: str) -> str:

@@ -17,6 +17,7 @@ COMMANDS: dict[str, Command] = {
     Cmd.COMPLAINT: common.complaint,
     Cmd.SURVEY: common.survey,
     Cmd.LANGUAGE: common.language,
+    Cmd.RESUME: common.resume,
 }
 
 
