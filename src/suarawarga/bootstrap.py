@@ -11,7 +11,7 @@ from suarawarga.bot.attachments import AttachmentStore
 from suarawarga.bot.conversation import Engine, Policy
 from suarawarga.bot.dispatcher import Dispatcher, OnCommitted
 from suarawarga.bot.messages import ChannelName, Outbound
-from suarawarga.bot.sender import Delivery, Sender
+from suarawarga.bot.sender import HOLD, Delivery, Sender
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock, SystemClock
 from suarawarga.config import Settings
@@ -55,7 +55,14 @@ class App:
             # SQLite has one writer anyway; on PostgreSQL two lanes measured best on 2 cores (benchmarks/).
             lanes = 1 if self.db.dialect.name == "sqlite" else 2
         return Dispatcher(
-            self.engine, self.uow, self.clock, self.policy, self.catalogue, on_committed, lanes=lanes
+            self.engine,
+            self.uow,
+            self.clock,
+            self.policy,
+            self.catalogue,
+            on_committed,
+            lanes=lanes,
+            hold=HOLD,
         )
 
     async def aclose(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from suarawarga.bot.messages import Choice, Inbound, Outbound, OutboundFile
+from suarawarga.bot.messages import Choice, ConversationKey, Inbound, Outbound, OutboundFile
 from suarawarga.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ class Turn:
         self.replies: list[Outbound] = []
         self.after_commit: list[Outbound] = []  # messages to other chats (e.g. the OPD), also via the outbox
         self.switch: tuple[str, dict[str, Any]] | None = None
+        self.handoffs: list[tuple[ConversationKey, str, dict[str, Any]]] = []
 
     @property
     def data(self) -> dict[str, Any]:
@@ -121,6 +122,10 @@ class Turn:
         """Queue a message to another chat (an OPD's group, an officer)."""
         self.after_commit.append(outbound)
 
+    def handoff(self, key: ConversationKey, flow: str, **data: Any) -> None:
+        """Start flow `flow` in another chat (an officer's private chat), in the same transaction."""
+        self.handoffs.append((key, flow, dict(data)))
+
     def start_flow(self, name: str, **data: Any) -> str:
         """Leave the current flow and enter flow `name` with initial data."""
         self.switch = (name, dict(data))
@@ -163,8 +168,10 @@ class Engine:
         commands: Mapping[str, Command],
         keywords: Mapping[str, str],
         idle: Command,
+        group_commands: frozenset[str] = frozenset(),
     ) -> None:
         self.flows = flows
+        self.group_commands = group_commands
         self.commands = commands
         self.keywords = keywords  # bare words typed as the whole message that act as commands
         self.idle = idle  # what to do with a message when no flow is active (show the menu)
@@ -175,7 +182,8 @@ class Engine:
             name = inbound.command.lower()
             return inbound, self.keywords.get(name, name), (inbound.text or "").strip()
         if inbound.choice and inbound.choice.startswith(COMMAND_CHOICE_PREFIX):
-            return inbound, inbound.choice.removeprefix(COMMAND_CHOICE_PREFIX), ""
+            name, _, args = inbound.choice.removeprefix(COMMAND_CHOICE_PREFIX).partition(" ")
+            return inbound, name, args
         text = (inbound.text or "").strip()
         if text and not inbound.choice:
             word, _, rest = text.partition(" ")
@@ -185,7 +193,8 @@ class Engine:
             picked = _match_choice(text, state.choices)
             if picked is not None:
                 if picked.startswith(COMMAND_CHOICE_PREFIX):
-                    return inbound, picked.removeprefix(COMMAND_CHOICE_PREFIX), ""
+                    name, _, args = picked.removeprefix(COMMAND_CHOICE_PREFIX).partition(" ")
+                    return inbound, name, args
                 return dataclasses.replace(inbound, choice=picked, text=None), None, ""
         return inbound, None, ""
 
@@ -204,6 +213,8 @@ class Engine:
         state = turn.state
         inbound, command, args = self.normalise(turn.inbound, state)
         turn.inbound = inbound
+        if inbound.group and (command is None or command not in self.group_commands):
+            return  # a group chat is for officers' buttons and commands; its chatter is not for the bot
         if command is not None:
             handler = self.commands.get(command)
             if handler is None:

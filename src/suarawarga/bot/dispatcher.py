@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
@@ -58,6 +60,7 @@ class Dispatcher:
         *,
         lanes: int = 1,
         max_batch: int = 200,
+        hold: timedelta = timedelta(0),
     ) -> None:
         self.engine = engine
         self.uow_factory = uow_factory
@@ -66,6 +69,7 @@ class Dispatcher:
         self.catalogue = catalogue
         self.on_committed = on_committed
         self.max_batch = max_batch
+        self.hold = hold  # how long new outbox rows are left to this process's sender before retries
         self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(max(lanes, 1))]
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -168,13 +172,14 @@ class Dispatcher:
                     log.exception("step failed in flow %s step %s", state.flow, state.step)
                     raise StepFailed from exc
                 touched[inbound.key] = state
-                pending.append((index, turn.replies + turn.after_commit))
+                extra = await self._run_handoffs(uow, turn, states, touched)
+                pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
             await uow.inbound.mark(
                 ((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now
             )
-            stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now)
+            stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold)
             await uow.commit()
         # The stored copies carry their outbox ids; hand those back in the same order.
         cursor = 0
@@ -184,6 +189,32 @@ class Dispatcher:
             results[index] = chunk[: len(results[index])]
             cursor += count
         return results, stored
+
+    async def _run_handoffs(
+        self,
+        uow: UnitOfWork,
+        turn: Turn,
+        states: dict[ConversationKey, ConversationState],
+        touched: dict[ConversationKey, ConversationState],
+    ) -> list[Outbound]:
+        """Start the flows a turn handed to other chats, and return what those chats are asked."""
+        out: list[Outbound] = []
+        for key, flow, data in turn.handoffs:
+            if key not in states:
+                states.update(await uow.conversations.load_many([key]))
+            target = states.setdefault(key, ConversationState(language=self.policy.default_language))
+            inbound = dataclasses.replace(
+                turn.inbound, key=key, text=None, command=None, choice=None, media=(), group=False
+            )
+            other = Turn(inbound, target, uow, self.clock, self.policy, self.catalogue)
+            try:
+                await self.engine.enter(other, flow, data)
+            except Exception as exc:
+                log.exception("handoff to flow %s failed", flow)
+                raise StepFailed from exc
+            touched[key] = target
+            out += other.replies + other.after_commit
+        return out
 
     async def _fresh(self, uow: UnitOfWork, items: list[_Item]) -> list[int]:
         """Return the indexes of items not processed before and not repeated earlier in the batch."""
@@ -215,7 +246,7 @@ class Dispatcher:
             sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
             await uow.conversations.save_many({inbound.key: state}, now)
             await uow.inbound.mark([(inbound.key.channel, inbound.external_id)], now)
-            stored = await uow.outbox.add_many([sorry], now)
+            stored = await uow.outbox.add_many([sorry], now, self.hold)
             await uow.commit()
         return [stored], stored
 

@@ -71,6 +71,7 @@ class Inbound:
     language: str | None = None  # the platform's language hint, if any
     unsupported: str | None = None  # "sticker", "reaction", ...: a message type no step can use
     sender_name: str | None = None
+    group: bool = False  # from a group chat: only commands and buttons are acted on there
 
     @property
     def is_empty(self) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from suarawarga.bot.messages import ChannelName, Outbound, OutboxStatus
@@ -16,6 +17,9 @@ from suarawarga.storage.uow import UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+HOLD = timedelta(seconds=60)  # how long freshly committed messages belong to the in-process pump
+HOLD_MARGIN = timedelta(seconds=10)
+CLAIM_LEASE = timedelta(seconds=120)  # how long the retry loop owns a message it claimed
 RETRY_BASE = timedelta(seconds=5)
 RETRY_CAP = timedelta(minutes=30)
 
@@ -59,7 +63,6 @@ class Delivery:
         self.senders = senders
         self.uow_factory = uow_factory
         self.clock = clock
-        self._lock = asyncio.Lock()
 
     async def deliver(
         self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None
@@ -99,10 +102,64 @@ class Delivery:
                 await uow.outbox.mark_final(message_id, OutboxStatus.FAILED, error)
             await uow.commit()
 
-    async def deliver_due(self, limit: int = 200, min_age: timedelta | None = None) -> SendReport:
-        """Send pending outbox messages whose next attempt is due (the worker's retry loop)."""
-        async with self._lock:
-            async with self.uow_factory() as uow:
-                due = await uow.outbox.due(self.clock.now(), limit, min_age=min_age)
-            sendable = [(m, n) for m, n in due if m.key.channel in self.senders]
-            return await self.deliver([m for m, _ in sendable], {m.id: n for m, n in sendable})
+    async def deliver_due(self, limit: int = 200) -> SendReport:
+        """Send pending outbox messages whose next attempt is due (the retry loop); returns what happened."""
+        async with self.uow_factory() as uow:
+            claimed = await uow.outbox.claim_due(self.clock.now(), CLAIM_LEASE, limit)
+            await uow.commit()
+        # Messages for channels this process cannot send stay claimed until the lease ends, then are due again.
+        sendable = [(m, n) for m, n in claimed if m.key.channel in self.senders]
+        if not sendable:
+            return SendReport()
+        return await self.deliver([m for m, _ in sendable], {m.id: n for m, n in sendable})
+
+
+class OutboxPump:
+    """Sends freshly committed messages in the background, in commit order, without holding up the dispatcher.
+
+    Messages are stored with a hold (`HOLD`): for that long only this pump may send them. A message still
+    queued when its hold is nearly over is left to the retry loop instead, so it is never sent twice.
+    """
+
+    def __init__(self, delivery: Delivery, clock: Clock) -> None:
+        self.delivery = delivery
+        self.clock = clock
+        self._queue: asyncio.Queue[tuple[datetime, list[Outbound]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, messages: list[Outbound]) -> None:
+        """Queue committed messages for sending."""
+        self._queue.put_nowait((self.clock.now() + HOLD - HOLD_MARGIN, messages))
+
+    async def __aenter__(self) -> OutboxPump:
+        """Start sending in the background."""
+        self._task = asyncio.create_task(self._run(), name="outbox-pump")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Stop; whatever is still queued stays pending in the outbox for the retry loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far was handed to the senders (for tests and shutdown)."""
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            batches = [await self._queue.get()]
+            while not self._queue.empty():
+                batches.append(self._queue.get_nowait())
+            now = self.clock.now()
+            messages = [m for deadline, ms in batches if deadline > now for m in ms]
+            try:
+                if messages:
+                    await self.delivery.deliver(messages)
+            except Exception:  # they stay pending in the outbox; the retry loop takes them after the hold
+                log.exception("outbox pump failed to deliver %d messages", len(messages))
+            finally:
+                for _ in batches:
+                    self._queue.task_done()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -186,3 +187,46 @@ def route(category: Category, oversight_unit: Unit | None) -> int:
             raise ValueError("a sensitive category needs an oversight unit (Inspektorat)")
         return oversight_unit.id
     return category.unit_id
+
+
+class StaffRole(StrEnum):
+    """What an officer may do; persisted by name."""
+
+    OFFICER = "officer"  # handles the unit's complaints
+    HEAD = "head"  # head of the OPD: handles, and receives escalations
+    ADMIN = "admin"  # city admin: may handle every unit's complaints
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """An officer of a unit on one channel."""
+
+    id: int
+    unit_id: int
+    role: StaffRole
+    channel: str
+    external_id: str
+    chat_id: str  # the officer's private chat with the bot
+    name: str
+
+
+def can_handle(staff: Staff, complaint_unit_id: int, city_admin_unit_id: int | None) -> bool:
+    """Tell whether an officer may see and act on a complaint routed to a unit."""
+    if staff.role is StaffRole.ADMIN or (
+        city_admin_unit_id is not None and staff.unit_id == city_admin_unit_id
+    ):
+        return True
+    return staff.unit_id == complaint_unit_id
+
+
+INVITE_LENGTH = 8
+
+
+def new_invite_code() -> str:
+    """Return a fresh one-time invite code (30^8 ≈ 6.6e11 values, stored only as a hash)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(INVITE_LENGTH))
+
+
+def hash_invite(code: str) -> str:
+    """Return the stored form of an invite code (typed codes are upper-cased and stripped first)."""
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Self
 
 from sqlalchemy import Table, and_, delete, func, insert, select, tuple_, update
@@ -23,6 +24,8 @@ from suarawarga.complaints.model import (
     EventKind,
     IdentityMode,
     NewAttachment,
+    Staff,
+    StaffRole,
     Unit,
     UnitKind,
 )
@@ -35,9 +38,13 @@ from suarawarga.storage.orm import (
     ComplaintEventRow,
     ComplaintRow,
     ConversationRow,
+    InboxRow,
     OutboxRow,
     ProcessedInbound,
     ServiceUnit,
+    StaffInviteRow,
+    StaffMemberRow,
+    UnitChatRow,
 )
 
 
@@ -58,6 +65,10 @@ COMPLAINTS = _table(ComplaintRow)
 EVENTS = _table(ComplaintEventRow)
 ATTACHMENTS = _table(AttachmentRow)
 OUTBOX = _table(OutboxRow)
+INBOX = _table(InboxRow)
+STAFF = _table(StaffMemberRow)
+INVITES = _table(StaffInviteRow)
+UNIT_CHATS = _table(UnitChatRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -297,10 +308,30 @@ class ComplaintRepo(_Repo):
                 ],
             )
 
+    async def update(self, complaint_id: int, now: datetime, **values: Any) -> None:
+        """Change a complaint's status, unit or other columns."""
+        await self.conn.execute(
+            update(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id).values(updated_at=now, **values)
+        )
+
     async def by_code(self, code: str) -> Complaint | None:
         """Return a complaint by tracking code."""
         row = (await self.conn.execute(select(COMPLAINTS).where(COMPLAINTS.c.code == code))).first()
         return self._complaint(row) if row else None
+
+    async def attachments(
+        self, complaint_id: int, uploaded_by: ActorKind | None = None
+    ) -> list[NewAttachment]:
+        """Return a complaint's files, oldest first (optionally only the citizen's or the staff's)."""
+        query = (
+            select(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id).order_by(ATTACHMENTS.c.id)
+        )
+        if uploaded_by is not None:
+            query = query.where(ATTACHMENTS.c.uploaded_by == uploaded_by.value)
+        return [
+            NewAttachment(kind=r.kind, path=r.path, mime=r.mime, size=r.size, sha256=r.sha256)
+            for r in await self.conn.execute(query)
+        ]
 
     async def history(self, complaint_id: int) -> list[ComplaintEvent]:
         """Return a complaint's events, oldest first."""
@@ -437,8 +468,13 @@ class InboundRepo(_Repo):
 class OutboxRepo(_Repo):
     """Messages to send, with their delivery state."""
 
-    async def add_many(self, messages: Sequence[Outbound], now: datetime) -> list[Outbound]:
-        """Store messages as pending and return them with their outbox ids."""
+    async def add_many(
+        self, messages: Sequence[Outbound], now: datetime, hold: timedelta = timedelta(0)
+    ) -> list[Outbound]:
+        """Store messages as pending and return them with their outbox ids.
+
+        `hold` leaves them to this process's own sender for that long before the retry loop may take them.
+        """
         stored = [_with_id(m) for m in messages]
         if stored:
             await self.conn.execute(
@@ -451,7 +487,7 @@ class OutboxRepo(_Repo):
                         "payload": m.to_payload(),
                         "status": OutboxStatus.PENDING.value,
                         "attempts": 0,
-                        "next_attempt_at": now,
+                        "next_attempt_at": now + hold,
                         "created_at": now,
                     }
                     for m in stored
@@ -510,6 +546,35 @@ class OutboxRepo(_Repo):
             for r in await self.conn.execute(query)
         ]
 
+    async def claim_due(
+        self, now: datetime, lease: timedelta, limit: int = 100
+    ) -> list[tuple[Outbound, int]]:
+        """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them."""
+        query = (
+            select(OUTBOX.c.id)
+            .where(OUTBOX.c.status == OutboxStatus.PENDING.value, OUTBOX.c.next_attempt_at <= now)
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = [r[0] for r in await self.conn.execute(query)]
+        if not ids:
+            return []
+        await self.conn.execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease)
+        )
+        rows = await self.conn.execute(
+            select(OUTBOX).where(OUTBOX.c.id.in_(ids)).order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+        )
+        return [
+            (
+                Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
+                r.attempts,
+            )
+            for r in rows
+        ]
+
     async def counts(self) -> dict[str, int]:
         """Return how many messages are in each delivery state."""
         query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
@@ -526,6 +591,181 @@ class OutboxRepo(_Repo):
             (Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id), r.status)
             for r in await self.conn.execute(query)
         ]
+
+
+class StaffRepo(_Repo):
+    """Officers, their invites, and the group chats linked to units."""
+
+    @staticmethod
+    def _staff(row: Row[Any]) -> Staff:
+        return Staff(
+            id=row.id,
+            unit_id=row.unit_id,
+            role=StaffRole(row.role),
+            channel=row.channel,
+            external_id=row.external_id,
+            chat_id=row.chat_id,
+            name=row.name,
+        )
+
+    async def memberships(self, channel: ChannelName, external_id: str) -> list[Staff]:
+        """Return the active unit memberships of a person on a channel."""
+        query = (
+            select(STAFF)
+            .where(
+                STAFF.c.channel == channel.value, STAFF.c.external_id == external_id, STAFF.c.active.is_(True)
+            )
+            .order_by(STAFF.c.id)
+        )
+        return [self._staff(r) for r in await self.conn.execute(query)]
+
+    async def for_unit(self, unit_id: int, roles: Sequence[StaffRole] | None = None) -> list[Staff]:
+        """Return the active officers of a unit (optionally of some roles)."""
+        query = select(STAFF).where(STAFF.c.unit_id == unit_id, STAFF.c.active.is_(True)).order_by(STAFF.c.id)
+        if roles:
+            query = query.where(STAFF.c.role.in_([r.value for r in roles]))
+        return [self._staff(r) for r in await self.conn.execute(query)]
+
+    async def join(
+        self,
+        unit_id: int,
+        role: StaffRole,
+        channel: ChannelName,
+        external_id: str,
+        chat_id: str,
+        name: str,
+        now: datetime,
+    ) -> int:
+        """Make a person an officer of a unit (or update their role there); return the membership id."""
+        stmt = _upsert(self.conn, STAFF).values(
+            unit_id=unit_id,
+            role=role.value,
+            channel=channel.value,
+            external_id=external_id,
+            chat_id=chat_id,
+            name=name,
+            active=True,
+            created_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[STAFF.c.channel, STAFF.c.external_id, STAFF.c.unit_id],
+            set_={
+                "role": stmt.excluded.role,
+                "chat_id": stmt.excluded.chat_id,
+                "name": stmt.excluded.name,
+                "active": True,
+            },
+        ).returning(STAFF.c.id)
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def add_invite(
+        self, code_hash: str, unit_id: int, role: StaffRole, now: datetime, expires_at: datetime
+    ) -> None:
+        """Store a new invite (only the hash of its code)."""
+        await self.conn.execute(
+            insert(INVITES).values(
+                code_hash=code_hash, unit_id=unit_id, role=role.value, created_at=now, expires_at=expires_at
+            )
+        )
+
+    async def claim_invite(self, code_hash: str, now: datetime, used_by: str) -> tuple[int, StaffRole] | None:
+        """Use up an unexpired, unused invite and return its (unit id, role); None if there is no such invite."""
+        result = await self.conn.execute(
+            update(INVITES)
+            .where(INVITES.c.code_hash == code_hash, INVITES.c.used_at.is_(None), INVITES.c.expires_at > now)
+            .values(used_at=now, used_by=used_by)
+            .returning(INVITES.c.unit_id, INVITES.c.role)
+        )
+        row = result.first()
+        return (int(row.unit_id), StaffRole(row.role)) if row else None
+
+    async def link_chat(self, unit_id: int, channel: ChannelName, chat_id: str, now: datetime) -> None:
+        """Link a group chat to a unit (idempotent)."""
+        stmt = _upsert(self.conn, UNIT_CHATS).values(
+            unit_id=unit_id, channel=channel.value, chat_id=chat_id, created_at=now
+        )
+        await self.conn.execute(
+            stmt.on_conflict_do_nothing(
+                index_elements=[UNIT_CHATS.c.channel, UNIT_CHATS.c.chat_id, UNIT_CHATS.c.unit_id]
+            )
+        )
+
+    async def chats_of_unit(self, unit_id: int) -> list[ConversationKey]:
+        """Return the group chats linked to a unit."""
+        query = select(UNIT_CHATS).where(UNIT_CHATS.c.unit_id == unit_id).order_by(UNIT_CHATS.c.id)
+        return [ConversationKey(ChannelName(r.channel), r.chat_id) for r in await self.conn.execute(query)]
+
+    async def units_of_chat(self, channel: ChannelName, chat_id: str) -> list[int]:
+        """Return the units a group chat is linked to."""
+        query = select(UNIT_CHATS.c.unit_id).where(
+            UNIT_CHATS.c.channel == channel.value, UNIT_CHATS.c.chat_id == chat_id
+        )
+        return [int(r[0]) for r in await self.conn.execute(query)]
+
+
+class InboxStatus(StrEnum):
+    """Processing state of a raw platform update."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"  # could not be parsed or processed after retries
+
+
+class InboxRepo(_Repo):
+    """Raw platform updates, stored before they are acknowledged and drained by the processor."""
+
+    async def add(
+        self, channel: ChannelName, external_id: str, payload: dict[str, Any], now: datetime
+    ) -> bool:
+        """Store an update unless it was stored before; return whether it is new."""
+        stmt = _upsert(self.conn, INBOX).values(
+            channel=channel.value,
+            external_id=external_id,
+            payload=payload,
+            status=InboxStatus.PENDING.value,
+            attempts=0,
+            received_at=now,
+        )
+        stmt = stmt.on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
+        result = await self.conn.execute(stmt.returning(INBOX.c.id))
+        return result.first() is not None
+
+    async def pending(
+        self, limit: int = 200, channel: ChannelName | None = None
+    ) -> list[tuple[int, str, dict[str, Any], int]]:
+        """Return pending updates in arrival order as (id, channel, payload, attempts)."""
+        query = (
+            select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts)
+            .where(INBOX.c.status == InboxStatus.PENDING.value)
+            .order_by(INBOX.c.id)
+            .limit(limit)
+        )
+        if channel is not None:
+            query = query.where(INBOX.c.channel == channel.value)
+        return [
+            (int(r.id), r.channel, dict(r.payload), int(r.attempts)) for r in await self.conn.execute(query)
+        ]
+
+    async def finish(self, ids: Sequence[int], now: datetime) -> None:
+        """Mark updates as processed."""
+        if ids:
+            await self.conn.execute(
+                update(INBOX)
+                .where(INBOX.c.id.in_(list(ids)))
+                .values(status=InboxStatus.DONE.value, processed_at=now)
+            )
+
+    async def fail(self, inbox_id: int, error: str, final: bool) -> None:
+        """Count a failed attempt; a final failure stops retries."""
+        values: dict[str, Any] = {"attempts": INBOX.c.attempts + 1, "last_error": error[:300]}
+        if final:
+            values["status"] = InboxStatus.FAILED.value
+        await self.conn.execute(update(INBOX).where(INBOX.c.id == inbox_id).values(**values))
+
+    async def counts(self) -> dict[str, int]:
+        """Return how many updates are in each state."""
+        query = select(INBOX.c.status, func.count()).group_by(INBOX.c.status)
+        return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
 
 
 def _with_id(message: Outbound) -> Outbound:
@@ -554,6 +794,8 @@ class SqlUnitOfWork:
     conversations: ConversationRepo
     inbound: InboundRepo
     outbox: OutboxRepo
+    staff: StaffRepo
+    inbox: InboxRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -568,6 +810,7 @@ class SqlUnitOfWork:
         self.citizens, self.complaints = CitizenRepo(conn), ComplaintRepo(conn)
         self.conversations, self.inbound = ConversationRepo(conn), InboundRepo(conn)
         self.outbox = OutboxRepo(conn)
+        self.staff, self.inbox = StaffRepo(conn), InboxRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -595,4 +838,4 @@ class SqlUnitOfWork:
         await self._conn.begin()
 
 
-__all__ = ["OutboxStatus", "SqlUnitOfWork"]
+__all__ = ["InboxStatus", "OutboxStatus", "SqlUnitOfWork"]

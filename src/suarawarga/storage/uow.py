@@ -17,7 +17,9 @@ if TYPE_CHECKING:
         ComplaintRepo,
         ConversationRepo,
         InboundRepo,
+        InboxRepo,
         OutboxRepo,
+        StaffRepo,
         UnitRepo,
     )
 
@@ -32,6 +34,8 @@ class UnitOfWork(Protocol):
     conversations: ConversationRepo
     inbound: InboundRepo
     outbox: OutboxRepo
+    staff: StaffRepo
+    inbox: InboxRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
