@@ -24,6 +24,8 @@ from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
 
 PG_URL = os.environ.get("SUARAWARGA_TEST_DATABASE_URL")
+# PTB 22 warns on every RetryAfter unless told to use timedelta values; warnings are errors in this suite.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 def pytest_report_header() -> str:

@@ -185,11 +185,34 @@ async def cmd_complaint_show(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_staff_invite(app: App, args: argparse.Namespace) -> int:
+    """Print a one-time code that makes its user an officer of a unit (or links a group to it)."""
+    from datetime import timedelta
+
+    from suarawarga.complaints.handling import create_invite
+    from suarawarga.complaints.model import StaffRole
+    from suarawarga.errors import NotFound
+
+    try:
+        async with app.uow() as uow:
+            code, unit, expires = await create_invite(
+                uow, args.unit, StaffRole(args.role), app.clock.now(), timedelta(hours=args.hours)
+            )
+            await uow.commit()
+    except NotFound:
+        print(f"unknown unit {args.unit}", file=sys.stderr)
+        return 2
+    local = expires.astimezone(app.clock.tz)
+    print(f"invite code for {unit.name} ({args.role}): {code}")
+    print(f"valid once, until {local:%d-%m-%Y %H:%M} ({app.settings.timezone})")
+    print(f"an officer sends 'gabung {code}' in a private chat with the bot;")
+    print(f"or, in the OPD's group, 'hubungkan {code}' makes the group receive the unit's complaints")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat."
-    )
+    parser = argparse.ArgumentParser(prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat.")
     parser.add_argument("--version", action="version", version=f"suarawarga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -205,15 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("file", nargs="?", help="seed YAML (default: the built-in Kota Padang seed)")
     seed.set_defaults(handler=cmd_seed)
 
-    console = sub.add_parser(
-        "console", help="chat with the bot here", description="Chat with the bot in the terminal."
-    )
+    console = sub.add_parser("console", help="chat with the bot here", description="Chat with the bot in the terminal.")
     console.add_argument(
         "--chat", default="local", help="console session id; the conversation resumes (default: local)"
     )
-    console.add_argument(
-        "--no-setup", action="store_true", help="do not upgrade the schema or load the default seed"
-    )
+    console.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
     console.add_argument("--fresh", action="store_true", help="start over with /start instead of resuming")
     console.set_defaults(handler=cmd_console)
 
@@ -228,12 +247,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--format", choices=["table", "json"], default="table")
     listing.set_defaults(handler=cmd_complaint_list)
-    show = c_sub.add_parser(
-        "show", help="show one complaint", description="Show a complaint and its history."
-    )
+    show = c_sub.add_parser("show", help="show one complaint", description="Show a complaint and its history.")
     show.add_argument("code", help="tracking code, e.g. PDG-7K3QX9")
     show.add_argument("--format", choices=["table", "json"], default="table")
     show.set_defaults(handler=cmd_complaint_show)
+
+    staff = sub.add_parser("staff", help="OPD officers", description="Manage OPD officers.")
+    s_sub = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    invite = s_sub.add_parser(
+        "invite", help="print a one-time invite code", description="Print a one-time invite code for a unit."
+    )
+    invite.add_argument("unit", help="unit code, e.g. DPUPR")
+    invite.add_argument("--role", choices=["officer", "head", "admin"], default="officer")
+    invite.add_argument("--hours", type=int, default=72, help="hours the code stays valid (default: 72)")
+    invite.set_defaults(handler=cmd_staff_invite)
     return parser
 
 

@@ -30,9 +30,7 @@ class Settings(BaseSettings):
     texts_file: Path | None = Field(
         default=None, description="Optional YAML file whose texts override the built-in catalogue."
     )
-    complaints_per_day: int = Field(
-        default=5, ge=1, description="Most complaints one citizen may file a day."
-    )
+    complaints_per_day: int = Field(default=5, ge=1, description="Most complaints one citizen may file a day.")
     max_photos: int = Field(default=5, ge=0, le=10, description="Most photos attached to one complaint.")
     log_level: str = Field(default="INFO", description="Logging level.")
 

@@ -18,6 +18,7 @@ SUBCOMMANDS = [
     ["console"],
     ["complaint", "list"],
     ["complaint", "show"],
+    ["staff", "invite"],
 ]
 
 

@@ -229,16 +229,12 @@ async def test_restart_mid_flow_starts_over(citizen: Conversation) -> None:
 
 async def test_declining_consent_stores_nothing(app: App, citizen: Conversation) -> None:
     """A citizen who does not consent is told so and no citizen record is created."""
-    await citizen.verify(
-        [("/start", ["menu.welcome"]), ("1", ["privacy.notice"]), ("2", ["privacy.declined"])]
-    )
+    await citizen.verify([("/start", ["menu.welcome"]), ("1", ["privacy.notice"]), ("2", ["privacy.declined"])])
     async with app.uow() as uow:
         assert await uow.citizens.find(citizen.key.channel, citizen.key.chat_id) is None
 
 
-async def test_two_chats_interleaved_keep_their_own_state(
-    app: App, dispatcher: Dispatcher, clock: FrozenClock
-) -> None:
+async def test_two_chats_interleaved_keep_their_own_state(app: App, dispatcher: Dispatcher, clock: FrozenClock) -> None:
     """Two citizens answering in alternation each file their own complaint with their own answers."""
     ani = Conversation(dispatcher, clock, app.catalogue, "ani")
     budi = Conversation(dispatcher, clock, app.catalogue, "budi")
@@ -278,9 +274,7 @@ async def test_daily_limit_stops_floods_and_resets_the_next_day(
     """After the configured number of complaints in a day the flow refuses; the next day it works again."""
     await file_anonymous(citizen)  # keeps no citizen link, so it does not count against the limit
     for _ in range(3):
-        await citizen.verify(
-            [("pengaduan", ["complaint.category.ask"]), ("1", ["complaint.description.ask"])]
-        )
+        await citizen.verify([("pengaduan", ["complaint.category.ask"]), ("1", ["complaint.description.ask"])])
         await citizen.verify(
             [
                 ("Jalan berlubang besar sekali di sini", ["complaint.location.ask"]),

@@ -10,9 +10,7 @@ from pydantic import ValidationError
 from suarawarga.config import Settings
 
 
-def test_defaults_are_the_local_sqlite_file_and_jakarta(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_defaults_are_the_local_sqlite_file_and_jakarta(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Without any variable the bot uses ./suarawarga.db, Asia/Jakarta and Indonesian."""
     monkeypatch.chdir(tmp_path)
     settings = Settings()
@@ -38,9 +36,7 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("name", "value"), [("timezone", "Mars/Olympus"), ("language", "fr")])
-def test_invalid_values_are_refused(
-    name: str, value: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_invalid_values_are_refused(name: str, value: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """An unknown timezone or language stops start-up."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(f"SUARAWARGA_{name.upper()}", value)

@@ -39,9 +39,7 @@ async def test_conversation_resumes_after_the_process_is_replaced(
         second_app.senders[ChannelName.CONSOLE] = RecordingSender(second_app.catalogue)
         async with second_app.dispatcher() as second:
             again = Conversation(second, clock, second_app.catalogue, "resume")
-            assert await again.say("Saluran air tersumbat dan banjir setiap hujan") == [
-                "complaint.location.ask"
-            ]
+            assert await again.say("Saluran air tersumbat dan banjir setiap hujan") == ["complaint.location.ask"]
             assert await again.say("2") == ["complaint.location.address_length", "complaint.location.ask"]
     finally:
         await fresh_engine.dispose()
@@ -94,9 +92,7 @@ async def _noop(turn: Turn) -> None:
 
 
 async def _explode(turn: Turn) -> str:
-    await turn.uow.citizens.register(
-        ChannelName.CONSOLE, "half-written", "id", turn.clock.now(), consent=True
-    )
+    await turn.uow.citizens.register(ChannelName.CONSOLE, "half-written", "id", turn.clock.now(), consent=True)
     raise RuntimeError("a bug in a step")
 
 

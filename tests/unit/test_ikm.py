@@ -181,9 +181,7 @@ def test_survey_catalogue_is_complete_and_consistent() -> None:
         assert isinstance(entry, dict), key
         assert set(entry) == {"id", "en"}, key
         assert all(isinstance(text, str) and text.strip() for text in entry.values()), key
-        fields = [
-            {name for _, name, _, _ in string.Formatter().parse(entry[lang]) if name} for lang in ("id", "en")
-        ]
+        fields = [{name for _, name, _, _ in string.Formatter().parse(entry[lang]) if name} for lang in ("id", "en")]
         assert fields[0] == fields[1], key
 
 
@@ -426,9 +424,7 @@ WEIGHT_CASES = [
 
 
 @pytest.mark.parametrize(("distribution", "n", "weight", "shown", "mutu"), WEIGHT_CASES)
-def test_weights_can_change_the_letter(
-    distribution: Dist, n: int, weight: Weight, shown: str, mutu: Mutu
-) -> None:
+def test_weights_can_change_the_letter(distribution: Dist, n: int, weight: Weight, shown: str, mutu: Mutu) -> None:
     """The same tallies give the §5 IKMs and letters per weight (e.g. 88.35 A exact, 88.26 B at 0.111)."""
     result = compute_ikm(uniform(distribution), n_respondents=n, weight=weight)
     assert result.ikm_display == shown
@@ -437,15 +433,11 @@ def test_weights_can_change_the_letter(
 
 def test_legacy_weight_matches_spreadsheet_formula() -> None:
     """With all nine unsur answered, NI = Σ NRR × 0.111 exactly as the standard sheet computes it."""
-    tallies = mixed(
-        [(0, 1, 2, 1), (1, 1, 1, 1), (0, 0, 4, 0), (0, 0, 0, 4), (0, 2, 2, 0)] + [(0, 0, 2, 2)] * 4
-    )
+    tallies = mixed([(0, 1, 2, 1), (1, 1, 1, 1), (0, 0, 4, 0), (0, 0, 0, 4), (0, 2, 2, 0)] + [(0, 0, 2, 2)] * 4)
     result = compute_ikm(tallies, n_respondents=4, weight=Weight.LEGACY_0111)
     nrrs = [t.nrr for t in tallies]
     assert result.ni == sum((x * Fraction("0.111") for x in nrrs if x is not None), Fraction(0))
-    assert [r.weighted_nrr for r in result.per_unsur] == [
-        x * Fraction("0.111") for x in nrrs if x is not None
-    ]
+    assert [r.weighted_nrr for r in result.per_unsur] == [x * Fraction("0.111") for x in nrrs if x is not None]
 
 
 # --------------------------------------------------------------------------------------------- rounding
@@ -688,9 +680,7 @@ def test_merging_different_unsur_rejected() -> None:
 distributions = st.tuples(*[st.integers(min_value=0, max_value=40)] * 4)
 tally_sets = st.lists(distributions, min_size=9, max_size=9)
 responses = st.lists(
-    st.fixed_dictionaries(
-        {}, optional={u: st.one_of(st.none(), st.sampled_from(SCORES)) for u in UNSUR_ORDER}
-    ),
+    st.fixed_dictionaries({}, optional={u: st.one_of(st.none(), st.sampled_from(SCORES)) for u in UNSUR_ORDER}),
     max_size=15,
 )
 
@@ -747,9 +737,7 @@ def test_exact_ni_is_mean_of_answered_nrrs(dists: list[Dist]) -> None:
 
 @PROPERTY_SETTINGS
 @given(responses, responses)
-def test_pooling_equals_tallying_everything(
-    a: list[dict[Unsur, int | None]], b: list[dict[Unsur, int | None]]
-) -> None:
+def test_pooling_equals_tallying_everything(a: list[dict[Unsur, int | None]], b: list[dict[Unsur, int | None]]) -> None:
     """Pooling two units' tallies equals tallying all their responses together."""
     assert pool([tally_responses(a), tally_responses(b)]) == tally_responses(a + b)
 

@@ -47,9 +47,7 @@ class ConversationState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     language: str = "id"
-    choices: list[list[str]] = field(
-        default_factory=list
-    )  # [[choice id, rendered label], ...] of the last prompt
+    choices: list[list[str]] = field(default_factory=list)  # [[choice id, rendered label], ...] of the last prompt
     exists: bool = False  # whether a row is stored for it
 
     def clear(self) -> None:
@@ -169,9 +167,11 @@ class Engine:
         keywords: Mapping[str, str],
         idle: Command,
         group_commands: frozenset[str] = frozenset(),
+        commands_with_arguments: frozenset[str] = frozenset(),
     ) -> None:
         self.flows = flows
         self.group_commands = group_commands
+        self.commands_with_arguments = commands_with_arguments
         self.commands = commands
         self.keywords = keywords  # bare words typed as the whole message that act as commands
         self.idle = idle  # what to do with a message when no flow is active (show the menu)
@@ -188,7 +188,7 @@ class Engine:
         if text and not inbound.choice:
             word, _, rest = text.partition(" ")
             command = self.keywords.get(word.lower())
-            if command and (not rest or command in ("status", "start", "gabung", "hubungkan")):
+            if command and (not rest or command in self.commands_with_arguments):
                 return inbound, command, rest.strip()
             picked = _match_choice(text, state.choices)
             if picked is not None:
@@ -201,13 +201,16 @@ class Engine:
     async def run(self, turn: Turn) -> None:
         """Handle one inbound, leaving the new state in turn.state and the replies in turn.replies."""
         await self._run(turn)
-        # The buttons a typed number or label refers to are those of the last message sent.
+        self.remember_choices(turn)
+
+    @staticmethod
+    def remember_choices(turn: Turn) -> None:
+        """Keep the buttons of the last message sent, which a typed number or label refers to."""
         last = turn.replies[-1] if turn.replies else None
-        turn.state.choices = (
-            [[c.id, turn.catalogue.render(c.text_key, turn.language, c.params)] for c in last.choices]
-            if last is not None
-            else turn.state.choices
-        )
+        if last is not None:
+            turn.state.choices = [
+                [c.id, turn.catalogue.render(c.text_key, turn.language, c.params)] for c in last.choices
+            ]
 
     async def _run(self, turn: Turn) -> None:
         state = turn.state

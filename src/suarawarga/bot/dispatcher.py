@@ -41,9 +41,7 @@ class StepFailed(Exception):
 @dataclass(slots=True)
 class _Item:
     inbound: Inbound
-    future: asyncio.Future[list[Outbound]] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    future: asyncio.Future[list[Outbound]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class Dispatcher:
@@ -76,8 +74,7 @@ class Dispatcher:
     async def __aenter__(self) -> Dispatcher:
         """Start the lanes."""
         self._tasks = [
-            asyncio.create_task(self._lane(q), name=f"dispatcher-lane-{i}")
-            for i, q in enumerate(self._queues)
+            asyncio.create_task(self._lane(q), name=f"dispatcher-lane-{i}") for i, q in enumerate(self._queues)
         ]
         return self
 
@@ -114,9 +111,7 @@ class Dispatcher:
                 items.append(queue.get_nowait())
             try:
                 await self._process(items)
-            except (
-                Exception
-            ) as exc:  # infrastructure failure (database down): the callers see it and may retry
+            except Exception as exc:  # infrastructure failure (database down): the callers see it and may retry
                 log.exception("dispatcher batch of %d failed", len(items))
                 for item in items:
                     if not item.future.done():
@@ -176,9 +171,7 @@ class Dispatcher:
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
-            await uow.inbound.mark(
-                ((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now
-            )
+            await uow.inbound.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold)
             await uow.commit()
         # The stored copies carry their outbox ids; hand those back in the same order.
@@ -209,6 +202,7 @@ class Dispatcher:
             other = Turn(inbound, target, uow, self.clock, self.policy, self.catalogue)
             try:
                 await self.engine.enter(other, flow, data)
+                self.engine.remember_choices(other)
             except Exception as exc:
                 log.exception("handoff to flow %s failed", flow)
                 raise StepFailed from exc

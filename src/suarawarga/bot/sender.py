@@ -57,16 +57,12 @@ def backoff(attempts: int) -> timedelta:
 class Delivery:
     """Sends committed outbox messages through the channels' senders and records the outcome."""
 
-    def __init__(
-        self, senders: Mapping[ChannelName, Sender], uow_factory: UnitOfWorkFactory, clock: Clock
-    ) -> None:
+    def __init__(self, senders: Mapping[ChannelName, Sender], uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         self.senders = senders
         self.uow_factory = uow_factory
         self.clock = clock
 
-    async def deliver(
-        self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None
-    ) -> SendReport:
+    async def deliver(self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None) -> SendReport:
         """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states."""
         report = SendReport()
         by_channel: dict[ChannelName, list[Outbound]] = {}

@@ -212,9 +212,7 @@ class Staff:
 
 def can_handle(staff: Staff, complaint_unit_id: int, city_admin_unit_id: int | None) -> bool:
     """Tell whether an officer may see and act on a complaint routed to a unit."""
-    if staff.role is StaffRole.ADMIN or (
-        city_admin_unit_id is not None and staff.unit_id == city_admin_unit_id
-    ):
+    if staff.role is StaffRole.ADMIN or (city_admin_unit_id is not None and staff.unit_id == city_admin_unit_id):
         return True
     return staff.unit_id == complaint_unit_id
 

@@ -24,6 +24,11 @@ class Cmd(StrEnum):
     SURVEY = "survei"
     LANGUAGE = "bahasa"
     RESUME = "lanjut"
+    JOIN = "gabung"
+    LINK = "hubungkan"
+    QUEUE = "antrian"
+    STAFF = "st"
+    ANSWER = "jawab"
 
 
 # Words a citizen may type as the whole message (WhatsApp has no slash commands).
@@ -46,7 +51,16 @@ KEYWORDS: dict[str, str] = {
     "language": Cmd.LANGUAGE,
     "lanjut": Cmd.RESUME,
     "continue": Cmd.RESUME,
+    "gabung": Cmd.JOIN,
+    "join": Cmd.JOIN,
+    "hubungkan": Cmd.LINK,
+    "antrian": Cmd.QUEUE,
+    "queue": Cmd.QUEUE,
+    "jawab": Cmd.ANSWER,
+    "answer": Cmd.ANSWER,
 }
+COMMANDS_WITH_ARGUMENTS = frozenset({Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER})
+GROUP_COMMANDS = frozenset({Cmd.LINK, Cmd.QUEUE, Cmd.STAFF})
 
 
 def menu_choices() -> tuple[Choice, ...]:

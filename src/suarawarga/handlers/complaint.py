@@ -21,6 +21,7 @@ from suarawarga.complaints.model import (
 from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
 from suarawarga.errors import UserInputError
 from suarawarga.handlers.consent import ensure_consent, require_consent
+from suarawarga.handlers.notify import announce_complaint
 
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
 SUMMARY_DESCRIPTION_MAX = 300
@@ -58,9 +59,7 @@ async def _over_limit(turn: Turn, citizen_id: int) -> bool:
 
 async def ask_consent(turn: Turn) -> None:
     """Show the privacy notice and ask for consent."""
-    turn.reply(
-        "privacy.notice", (Choice("consent:yes", "privacy.agree"), Choice("consent:no", "privacy.decline"))
-    )
+    turn.reply("privacy.notice", (Choice("consent:yes", "privacy.agree"), Choice("consent:no", "privacy.decline")))
 
 
 async def on_consent(turn: Turn) -> str:
@@ -83,9 +82,7 @@ async def ask_category(turn: Turn) -> None:
 async def on_category(turn: Turn) -> str:
     """Store the chosen category."""
     choice = turn.inbound.choice or ""
-    category = (
-        await turn.uow.categories.by_code(choice.removeprefix("cat:")) if choice.startswith("cat:") else None
-    )
+    category = await turn.uow.categories.by_code(choice.removeprefix("cat:")) if choice.startswith("cat:") else None
     if category is None:
         raise UserInputError("complaint.category.pick")
     turn.data["category"] = category.code
@@ -112,9 +109,7 @@ async def on_description(turn: Turn) -> str:
     if len(text) < DESCRIPTION_MIN:
         raise UserInputError("complaint.description.too_short", min=str(DESCRIPTION_MIN))
     if len(text) > DESCRIPTION_MAX:
-        raise UserInputError(
-            "complaint.description.too_long", max=str(DESCRIPTION_MAX), length=str(len(text))
-        )
+        raise UserInputError("complaint.description.too_long", max=str(DESCRIPTION_MAX), length=str(len(text)))
     turn.data["description"] = text
     return S.LOCATION
 
@@ -331,6 +326,9 @@ async def on_confirm(turn: Turn) -> str:
         code=filed.code,
         unit=filed.unit.name,
     )
+    complaint = await turn.uow.complaints.by_code(filed.code)
+    if complaint is not None:
+        await announce_complaint(turn, complaint, filed.unit)
     return END
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from suarawarga.bot.conversation import Command, Engine, Flow
-from suarawarga.handlers import common, complaint
+from suarawarga.handlers import common, complaint, staff
 from suarawarga.handlers.common import Cmd
 
-FLOWS: tuple[Flow, ...] = (complaint.FLOW,)
+FLOWS: tuple[Flow, ...] = (complaint.FLOW, staff.STAFF_FLOW, staff.ANSWER_FLOW)
 
 COMMANDS: dict[str, Command] = {
     Cmd.START: common.start,
@@ -18,6 +18,11 @@ COMMANDS: dict[str, Command] = {
     Cmd.SURVEY: common.survey,
     Cmd.LANGUAGE: common.language,
     Cmd.RESUME: common.resume,
+    Cmd.JOIN: staff.join_command,
+    Cmd.LINK: staff.link_command,
+    Cmd.QUEUE: staff.queue_command,
+    Cmd.STAFF: staff.staff_action,
+    Cmd.ANSWER: staff.answer_command,
 }
 
 
@@ -28,4 +33,6 @@ def build_engine(extra_flows: tuple[Flow, ...] = ()) -> Engine:
         commands=COMMANDS,
         keywords=common.KEYWORDS,
         idle=common.idle,
+        group_commands=common.GROUP_COMMANDS,
+        commands_with_arguments=common.COMMANDS_WITH_ARGUMENTS,
     )

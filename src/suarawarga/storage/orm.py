@@ -195,9 +195,7 @@ class AttachmentRow(Base):
 
     __tablename__ = "attachments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    complaint_id: Mapped[int | None] = mapped_column(
-        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
-    )
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     path: Mapped[str] = mapped_column(String(300))
     mime: Mapped[str] = mapped_column(String(100))

@@ -114,6 +114,11 @@ class UnitRepo(_Repo):
             query = query.where(UNITS.c.kind == kind.value)
         return [self._unit(r) for r in await self.conn.execute(query)]
 
+    async def city_admin(self) -> Unit | None:
+        """Return the unit that administers the complaint system."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.city_admin.is_(True)))).first()
+        return self._unit(row) if row else None
+
     async def oversight(self) -> Unit | None:
         """Return the oversight unit (Inspektorat)."""
         row = (await self.conn.execute(select(UNITS).where(UNITS.c.oversight.is_(True)))).first()
@@ -154,9 +159,7 @@ class CategoryRepo(_Repo):
     async def list(self) -> list[Category]:
         """Return the active categories in their display order."""
         query = (
-            select(CATEGORIES)
-            .where(CATEGORIES.c.active.is_(True))
-            .order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
+            select(CATEGORIES).where(CATEGORIES.c.active.is_(True)).order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
         )
         return [self._category(r) for r in await self.conn.execute(query)]
 
@@ -319,13 +322,9 @@ class ComplaintRepo(_Repo):
         row = (await self.conn.execute(select(COMPLAINTS).where(COMPLAINTS.c.code == code))).first()
         return self._complaint(row) if row else None
 
-    async def attachments(
-        self, complaint_id: int, uploaded_by: ActorKind | None = None
-    ) -> list[NewAttachment]:
+    async def attachments(self, complaint_id: int, uploaded_by: ActorKind | None = None) -> list[NewAttachment]:
         """Return a complaint's files, oldest first (optionally only the citizen's or the staff's)."""
-        query = (
-            select(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id).order_by(ATTACHMENTS.c.id)
-        )
+        query = select(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id).order_by(ATTACHMENTS.c.id)
         if uploaded_by is not None:
             query = query.where(ATTACHMENTS.c.uploaded_by == uploaded_by.value)
         return [
@@ -352,9 +351,7 @@ class ComplaintRepo(_Repo):
 
     async def attachment_count(self, complaint_id: int) -> int:
         """Return how many files a complaint has."""
-        query = (
-            select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id)
-        )
+        query = select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id)
         return int((await self.conn.execute(query)).scalar_one())
 
     async def count_filed_since(self, citizen_id: int, since: datetime) -> int:
@@ -377,7 +374,11 @@ class ComplaintRepo(_Repo):
         return [self._complaint(r) for r in await self.conn.execute(query)]
 
     async def list(
-        self, unit_id: int | None = None, status: ComplaintStatus | None = None, limit: int = 1000
+        self,
+        unit_id: int | None = None,
+        status: ComplaintStatus | None = None,
+        limit: int = 1000,
+        statuses: Iterable[ComplaintStatus] | None = None,
     ) -> list[Complaint]:
         """Return complaints, oldest first, filtered by unit and status."""
         query = select(COMPLAINTS).order_by(COMPLAINTS.c.filed_at, COMPLAINTS.c.id).limit(limit)
@@ -385,6 +386,8 @@ class ComplaintRepo(_Repo):
             query = query.where(COMPLAINTS.c.unit_id == unit_id)
         if status is not None:
             query = query.where(COMPLAINTS.c.status == status.value)
+        if statuses is not None:
+            query = query.where(COMPLAINTS.c.status.in_([s.value for s in statuses]))
         return [self._complaint(r) for r in await self.conn.execute(query)]
 
     async def count(self) -> int:
@@ -400,9 +403,7 @@ class ConversationRepo(_Repo):
         pairs = {(k.channel.value, k.chat_id) for k in keys}
         if not pairs:
             return {}
-        query = select(CONVERSATIONS).where(
-            tuple_(CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id).in_(list(pairs))
-        )
+        query = select(CONVERSATIONS).where(tuple_(CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id).in_(list(pairs)))
         return {
             ConversationKey(ChannelName(r.channel), r.chat_id): ConversationState(
                 flow=r.flow,
@@ -546,9 +547,7 @@ class OutboxRepo(_Repo):
             for r in await self.conn.execute(query)
         ]
 
-    async def claim_due(
-        self, now: datetime, lease: timedelta, limit: int = 100
-    ) -> list[tuple[Outbound, int]]:
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int = 100) -> list[tuple[Outbound, int]]:
         """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them."""
         query = (
             select(OUTBOX.c.id)
@@ -561,9 +560,7 @@ class OutboxRepo(_Repo):
         ids = [r[0] for r in await self.conn.execute(query)]
         if not ids:
             return []
-        await self.conn.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease)
-        )
+        await self.conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease))
         rows = await self.conn.execute(
             select(OUTBOX).where(OUTBOX.c.id.in_(ids)).order_by(OUTBOX.c.created_at, OUTBOX.c.id)
         )
@@ -612,9 +609,7 @@ class StaffRepo(_Repo):
         """Return the active unit memberships of a person on a channel."""
         query = (
             select(STAFF)
-            .where(
-                STAFF.c.channel == channel.value, STAFF.c.external_id == external_id, STAFF.c.active.is_(True)
-            )
+            .where(STAFF.c.channel == channel.value, STAFF.c.external_id == external_id, STAFF.c.active.is_(True))
             .order_by(STAFF.c.id)
         )
         return [self._staff(r) for r in await self.conn.execute(query)]
@@ -714,9 +709,7 @@ class InboxStatus(StrEnum):
 class InboxRepo(_Repo):
     """Raw platform updates, stored before they are acknowledged and drained by the processor."""
 
-    async def add(
-        self, channel: ChannelName, external_id: str, payload: dict[str, Any], now: datetime
-    ) -> bool:
+    async def add(self, channel: ChannelName, external_id: str, payload: dict[str, Any], now: datetime) -> bool:
         """Store an update unless it was stored before; return whether it is new."""
         stmt = _upsert(self.conn, INBOX).values(
             channel=channel.value,
@@ -742,17 +735,13 @@ class InboxRepo(_Repo):
         )
         if channel is not None:
             query = query.where(INBOX.c.channel == channel.value)
-        return [
-            (int(r.id), r.channel, dict(r.payload), int(r.attempts)) for r in await self.conn.execute(query)
-        ]
+        return [(int(r.id), r.channel, dict(r.payload), int(r.attempts)) for r in await self.conn.execute(query)]
 
     async def finish(self, ids: Sequence[int], now: datetime) -> None:
         """Mark updates as processed."""
         if ids:
             await self.conn.execute(
-                update(INBOX)
-                .where(INBOX.c.id.in_(list(ids)))
-                .values(status=InboxStatus.DONE.value, processed_at=now)
+                update(INBOX).where(INBOX.c.id.in_(list(ids))).values(status=InboxStatus.DONE.value, processed_at=now)
             )
 
     async def fail(self, inbox_id: int, error: str, final: bool) -> None:

@@ -81,9 +81,7 @@ def unsur_label(unsur: Unsur | str) -> str:
     try:
         return _UNSUR_TO_LABEL[Unsur(unsur)]
     except ValueError:
-        raise UnknownCodeError(
-            f"unknown unsur code {unsur!r}; expected one of {list(map(str, Unsur))}"
-        ) from None
+        raise UnknownCodeError(f"unknown unsur code {unsur!r}; expected one of {list(map(str, Unsur))}") from None
 
 
 def unsur_from_label(label: str) -> Unsur:

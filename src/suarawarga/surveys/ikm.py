@@ -114,9 +114,7 @@ def weight_value(weight: Weight | str) -> Fraction:
     try:
         return _WEIGHT_VALUES[Weight(weight)]
     except ValueError:
-        raise IkmInputError(
-            f"unknown weight {weight!r}; expected one of {[w.value for w in Weight]}"
-        ) from None
+        raise IkmInputError(f"unknown weight {weight!r}; expected one of {[w.value for w in Weight]}") from None
 
 
 # --------------------------------------------------------------------------------------------- mutu
@@ -241,9 +239,7 @@ class UnsurTally:
         _check_count("score_sum", self.score_sum)
         distribution = tuple(self.distribution)
         if len(distribution) != len(SCORES):
-            raise IkmInputError(
-                f"distribution must have {len(SCORES)} counts (scores 1..4), got {distribution!r}"
-            )
+            raise IkmInputError(f"distribution must have {len(SCORES)} counts (scores 1..4), got {distribution!r}")
         for score, count in zip(SCORES, distribution, strict=True):
             _check_count(f"distribution count for score {score}", count)
         object.__setattr__(self, "distribution", distribution)
@@ -255,8 +251,7 @@ class UnsurTally:
         expected_sum = sum(score * count for score, count in zip(SCORES, distribution, strict=True))
         if expected_sum != self.score_sum:
             raise IkmInputError(
-                f"{self.unsur}: score_sum={self.score_sum} but the distribution {distribution} "
-                f"gives {expected_sum}"
+                f"{self.unsur}: score_sum={self.score_sum} but the distribution {distribution} gives {expected_sum}"
             )
 
     @classmethod
@@ -303,9 +298,7 @@ class UnsurTally:
 
 def _check_score(unsur: Unsur, score: object) -> int:
     if isinstance(score, bool) or not isinstance(score, int) or not MIN_SCORE <= score <= MAX_SCORE:
-        raise InvalidScoreError(
-            f"{unsur}: score must be an int from {MIN_SCORE} to {MAX_SCORE}, got {score!r}"
-        )
+        raise InvalidScoreError(f"{unsur}: score must be an int from {MIN_SCORE} to {MAX_SCORE}, got {score!r}")
     return score
 
 
@@ -453,9 +446,7 @@ class IkmResult:
         return tuple(r for _, r in sorted(answered, key=lambda pair: pair[0]))
 
 
-def compute_ikm(
-    tallies: Iterable[UnsurTally], n_respondents: int, weight: Weight = Weight.EXACT
-) -> IkmResult:
+def compute_ikm(tallies: Iterable[UnsurTally], n_respondents: int, weight: Weight = Weight.EXACT) -> IkmResult:
     """Compute NRR per unsur, NI, IKM and mutu exactly from per-unsur tallies.
 
     Missing unsur count as unanswered. ``weakest`` lists *every* unsur sharing the lowest exact NRR, in
@@ -475,9 +466,7 @@ def compute_ikm(
         if tally.unsur in by_unsur:
             raise IkmInputError(f"two tallies for unsur {tally.unsur}; pool() them first")
         if tally.answers > n_respondents:
-            raise IkmInputError(
-                f"{tally.unsur}: {tally.answers} answers but only {n_respondents} respondents"
-            )
+            raise IkmInputError(f"{tally.unsur}: {tally.answers} answers but only {n_respondents} respondents")
         by_unsur[tally.unsur] = tally
     ordered = [by_unsur[u] if u in by_unsur else UnsurTally.empty(u) for u in UNSUR_ORDER]
 

@@ -59,9 +59,7 @@ class Period:
             if value.tzinfo is None or value.utcoffset() is None:
                 raise PeriodError(f"period {name} must be timezone-aware, got {value.isoformat()}")
         if not self.start < self.end:
-            raise PeriodError(
-                f"period start {self.start.isoformat()} must be before end {self.end.isoformat()}"
-            )
+            raise PeriodError(f"period start {self.start.isoformat()} must be before end {self.end.isoformat()}")
 
     @property
     def tz(self) -> tzinfo:
@@ -223,9 +221,7 @@ def period_containing(kind: PeriodKind | str, moment: datetime, tz: tzinfo | Non
     try:
         period_kind = PeriodKind(kind)
     except ValueError:
-        raise PeriodError(
-            f"unknown period kind {kind!r}; expected one of {[k.value for k in PeriodKind]}"
-        ) from None
+        raise PeriodError(f"unknown period kind {kind!r}; expected one of {[k.value for k in PeriodKind]}") from None
     _require_aware(moment)
     local = moment.astimezone(tz) if tz is not None else moment
     zone = local.tzinfo

@@ -27,9 +27,7 @@ def render(message: Outbound, catalogue: Catalogue) -> str:
     return "\n".join(lines)
 
 
-def parse_line(
-    line: str, key: ConversationKey, clock: Clock, store: AttachmentStore | None = None
-) -> Inbound | str:
+def parse_line(line: str, key: ConversationKey, clock: Clock, store: AttachmentStore | None = None) -> Inbound | str:
     """Turn a typed line into an Inbound, or return an error text for a malformed console command."""
     text = line.strip()
     now = clock.now()

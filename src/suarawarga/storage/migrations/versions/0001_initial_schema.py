@@ -102,9 +102,7 @@ def upgrade() -> None:
         sa.Column("resolve_days", sa.Integer(), nullable=False),
         sa.Column("sort_order", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["service_units.id"], name=op.f("fk_categories_unit_id_service_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["service_units.id"], name=op.f("fk_categories_unit_id_service_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_categories")),
         sa.UniqueConstraint("code", name=op.f("uq_categories_code")),
     )
@@ -151,9 +149,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("filed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["category_id"], ["categories.id"], name=op.f("fk_complaints_category_id_categories")
-        ),
+        sa.ForeignKeyConstraint(["category_id"], ["categories.id"], name=op.f("fk_complaints_category_id_categories")),
         sa.ForeignKeyConstraint(
             ["citizen_id"],
             ["citizens.id"],
@@ -163,9 +159,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["kecamatan_id"], ["service_units.id"], name=op.f("fk_complaints_kecamatan_id_service_units")
         ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["service_units.id"], name=op.f("fk_complaints_unit_id_service_units")
-        ),
+        sa.ForeignKeyConstraint(["unit_id"], ["service_units.id"], name=op.f("fk_complaints_unit_id_service_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_complaints")),
         sa.UniqueConstraint("code", name=op.f("uq_complaints_code")),
     )

@@ -1,0 +1,232 @@
+"""What officers do with a complaint, as use cases on an open unit of work (the caller commits).
+
+Every action is recorded as a complaint event with the officer as actor; status changes follow
+`TRANSITIONS`, and an action on a complaint in a status that does not allow it is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from suarawarga.bot.messages import ChannelName
+from suarawarga.complaints.model import (
+    ActorKind,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    EventKind,
+    NewAttachment,
+    Staff,
+    StaffRole,
+    Unit,
+    can_handle,
+    hash_invite,
+    new_invite_code,
+)
+from suarawarga.errors import NotAllowed, NotFound
+from suarawarga.storage.uow import UnitOfWork
+
+S = ComplaintStatus
+# Which statuses each action may start from, and the status it leaves (None: unchanged).
+TRANSITIONS: dict[EventKind, tuple[frozenset[ComplaintStatus], ComplaintStatus | None]] = {
+    EventKind.ACCEPTED: (frozenset({S.DITERIMA, S.PERLU_DISPOSISI}), S.DIPROSES),
+    EventKind.INFO_REQUESTED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), S.MENUNGGU_INFO),
+    EventKind.INFO_PROVIDED: (frozenset({S.MENUNGGU_INFO}), S.DIPROSES),
+    EventKind.REPLIED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), None),
+    EventKind.TRANSFERRED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO, S.PERLU_DISPOSISI}), None),
+    EventKind.RESOLVED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), S.SELESAI),
+}
+INVITE_LIFETIME = timedelta(hours=72)
+
+
+class WrongStatus(NotAllowed):
+    """The action does not fit the complaint's current status."""
+
+    def __init__(self, status: ComplaintStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """A complaint after an action, with the units involved."""
+
+    complaint: Complaint
+    unit: Unit
+    previous_unit: Unit | None = None
+
+
+async def staff_for(uow: UnitOfWork, channel: ChannelName, external_id: str) -> list[Staff]:
+    """Return the unit memberships of the person behind a chat account."""
+    return await uow.staff.memberships(channel, external_id)
+
+
+async def authorise(uow: UnitOfWork, memberships: list[Staff], code: str) -> tuple[Staff, Complaint]:
+    """Return the membership allowed to act on a complaint and the complaint; NotAllowed / NotFound otherwise."""
+    if not memberships:
+        raise NotAllowed("not an officer")
+    complaint = await uow.complaints.by_code(code)
+    if complaint is None:
+        raise NotFound(code)
+    admin = await uow.units.city_admin()
+    for staff in memberships:
+        if can_handle(staff, complaint.unit_id, admin.id if admin else None):
+            return staff, complaint
+    raise NotAllowed(f"{code} is not routed to the officer's unit")
+
+
+async def _act(
+    uow: UnitOfWork,
+    staff: Staff | None,
+    complaint: Complaint,
+    kind: EventKind,
+    now: datetime,
+    note: str | None = None,
+    *,
+    to_status: ComplaintStatus | None = None,
+    unit_id: int | None = None,
+) -> Complaint:
+    allowed, default_status = TRANSITIONS[kind]
+    if complaint.status not in allowed:
+        raise WrongStatus(complaint.status)
+    new_status = to_status or default_status or complaint.status
+    if kind is EventKind.REPLIED and complaint.status is S.DITERIMA:
+        new_status = S.DIPROSES  # a reply to the citizen means the OPD has taken the complaint up
+    changes: dict[str, object] = {}
+    if new_status is not complaint.status:
+        changes["status"] = new_status.value
+    if unit_id is not None and unit_id != complaint.unit_id:
+        changes["unit_id"] = unit_id
+    if changes:
+        await uow.complaints.update(complaint.id, now, **changes)
+    await uow.complaints.add_event(
+        complaint.id,
+        ComplaintEvent(
+            at=now,
+            kind=kind,
+            actor=ActorKind.STAFF if staff else ActorKind.CITIZEN,
+            from_status=complaint.status,
+            to_status=new_status,
+            unit_id=unit_id or complaint.unit_id,
+            note=note,
+            actor_id=staff.id if staff else None,
+        ),
+    )
+    updated = await uow.complaints.by_code(complaint.code)
+    if updated is None:
+        raise NotFound(complaint.code)
+    return updated
+
+
+async def _handled(uow: UnitOfWork, complaint: Complaint, previous_unit_id: int | None = None) -> Handled:
+    unit = await uow.units.get(complaint.unit_id)
+    if unit is None:
+        raise NotFound(f"unit {complaint.unit_id}")
+    previous = await uow.units.get(previous_unit_id) if previous_unit_id is not None else None
+    return Handled(complaint, unit, previous)
+
+
+async def accept(uow: UnitOfWork, staff: Staff, complaint: Complaint, now: datetime) -> Handled:
+    """The OPD takes the complaint up."""
+    return await _handled(uow, await _act(uow, staff, complaint, EventKind.ACCEPTED, now))
+
+
+async def request_info(uow: UnitOfWork, staff: Staff, complaint: Complaint, question: str, now: datetime) -> Handled:
+    """The OPD asks the citizen a question; the complaint waits for the answer."""
+    return await _handled(uow, await _act(uow, staff, complaint, EventKind.INFO_REQUESTED, now, question))
+
+
+async def provide_info(
+    uow: UnitOfWork, complaint: Complaint, answer: str, files: tuple[NewAttachment, ...], now: datetime
+) -> Handled:
+    """The citizen answers the OPD's question; the complaint is back with the OPD."""
+    updated = await _act(uow, None, complaint, EventKind.INFO_PROVIDED, now, answer)
+    await uow.complaints.add_attachments(complaint.id, files, ActorKind.CITIZEN, now)
+    return await _handled(uow, updated)
+
+
+async def reply(uow: UnitOfWork, staff: Staff, complaint: Complaint, text: str, now: datetime) -> Handled:
+    """The OPD answers the citizen."""
+    return await _handled(uow, await _act(uow, staff, complaint, EventKind.REPLIED, now, text))
+
+
+async def transfer(
+    uow: UnitOfWork, staff: Staff, complaint: Complaint, target: Unit | None, reason: str, now: datetime
+) -> Handled:
+    """'Bukan wewenang': pass the complaint to another OPD, or back to the city admin (target None)."""
+    if target is None:
+        admin = await uow.units.city_admin()
+        if admin is None:
+            raise NotFound("city admin unit")
+        updated = await _act(
+            uow,
+            staff,
+            complaint,
+            EventKind.TRANSFERRED,
+            now,
+            reason,
+            to_status=S.PERLU_DISPOSISI,
+            unit_id=admin.id,
+        )
+    else:
+        if target.id == complaint.unit_id:
+            raise NotAllowed("already there")
+        updated = await _act(
+            uow, staff, complaint, EventKind.TRANSFERRED, now, reason, to_status=S.DITERIMA, unit_id=target.id
+        )
+    return await _handled(uow, updated, complaint.unit_id)
+
+
+async def resolve(
+    uow: UnitOfWork,
+    staff: Staff,
+    complaint: Complaint,
+    note: str,
+    evidence: tuple[NewAttachment, ...],
+    now: datetime,
+) -> Handled:
+    """The OPD reports the complaint solved, with a note and optional photos as evidence."""
+    updated = await _act(uow, staff, complaint, EventKind.RESOLVED, now, note)
+    await uow.complaints.add_attachments(complaint.id, evidence, ActorKind.STAFF, now)
+    return await _handled(uow, updated)
+
+
+async def create_invite(
+    uow: UnitOfWork, unit_code: str, role: StaffRole, now: datetime, lifetime: timedelta = INVITE_LIFETIME
+) -> tuple[str, Unit, datetime]:
+    """Create a one-time invite code for a unit; only its hash is stored."""
+    unit = await uow.units.by_code(unit_code)
+    if unit is None:
+        raise NotFound(unit_code)
+    code = new_invite_code()
+    expires = now + lifetime
+    await uow.staff.add_invite(hash_invite(code), unit.id, role, now, expires)
+    return code, unit, expires
+
+
+async def join(
+    uow: UnitOfWork, code: str, channel: ChannelName, external_id: str, chat_id: str, name: str, now: datetime
+) -> tuple[Unit, StaffRole]:
+    """Use an invite to become an officer of its unit."""
+    claimed = await uow.staff.claim_invite(hash_invite(code), now, f"{channel}:{external_id}")
+    if claimed is None:
+        raise NotFound("invite")
+    unit_id, role = claimed
+    unit = await uow.units.get(unit_id)
+    if unit is None:
+        raise NotFound("unit")
+    await uow.staff.join(unit_id, role, channel, external_id, chat_id, name, now)
+    return unit, role
+
+
+async def link_group(uow: UnitOfWork, code: str, channel: ChannelName, chat_id: str, now: datetime) -> Unit:
+    """Use an invite to link a group chat to its unit."""
+    claimed = await uow.staff.claim_invite(hash_invite(code), now, f"{channel}:group:{chat_id}")
+    if claimed is None:
+        raise NotFound("invite")
+    unit = await uow.units.get(claimed[0])
+    if unit is None:
+        raise NotFound("unit")
+    await uow.staff.link_chat(unit.id, channel, chat_id, now)
+    return unit

@@ -1,0 +1,113 @@
+"""Messages about a complaint to the OPD that handles it and to the citizen who filed it."""
+
+from __future__ import annotations
+
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, Turn
+from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
+from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, StaffRole, Unit
+
+STAFF_LANGUAGE = "id"  # officers work in Indonesian
+DESCRIPTION_PREVIEW = 1500
+
+
+def staff_actions(code: str) -> tuple[Choice, ...]:
+    """Return the buttons an officer gets with a complaint."""
+    return tuple(
+        Choice(f"{COMMAND_CHOICE_PREFIX}st {action} {code}", f"staff.button.{action}")
+        for action in ("acc", "info", "reply", "xfer", "done")
+    )
+
+
+async def unit_targets(turn: Turn, unit_id: int) -> list[ConversationKey]:
+    """Return where a unit's notifications go: its linked groups, or else its officers' private chats."""
+    groups = await turn.uow.staff.chats_of_unit(unit_id)
+    if groups:
+        return groups
+    officers = await turn.uow.staff.for_unit(unit_id, (StaffRole.OFFICER, StaffRole.HEAD, StaffRole.ADMIN))
+    return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in officers]
+
+
+async def announce_complaint(turn: Turn, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
+    """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers."""
+    category = await turn.uow.categories.get(complaint.category_id)
+    kecamatan = await turn.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
+    photos = await turn.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    if complaint.latitude is not None and complaint.longitude is not None:
+        where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
+    else:
+        where = complaint.location_text or "-"
+    # What the OPD may see of the reporter depends on the identity mode the citizen chose.
+    if complaint.identity_mode is IdentityMode.NAMED:
+        reporter = turn.catalogue.render(
+            "staff.reporter.named",
+            STAFF_LANGUAGE,
+            {"name": complaint.reporter_name or "-", "contact": complaint.reporter_contact or "-"},
+        )
+    else:
+        reporter = turn.catalogue.render(f"staff.reporter.{complaint.identity_mode}", STAFF_LANGUAGE)
+    description = complaint.description
+    if len(description) > DESCRIPTION_PREVIEW:
+        description = description[:DESCRIPTION_PREVIEW] + "…"
+    for key in await unit_targets(turn, unit.id):
+        turn.notify(
+            Outbound(
+                key=key,
+                text_key=text_key,
+                params={
+                    "code": complaint.code,
+                    "unit": unit.name,
+                    "category": category.name_id if category else "-",
+                    "description": description,
+                    "location": where,
+                    "kecamatan": kecamatan.name if kecamatan else "-",
+                    "reporter": reporter,
+                    "photos": str(len(photos)),
+                },
+                choices=staff_actions(complaint.code),
+                language=STAFF_LANGUAGE,
+                files=tuple(OutboundFile(Attachment.PHOTO, p.path) for p in photos),
+                template="complaint_new",
+            )
+        )
+
+
+async def tell_unit(turn: Turn, unit_id: int, text_key: str, **params: str) -> None:
+    """Send a short message about a complaint to a unit's officers."""
+    for key in await unit_targets(turn, unit_id):
+        turn.notify(
+            Outbound(key=key, text_key=text_key, params=params, language=STAFF_LANGUAGE, template="staff_update")
+        )
+
+
+def citizen_key(complaint: Complaint) -> ConversationKey | None:
+    """Return the chat of the citizen who filed a complaint (None for anonymous complaints)."""
+    if complaint.channel is None or complaint.chat_id is None:
+        return None
+    return ConversationKey(ChannelName(complaint.channel), complaint.chat_id)
+
+
+def tell_citizen(
+    turn: Turn,
+    complaint: Complaint,
+    text_key: str,
+    choices: tuple[Choice, ...] = (),
+    files: tuple[OutboundFile, ...] = (),
+    template: str = "complaint_update",
+    **params: str,
+) -> bool:
+    """Send the citizen an update about their complaint; False when they cannot be reached (anonymous)."""
+    key = citizen_key(complaint)
+    if key is None:
+        return False
+    turn.notify(
+        Outbound(
+            key=key,
+            text_key=text_key,
+            params={"code": complaint.code, **params},
+            choices=choices,
+            language=complaint.language,
+            files=files,
+            template=template,
+        )
+    )
+    return True

@@ -1,0 +1,434 @@
+"""OPD officers in chat: joining, linking a group, the queue, and acting on complaints; the citizen's answer."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from enum import StrEnum
+
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Flow, Step, Turn
+from suarawarga.bot.messages import Attachment, Choice, ConversationKey, MediaKind, OutboundFile
+from suarawarga.complaints import handling
+from suarawarga.complaints.model import (
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintStatus,
+    EventKind,
+    NewAttachment,
+    Staff,
+    UnitKind,
+    normalise_code,
+)
+from suarawarga.errors import NotAllowed, NotFound, UserInputError
+from suarawarga.handlers.common import sender_of
+from suarawarga.handlers.notify import announce_complaint, tell_citizen, tell_unit
+
+log = logging.getLogger(__name__)
+
+TEXT_MIN, TEXT_MAX = 3, 2000
+MAX_EVIDENCE = 5
+QUEUE_LIMIT = 20
+
+
+class Action(StrEnum):
+    """Officer actions; their names are in the buttons' data."""
+
+    ACCEPT = "acc"
+    INFO = "info"
+    REPLY = "reply"
+    TRANSFER = "xfer"
+    RESOLVE = "done"
+
+
+ACTION_EVENTS = {
+    Action.ACCEPT: EventKind.ACCEPTED,
+    Action.INFO: EventKind.INFO_REQUESTED,
+    Action.REPLY: EventKind.REPLIED,
+    Action.TRANSFER: EventKind.TRANSFERRED,
+    Action.RESOLVE: EventKind.RESOLVED,
+}
+
+
+def _who(turn: Turn) -> str:
+    """Return a short, non-reversible tag of the sender for the logs (no ids or names in logs)."""
+    raw = f"{turn.inbound.key.channel}:{sender_of(turn)}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:10]
+
+
+async def _authorised(turn: Turn, code: str) -> tuple[Staff, Complaint] | None:
+    """Return (officer, complaint) when the sender may act on it; otherwise reply and log, and return None."""
+    memberships = await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))
+    try:
+        return await handling.authorise(turn.uow, memberships, code)
+    except NotAllowed:
+        log.warning("refused staff action on %s by %s", code, _who(turn))
+        turn.reply("staff.not_allowed")
+    except NotFound:
+        turn.reply("staff.unknown_complaint", code=code[:20])
+    return None
+
+
+def _status_label(turn: Turn, status: ComplaintStatus) -> str:
+    return turn.text(f"status.label.{status}")
+
+
+async def staff_action(turn: Turn, args: str) -> str:
+    """Handle an officer's button: accept at once, or continue the action in the officer's private chat."""
+    word, _, rest = args.partition(" ")
+    code = normalise_code(rest) or rest.strip()
+    try:
+        action = Action(word)
+    except ValueError:
+        turn.reply("error.unknown_command")
+        return STAY if turn.state.flow else END
+    found = await _authorised(turn, code)
+    if found is not None:
+        staff, complaint = found
+        allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[action]]
+        if complaint.status not in allowed:
+            turn.reply("staff.wrong_status", code=complaint.code, status=_status_label(turn, complaint.status))
+        elif action is Action.ACCEPT:
+            handled = await handling.accept(turn.uow, staff, complaint, turn.clock.now())
+            turn.reply("staff.accepted", code=complaint.code, officer=staff.name)
+            tell_citizen(turn, handled.complaint, "update.accepted", unit=handled.unit.name)
+        else:
+            private = ConversationKey(turn.inbound.key.channel, staff.chat_id)
+            if turn.inbound.key == private:
+                return turn.start_flow("staff", action=action.value, code=complaint.code)
+            turn.handoff(private, "staff", action=action.value, code=complaint.code)
+            turn.reply("staff.continue_private", officer=staff.name, code=complaint.code)
+    return STAY if turn.state.flow else END
+
+
+class S(StrEnum):
+    """Steps of the officer's flow; persisted by name."""
+
+    INFO = "info"
+    REPLY = "reply"
+    TRANSFER_TARGET = "xfer_target"
+    TRANSFER_REASON = "xfer_reason"
+    RESOLVE_NOTE = "done_note"
+    RESOLVE_PHOTOS = "done_photos"
+
+
+FIRST_STEP = {
+    Action.INFO: S.INFO,
+    Action.REPLY: S.REPLY,
+    Action.TRANSFER: S.TRANSFER_TARGET,
+    Action.RESOLVE: S.RESOLVE_NOTE,
+}
+
+
+async def staff_enter(turn: Turn) -> str:
+    """Pick the first step for the chosen action."""
+    try:
+        return FIRST_STEP[Action(turn.data.get("action", ""))]
+    except (KeyError, ValueError):
+        return END
+
+
+def _text(turn: Turn) -> str:
+    text = (turn.inbound.text or "").strip()
+    if not TEXT_MIN <= len(text) <= TEXT_MAX:
+        raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
+    return text
+
+
+async def _again(turn: Turn) -> tuple[Staff, Complaint] | None:
+    """Re-check the officer's right and the complaint's status at the moment of acting."""
+    found = await _authorised(turn, turn.data["code"])
+    if found is None:
+        return None
+    allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[Action(turn.data["action"])]]
+    if found[1].status not in allowed:
+        turn.reply("staff.wrong_status", code=found[1].code, status=_status_label(turn, found[1].status))
+        return None
+    return found
+
+
+async def ask_info(turn: Turn) -> None:
+    """Ask the officer for the question to send to the citizen."""
+    turn.reply("staff.info.ask", code=turn.data["code"])
+
+
+async def on_info(turn: Turn) -> str:
+    """Send the officer's question to the citizen; the complaint waits for the answer."""
+    question = _text(turn)
+    found = await _again(turn)
+    if found is None:
+        return END
+    handled = await handling.request_info(turn.uow, found[0], found[1], question, turn.clock.now())
+    reached = tell_citizen(
+        turn,
+        handled.complaint,
+        "update.info_requested",
+        (Choice(f"{COMMAND_CHOICE_PREFIX}jawab {handled.complaint.code}", "update.answer_button"),),
+        template="info_request",
+        question=question,
+    )
+    turn.reply("staff.info.sent" if reached else "staff.anonymous", code=handled.complaint.code)
+    return END
+
+
+async def ask_reply(turn: Turn) -> None:
+    """Ask the officer for the reply to the citizen."""
+    turn.reply("staff.reply.ask", code=turn.data["code"])
+
+
+async def on_reply(turn: Turn) -> str:
+    """Send the officer's reply to the citizen."""
+    text = _text(turn)
+    found = await _again(turn)
+    if found is None:
+        return END
+    handled = await handling.reply(turn.uow, found[0], found[1], text, turn.clock.now())
+    reached = tell_citizen(turn, handled.complaint, "update.replied", unit=handled.unit.name, text=text)
+    turn.reply("staff.reply.sent" if reached else "staff.anonymous", code=handled.complaint.code)
+    return END
+
+
+async def ask_transfer_target(turn: Turn) -> None:
+    """Offer the city admin or another OPD as the new handler."""
+    complaint = await turn.uow.complaints.by_code(turn.data["code"])
+    opds = [u for u in await turn.uow.units.list(UnitKind.OPD) if complaint is None or u.id != complaint.unit_id]
+    choices = [Choice("xfer:ADMIN", "staff.xfer.admin")]
+    choices += [Choice(f"xfer:{u.code}", "label", {"label": u.name}) for u in opds]
+    turn.reply("staff.xfer.ask", choices, code=turn.data["code"])
+
+
+async def on_transfer_target(turn: Turn) -> str:
+    """Store where the complaint should go."""
+    choice = turn.inbound.choice or ""
+    if not choice.startswith("xfer:"):
+        raise UserInputError("input.pick_button")
+    turn.data["target"] = choice.removeprefix("xfer:")
+    return S.TRANSFER_REASON
+
+
+async def ask_transfer_reason(turn: Turn) -> None:
+    """Ask why the complaint is not this unit's to handle."""
+    turn.reply("staff.xfer.reason")
+
+
+async def on_transfer_reason(turn: Turn) -> str:
+    """Transfer the complaint and tell the new unit and the citizen."""
+    reason = _text(turn)
+    found = await _again(turn)
+    if found is None:
+        return END
+    target_code = turn.data["target"]
+    target = None if target_code == "ADMIN" else await turn.uow.units.by_code(target_code)
+    if target_code != "ADMIN" and target is None:
+        raise UserInputError("input.pick_button")
+    handled = await handling.transfer(turn.uow, found[0], found[1], target, reason, turn.clock.now())
+    await announce_complaint(turn, handled.complaint, handled.unit, "staff.new_transferred")
+    from_unit = handled.previous_unit.name if handled.previous_unit else "-"
+    await tell_unit(
+        turn,
+        handled.unit.id,
+        "staff.transfer_note",
+        code=handled.complaint.code,
+        unit=from_unit,
+        reason=reason,
+    )
+    tell_citizen(turn, handled.complaint, "update.transferred", unit=handled.unit.name)
+    turn.reply("staff.xfer.done", code=handled.complaint.code, unit=handled.unit.name)
+    return END
+
+
+async def ask_resolve_note(turn: Turn) -> None:
+    """Ask what was done."""
+    turn.reply("staff.done.ask", code=turn.data["code"])
+
+
+async def on_resolve_note(turn: Turn) -> str:
+    """Store the resolution note."""
+    turn.data["note"] = _text(turn)
+    return S.RESOLVE_PHOTOS
+
+
+async def ask_resolve_photos(turn: Turn) -> None:
+    """Invite photos as evidence."""
+    turn.reply("staff.done.photos", (Choice("evidence:send", "staff.done.send"),), max=str(MAX_EVIDENCE))
+
+
+async def on_resolve_photos(turn: Turn) -> str:
+    """Collect evidence photos, then resolve and tell the citizen."""
+    if turn.inbound.choice != "evidence:send":
+        photos = [m for m in turn.inbound.media if m.kind is MediaKind.PHOTO or m.mime.startswith("image/")]
+        if not photos:
+            raise UserInputError("staff.done.need_photo")
+        stored: list[dict[str, object]] = turn.data.setdefault("photos", [])
+        for media in photos[: MAX_EVIDENCE - len(stored)]:
+            stored.append(
+                {
+                    "kind": "evidence",
+                    "path": media.path,
+                    "mime": media.mime,
+                    "size": media.size,
+                    "sha256": media.sha256,
+                }
+            )
+        if len(stored) < MAX_EVIDENCE:
+            turn.reply(
+                "staff.done.received",
+                (Choice("evidence:send", "staff.done.send"),),
+                count=str(len(stored)),
+                max=str(MAX_EVIDENCE),
+            )
+            return STAY
+    found = await _again(turn)
+    if found is None:
+        return END
+    evidence = tuple(NewAttachment(**p) for p in turn.data.get("photos", []))
+    handled = await handling.resolve(turn.uow, found[0], found[1], turn.data["note"], evidence, turn.clock.now())
+    reached = tell_citizen(
+        turn,
+        handled.complaint,
+        "update.resolved",
+        files=tuple(OutboundFile(Attachment.PHOTO, e.path) for e in evidence),
+        unit=handled.unit.name,
+        note=turn.data["note"],
+    )
+    turn.reply("staff.done.sent" if reached else "staff.anonymous", code=handled.complaint.code)
+    return END
+
+
+STAFF_FLOW = Flow(
+    name="staff",
+    first=S.REPLY,
+    enter=staff_enter,
+    steps={
+        S.INFO: Step(ask_info, on_info),
+        S.REPLY: Step(ask_reply, on_reply),
+        S.TRANSFER_TARGET: Step(ask_transfer_target, on_transfer_target),
+        S.TRANSFER_REASON: Step(ask_transfer_reason, on_transfer_reason),
+        S.RESOLVE_NOTE: Step(ask_resolve_note, on_resolve_note),
+        S.RESOLVE_PHOTOS: Step(ask_resolve_photos, on_resolve_photos),
+    },
+)
+
+
+class A(StrEnum):
+    """Steps of the citizen's answer flow."""
+
+    ANSWER = "answer"
+
+
+async def answer_command(turn: Turn, args: str) -> str:
+    """Start answering the OPD's question about a complaint (`jawab CODE`)."""
+    code = normalise_code(args) or ""
+    return turn.start_flow("answer", code=code)
+
+
+async def answer_enter(turn: Turn) -> str:
+    """Check the complaint is the citizen's and waits for their answer."""
+    complaint = await turn.uow.complaints.by_code(turn.data.get("code", ""))
+    found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
+    if complaint is None or found is None or complaint.citizen_id != found[0]:
+        turn.reply("status.not_found", code=str(turn.data.get("code", ""))[:20])
+        return END
+    if complaint.status is not ComplaintStatus.MENUNGGU_INFO:
+        turn.reply("answer.not_waiting", code=complaint.code, status=_status_label(turn, complaint.status))
+        return END
+    history = await turn.uow.complaints.history(complaint.id)
+    questions = [e.note for e in history if e.kind is EventKind.INFO_REQUESTED and e.note]
+    turn.data["question"] = questions[-1] if questions else ""
+    return A.ANSWER
+
+
+async def ask_answer(turn: Turn) -> None:
+    """Show the OPD's question and ask for the answer."""
+    turn.reply("answer.ask", code=turn.data["code"], question=turn.data["question"])
+
+
+async def on_answer(turn: Turn) -> str:
+    """Pass the citizen's answer (text and/or photos) to the OPD."""
+    photos = [m for m in turn.inbound.media if m.kind is MediaKind.PHOTO or m.mime.startswith("image/")]
+    text = (turn.inbound.text or "").strip()
+    if not photos and not TEXT_MIN <= len(text) <= TEXT_MAX:
+        raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
+    complaint = await turn.uow.complaints.by_code(turn.data["code"])
+    if complaint is None or complaint.status is not ComplaintStatus.MENUNGGU_INFO:
+        turn.reply("answer.not_waiting", code=turn.data["code"], status="-")
+        return END
+    files = tuple(NewAttachment(p.kind.value, p.path, p.mime, p.size, p.sha256) for p in photos)
+    answer = text or turn.text("answer.photo_only", count=str(len(photos)))
+    handled = await handling.provide_info(turn.uow, complaint, answer, files, turn.clock.now())
+    await tell_unit(turn, handled.unit.id, "staff.info_answer", code=complaint.code, answer=answer)
+    turn.reply("answer.thanks", code=complaint.code)
+    return END
+
+
+ANSWER_FLOW = Flow(name="answer", first=A.ANSWER, enter=answer_enter, steps={A.ANSWER: Step(ask_answer, on_answer)})
+
+
+async def join_command(turn: Turn, args: str) -> str:
+    """`gabung CODE` in a private chat: become an officer of the invite's unit."""
+    if turn.inbound.group:
+        turn.reply("staff.join.private_only")
+        return END
+    try:
+        unit, role = await handling.join(
+            turn.uow,
+            args,
+            turn.inbound.key.channel,
+            sender_of(turn),
+            turn.inbound.key.chat_id,
+            (turn.inbound.sender_name or "").strip()[:100] or turn.text("staff.unnamed"),
+            turn.clock.now(),
+        )
+    except NotFound:
+        log.warning("invalid invite code used by %s", _who(turn))
+        turn.reply("staff.invite_invalid")
+    else:
+        turn.reply("staff.join.ok", unit=unit.name, role=turn.text(f"staff.role.{role}"))
+    return STAY if turn.state.flow else END
+
+
+async def link_command(turn: Turn, args: str) -> str:
+    """`hubungkan CODE` in a group: post the invite's unit's complaints to this group."""
+    if not turn.inbound.group:
+        turn.reply("staff.link.group_only")
+        return STAY if turn.state.flow else END
+    try:
+        unit = await handling.link_group(
+            turn.uow, args, turn.inbound.key.channel, turn.inbound.key.chat_id, turn.clock.now()
+        )
+    except NotFound:
+        log.warning("invalid invite code used in a group by %s", _who(turn))
+        turn.reply("staff.invite_invalid")
+    else:
+        turn.reply("staff.link.ok", unit=unit.name)
+    return END
+
+
+async def queue_command(turn: Turn, _args: str) -> str:
+    """`antrian`: list the open complaints of the officer's (or this group's) units, oldest first."""
+    if turn.inbound.group:
+        unit_ids = await turn.uow.staff.units_of_chat(turn.inbound.key.channel, turn.inbound.key.chat_id)
+    else:
+        unit_ids = [s.unit_id for s in await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))]
+    if not unit_ids:
+        turn.reply("staff.not_allowed")
+        return STAY if turn.state.flow else END
+    now = turn.clock.now()
+    for unit_id in dict.fromkeys(unit_ids):
+        unit = await turn.uow.units.get(unit_id)
+        open_ = await turn.uow.complaints.list(unit_id, statuses=OPEN_STATUSES, limit=QUEUE_LIMIT)
+        if unit is None:
+            continue
+        if not open_:
+            turn.reply("staff.queue.empty", unit=unit.name)
+            continue
+        lines = [
+            turn.text(
+                "staff.queue.item",
+                code=c.code,
+                status=_status_label(turn, c.status),
+                days=str((now - c.filed_at).days),
+            )
+            for c in open_
+        ]
+        turn.reply("staff.queue", unit=unit.name, items="\n".join(lines), count=str(len(open_)))
+    return STAY if turn.state.flow else END
