@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,24 @@ class Settings(BaseSettings):
     complaints_per_day: int = Field(default=5, ge=1, description="Most complaints one citizen may file a day.")
     max_photos: int = Field(default=5, ge=0, le=10, description="Most photos attached to one complaint.")
     log_level: str = Field(default="INFO", description="Logging level.")
+
+    # Telegram
+    telegram_token: SecretStr | None = Field(default=None, description="Bot token from BotFather.")
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Root of the Bot API server (a self-hosted one works too)."
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with every webhook."
+    )
+    public_url: str | None = Field(default=None, description="Public HTTPS root of `serve`, for webhook registration.")
+
+    # WhatsApp Cloud API
+    whatsapp_api_url: str = Field(default="https://graph.facebook.com", description="Graph API root.")
+    whatsapp_api_version: str = Field(default="v21.0", description="Graph API version.")
+    whatsapp_token: SecretStr | None = Field(default=None, description="System-user access token.")
+    whatsapp_phone_number_id: str | None = Field(default=None, description="Phone number id of the business number.")
+    whatsapp_app_secret: SecretStr | None = Field(default=None, description="App secret, for X-Hub-Signature-256.")
+    whatsapp_verify_token: SecretStr | None = Field(default=None, description="Token Meta echoes when verifying.")
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,123 @@
+"""The inbox: raw platform updates are stored (and committed) before they are acknowledged, then drained.
+
+A webhook answers 200 only after `accept` committed the update, so an update that was acknowledged survives
+a crash: `drain` picks up whatever is still pending, at start-up and whenever woken. Each channel supplies a
+parser that turns its stored payload into an `Inbound` (downloading files promptly) or None for updates the
+bot does not act on. Rows are drained in arrival order, so a chat's messages reach the dispatcher in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from suarawarga.bot.dispatcher import Dispatcher
+from suarawarga.bot.messages import ChannelName, Inbound
+from suarawarga.clock import Clock
+from suarawarga.storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+Parser = Callable[[dict[str, Any]], Awaitable[Inbound | None]]
+MAX_ATTEMPTS = 5
+POLL_INTERVAL = 2.0  # seconds between drains when nobody wakes the processor (rows left by another process)
+
+
+class InboxProcessor:
+    """Stores updates durably and feeds them to the dispatcher."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        dispatcher: Dispatcher,
+        parsers: Mapping[ChannelName, Parser],
+        clock: Clock,
+        *,
+        batch: int = 200,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.dispatcher = dispatcher
+        self.parsers = parsers
+        self.clock = clock
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._drain_lock = asyncio.Lock()
+
+    async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
+        """Store an update and commit; return False if it was stored before (a repeated delivery)."""
+        async with self.uow_factory() as uow:
+            new = await uow.inbox.add(channel, external_id, payload, self.clock.now())
+            await uow.commit()
+        if new:
+            self._wake.set()
+        return new
+
+    async def __aenter__(self) -> InboxProcessor:
+        """Start draining in the background (first whatever was left pending)."""
+        self._wake.set()
+        self._task = asyncio.create_task(self._run(), name="inbox-processor")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Stop draining; pending rows stay for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_INTERVAL):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                while await self.drain():
+                    pass
+            except Exception:  # the database may be down: keep the rows, try again later
+                log.exception("inbox drain failed")
+                await asyncio.sleep(POLL_INTERVAL)
+
+    async def drain(self) -> int:
+        """Process one batch of pending updates; return how many rows were taken."""
+        async with self._drain_lock:
+            async with self.uow_factory() as uow:
+                rows = await uow.inbox.pending(self.batch)
+            if not rows:
+                return 0
+            done: list[int] = []
+            failed: list[tuple[int, str, bool]] = []
+            parsed: list[tuple[int, Inbound]] = []
+            for row_id, channel, payload, attempts in rows:
+                parser = self.parsers.get(ChannelName(channel))
+                if parser is None:
+                    continue  # another process (with that channel configured) will take it
+                try:
+                    inbound = await parser(payload)
+                except Exception as exc:
+                    log.warning("could not parse %s update %d: %s", channel, row_id, type(exc).__name__)
+                    failed.append((row_id, type(exc).__name__, attempts + 1 >= MAX_ATTEMPTS))
+                    continue
+                if inbound is None:
+                    done.append(row_id)
+                else:
+                    parsed.append((row_id, inbound))
+            results = await asyncio.gather(
+                *(self.dispatcher.handle(inbound) for _, inbound in parsed), return_exceptions=True
+            )
+            for (row_id, _), result in zip(parsed, results, strict=True):
+                if isinstance(result, BaseException):
+                    failed.append((row_id, type(result).__name__, False))
+                else:
+                    done.append(row_id)
+            async with self.uow_factory() as uow:
+                await uow.inbox.finish(done, self.clock.now())
+                for row_id, error, final in failed:
+                    await uow.inbox.fail(row_id, error, final)
+                await uow.commit()
+            return len(rows) if done or any(final for _, _, final in failed) else 0
