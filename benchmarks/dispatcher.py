@@ -111,9 +111,7 @@ async def _reset(url: str) -> None:
         name = make_url(url).database
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            exists = (
-                await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            ).first()
+            exists = (await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})).first()
             if not exists:
                 await conn.execute(text(f'CREATE DATABASE "{name}"'))
         await admin.dispose()
@@ -217,11 +215,7 @@ async def run_ptb(chats: int, per_chat: int) -> tuple[float, int]:
         return handle
 
     application = (
-        Application.builder()
-        .token("123456:BENCH")
-        .request(StubRequest())
-        .get_updates_request(StubRequest())
-        .build()
+        Application.builder().token("123456:BENCH").request(StubRequest()).get_updates_request(StubRequest()).build()
     )
     application.add_handler(
         ConversationHandler(
@@ -261,9 +255,7 @@ async def run_ptb(chats: int, per_chat: int) -> tuple[float, int]:
 
 async def main(argv: list[str] | None = None) -> None:
     """Run both sides and print the figures and ratios."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=20, help="messages per chat")
     parser.add_argument("--postgres", default=os.environ.get("SUARAWARGA_BENCH_DATABASE_URL", DEFAULT_PG))

@@ -6,14 +6,18 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from suarawarga import __version__
 from suarawarga.bootstrap import App, build
 from suarawarga.config import load_settings
 from suarawarga.logging import configure_logging
+
+if TYPE_CHECKING:
+    from suarawarga.bot.channels.base import Channel
+    from suarawarga.bot.channels.telegram import TelegramChannel
 
 Handler = Callable[[App, argparse.Namespace], Awaitable[int]]
 
@@ -210,6 +214,266 @@ async def cmd_staff_invite(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_run_job(app: App, args: argparse.Namespace) -> int:
+    """Run one scheduled job now, or as if it were --at TIME."""
+    from datetime import datetime
+
+    from suarawarga.jobs.scheduler import JobName, run_job
+    from suarawarga.surveys.periods import parse_period
+
+    at = None
+    if args.at:
+        at = datetime.fromisoformat(args.at)
+        at = at.replace(tzinfo=app.clock.tz) if at.tzinfo is None else at
+    elif args.period:
+        at = parse_period(args.period, app.clock.tz).end  # the job runs as if just after the period ended
+    result = await run_job(app, JobName(args.name), at)
+    print(result.summary())
+    return 0
+
+
+async def cmd_worker(app: App, args: argparse.Namespace) -> int:
+    """Run the scheduler and the outbox delivery until interrupted (exactly one worker per deployment)."""
+    from suarawarga.jobs.scheduler import build_scheduler
+    from suarawarga.runtime import channels_for
+
+    if not args.no_setup:
+        await ensure_ready(app)
+    channels = channels_for(app)
+    for channel in channels:
+        await channel.start()
+        app.senders[channel.name] = channel.sender
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    print(f"worker running: jobs {', '.join(j.id for j in scheduler.get_jobs())}; Ctrl-C to stop")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        for channel in channels:
+            await channel.stop()
+    return 0
+
+
+async def _until_stopped(work: Awaitable[None]) -> None:
+    """Run `work` until it ends or SIGINT/SIGTERM arrives; a signal cancels it so that everything shuts down."""
+    import signal
+
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    watched = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, task.cancel)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            continue
+        watched.append(sig)
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # cancelled from outside, not by a signal
+    finally:
+        for sig in watched:
+            loop.remove_signal_handler(sig)
+
+
+def _telegram(channels: Sequence[Channel]) -> TelegramChannel | None:
+    """Return the Telegram channel among the configured ones."""
+    from suarawarga.bot.channels.telegram import TelegramChannel
+
+    for channel in channels:
+        if isinstance(channel, TelegramChannel):
+            return channel
+    return None
+
+
+async def cmd_poll(app: App, args: argparse.Namespace) -> int:
+    """Run the bot on Telegram by long polling (no public URL needed)."""
+    from suarawarga.errors import ChannelError
+    from suarawarga.runtime import channels_for, running
+
+    channels = channels_for(app)
+    telegram = _telegram(channels)
+    if telegram is None:
+        print("set SUARAWARGA_TELEGRAM_TOKEN to the bot token @BotFather gave you", file=sys.stderr)
+        return 2
+    if not args.no_setup:
+        await ensure_ready(app)
+    try:
+        async with running(app, channels) as run:
+            await telegram.delete_webhook()
+            print(f"polling Telegram as @{telegram.username}; Ctrl-C to stop", flush=True)
+            await _until_stopped(telegram.poll(run.inbox.accept))
+    except ChannelError as exc:
+        print(f"telegram: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def cmd_serve(app: App, args: argparse.Namespace) -> int:
+    """Serve the webhooks (POST /telegram, /whatsapp) and GET /healthz over HTTP, behind an HTTPS proxy."""
+    import contextlib
+    import socket
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    from suarawarga.errors import ChannelError
+    from suarawarga.runtime import channels_for, running, web_app
+
+    settings = app.settings
+    channels = channels_for(app)
+    telegram = _telegram(channels)
+    if telegram is not None and not telegram.secret_is_valid():
+        print(
+            "refusing to serve Telegram without a valid webhook secret: set SUARAWARGA_TELEGRAM_WEBHOOK_SECRET "
+            "(1-256 characters of A-Z a-z 0-9 _ -), or use `suarawarga poll`",
+            file=sys.stderr,
+        )
+        return 2
+    if args.set_webhook and (telegram is None or not settings.public_url):
+        print("--set-webhook needs SUARAWARGA_TELEGRAM_TOKEN and SUARAWARGA_PUBLIC_URL", file=sys.stderr)
+        return 2
+    if not channels:
+        print("no channel is configured: only /healthz will answer", file=sys.stderr)
+    if not args.no_setup:
+        await ensure_ready(app)
+
+    class Server(uvicorn.Server):
+        """uvicorn without its own signal handling (`_until_stopped` stops it, after open requests finish)."""
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.listening = asyncio.Event()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            self.listening.set()
+
+    async def serve(server: Server) -> None:
+        task = asyncio.ensure_future(server.serve())
+        try:
+            listening = asyncio.ensure_future(server.listening.wait())
+            await asyncio.wait([task, listening], return_when=asyncio.FIRST_COMPLETED)
+            listening.cancel()
+            if telegram is not None and args.set_webhook and server.started:
+                url = f"{(settings.public_url or '').rstrip('/')}/telegram"
+                await telegram.set_webhook(url)
+                print(f"webhook set: {url}", flush=True)
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            server.should_exit = True
+            await task
+            raise
+        finally:
+            if not task.done():
+                server.should_exit = True
+                await task
+
+    try:
+        async with running(app, channels) as run:
+            config = uvicorn.Config(
+                web_app(run), host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False
+            )
+            await _until_stopped(serve(Server(config)))
+    except ChannelError as exc:
+        print(f"channel: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _mask(recipient: str) -> str:
+    """Show only the end of a chat id (a WhatsApp id is a phone number)."""
+    return "…" + recipient[-4:] if len(recipient) > 4 else recipient
+
+
+async def cmd_outbox_list(app: App, args: argparse.Namespace) -> int:
+    """List outgoing messages, newest first, with their delivery state and last error."""
+    from suarawarga.bot.messages import ChannelName, OutboxStatus
+
+    async with app.uow() as uow:
+        entries = await uow.outbox.listing(
+            OutboxStatus(args.status) if args.status else None,
+            ChannelName(args.channel) if args.channel else None,
+            args.limit,
+        )
+    rows = [
+        {
+            "id": e.id,
+            "channel": e.channel,
+            "recipient": _mask(e.recipient),
+            "message": e.text_key,
+            "status": e.status,
+            "delivery": e.platform_status,
+            "attempts": e.attempts,
+            "created_at": e.created_at.isoformat(),
+            "error": e.last_error,
+        }
+        for e in entries
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(f"{'CREATED':<16} {'CHANNEL':<9} {'TO':<7} {'STATUS':<11} {'DELIVERY':<9} {'MESSAGE':<28} ERROR")
+        for e in entries:
+            print(
+                f"{e.created_at.isoformat()[:16]:<16} {e.channel:<9} {_mask(e.recipient):<7} {e.status:<11} "
+                f"{e.platform_status or '-':<9} {e.text_key:<28} {e.last_error or ''}"
+            )
+        print(f"{len(entries)} message(s)")
+    return 0
+
+
+async def cmd_digest_preview(app: App, args: argparse.Namespace) -> int:
+    """Print the digest a unit (or the city admins) would get for a week, without sending anything."""
+    from suarawarga.jobs.digests import ranking_lines, unit_params
+    from suarawarga.reports.digest import gather
+    from suarawarga.surveys.periods import parse_period
+
+    week = parse_period(args.week, app.clock.tz)
+    async with app.uow() as uow:
+        digest = await gather(uow, app.calendar, week, app.clock.now())
+    if args.unit is None:
+        params = {"week": week.label, "ranking": ranking_lines(digest), "units": str(len(digest.units))}
+        print(app.catalogue.render("digest.city", "id", params))
+        return 0
+    line = next((u for u in digest.units if u.unit.code == args.unit), None)
+    if line is None:
+        print(f"no digest for unit {args.unit} (unknown, or not an OPD-level unit)", file=sys.stderr)
+        return 2
+    print(app.catalogue.render("digest.unit", "id", unit_params(line, week)))
+    return 0
+
+
+async def cmd_audit(app: App, args: argparse.Namespace) -> int:
+    """List who viewed the reporters of confidential complaints, newest first."""
+    from datetime import datetime
+
+    since = None
+    if args.since:
+        since = datetime.fromisoformat(args.since)
+        since = since.replace(tzinfo=app.clock.tz) if since.tzinfo is None else since
+    async with app.uow() as uow:
+        views = await uow.audit.identity_views(since)
+    rows = [
+        {"at": at.astimezone(app.clock.tz).isoformat(), "officer": name, "unit": unit, "channel": ch, "complaint": code}
+        for at, name, unit, ch, code in views
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            print(f"{row['at'][:16]}  {row['complaint']}  {row['unit']:<16} {row['officer']} ({row['channel']})")
+        print(f"{len(rows)} identity view(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat.")
@@ -261,6 +525,78 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--role", choices=["officer", "head", "admin"], default="officer")
     invite.add_argument("--hours", type=int, default=72, help="hours the code stays valid (default: 72)")
     invite.set_defaults(handler=cmd_staff_invite)
+
+    worker = sub.add_parser(
+        "worker", help="run the scheduled jobs", description="Run the scheduler and outbox delivery (one per city)."
+    )
+    worker.add_argument("--no-setup", action="store_true", help="do not upgrade the schema first")
+    worker.set_defaults(handler=cmd_worker)
+
+    poll = sub.add_parser(
+        "poll",
+        help="run the Telegram bot by long polling",
+        description="Run the bot on Telegram by long polling: no public URL needed. Needs SUARAWARGA_TELEGRAM_TOKEN.",
+    )
+    poll.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
+    poll.set_defaults(handler=cmd_poll)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the webhooks over HTTP",
+        description="Serve POST /telegram (and /whatsapp) and GET /healthz; put it behind an HTTPS reverse proxy. "
+        "Telegram needs SUARAWARGA_TELEGRAM_WEBHOOK_SECRET.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument(
+        "--set-webhook",
+        action="store_true",
+        help="register SUARAWARGA_PUBLIC_URL/telegram and the secret with Telegram once listening",
+    )
+    serve.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
+    serve.set_defaults(handler=cmd_serve)
+
+    run_job_parser = sub.add_parser(
+        "run-job", help="run one job now", description="Run one scheduled job by hand (idempotent: reruns skip)."
+    )
+    run_job_parser.add_argument("name", choices=["deadlines", "closure", "retention", "digests", "outbox"])
+    when = run_job_parser.add_mutually_exclusive_group()
+    when.add_argument("--at", help="run as if it were this time (ISO, city time if no offset)")
+    when.add_argument("--period", help="for digests: the period, e.g. 2026-W48")
+    run_job_parser.set_defaults(handler=cmd_run_job)
+
+    digest = sub.add_parser("digest", help="weekly digests", description="Look at the weekly digests.")
+    d_sub = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
+    preview = d_sub.add_parser(
+        "preview", help="print a digest without sending it", description="Print what a digest would say."
+    )
+    preview.add_argument("--unit", help="unit code (default: the city admins' ranking)")
+    preview.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
+    preview.set_defaults(handler=cmd_digest_preview)
+
+    outbox = sub.add_parser("outbox", help="outgoing messages", description="Inspect outgoing messages.")
+    o_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    o_list = o_sub.add_parser(
+        "list", help="list messages and delivery errors", description="List outgoing messages, newest first."
+    )
+    o_list.add_argument("--status", choices=["pending", "sent", "failed", "unreachable"], help="only this state")
+    o_list.add_argument("--channel", choices=["telegram", "whatsapp", "console"], help="only this channel")
+    o_list.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
+    o_list.add_argument("--format", choices=["table", "json"], default="table")
+    o_list.set_defaults(handler=cmd_outbox_list)
+
+    audit = sub.add_parser(
+        "audit",
+        help="who viewed confidential reporters",
+        description="List officers' views of confidential complaints' reporters.",
+    )
+    audit.add_argument("--since", help="only views since this date/time (ISO)")
+    audit.add_argument("--format", choices=["table", "json"], default="table")
+    audit.set_defaults(handler=cmd_audit)
+
+    from suarawarga import cli_surveys
+
+    cli_surveys.register(sub)
     return parser
 
 
@@ -268,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line."""
     args = build_parser().parse_args(argv)
     settings = load_settings()
-    configure_logging("WARNING" if args.command == "console" else settings.log_level)
+    configure_logging("WARNING" if args.command == "console" else settings.log_level, settings.log_format)
     handler: Handler = args.handler
 
     async def run() -> int:

@@ -11,9 +11,11 @@ from suarawarga.bot.attachments import AttachmentStore
 from suarawarga.bot.conversation import Engine, Policy
 from suarawarga.bot.dispatcher import Dispatcher, OnCommitted
 from suarawarga.bot.messages import ChannelName, Outbound
+from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.sender import HOLD, Delivery, Sender
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock, SystemClock
+from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.config import Settings
 from suarawarga.handlers.registry import build_engine
 from suarawarga.storage.db import make_engine
@@ -32,7 +34,9 @@ class App:
     policy: Policy
     engine: Engine
     attachments: AttachmentStore
+    calendar: WorkingCalendar
     senders: dict[ChannelName, Sender] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def uow(self) -> UnitOfWork:
         """Open a new unit of work (use with `async with`)."""
@@ -40,7 +44,7 @@ class App:
 
     def delivery(self) -> Delivery:
         """Return the outbox delivery over this app's senders."""
-        return Delivery(self.senders, self.uow, self.clock)
+        return Delivery(self.senders, self.uow, self.clock, self.metrics)
 
     def dispatcher(self, on_committed: OnCommitted | None = None, *, lanes: int | None = None) -> Dispatcher:
         """Return a dispatcher; by default replies are delivered right after each commit."""
@@ -63,6 +67,8 @@ class App:
             on_committed,
             lanes=lanes,
             hold=HOLD,
+            on_erase=self.attachments.delete_all,
+            metrics=self.metrics,
         )
 
     async def aclose(self) -> None:
@@ -89,8 +95,10 @@ def build(
             default_language=settings.language,
             complaints_per_day=settings.complaints_per_day,
             max_photos=settings.max_photos,
+            surveys_per_unit_per_day=settings.surveys_per_unit_per_day,
         ),
         engine=build_engine(),
         attachments=AttachmentStore(settings.attachments_dir),
+        calendar=WorkingCalendar(settings.tz, settings.extra_days_off),
         senders=dict(senders or {}),
     )

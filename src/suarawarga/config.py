@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WhatsAppTemplate(BaseModel):
+    """An approved WhatsApp message template used for one kind of message outside the 24-hour window."""
+
+    name: str = Field(description="Template name as approved in WhatsApp Manager.")
+    language: str = Field(default="id", description="Template language code, e.g. id or en_US.")
+    params: list[str] = Field(
+        default_factory=list,
+        description="Body parameters {{1}}, {{2}}, ... by message parameter name; '@text' is the whole message.",
+    )
+    buttons: int = Field(default=0, ge=0, le=10, description="Quick-reply buttons; their payloads are the choices.")
+
+
+def default_whatsapp_templates() -> dict[str, WhatsAppTemplate]:
+    """Return the suggested templates (README, section WhatsApp), by message kind."""
+    return {
+        "complaint_update": WhatsAppTemplate(name="sw_pembaruan_pengaduan", params=["code", "@text"]),
+        "info_request": WhatsAppTemplate(name="sw_permintaan_info", params=["code", "question"], buttons=1),
+        "complaint_new": WhatsAppTemplate(
+            name="sw_pengaduan_baru", params=["code", "unit", "category", "description", "location"], buttons=5
+        ),
+        "staff_update": WhatsAppTemplate(name="sw_kabar_petugas", params=["code", "@text"]),
+        "survey_invitation": WhatsAppTemplate(name="sw_undangan_survei", params=["unit"], buttons=1),
+        "digest": WhatsAppTemplate(name="sw_ringkasan_mingguan", params=["@text"]),
+    }
 
 
 class Settings(BaseSettings):
@@ -32,7 +59,19 @@ class Settings(BaseSettings):
     )
     complaints_per_day: int = Field(default=5, ge=1, description="Most complaints one citizen may file a day.")
     max_photos: int = Field(default=5, ge=0, le=10, description="Most photos attached to one complaint.")
+    surveys_per_unit_per_day: int = Field(
+        default=1, ge=1, description="Most IKM questionnaires one citizen may give for one unit a day."
+    )
     log_level: str = Field(default="INFO", description="Logging level.")
+    log_format: str = Field(default="text", description="Log format: text, or json (one object per line).")
+    retention_days: int = Field(
+        default=730, ge=30, description="Days after closure before a complaint's files and personal data are erased."
+    )
+    extra_days_off: list[date] = Field(
+        default_factory=list, description="City days off besides national holidays and cuti bersama (JSON list)."
+    )
+    digest_day: str = Field(default="mon", description="Day of the weekly digest (mon..sun).")
+    digest_time: str = Field(default="07:00", description="Time of the weekly digest, city time (HH:MM).")
 
     # Telegram
     telegram_token: SecretStr | None = Field(default=None, description="Bot token from BotFather.")
@@ -42,6 +81,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with every webhook."
     )
+    telegram_bot_username: str | None = Field(
+        default=None, description="The bot's @username without @, for t.me deep links on survey QR posters."
+    )
     public_url: str | None = Field(default=None, description="Public HTTPS root of `serve`, for webhook registration.")
 
     # WhatsApp Cloud API
@@ -49,8 +91,15 @@ class Settings(BaseSettings):
     whatsapp_api_version: str = Field(default="v21.0", description="Graph API version.")
     whatsapp_token: SecretStr | None = Field(default=None, description="System-user access token.")
     whatsapp_phone_number_id: str | None = Field(default=None, description="Phone number id of the business number.")
+    whatsapp_phone_number: str | None = Field(
+        default=None, description="The business number in international form (e.g. 6281234567890), for wa.me links."
+    )
     whatsapp_app_secret: SecretStr | None = Field(default=None, description="App secret, for X-Hub-Signature-256.")
     whatsapp_verify_token: SecretStr | None = Field(default=None, description="Token Meta echoes when verifying.")
+    whatsapp_templates: dict[str, WhatsAppTemplate] = Field(
+        default_factory=default_whatsapp_templates,
+        description="Message kind -> approved template, for sends outside the 24-hour customer-service window.",
+    )
 
     @field_validator("timezone")
     @classmethod

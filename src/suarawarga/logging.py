@@ -1,31 +1,74 @@
-"""Logging set-up: one format, and no tokens or personal data in the logs."""
+"""Logging set-up: one structured format, and no tokens, secrets or personal data in the logs at any level.
+
+The redaction filter sits on the handler, so it sees every record from every library. It removes bot
+tokens (the Bot API URL carries one), bearer tokens and signatures, phone numbers and other long digit runs
+(WhatsApp ids are phone numbers), and SQL parameters in database errors. Names and complaint texts are never
+passed to a logger by our code; a test runs a whole conversation at DEBUG level to check that.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
 
-# The Bot API URL carries the token (/bot123:ABC/...), so httpx's request lines must never be logged.
-_QUIET = ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler.executors.default")
-_TOKEN = re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}")
+# httpx logs every request line at INFO, with the token in the URL: keep it and its friends at WARNING.
+_QUIET = ("httpx", "httpcore", "telegram.ext.ExtBot", "telegram.Bot", "apscheduler.executors.default", "hpack")
+_PATTERNS = (
+    (re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}"), "bot<token>"),
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1<token>"),
+    (re.compile(r"(?i)(sha256=)[0-9a-f]{16,}"), r"\1<signature>"),
+    (re.compile(r"(?i)(secret[_-]?token[\"'=:\s]+)[^\s\"',]+"), r"\1<secret>"),
+    (re.compile(r"\[parameters: .*?\](?=\s|$)", re.DOTALL), "[parameters: <redacted>]"),
+    (re.compile(r"(?<![\w.])\+?\d[\d -]{8,}\d(?![\w.])"), "<number>"),
+)
+
+
+def redact(text: str) -> str:
+    """Remove secrets and personal numbers from a text."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class RedactingFilter(logging.Filter):
-    """Replace anything shaped like a Telegram bot token in a log record."""
+    """Redact a record's message and traceback in place; never drop a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the rendered message in place; never drop the record."""
+        """Render, redact and freeze the message and any exception text."""
         message = record.getMessage()
-        redacted = _TOKEN.sub("bot<redacted>", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        record.msg, record.args = redact(message), None
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Configure the root logger once, with the redacting filter and quiet HTTP libraries."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the traceback, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as a JSON line."""
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Configure the root logger once: the redacting filter, one format, quiet HTTP libraries."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

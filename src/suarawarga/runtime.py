@@ -16,7 +16,7 @@ from suarawarga.bot.channels.base import Channel
 from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.bot.inbox import InboxProcessor
 from suarawarga.bot.sender import OutboxPump
-from suarawarga.bot.web import create_web_app
+from suarawarga.bot.web import create_web_app, metrics_route
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,21 @@ async def running(app: App, channels: Sequence[Channel], *, retries: bool = True
             await channel.stop()
 
 
+def channels_for(app: App) -> list[Channel]:
+    """Return every channel configured in the settings (Telegram, WhatsApp)."""
+    from suarawarga.bot.channels.telegram import telegram_channel
+    from suarawarga.bot.channels.whatsapp import whatsapp_channel
+
+    found: list[Channel] = []
+    telegram = telegram_channel(app)
+    if telegram is not None:
+        found.append(telegram)
+    whatsapp = whatsapp_channel(app)
+    if whatsapp is not None:
+        found.append(whatsapp)
+    return found
+
+
 def web_app(run: Running) -> Starlette:
     """Return the ASGI app for a running process: every channel's webhook routes and /healthz."""
     routes = [route for channel in run.channels for route in channel.routes(run.inbox)]
@@ -83,4 +98,13 @@ def web_app(run: Running) -> Starlette:
         async with run.app.uow() as uow:
             await uow.units.count()
 
-    return create_web_app(routes, health)
+    async def metrics() -> bytes:
+        async with run.app.uow() as uow:
+            counts = await uow.outbox.counts()
+            oldest = await uow.outbox.oldest_pending()
+            inbox = await uow.inbox.counts()
+        run.app.metrics.set_outbox(counts, oldest, run.app.clock.now())
+        run.app.metrics.inbox_backlog.set(inbox.get("pending", 0))
+        return run.app.metrics.render()
+
+    return create_web_app([*routes, metrics_route(metrics)], health)

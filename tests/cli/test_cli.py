@@ -19,6 +19,11 @@ SUBCOMMANDS = [
     ["complaint", "list"],
     ["complaint", "show"],
     ["staff", "invite"],
+    ["worker"],
+    ["run-job"],
+    ["digest", "preview"],
+    ["audit"],
+    ["outbox", "list"],
 ]
 
 

@@ -49,6 +49,7 @@ class ConversationState:
     language: str = "id"
     choices: list[list[str]] = field(default_factory=list)  # [[choice id, rendered label], ...] of the last prompt
     exists: bool = False  # whether a row is stored for it
+    forget: bool = False  # delete the stored row instead of saving it (the citizen erased their data)
 
     def clear(self) -> None:
         """Leave any flow; keep the language."""
@@ -77,6 +78,7 @@ class Turn:
         self.after_commit: list[Outbound] = []  # messages to other chats (e.g. the OPD), also via the outbox
         self.switch: tuple[str, dict[str, Any]] | None = None
         self.handoffs: list[tuple[ConversationKey, str, dict[str, Any]]] = []
+        self.erase_files: list[str] = []  # attachment paths to delete once the transaction is committed
 
     @property
     def data(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from datetime import timedelta
 
 from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
+from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -42,6 +44,7 @@ class StepFailed(Exception):
 class _Item:
     inbound: Inbound
     future: asyncio.Future[list[Outbound]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    queued: float = field(default_factory=time.perf_counter)
 
 
 class Dispatcher:
@@ -59,6 +62,8 @@ class Dispatcher:
         lanes: int = 1,
         max_batch: int = 200,
         hold: timedelta = timedelta(0),
+        on_erase: Callable[[list[str]], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.uow_factory = uow_factory
@@ -68,6 +73,8 @@ class Dispatcher:
         self.on_committed = on_committed
         self.max_batch = max_batch
         self.hold = hold  # how long new outbox rows are left to this process's sender before retries
+        self.on_erase = on_erase  # deletes erased citizens' files, only after their records are gone
+        self.metrics = metrics
         self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(max(lanes, 1))]
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -113,6 +120,8 @@ class Dispatcher:
                 await self._process(items)
             except Exception as exc:  # infrastructure failure (database down): the callers see it and may retry
                 log.exception("dispatcher batch of %d failed", len(items))
+                if self.metrics is not None:
+                    self.metrics.errors.labels("batch_failed").inc()
                 for item in items:
                     if not item.future.done():
                         item.future.set_exception(exc)
@@ -136,7 +145,12 @@ class Dispatcher:
             for item in items:  # e.g. a duplicate delivered to another process at the same moment
                 await self._process([item])
             return
+        done = time.perf_counter()
         for item, replies in zip(items, results, strict=True):
+            if self.metrics is not None:
+                channel = item.inbound.key.channel.value
+                self.metrics.inbound.labels(channel).inc()
+                self.metrics.latency.labels(channel).observe(done - item.queued)
             if not item.future.done():
                 item.future.set_result(replies)
         if outbound and self.on_committed is not None:
@@ -153,6 +167,7 @@ class Dispatcher:
             states = await uow.conversations.load_many(keys)
             touched: dict[ConversationKey, ConversationState] = {}
             pending: list[tuple[int, list[Outbound]]] = []
+            erase: list[str] = []
             for index in fresh:
                 inbound = items[index].inbound
                 state = states.get(inbound.key)
@@ -165,8 +180,11 @@ class Dispatcher:
                     await self.engine.run(turn)
                 except Exception as exc:
                     log.exception("step failed in flow %s step %s", state.flow, state.step)
+                    if self.metrics is not None:
+                        self.metrics.errors.labels("step_failed").inc()
                     raise StepFailed from exc
                 touched[inbound.key] = state
+                erase += turn.erase_files
                 extra = await self._run_handoffs(uow, turn, states, touched)
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
@@ -174,6 +192,8 @@ class Dispatcher:
             await uow.inbound.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold)
             await uow.commit()
+        if erase and self.on_erase is not None:
+            self.on_erase(erase)
         # The stored copies carry their outbox ids; hand those back in the same order.
         cursor = 0
         for index, messages in pending:
@@ -224,6 +244,8 @@ class Dispatcher:
             if marker not in seen:
                 seen.add(marker)
                 fresh.append(index)
+            elif self.metrics is not None:
+                self.metrics.duplicates.labels(marker[0]).inc()
         return fresh
 
     async def _apologise(self, inbound: Inbound) -> tuple[list[list[Outbound]], list[Outbound]]:

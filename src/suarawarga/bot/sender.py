@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from suarawarga.bot.messages import ChannelName, Outbound, OutboxStatus
+from suarawarga.bot.metrics import Metrics
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWorkFactory
 
@@ -32,6 +33,7 @@ class SendReport:
     retry: dict[str, tuple[str, timedelta | None]] = field(default_factory=dict)  # id -> (error, wait)
     unreachable: dict[str, str] = field(default_factory=dict)  # id -> error (blocked, no such user)
     failed: dict[str, str] = field(default_factory=dict)  # id -> error that no retry will fix
+    platform_ids: dict[str, str] = field(default_factory=dict)  # id -> the platform's message id, where known
 
     def merge(self, other: SendReport) -> None:
         """Add another report's outcomes to this one."""
@@ -39,6 +41,7 @@ class SendReport:
         self.retry.update(other.retry)
         self.unreachable.update(other.unreachable)
         self.failed.update(other.failed)
+        self.platform_ids.update(other.platform_ids)
 
 
 class Sender(Protocol):
@@ -57,10 +60,17 @@ def backoff(attempts: int) -> timedelta:
 class Delivery:
     """Sends committed outbox messages through the channels' senders and records the outcome."""
 
-    def __init__(self, senders: Mapping[ChannelName, Sender], uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        senders: Mapping[ChannelName, Sender],
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.senders = senders
         self.uow_factory = uow_factory
         self.clock = clock
+        self.metrics = metrics
 
     async def deliver(self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None) -> SendReport:
         """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states."""
@@ -79,6 +89,17 @@ class Delivery:
                 for m in batch:
                     report.retry[m.id] = (type(exc).__name__, None)
         await self.record(report, attempts or {})
+        if self.metrics is not None:
+            channels = {m.id: m.key.channel.value for m in messages}
+            for message_id in report.sent:
+                self.metrics.sent.labels(channels.get(message_id, "?")).inc()
+            for reason, ids in (
+                ("retry", report.retry),
+                ("unreachable", report.unreachable),
+                ("failed", report.failed),
+            ):
+                for message_id in ids:
+                    self.metrics.send_failures.labels(channels.get(message_id, "?"), reason).inc()
         return report
 
     async def record(self, report: SendReport, attempts: Mapping[str, int]) -> None:
@@ -86,6 +107,7 @@ class Delivery:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             await uow.outbox.mark_sent(report.sent, now)
+            await uow.outbox.set_platform_ids(report.platform_ids)
             for message_id, (error, wait) in report.retry.items():
                 tries = attempts.get(message_id, 0) + 1
                 if tries >= MAX_ATTEMPTS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -59,6 +59,15 @@ def telegram_route(inbox: InboxProcessor, secret: str) -> Route:
         return PlainTextResponse("ok")
 
     return Route("/telegram", receive, methods=["POST"])
+
+
+def metrics_route(render: Callable[[], Awaitable[bytes]]) -> Route:
+    """Return GET /metrics in the Prometheus text format."""
+
+    async def metrics(_request: Request) -> Response:
+        return Response(await render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return Route("/metrics", metrics, methods=["GET"])
 
 
 def create_web_app(extra_routes: Sequence[BaseRoute], health: HealthCheck | None = None) -> Starlette:

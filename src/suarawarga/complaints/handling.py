@@ -36,6 +36,8 @@ TRANSITIONS: dict[EventKind, tuple[frozenset[ComplaintStatus], ComplaintStatus |
     EventKind.REPLIED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), None),
     EventKind.TRANSFERRED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO, S.PERLU_DISPOSISI}), None),
     EventKind.RESOLVED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), S.SELESAI),
+    EventKind.REOPENED: (frozenset({S.SELESAI}), S.DIPROSES),
+    EventKind.CLOSED: (frozenset({S.SELESAI}), S.DITUTUP),
 }
 INVITE_LIFETIME = timedelta(hours=72)
 
@@ -86,6 +88,7 @@ async def _act(
     *,
     to_status: ComplaintStatus | None = None,
     unit_id: int | None = None,
+    actor: ActorKind | None = None,
 ) -> Complaint:
     allowed, default_status = TRANSITIONS[kind]
     if complaint.status not in allowed:
@@ -105,7 +108,7 @@ async def _act(
         ComplaintEvent(
             at=now,
             kind=kind,
-            actor=ActorKind.STAFF if staff else ActorKind.CITIZEN,
+            actor=actor or (ActorKind.STAFF if staff else ActorKind.CITIZEN),
             from_status=complaint.status,
             to_status=new_status,
             unit_id=unit_id or complaint.unit_id,
@@ -190,6 +193,22 @@ async def resolve(
     updated = await _act(uow, staff, complaint, EventKind.RESOLVED, now, note)
     await uow.complaints.add_attachments(complaint.id, evidence, ActorKind.STAFF, now)
     return await _handled(uow, updated)
+
+
+def resolution_round(history: list[ComplaintEvent]) -> int:
+    """Return how many times the complaint was resolved (the current rating round)."""
+    return sum(1 for e in history if e.kind is EventKind.RESOLVED)
+
+
+async def reopen(uow: UnitOfWork, complaint: Complaint, reason: str, now: datetime) -> Handled:
+    """The citizen says it is not solved: the complaint goes back to the OPD (its clocks keep running)."""
+    return await _handled(uow, await _act(uow, None, complaint, EventKind.REOPENED, now, reason))
+
+
+async def close(uow: UnitOfWork, complaint: Complaint, note: str, now: datetime, *, by_citizen: bool) -> Handled:
+    """Close a resolved complaint: confirmed by the citizen, or after the waiting time with no answer."""
+    actor = ActorKind.CITIZEN if by_citizen else ActorKind.SYSTEM
+    return await _handled(uow, await _act(uow, None, complaint, EventKind.CLOSED, now, note, actor=actor))
 
 
 async def create_invite(

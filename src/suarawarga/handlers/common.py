@@ -29,6 +29,9 @@ class Cmd(StrEnum):
     QUEUE = "antrian"
     STAFF = "st"
     ANSWER = "jawab"
+    RATE = "nilai"
+    MY_DATA = "dataku"
+    ERASE = "hapusdata"
 
 
 # Words a citizen may type as the whole message (WhatsApp has no slash commands).
@@ -58,8 +61,13 @@ KEYWORDS: dict[str, str] = {
     "queue": Cmd.QUEUE,
     "jawab": Cmd.ANSWER,
     "answer": Cmd.ANSWER,
+    "nilai": Cmd.RATE,
+    "dataku": Cmd.MY_DATA,
+    "mydata": Cmd.MY_DATA,
+    "hapusdata": Cmd.ERASE,
+    "deletemydata": Cmd.ERASE,
 }
-COMMANDS_WITH_ARGUMENTS = frozenset({Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER})
+COMMANDS_WITH_ARGUMENTS = frozenset({Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER, Cmd.RATE, Cmd.SURVEY})
 GROUP_COMMANDS = frozenset({Cmd.LINK, Cmd.QUEUE, Cmd.STAFF})
 
 

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, Turn
+from typing import Protocol
+
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
+from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, StaffRole, Unit
+from suarawarga.storage.uow import UnitOfWork
 
 STAFF_LANGUAGE = "id"  # officers work in Indonesian
 DESCRIPTION_PREVIEW = 1500
 
 
-def staff_actions(code: str) -> tuple[Choice, ...]:
-    """Return the buttons an officer gets with a complaint."""
-    return tuple(
-        Choice(f"{COMMAND_CHOICE_PREFIX}st {action} {code}", f"staff.button.{action}")
-        for action in ("acc", "info", "reply", "xfer", "done")
-    )
+class Notifier(Protocol):
+    """What composing a notification needs: a flow's Turn, or a job's context."""
+
+    uow: UnitOfWork
+    catalogue: Catalogue
+
+    def notify(self, outbound: Outbound) -> None:
+        """Queue a message to some chat, sent after the commit."""
+        ...
 
 
-async def unit_targets(turn: Turn, unit_id: int) -> list[ConversationKey]:
+def staff_actions(code: str, confidential: bool = False) -> tuple[Choice, ...]:
+    """Return the buttons an officer gets with a complaint (and, if confidential, one to see the reporter)."""
+    actions = ("acc", "info", "reply", "xfer", "done", *(("who",) if confidential else ()))
+    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {action} {code}", f"staff.button.{action}") for action in actions)
+
+
+async def unit_targets(turn: Notifier, unit_id: int) -> list[ConversationKey]:
     """Return where a unit's notifications go: its linked groups, or else its officers' private chats."""
     groups = await turn.uow.staff.chats_of_unit(unit_id)
     if groups:
@@ -27,7 +40,7 @@ async def unit_targets(turn: Turn, unit_id: int) -> list[ConversationKey]:
     return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in officers]
 
 
-async def announce_complaint(turn: Turn, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
+async def announce_complaint(turn: Notifier, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
     """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers."""
     category = await turn.uow.categories.get(complaint.category_id)
     kecamatan = await turn.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
@@ -63,7 +76,7 @@ async def announce_complaint(turn: Turn, complaint: Complaint, unit: Unit, text_
                     "reporter": reporter,
                     "photos": str(len(photos)),
                 },
-                choices=staff_actions(complaint.code),
+                choices=staff_actions(complaint.code, complaint.identity_mode is IdentityMode.RAHASIA),
                 language=STAFF_LANGUAGE,
                 files=tuple(OutboundFile(Attachment.PHOTO, p.path) for p in photos),
                 template="complaint_new",
@@ -71,7 +84,7 @@ async def announce_complaint(turn: Turn, complaint: Complaint, unit: Unit, text_
         )
 
 
-async def tell_unit(turn: Turn, unit_id: int, text_key: str, **params: str) -> None:
+async def tell_unit(turn: Notifier, unit_id: int, text_key: str, **params: str) -> None:
     """Send a short message about a complaint to a unit's officers."""
     for key in await unit_targets(turn, unit_id):
         turn.notify(
@@ -87,7 +100,7 @@ def citizen_key(complaint: Complaint) -> ConversationKey | None:
 
 
 def tell_citizen(
-    turn: Turn,
+    turn: Notifier,
     complaint: Complaint,
     text_key: str,
     choices: tuple[Choice, ...] = (),

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from suarawarga.bot.conversation import Command, Engine, Flow
-from suarawarga.handlers import common, complaint, staff
+from suarawarga.handlers import common, complaint, data_rights, rating, staff, survey
 from suarawarga.handlers.common import Cmd
 
-FLOWS: tuple[Flow, ...] = (complaint.FLOW, staff.STAFF_FLOW, staff.ANSWER_FLOW)
+FLOWS: tuple[Flow, ...] = (
+    complaint.FLOW,
+    staff.STAFF_FLOW,
+    staff.ANSWER_FLOW,
+    survey.FLOW,
+    data_rights.ERASE_FLOW,
+)
 
 COMMANDS: dict[str, Command] = {
     Cmd.START: common.start,
@@ -23,6 +29,9 @@ COMMANDS: dict[str, Command] = {
     Cmd.QUEUE: staff.queue_command,
     Cmd.STAFF: staff.staff_action,
     Cmd.ANSWER: staff.answer_command,
+    Cmd.RATE: rating.rate,
+    Cmd.MY_DATA: data_rights.my_data,
+    Cmd.ERASE: data_rights.erase_command,
 }
 
 

@@ -7,13 +7,14 @@ import logging
 from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Flow, Step, Turn
-from suarawarga.bot.messages import Attachment, Choice, ConversationKey, MediaKind, OutboundFile
+from suarawarga.bot.messages import Attachment, Choice, ConversationKey, MediaKind, Outbound, OutboundFile
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import (
     OPEN_STATUSES,
     Complaint,
     ComplaintStatus,
     EventKind,
+    IdentityMode,
     NewAttachment,
     Staff,
     UnitKind,
@@ -22,6 +23,7 @@ from suarawarga.complaints.model import (
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
 from suarawarga.handlers.common import sender_of
 from suarawarga.handlers.notify import announce_complaint, tell_citizen, tell_unit
+from suarawarga.handlers.rating import solved_choices
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class Action(StrEnum):
     REPLY = "reply"
     TRANSFER = "xfer"
     RESOLVE = "done"
+    IDENTITY = "who"
 
 
 ACTION_EVENTS = {
@@ -84,6 +87,9 @@ async def staff_action(turn: Turn, args: str) -> str:
     found = await _authorised(turn, code)
     if found is not None:
         staff, complaint = found
+        if action is Action.IDENTITY:
+            await _show_identity(turn, staff, complaint)
+            return STAY if turn.state.flow else END
         allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[action]]
         if complaint.status not in allowed:
             turn.reply("staff.wrong_status", code=complaint.code, status=_status_label(turn, complaint.status))
@@ -98,6 +104,30 @@ async def staff_action(turn: Turn, args: str) -> str:
             turn.handoff(private, "staff", action=action.value, code=complaint.code)
             turn.reply("staff.continue_private", officer=staff.name, code=complaint.code)
     return STAY if turn.state.flow else END
+
+
+async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None:
+    """Send a confidential reporter's name and contact to the officer's private chat, and log that it happened."""
+    if complaint.identity_mode is not IdentityMode.RAHASIA:
+        turn.reply("staff.identity.not_confidential", code=complaint.code)
+        return
+    await turn.uow.audit.identity_viewed(staff.id, complaint.id, turn.clock.now())
+    log.info("officer %d viewed the reporter of a confidential complaint", staff.id)
+    private = ConversationKey(turn.inbound.key.channel, staff.chat_id)
+    turn.notify(
+        Outbound(
+            key=private,
+            text_key="staff.identity",
+            params={
+                "code": complaint.code,
+                "name": complaint.reporter_name or "-",
+                "contact": complaint.reporter_contact or "-",
+            },
+            language=turn.language,
+        )
+    )
+    if turn.inbound.key != private:
+        turn.reply("staff.identity.sent_private", officer=staff.name, code=complaint.code)
 
 
 class S(StrEnum):
@@ -286,6 +316,7 @@ async def on_resolve_photos(turn: Turn) -> str:
         turn,
         handled.complaint,
         "update.resolved",
+        solved_choices(handled.complaint.code),
         files=tuple(OutboundFile(Attachment.PHOTO, e.path) for e in evidence),
         unit=handled.unit.name,
         note=turn.data["note"],

@@ -12,13 +12,14 @@ from sqlalchemy.pool import StaticPool
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for a database URL, with SQLite tuned for one writer and many readers."""
     if url.startswith("sqlite"):
-        kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}}
+        # hide_parameters: an error message must never carry a citizen's words or phone number into a log.
+        kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}, "hide_parameters": True}
         if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
             kwargs["poolclass"] = StaticPool  # one shared connection, or every session sees an empty database
         engine = create_async_engine(url, echo=echo, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Dialect,
     Float,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -220,6 +222,18 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # The platform's id of the sent message (WhatsApp wamid), to match its delivery statuses.
+    platform_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    platform_status: Mapped[str | None] = mapped_column(String(16))  # sent < delivered < read; or failed
+
+
+class ChatActivityRow(Base):
+    """When a chat last wrote to us: WhatsApp allows free-form messages only within 24 hours of that."""
+
+    __tablename__ = "chat_activity"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_inbound_at: Mapped[datetime]
 
 
 class InboxRow(Base):
@@ -281,3 +295,88 @@ class UnitChatRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class JobMarkRow(Base):
+    """A unique key per thing a job did once (an alert, a digest, a closure): reruns find it and skip."""
+
+    __tablename__ = "job_marks"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    created_at: Mapped[datetime]
+
+
+class RatingRow(Base):
+    """The citizen's verdict on a resolution: solved or not, and a 1–4 rating of the handling."""
+
+    __tablename__ = "complaint_ratings"
+    __table_args__ = (UniqueConstraint("complaint_id", "round"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)  # the n-th resolution of this complaint
+    unit_id: Mapped[int] = mapped_column(ForeignKey("service_units.id"), index=True)
+    solved: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+SURVEY_UNSUR_COLUMNS = (
+    "persyaratan",
+    "prosedur",
+    "waktu",
+    "biaya",
+    "produk",
+    "kompetensi",
+    "perilaku",
+    "pengaduan",
+    "sarana",
+)
+"""One column per unsur, named by its stable code (surveys.definitions.Unsur), never by question position."""
+
+
+class SurveyResponseRow(Base):
+    """One IKM questionnaire (PermenPANRB 14/2017) for one unit: the nine scores 1-4 stored by unsur code."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        # Covering index for the IKM aggregation (per unit and period): SQLite answers it from the index
+        # alone and PostgreSQL can scan it index-only, without touching the wide rows (service, saran).
+        Index("ix_survey_responses_unit_time", "unit_id", "submitted_at", *SURVEY_UNSUR_COLUMNS),
+        # The once-per-day check and a city-wide period report.
+        Index("ix_survey_responses_citizen_time", "citizen_id", "submitted_at"),
+        Index("ix_survey_responses_submitted_at", "submitted_at"),
+        UniqueConstraint("import_key"),
+        *(CheckConstraint(f"{code} BETWEEN 1 AND 4", name=f"{code}_score") for code in SURVEY_UNSUR_COLUMNS),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("service_units.id"))
+    submitted_at: Mapped[datetime]
+    survey_version: Mapped[str] = mapped_column(String(40))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id", ondelete="SET NULL"))
+    service: Mapped[str | None] = mapped_column(String(200))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(16))
+    education: Mapped[str | None] = mapped_column(String(16))
+    occupation: Mapped[str | None] = mapped_column(String(16))
+    saran: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # "chat" or "import"
+    import_key: Mapped[str | None] = mapped_column(String(64))  # makes a re-import of the same row a no-op
+    persyaratan: Mapped[int | None] = mapped_column(SmallInteger)
+    prosedur: Mapped[int | None] = mapped_column(SmallInteger)
+    waktu: Mapped[int | None] = mapped_column(SmallInteger)
+    biaya: Mapped[int | None] = mapped_column(SmallInteger)
+    produk: Mapped[int | None] = mapped_column(SmallInteger)
+    kompetensi: Mapped[int | None] = mapped_column(SmallInteger)
+    perilaku: Mapped[int | None] = mapped_column(SmallInteger)
+    pengaduan: Mapped[int | None] = mapped_column(SmallInteger)
+    sarana: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class IdentityViewRow(Base):
+    """An officer looked at the reporter of a confidential complaint: who, which complaint, when."""
+
+    __tablename__ = "identity_views"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]

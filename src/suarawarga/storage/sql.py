@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
-from sqlalchemy import Table, and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,21 +34,27 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.storage.orm import (
     AttachmentRow,
+    AwareDateTime,
     Base,
     CategoryRow,
     ChannelIdentity,
+    ChatActivityRow,
     CitizenRow,
     ComplaintEventRow,
     ComplaintRow,
     ConversationRow,
+    IdentityViewRow,
     InboxRow,
+    JobMarkRow,
     OutboxRow,
     ProcessedInbound,
+    RatingRow,
     ServiceUnit,
     StaffInviteRow,
     StaffMemberRow,
     UnitChatRow,
 )
+from suarawarga.storage.survey_sql import SurveyRepo
 
 
 def _table(model: type[Base]) -> Table:
@@ -65,10 +74,14 @@ COMPLAINTS = _table(ComplaintRow)
 EVENTS = _table(ComplaintEventRow)
 ATTACHMENTS = _table(AttachmentRow)
 OUTBOX = _table(OutboxRow)
+ACTIVITY = _table(ChatActivityRow)
 INBOX = _table(InboxRow)
 STAFF = _table(StaffMemberRow)
 INVITES = _table(StaffInviteRow)
 UNIT_CHATS = _table(UnitChatRow)
+JOB_MARKS = _table(JobMarkRow)
+IDENTITY_VIEWS = _table(IdentityViewRow)
+RATINGS = _table(RatingRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -232,6 +245,30 @@ class CitizenRepo(_Repo):
         )
         return int(citizen_id)
 
+    async def get_by_identity(self, channel: ChannelName, external_id: str) -> tuple[int, datetime | None, str] | None:
+        """Return (citizen id, consent time, language) for a channel identity."""
+        query = (
+            select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
+            .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
+            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
+        )
+        row = (await self.conn.execute(query)).first()
+        return (int(row.id), row.consent_at, row.language) if row else None
+
+    async def identities(self, citizen_id: int) -> list[tuple[str, str, datetime]]:
+        """Return a citizen's channel identities as (channel, external id, since)."""
+        query = (
+            select(IDENTITIES.c.channel, IDENTITIES.c.external_id, IDENTITIES.c.created_at)
+            .where(IDENTITIES.c.citizen_id == citizen_id)
+            .order_by(IDENTITIES.c.id)
+        )
+        return [(r[0], r[1], r[2]) for r in await self.conn.execute(query)]
+
+    async def delete(self, citizen_id: int) -> None:
+        """Delete a citizen and their channel identities."""
+        await self.conn.execute(delete(IDENTITIES).where(IDENTITIES.c.citizen_id == citizen_id))
+        await self.conn.execute(delete(CITIZENS).where(CITIZENS.c.id == citizen_id))
+
     async def set_consent(self, citizen_id: int, at: datetime | None) -> None:
         """Record (or withdraw, with None) a citizen's consent."""
         await self.conn.execute(update(CITIZENS).where(CITIZENS.c.id == citizen_id).values(consent_at=at))
@@ -349,10 +386,72 @@ class ComplaintRepo(_Repo):
             for r in await self.conn.execute(query)
         ]
 
+    async def unlink_citizen(self, complaint_id: int, now: datetime) -> None:
+        """Cut a complaint from its reporter: no citizen, chat, name, contact, photos or words of theirs."""
+        await self.conn.execute(
+            update(COMPLAINTS)
+            .where(COMPLAINTS.c.id == complaint_id)
+            .values(
+                citizen_id=None, channel=None, chat_id=None, reporter_name=None, reporter_contact=None, updated_at=now
+            )
+        )
+        await self.conn.execute(
+            update(EVENTS)
+            .where(EVENTS.c.complaint_id == complaint_id, EVENTS.c.actor_kind == ActorKind.CITIZEN.value)
+            .values(note=None)
+        )
+        await self.conn.execute(
+            delete(ATTACHMENTS).where(
+                ATTACHMENTS.c.complaint_id == complaint_id, ATTACHMENTS.c.uploaded_by == ActorKind.CITIZEN.value
+            )
+        )
+
+    async def erase_personal_data(self, complaint_id: int, placeholder: str, now: datetime) -> None:
+        """Remove everything personal from a complaint: reporter, chat, citizen link, text, notes and files."""
+        await self.conn.execute(
+            update(COMPLAINTS)
+            .where(COMPLAINTS.c.id == complaint_id)
+            .values(
+                reporter_name=None,
+                reporter_contact=None,
+                citizen_id=None,
+                channel=None,
+                chat_id=None,
+                description=placeholder,
+                location_text=None,
+                latitude=None,
+                longitude=None,
+                updated_at=now,
+            )
+        )
+        await self.conn.execute(update(EVENTS).where(EVENTS.c.complaint_id == complaint_id).values(note=None))
+        await self.conn.execute(delete(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id))
+
     async def attachment_count(self, complaint_id: int) -> int:
         """Return how many files a complaint has."""
         query = select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == complaint_id)
         return int((await self.conn.execute(query)).scalar_one())
+
+    async def filed_between(self, start: datetime, end: datetime) -> list[Complaint]:
+        """Return the complaints filed in [start, end), oldest first."""
+        query = (
+            select(COMPLAINTS)
+            .where(COMPLAINTS.c.filed_at >= start, COMPLAINTS.c.filed_at < end)
+            .order_by(COMPLAINTS.c.filed_at, COMPLAINTS.c.id)
+        )
+        return [self._complaint(r) for r in await self.conn.execute(query)]
+
+    async def events_between(
+        self, start: datetime, end: datetime, kinds: Sequence[EventKind]
+    ) -> list[tuple[int, EventKind, datetime, datetime]]:
+        """Return (unit id, kind, time, complaint filed at) of the events of some kinds in [start, end)."""
+        query = (
+            select(EVENTS.c.unit_id, EVENTS.c.kind, EVENTS.c.at, COMPLAINTS.c.filed_at)
+            .join(COMPLAINTS, COMPLAINTS.c.id == EVENTS.c.complaint_id)
+            .where(EVENTS.c.at >= start, EVENTS.c.at < end, EVENTS.c.kind.in_([k.value for k in kinds]))
+            .order_by(EVENTS.c.at, EVENTS.c.id)
+        )
+        return [(int(r[0]), EventKind(r[1]), r[2], r[3]) for r in await self.conn.execute(query)]
 
     async def count_filed_since(self, citizen_id: int, since: datetime) -> int:
         """Return how many complaints a citizen filed since a moment."""
@@ -417,7 +516,15 @@ class ConversationRepo(_Repo):
         }
 
     async def save_many(self, states: dict[ConversationKey, ConversationState], now: datetime) -> None:
-        """Insert or update the states of the given chats."""
+        """Insert or update the states of the given chats (and delete those marked to be forgotten)."""
+        forget = [k for k, s in states.items() if s.forget]
+        for key in forget:
+            await self.conn.execute(
+                delete(CONVERSATIONS).where(
+                    CONVERSATIONS.c.channel == key.channel.value, CONVERSATIONS.c.chat_id == key.chat_id
+                )
+            )
+        states = {k: s for k, s in states.items() if not s.forget}
         if not states:
             return
         rows = [
@@ -439,6 +546,26 @@ class ConversationRepo(_Repo):
             set_={c: stmt.excluded[c] for c in ("flow", "step", "data", "choices", "language", "updated_at")},
         )
         await self.conn.execute(stmt, rows)
+
+
+PLATFORM_STATUS_ORDER = ["sent", "delivered", "read", "failed"]  # a platform status only moves right
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One outbox row as admins and delivery receipts see it."""
+
+    id: str
+    channel: str
+    recipient: str
+    text_key: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    platform_id: str | None
+    platform_status: str | None
 
 
 class InboundRepo(_Repo):
@@ -464,6 +591,45 @@ class InboundRepo(_Repo):
         """Forget ids processed before a moment; return how many."""
         result = await self.conn.execute(delete(PROCESSED).where(PROCESSED.c.processed_at < before))
         return int(result.rowcount)
+
+    async def note_contact(self, channel: ChannelName, chat_id: str, at: datetime) -> None:
+        """Record that a chat wrote at `at` (kept monotonic), also on the citizen's channel identity."""
+        stmt = _upsert(self.conn, ACTIVITY).values(channel=channel.value, chat_id=chat_id, last_inbound_at=at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ACTIVITY.c.channel, ACTIVITY.c.chat_id],
+            set_={
+                "last_inbound_at": case(
+                    (stmt.excluded.last_inbound_at > ACTIVITY.c.last_inbound_at, stmt.excluded.last_inbound_at),
+                    else_=ACTIVITY.c.last_inbound_at,
+                )
+            },
+        )
+        await self.conn.execute(stmt)
+        await self.conn.execute(
+            update(IDENTITIES)
+            .where(
+                IDENTITIES.c.channel == channel.value,
+                IDENTITIES.c.external_id == chat_id,
+                or_(IDENTITIES.c.last_inbound_at.is_(None), IDENTITIES.c.last_inbound_at < at),
+            )
+            .values(last_inbound_at=at)
+        )
+
+    async def last_contacts(self, channel: ChannelName, chat_ids: Iterable[str]) -> dict[str, datetime]:
+        """Return when each of the chats last wrote to us (chats never seen are missing)."""
+        ids = list(set(chat_ids))
+        if not ids:
+            return {}
+        query = select(ACTIVITY.c.chat_id, ACTIVITY.c.last_inbound_at).where(
+            ACTIVITY.c.channel == channel.value, ACTIVITY.c.chat_id.in_(ids)
+        )
+        return {r.chat_id: r.last_inbound_at for r in await self.conn.execute(query)}
+
+    async def forget_contact(self, channel: ChannelName, chat_id: str) -> None:
+        """Forget a chat's last message time (the platform said its window is closed)."""
+        await self.conn.execute(
+            delete(ACTIVITY).where(ACTIVITY.c.channel == channel.value, ACTIVITY.c.chat_id == chat_id)
+        )
 
 
 class OutboxRepo(_Repo):
@@ -572,6 +738,28 @@ class OutboxRepo(_Repo):
             for r in rows
         ]
 
+    async def oldest_pending(self) -> datetime | None:
+        """Return when the oldest pending message was created."""
+        query = select(func.min(OUTBOX.c.created_at)).where(OUTBOX.c.status == OutboxStatus.PENDING.value)
+        value = (await self.conn.execute(query)).scalar_one_or_none()
+        if value is None:
+            return None
+        moment: datetime | None = AwareDateTime().process_result_value(value, self.conn.dialect)
+        return moment
+
+    async def cancel_for(self, channel: ChannelName, recipient: str, reason: str) -> int:
+        """Stop every pending message to a chat; return how many."""
+        result = await self.conn.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.channel == channel.value,
+                OUTBOX.c.recipient == recipient,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+            )
+            .values(status=OutboxStatus.FAILED.value, last_error=reason)
+        )
+        return int(result.rowcount)
+
     async def counts(self) -> dict[str, int]:
         """Return how many messages are in each delivery state."""
         query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
@@ -588,6 +776,85 @@ class OutboxRepo(_Repo):
             (Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id), r.status)
             for r in await self.conn.execute(query)
         ]
+
+    @staticmethod
+    def _entry(row: Row[Any]) -> OutboxEntry:
+        return OutboxEntry(
+            id=row.id,
+            channel=row.channel,
+            recipient=row.recipient,
+            text_key=str(row.payload.get("text_key", "")),
+            status=row.status,
+            attempts=int(row.attempts),
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            last_error=row.last_error,
+            platform_id=row.platform_id,
+            platform_status=row.platform_status,
+        )
+
+    async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
+        """Store the platform's message id of sent messages (outbox id -> platform id); statuses start afresh."""
+        if platform_ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == bindparam("b_id"))
+                .values(platform_id=bindparam("b_platform"), platform_status=None),
+                [{"b_id": k, "b_platform": v} for k, v in platform_ids.items()],
+            )
+
+    async def by_platform_id(self, channel: ChannelName, platform_id: str) -> list[OutboxEntry]:
+        """Return the messages sent as the platform message `platform_id` (merged messages share one)."""
+        query = select(OUTBOX).where(OUTBOX.c.channel == channel.value, OUTBOX.c.platform_id == platform_id)
+        return [self._entry(r) for r in await self.conn.execute(query.order_by(OUTBOX.c.created_at, OUTBOX.c.id))]
+
+    async def set_platform_status(self, ids: Sequence[str], status: str) -> None:
+        """Record a delivery status; it only moves forward (sent < delivered < read) and never past failed."""
+        lower = PLATFORM_STATUS_ORDER[: PLATFORM_STATUS_ORDER.index(status)] if status in PLATFORM_STATUS_ORDER else []
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(
+                    OUTBOX.c.id.in_(list(ids)),
+                    or_(OUTBOX.c.platform_status.is_(None), OUTBOX.c.platform_status.in_(lower)),
+                )
+                .values(platform_status=status)
+            )
+
+    async def reopen(self, ids: Sequence[str], error: str, next_at: datetime) -> None:
+        """Put sent messages whose delivery failed back in the queue, to be sent again from `next_at`."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)))
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    platform_status="failed",
+                    platform_id=None,
+                    last_error=error[:300],
+                    next_attempt_at=next_at,
+                )
+            )
+
+    async def fail_delivery(self, ids: Sequence[str], status: OutboxStatus, error: str) -> None:
+        """Mark sent messages that the platform could not deliver as failed or unreachable, with the error."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)))
+                .values(status=status.value, platform_status="failed", last_error=error[:300])
+            )
+
+    async def listing(
+        self, status: OutboxStatus | None = None, channel: ChannelName | None = None, limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Return the newest messages, optionally in one state and on one channel (for admins)."""
+        query = select(OUTBOX).order_by(OUTBOX.c.created_at.desc(), OUTBOX.c.id).limit(limit)
+        if status is not None:
+            query = query.where(OUTBOX.c.status == status.value)
+        if channel is not None:
+            query = query.where(OUTBOX.c.channel == channel.value)
+        return [self._entry(r) for r in await self.conn.execute(query)]
 
 
 class StaffRepo(_Repo):
@@ -698,6 +965,27 @@ class StaffRepo(_Repo):
         return [int(r[0]) for r in await self.conn.execute(query)]
 
 
+class AuditRepo(_Repo):
+    """The log of officers viewing confidential reporters' identities."""
+
+    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime) -> None:
+        """Record that an officer saw a confidential complaint's reporter."""
+        await self.conn.execute(insert(IDENTITY_VIEWS).values(staff_id=staff_id, complaint_id=complaint_id, at=at))
+
+    async def identity_views(self, since: datetime | None = None) -> list[tuple[datetime, str, str, str, str]]:
+        """Return (time, officer name, unit code, channel, complaint code), newest first."""
+        query = (
+            select(IDENTITY_VIEWS.c.at, STAFF.c.name, UNITS.c.code, STAFF.c.channel, COMPLAINTS.c.code)
+            .join(STAFF, STAFF.c.id == IDENTITY_VIEWS.c.staff_id)
+            .join(UNITS, UNITS.c.id == STAFF.c.unit_id)
+            .join(COMPLAINTS, COMPLAINTS.c.id == IDENTITY_VIEWS.c.complaint_id)
+            .order_by(IDENTITY_VIEWS.c.at.desc(), IDENTITY_VIEWS.c.id.desc())
+        )
+        if since is not None:
+            query = query.where(IDENTITY_VIEWS.c.at >= since)
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in await self.conn.execute(query)]
+
+
 class InboxStatus(StrEnum):
     """Processing state of a raw platform update."""
 
@@ -757,6 +1045,76 @@ class InboxRepo(_Repo):
         return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
 
 
+class JobRepo(_Repo):
+    """Idempotency marks for scheduled work, and the citizens' ratings of resolutions."""
+
+    async def mark(self, key: str, now: datetime) -> bool:
+        """Record that `key` was done; return False if it was recorded before (then do nothing)."""
+        stmt = _upsert(self.conn, JOB_MARKS).values(key=key, created_at=now)
+        result = await self.conn.execute(
+            stmt.on_conflict_do_nothing(index_elements=[JOB_MARKS.c.key]).returning(JOB_MARKS.c.key)
+        )
+        return result.first() is not None
+
+    async def marked(self, key: str) -> bool:
+        """Tell whether `key` was recorded."""
+        return (await self.conn.execute(select(JOB_MARKS.c.key).where(JOB_MARKS.c.key == key))).first() is not None
+
+    async def rating(self, complaint_id: int, round_: int) -> tuple[str | None, int | None] | None:
+        """Return (solved, score) given for a resolution round, if any."""
+        row = (
+            await self.conn.execute(
+                select(RATINGS.c.solved, RATINGS.c.score).where(
+                    RATINGS.c.complaint_id == complaint_id, RATINGS.c.round == round_
+                )
+            )
+        ).first()
+        return (row.solved, row.score) if row else None
+
+    async def rate(
+        self,
+        complaint_id: int,
+        round_: int,
+        unit_id: int,
+        now: datetime,
+        solved: str | None = None,
+        score: int | None = None,
+    ) -> None:
+        """Store the solved answer or the score of a resolution round."""
+        values: dict[str, Any] = {"updated_at": now}
+        if solved is not None:
+            values["solved"] = solved
+        if score is not None:
+            values["score"] = score
+        stmt = _upsert(self.conn, RATINGS).values(
+            complaint_id=complaint_id, round=round_, unit_id=unit_id, created_at=now, **values
+        )
+        await self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=[RATINGS.c.complaint_id, RATINGS.c.round], set_=values)
+        )
+
+    async def scores(self, unit_id: int | None, since: datetime, until: datetime) -> list[int]:
+        """Return the handling scores given in a period (for one unit, or all)."""
+        query = select(RATINGS.c.score).where(
+            RATINGS.c.score.is_not(None), RATINGS.c.updated_at >= since, RATINGS.c.updated_at < until
+        )
+        if unit_id is not None:
+            query = query.where(RATINGS.c.unit_id == unit_id)
+        return [int(r[0]) for r in await self.conn.execute(query)]
+
+
+_OUTBOX_SEQUENCE = itertools.count()
+
+
+def _outbox_id() -> str:
+    """Return a unique outbox id that sorts after the ids made before it.
+
+    The rows of one commit share `created_at`, and the outbox is read in (created_at, id) order: a random id would
+    let a chat's later message of the same turn overtake an earlier one when both are retried.
+    """
+    return f"{time.time_ns():016x}-{next(_OUTBOX_SEQUENCE) % 0x1000000:06x}-{uuid.uuid4().hex[:12]}"
+
+
 def _with_id(message: Outbound) -> Outbound:
     if message.id:
         return message
@@ -769,7 +1127,7 @@ def _with_id(message: Outbound) -> Outbound:
         ask_location=message.ask_location,
         files=message.files,
         template=message.template,
-        id=str(uuid.uuid4()),
+        id=_outbox_id(),
     )
 
 
@@ -785,6 +1143,8 @@ class SqlUnitOfWork:
     outbox: OutboxRepo
     staff: StaffRepo
     inbox: InboxRepo
+    jobs: JobRepo
+    surveys: SurveyRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -800,6 +1160,9 @@ class SqlUnitOfWork:
         self.conversations, self.inbound = ConversationRepo(conn), InboundRepo(conn)
         self.outbox = OutboxRepo(conn)
         self.staff, self.inbox = StaffRepo(conn), InboxRepo(conn)
+        self.jobs = JobRepo(conn)
+        self.audit = AuditRepo(conn)
+        self.surveys = SurveyRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
     from suarawarga.storage.sql import (
+        AuditRepo,
         CategoryRepo,
         CitizenRepo,
         ComplaintRepo,
         ConversationRepo,
         InboundRepo,
         InboxRepo,
+        JobRepo,
         OutboxRepo,
         StaffRepo,
         UnitRepo,
     )
+    from suarawarga.storage.survey_sql import SurveyRepo
 
 
 class UnitOfWork(Protocol):
@@ -36,6 +39,9 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepo
     staff: StaffRepo
     inbox: InboxRepo
+    jobs: JobRepo
+    surveys: SurveyRepo
+    audit: AuditRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -1,0 +1,61 @@
+"""Process metrics in the Prometheus text format, served at GET /metrics by `serve`.
+
+Each App has its own registry (no global state), so tests and several apps in one process stay apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The counters, gauges and histograms SuaraWarga exports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.inbound = Counter(
+            "suarawarga_inbound_processed", "Inbound messages processed", ["channel"], registry=self.registry
+        )
+        self.duplicates = Counter(
+            "suarawarga_inbound_duplicates", "Inbound messages dropped as repeats", ["channel"], registry=self.registry
+        )
+        self.errors = Counter("suarawarga_errors", "Errors by kind", ["kind"], registry=self.registry)
+        self.latency = Histogram(
+            "suarawarga_processing_seconds",
+            "Time from a message entering the dispatcher to its commit",
+            ["channel"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.send_failures = Counter(
+            "suarawarga_send_failures",
+            "Messages not sent, by channel and reason",
+            ["channel", "reason"],
+            registry=self.registry,
+        )
+        self.sent = Counter("suarawarga_messages_sent", "Messages sent", ["channel"], registry=self.registry)
+        self.outbox_backlog = Gauge(
+            "suarawarga_outbox_backlog", "Outbox messages by delivery state", ["status"], registry=self.registry
+        )
+        self.outbox_oldest = Gauge(
+            "suarawarga_outbox_oldest_pending_seconds",
+            "Age of the oldest pending outbox message",
+            registry=self.registry,
+        )
+        self.inbox_backlog = Gauge(
+            "suarawarga_inbox_pending", "Stored updates not yet processed", registry=self.registry
+        )
+
+    def set_outbox(self, counts: dict[str, int], oldest: datetime | None, now: datetime) -> None:
+        """Update the outbox gauges from a database reading."""
+        for status in ("pending", "sent", "failed", "unreachable"):
+            self.outbox_backlog.labels(status).set(counts.get(status, 0))
+        self.outbox_oldest.set((now - oldest).total_seconds() if oldest is not None else 0)
+
+    def render(self) -> bytes:
+        """Return the metrics in the Prometheus text exposition format."""
+        return generate_latest(self.registry)

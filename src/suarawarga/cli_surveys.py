@@ -1,0 +1,311 @@
+"""The IKM commands of the `suarawarga` command line: report ikm, report chart, survey import and qr.
+
+`register(subparsers)` adds them to the parser that `suarawarga.__main__.build_parser()` builds; each handler
+has the same shape as the others there: `async def cmd_x(app, args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from suarawarga.bootstrap import App
+from suarawarga.errors import NotFound
+from suarawarga.surveys.export import report_csv, report_json, report_table, write_xlsx
+from suarawarga.surveys.graphics import (
+    ikm_ranking_chart,
+    nrr_chart,
+    qr_poster,
+    telegram_link,
+    whatsapp_link,
+)
+from suarawarga.surveys.ikm import Weight
+from suarawarga.surveys.importing import ImportFileError, parse_csv, parse_mapping
+from suarawarga.surveys.periods import Period, PeriodError, parse_period, period_between, period_containing
+from suarawarga.surveys.services import (
+    IkmReport,
+    Scope,
+    ikm_report,
+    import_responses,
+    profile_counts,
+    responses_in,
+)
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+def _label(app: App, language: str | None = None) -> Callable[[str], str]:
+    lang = language or app.settings.language
+
+    def label(key: str) -> str:
+        """Render a catalogue text in the chosen language."""
+        return app.catalogue.render(key, lang)
+
+    return label
+
+
+def _period(app: App, args: argparse.Namespace) -> Period:
+    """Return the period asked for: --period, --from/--to, or the current year in the city's timezone."""
+    tz = app.clock.tz
+    if args.period and (args.date_from or args.date_to):
+        raise PeriodError("give either --period or --from/--to, not both")
+    if args.period:
+        return parse_period(args.period, tz)
+    if args.date_from or args.date_to:
+        if not (args.date_from and args.date_to):
+            raise PeriodError("--from and --to go together")
+        try:
+            first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+        except ValueError as exc:
+            raise PeriodError(f"dates are written 2026-10-01: {exc}") from None
+        return period_between(first, last, tz)
+    return period_containing("year", app.clock.now(), tz)
+
+
+async def _report(app: App, args: argparse.Namespace) -> IkmReport:
+    async with app.uow() as uow:
+        return await ikm_report(
+            uow,
+            _period(app, args),
+            Weight(args.weight),
+            args.unit.upper() if args.unit else None,
+            (app.settings.city_code, app.catalogue.render("survey.report.city", app.settings.language)),
+            getattr(args, "population", None),
+        )
+
+
+async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
+    """Print or write the IKM of a unit, an OPD (pooled with its sub-units) or the whole city."""
+    try:
+        report = await _report(app, args)
+    except (PeriodError, NotFound) as exc:
+        _err(str(exc))
+        return 2
+    label = _label(app, args.language)
+    if args.format == "xlsx":
+        if not args.output:
+            _err("--format xlsx needs --output FILE.xlsx")
+            return 2
+        async with app.uow() as uow:
+            responses = await responses_in(uow, report.period, report.first())
+            profile = await profile_counts(uow, report.period, report.first())
+        await asyncio.to_thread(write_xlsx, Path(args.output), report, responses, profile, label, app.clock.tz)
+        _out(f"wrote {args.output}")
+        return 0
+    if args.format == "json":
+        text = report_json(report) + "\n"
+    elif args.format == "csv":
+        text = report_csv(report)
+    else:
+        text = report_table(report, label)
+    if args.output:
+        await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
+        _out(f"wrote {args.output}")
+    else:
+        _out(text)
+    return 0
+
+
+async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
+    """Draw a PNG: NRR per unsur of a unit, or the IKM of every OPD ranked, over the A–D bands."""
+    try:
+        report = await _report(app, args)
+    except (PeriodError, NotFound) as exc:
+        _err(str(exc))
+        return 2
+    label = _label(app, args.language)
+    weight = label(report.weight.catalogue_key)
+    output = Path(args.output)
+    if args.unit:
+        main = report.first()
+        if main.result is None:
+            _err(f"no responses for {main.code} in {report.period.label}")
+            return 1
+        title = (
+            f"{main.name}\nIKM {report.period.label}: {main.result.ikm_display} "
+            f"{label(main.result.mutu.catalogue_key)} (n = {main.n_respondents}, {weight})"
+        )
+        await asyncio.to_thread(nrr_chart, output, title, main.result, label)
+    else:
+        heads = [
+            (line.name, line.result.ikm, line.n_respondents)
+            for line in report.lines
+            if line.result is not None
+            and line.scope is not Scope.CITY
+            and report.units.get(line.unit_ids[0]) is not None
+            and report.units[line.unit_ids[0]].parent_id is None
+        ]
+        if not heads:
+            _err(f"no responses in {report.period.label}")
+            return 1
+        city = report.first()
+        title = f"IKM {report.period.label} per OPD ({weight})"
+        if city.result is not None:
+            title += f"\n{city.name}: {city.result.ikm_display} {city.result.mutu.value} (n = {city.n_respondents})"
+        await asyncio.to_thread(ikm_ranking_chart, output, title, heads)
+    _out(f"wrote {output}")
+    return 0
+
+
+async def cmd_survey_import(app: App, args: argparse.Namespace) -> int:
+    """Import paper or legacy IKM results from a CSV file (idempotent; nothing stored if a row is bad)."""
+    path = Path(args.file)
+    try:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")  # Excel writes a BOM
+        mapping = parse_mapping(args.map)
+    except (OSError, UnicodeDecodeError, ImportFileError) as exc:
+        _err(f"{path}: {exc}")
+        return 2
+    async with app.uow() as uow:
+        unit = await uow.units.by_code(args.unit.upper())
+        known = {u.code for u in await uow.units.list()}
+    if unit is None:
+        _err(f"unknown unit {args.unit}")
+        return 2
+    try:
+        parsed = parse_csv(text, unit.code, known | {unit.code}, app.clock.tz, app.clock.now(), mapping)
+    except ImportFileError as exc:
+        _err(f"{path}: {exc}")
+        return 2
+    for problem in parsed.problems:
+        _err(f"{path}: {problem}")
+    if parsed.problems and not args.skip_bad:
+        _err(f"nothing stored: {len(parsed.problems)} bad row(s); fix them, or pass --skip-bad to leave them out")
+        return 1
+    total = len(parsed.rows)
+
+    def progress(done: int, of: int) -> None:
+        """Show how far a large import is."""
+        if of > args.batch:  # only large files are worth a progress line
+            sys.stderr.write(f"\rimporting {done}/{of}")
+            if done == of:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    async with app.uow() as uow:
+        outcome = await import_responses(uow, parsed, skip_bad=args.skip_bad, batch=args.batch, progress=progress)
+        await uow.commit()
+    _out(
+        f"{path}: {total} good row(s): {outcome.inserted} imported, {outcome.already} already imported"
+        + (f", {outcome.bad} bad row(s) left out" if outcome.bad else "")
+    )
+    return 0
+
+
+async def cmd_qr(app: App, args: argparse.Namespace) -> int:
+    """Write a counter poster (PNG and PDF) with QR codes that open the unit's survey."""
+    code = args.unit.upper()
+    async with app.uow() as uow:
+        unit = await uow.units.by_code(code)
+    if unit is None:
+        _err(f"unknown unit {args.unit}")
+        return 2
+    links: list[tuple[str, str]] = []
+    bot = args.bot_username or app.settings.telegram_bot_username
+    if bot:
+        links.append(("Telegram", telegram_link(bot, unit.code)))
+    if app.settings.whatsapp_phone_number:
+        links.append(("WhatsApp", whatsapp_link(app.settings.whatsapp_phone_number, unit.code)))
+    if not links:
+        _err("no link to print: pass --bot-username or set SUARAWARGA_TELEGRAM_BOT_USERNAME (and/or ...PHONE_NUMBER)")
+        return 2
+    label = _label(app, args.language)
+    output = Path(args.output or f"qr-{unit.code}.png").with_suffix(".png")
+    poster = await asyncio.to_thread(
+        qr_poster,
+        output,
+        label("survey.poster.title"),
+        unit.name,
+        label("survey.poster.invite"),
+        app.catalogue.render("survey.poster.footer", args.language or app.settings.language, {"code": unit.code}),
+        links,
+    )
+    _out(f"wrote {poster.png} and {poster.pdf}")
+    for caption, url in links:
+        _out(f"  {caption}: {url}")
+    return 0
+
+
+def _period_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit", help="unit or OPD code, e.g. DINKES (default: the whole city and every unit)")
+    parser.add_argument(
+        "--period", help="2026-W48, 2026-11, 2026-Q4 (triwulan), 2026-S2 or 2026 (default: the current year)"
+    )
+    parser.add_argument("--from", dest="date_from", metavar="DATE", help="first day, e.g. 2026-10-01 (with --to)")
+    parser.add_argument("--to", dest="date_to", metavar="DATE", help="last day, inclusive (with --from)")
+    parser.add_argument(
+        "--weight",
+        choices=[w.value for w in Weight],
+        default=Weight.EXACT.value,
+        help="weight per unsur: exact 1/9 (default), or 0.111 / 0.11 to reproduce a legacy spreadsheet",
+    )
+    parser.add_argument("--language", choices=["id", "en"], help="language of labels (default: the bot's)")
+
+
+def register(subparsers: Any) -> None:
+    """Add the report, survey and qr commands to the CLI."""
+    report = subparsers.add_parser("report", help="IKM reports", description="IKM reports and charts.")
+    r_sub = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    ikm = r_sub.add_parser(
+        "ikm",
+        help="IKM of a unit, an OPD or the city",
+        description="Compute the IKM (PermenPANRB 14/2017) of a unit, an OPD pooled with its sub-units, or "
+        "the city, from the stored questionnaires.",
+    )
+    _period_options(ikm)
+    ikm.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="output format")
+    ikm.add_argument("--output", help="write to this file (required for xlsx; default: print)")
+    ikm.add_argument(
+        "--population", type=int, help="service users of the unit in the period, for the Krejcie–Morgan check"
+    )
+    ikm.set_defaults(handler=cmd_report_ikm)
+    chart = r_sub.add_parser(
+        "chart",
+        help="PNG chart with the A–D bands",
+        description="Draw NRR per unsur of a unit (--unit), or the IKM of every OPD ranked.",
+    )
+    _period_options(chart)
+    chart.add_argument("--output", required=True, help="PNG file to write")
+    chart.set_defaults(handler=cmd_report_chart)
+
+    survey = subparsers.add_parser("survey", help="IKM questionnaires", description="Manage IKM questionnaires.")
+    s_sub = survey.add_subparsers(dest="survey_command", required=True, metavar="ACTION")
+    imp = s_sub.add_parser(
+        "import",
+        help="import paper or legacy results from CSV",
+        description="Import one row per respondent: submitted_at and one column per unsur code (persyaratan, "
+        "prosedur, waktu, biaya, produk, kompetensi, perilaku, pengaduan, sarana), optional unit, service, "
+        "gender, age, education, occupation and saran. Importing the same rows again stores nothing twice.",
+    )
+    imp.add_argument("file", help="CSV file (comma, semicolon or tab separated; UTF-8)")
+    imp.add_argument("--unit", required=True, help="unit of the rows without a unit column, e.g. PKM-ANDALAS")
+    imp.add_argument(
+        "--map",
+        help="which column holds which field, e.g. U1=persyaratan,U2=prosedur,...,U8=pengaduan,U9=sarana",
+    )
+    imp.add_argument("--skip-bad", action="store_true", help="store the good rows even if some rows are bad")
+    imp.add_argument("--batch", type=int, default=5000, help="rows per insert (default: 5000)")
+    imp.set_defaults(handler=cmd_survey_import)
+
+    qr = subparsers.add_parser(
+        "qr",
+        help="QR poster for a unit's counter",
+        description="Write a PNG and a PDF poster with QR codes of the unit's survey links (Telegram deep link; "
+        "WhatsApp wa.me link when SUARAWARGA_WHATSAPP_PHONE_NUMBER is set).",
+    )
+    qr.add_argument("unit", metavar="UNITCODE", help="unit code, e.g. PKM-ANDALAS")
+    qr.add_argument("--output", help="PNG file; the PDF is written beside it (default: qr-UNITCODE.png)")
+    qr.add_argument("--bot-username", help="the Telegram bot's username (default: SUARAWARGA_TELEGRAM_BOT_USERNAME)")
+    qr.add_argument("--language", choices=["id", "en"], help="language of the poster (default: the bot's)")
+    qr.set_defaults(handler=cmd_qr)

@@ -1,0 +1,78 @@
+"""A citizen's data rights under UU PDP 27/2022: see everything stored about them, and have it erased.
+
+Erasure keeps each complaint for the OPD's handling and the city's statistics, but cuts every link to the
+person: no citizen record, no chat, no name or contact, none of their photos, none of their own words in
+the history (the answers they gave to officers). Survey answers stay, without the link to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from suarawarga.bot.messages import ChannelName
+from suarawarga.complaints.model import ActorKind, Complaint
+from suarawarga.storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintData:
+    """What is stored about one of the citizen's complaints."""
+
+    complaint: Complaint
+    photos: int
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenData:
+    """Everything stored about a citizen."""
+
+    citizen_id: int
+    consent_at: datetime | None
+    language: str
+    identities: list[tuple[str, str, datetime]]  # (channel, external id, since)
+    complaints: list[ComplaintData]
+    survey_answers: int
+
+
+@dataclass
+class Erasure:
+    """What an erasure removed and kept."""
+
+    complaints_kept: int = 0
+    files: list[str] = field(default_factory=list)  # to delete from disk after the commit
+    survey_answers_kept: int = 0
+
+
+async def citizen_data(uow: UnitOfWork, channel: ChannelName, external_id: str) -> CitizenData | None:
+    """Return everything stored about the citizen behind a chat account (None if nothing is)."""
+    citizen = await uow.citizens.get_by_identity(channel, external_id)
+    if citizen is None:
+        return None
+    citizen_id, consent_at, language = citizen
+    complaints = await uow.complaints.for_citizen(citizen_id, limit=10_000)
+    return CitizenData(
+        citizen_id=citizen_id,
+        consent_at=consent_at,
+        language=language,
+        identities=await uow.citizens.identities(citizen_id),
+        complaints=[
+            ComplaintData(c, len(await uow.complaints.attachments(c.id, ActorKind.CITIZEN))) for c in complaints
+        ],
+        survey_answers=await uow.surveys.count_for_citizen(citizen_id),
+    )
+
+
+async def erase_citizen(uow: UnitOfWork, citizen_id: int, now: datetime) -> Erasure:
+    """Erase a citizen's personal data; the caller commits, then deletes `files` from disk."""
+    result = Erasure()
+    identities = await uow.citizens.identities(citizen_id)
+    for complaint in await uow.complaints.for_citizen(citizen_id, limit=10_000):
+        result.files += [a.path for a in await uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)]
+        await uow.complaints.unlink_citizen(complaint.id, now)
+        result.complaints_kept += 1
+    result.survey_answers_kept = await uow.surveys.unlink_citizen(citizen_id)
+    for channel, external_id, _ in identities:
+        await uow.outbox.cancel_for(ChannelName(channel), external_id, "recipient erased their data")
+    await uow.citizens.delete(citizen_id)
+    return result

@@ -1,0 +1,95 @@
+"""The citizen's verdict on a resolution: solved (ya / belum / sebagian) and a 1–4 rating of the handling.
+
+Driven by buttons that carry the complaint's code (`nilai CODE ANSWER`), so it works whatever the citizen
+was doing when the resolution arrived. "Belum" reopens at once; a rating of 1 or 2 reopens; otherwise the
+complaint is closed and the citizen is invited, once, to the IKM survey of the OPD. The handling rating is
+its own figure per OPD and never enters the 9-unsur IKM.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
+from suarawarga.bot.messages import Choice
+from suarawarga.complaints import handling
+from suarawarga.complaints.model import Complaint, ComplaintStatus, Unit, normalise_code
+from suarawarga.handlers.common import sender_of
+from suarawarga.handlers.notify import Notifier, tell_citizen, tell_unit
+
+LOW_SCORE = 2  # a score at or below this reopens the complaint
+
+
+class Solved(StrEnum):
+    """The citizen's answer to "is it solved?"; persisted by name."""
+
+    YA = "ya"
+    BELUM = "belum"
+    SEBAGIAN = "sebagian"
+
+
+def solved_choices(code: str) -> tuple[Choice, ...]:
+    """Return the buttons sent with a resolution."""
+    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {s}", f"rating.solved.{s}") for s in Solved)
+
+
+def score_choices(code: str) -> tuple[Choice, ...]:
+    """Return the 1–4 rating buttons."""
+    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {n}", f"rating.score.{n}") for n in range(4, 0, -1))
+
+
+async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now: datetime) -> None:
+    """Invite the citizen once to the IKM survey of the unit that handled their complaint."""
+    if await ctx.uow.jobs.mark(f"survey-invite:{complaint.id}", now):
+        tell_citizen(
+            ctx,
+            complaint,
+            "rating.survey_invite",
+            (Choice(f"{COMMAND_CHOICE_PREFIX}survei {unit.code}", "rating.survey_button"),),
+            template="survey_invitation",
+            unit=unit.name,
+        )
+
+
+async def rate(turn: Turn, args: str) -> str:
+    """Record `nilai CODE ya|belum|sebagian|1..4` from the complaint's reporter."""
+    parts = args.split()
+    code = normalise_code(parts[0]) if parts else None
+    answer = parts[1].lower() if len(parts) > 1 else ""
+    complaint = await turn.uow.complaints.by_code(code) if code else None
+    found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
+    if complaint is None or found is None or complaint.citizen_id != found[0]:
+        turn.reply("status.not_found", code=(parts[0] if parts else "")[:20])
+        return STAY if turn.state.flow else END
+    history = await turn.uow.complaints.history(complaint.id)
+    round_ = handling.resolution_round(history)
+    now = turn.clock.now()
+    unit = await turn.uow.units.get(complaint.unit_id)
+    if round_ == 0 or unit is None:
+        turn.reply("rating.not_resolved", code=complaint.code)
+    elif answer in {s.value for s in Solved}:
+        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, solved=answer)
+        if answer == Solved.BELUM and complaint.status is ComplaintStatus.SELESAI:
+            await _reopen(turn, complaint, turn.text("rating.reason.not_solved"))
+        turn.reply("rating.ask_score", score_choices(complaint.code), code=complaint.code)
+    elif answer.isdigit() and 1 <= int(answer) <= 4:
+        score = int(answer)
+        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, score=score)
+        if complaint.status is not ComplaintStatus.SELESAI:
+            turn.reply("rating.thanks", code=complaint.code)  # already reopened (or closed): just keep the score
+        elif score <= LOW_SCORE:
+            await _reopen(turn, complaint, turn.text("rating.reason.low_score", score=str(score)))
+        else:
+            handled = await handling.close(turn.uow, complaint, f"rating {score}", now, by_citizen=True)
+            turn.reply("rating.closed", code=complaint.code)
+            await invite_to_survey(turn, handled.complaint, unit, now)
+    else:
+        turn.reply("input.pick_button")
+    return STAY if turn.state.flow else END
+
+
+async def _reopen(turn: Turn, complaint: Complaint, reason: str) -> None:
+    handled = await handling.reopen(turn.uow, complaint, reason, turn.clock.now())
+    turn.reply("rating.reopened", code=complaint.code, unit=handled.unit.name)
+    await tell_unit(turn, handled.unit.id, "staff.reopened", code=complaint.code, reason=reason)

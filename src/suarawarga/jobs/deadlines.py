@@ -1,0 +1,95 @@
+"""Deadline watch: reminders before a complaint's deadlines and escalation after, each sent exactly once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from suarawarga.bootstrap import App
+from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
+from suarawarga.complaints.calendar import WorkingCalendar
+from suarawarga.complaints.deadlines import Alert, Rung, clocks, due_alerts
+from suarawarga.complaints.model import (
+    OPEN_STATUSES,
+    ActorKind,
+    Complaint,
+    ComplaintEvent,
+    EventKind,
+    StaffRole,
+)
+from suarawarga.handlers.notify import STAFF_LANGUAGE, unit_targets
+from suarawarga.jobs.context import JobContext, JobResult, job_context
+
+log = logging.getLogger(__name__)
+
+
+async def _rung_targets(ctx: JobContext, complaint: Complaint, rung: Rung | None) -> list[ConversationKey]:
+    if rung in (None, Rung.OFFICERS):
+        return await unit_targets(ctx, complaint.unit_id)
+    if rung is Rung.HEAD:
+        heads = await ctx.uow.staff.for_unit(complaint.unit_id, (StaffRole.HEAD,))
+        if heads:
+            return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in heads]
+        return await unit_targets(ctx, complaint.unit_id)  # no head registered: the ladder must still be heard
+    admin = await ctx.uow.units.city_admin()
+    admins = await ctx.uow.staff.for_unit(admin.id) if admin else []
+    return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in admins]
+
+
+def _fmt(moment: datetime, calendar: WorkingCalendar) -> str:
+    return moment.astimezone(calendar.tz).strftime("%d-%m-%Y %H:%M")
+
+
+async def _send_alert(ctx: JobContext, complaint: Complaint, alert: Alert, calendar: WorkingCalendar) -> bool:
+    if not await ctx.uow.jobs.mark(alert.key(complaint.id), ctx.now):
+        return False
+    kind = EventKind.REMINDER if alert.rung is None else EventKind.ESCALATED
+    note = f"{alert.clock}" if alert.rung is None else f"{alert.clock}: {alert.rung}"
+    await ctx.uow.complaints.add_event(
+        complaint.id,
+        ComplaintEvent(ctx.now, kind, ActorKind.SYSTEM, complaint.status, complaint.status, complaint.unit_id, note),
+    )
+    unit = await ctx.uow.units.get(complaint.unit_id)
+    text_key = "alert.reminder" if alert.rung is None else f"alert.escalated.{alert.rung}"
+    for key in await _rung_targets(ctx, complaint, alert.rung):
+        ctx.notify(
+            Outbound(
+                key=key,
+                text_key=text_key,
+                params={
+                    "code": complaint.code,
+                    "clock": ctx.catalogue.render(f"alert.clock.{alert.clock}", STAFF_LANGUAGE),
+                    "due": _fmt(alert.due, calendar),
+                    "unit": unit.name if unit else "-",
+                },
+                language=STAFF_LANGUAGE,
+                template="staff_update",
+            )
+        )
+    return True
+
+
+async def check_deadlines(app: App, now: datetime) -> JobResult:
+    """Send every reminder and escalation that is due and was not sent before; never change a status."""
+    result = JobResult("deadlines")
+    calendar = app.calendar
+    async with app.uow() as uow:
+        complaints = await uow.complaints.list(statuses=OPEN_STATUSES, limit=100_000)
+    for complaint in complaints:
+        # One transaction per complaint: its events, marks and messages are committed together.
+        async with job_context(app, now) as ctx:
+            category = await ctx.uow.categories.get(complaint.category_id)
+            if category is None:
+                continue
+            history = await ctx.uow.complaints.history(complaint.id)
+            sent = 0
+            for clock in clocks(complaint.filed_at, category, history, calendar):
+                for alert in due_alerts(clock, now, calendar):
+                    if await _send_alert(ctx, complaint, alert, calendar):
+                        sent += 1
+                    else:
+                        result.skipped += 1
+            if sent:
+                await ctx.commit()
+                result.done += sent
+    return result

@@ -1,0 +1,147 @@
+"""Weekly digests: one message per OPD and one ranking (with a chart and the xlsx report) for the city admins.
+
+Each digest is marked `digest:<week>:<unit>` in the same transaction that writes its messages to the outbox,
+so a rerun, a second worker or a restart after a crash never sends one twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from suarawarga.bootstrap import App
+from suarawarga.bot.messages import Attachment, ChannelName, ConversationKey, Outbound, OutboundFile
+from suarawarga.complaints.model import StaffRole
+from suarawarga.handlers.notify import STAFF_LANGUAGE, unit_targets
+from suarawarga.jobs.context import JobContext, JobResult, job_context
+from suarawarga.reports.digest import CityDigest, UnitWeek, gather
+from suarawarga.surveys.periods import Period, PeriodKind, period_containing, previous
+
+log = logging.getLogger(__name__)
+CITY_KEY = "city"
+
+
+def week_before(now: datetime, app: App) -> Period:
+    """Return the ISO week that ended most recently before `now` (city time)."""
+    return previous(period_containing(PeriodKind.WEEK, now - timedelta(seconds=1), app.clock.tz))
+
+
+def number(value: Decimal | None, places: int = 2) -> str:
+    """Format a figure the Indonesian way (decimal comma), or '-' when there is none."""
+    if value is None:
+        return "-"
+    return f"{value:.{places}f}".replace(".", ",")
+
+
+def signed(value: Decimal | int | None) -> str:
+    """Format a change with its sign."""
+    if value is None:
+        return "-"
+    text = number(value) if isinstance(value, Decimal) else str(value)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def unit_params(line: UnitWeek, week: Period) -> dict[str, str]:
+    """Return the catalogue parameters of one unit's digest."""
+    sample = {True: "cukup", False: "belum cukup", None: "populasi belum diisi"}[line.ikm_quarter.sample_ok]
+    return {
+        "unit": line.unit.name,
+        "week": week.label,
+        "received": str(line.received),
+        "received_change": signed(line.received_change),
+        "accepted": str(line.accepted),
+        "resolved": str(line.resolved),
+        "reopened": str(line.reopened),
+        "overdue": str(line.overdue),
+        "oldest": ", ".join(line.oldest_overdue) or "-",
+        "accept_hours": number(line.median_accept_hours, 1),
+        "resolve_days": number(line.median_resolve_days, 1),
+        "rating": number(line.rating_mean),
+        "rating_n": str(line.rating_n),
+        "ikm_week": number(line.ikm_week.ikm),
+        "n_week": str(line.ikm_week.n),
+        "ikm_change": signed(line.ikm_change),
+        "ikm_quarter": number(line.ikm_quarter.ikm),
+        "mutu_quarter": line.ikm_quarter.mutu or "-",
+        "n_quarter": str(line.ikm_quarter.n),
+        "sample": sample,
+        "weakest": ", ".join(line.ikm_quarter.weakest) or "-",
+    }
+
+
+def ranking_lines(digest: CityDigest) -> str:
+    """Return the city ranking, one line per unit."""
+    rows = []
+    for place, line in enumerate(digest.ranking(), 1):
+        rows.append(
+            f"{place}. {line.unit.code}: IKM {number(line.ikm_quarter.ikm)} ({line.ikm_quarter.mutu or '-'}, "
+            f"n={line.ikm_quarter.n}) · masuk {line.received} · selesai {line.resolved} · terlambat {line.overdue}"
+        )
+    return "\n".join(rows)
+
+
+async def _recipients(ctx: JobContext, line: UnitWeek) -> list[ConversationKey]:
+    targets = await unit_targets(ctx, line.unit.id)
+    heads = await ctx.uow.staff.for_unit(line.unit.id, (StaffRole.HEAD,))
+    targets += [ConversationKey(ChannelName(s.channel), s.chat_id) for s in heads]
+    return list(dict.fromkeys(targets))
+
+
+async def _city_recipients(ctx: JobContext) -> list[ConversationKey]:
+    admin = await ctx.uow.units.city_admin()
+    staff = await ctx.uow.staff.for_unit(admin.id) if admin else []
+    return list(dict.fromkeys(ConversationKey(ChannelName(s.channel), s.chat_id) for s in staff))
+
+
+def write_files(app: App, digest: CityDigest) -> tuple[OutboundFile, ...]:
+    """Write the city digest's chart and spreadsheet into the attachment store and return them."""
+    from suarawarga.reports.digest_files import write_chart, write_workbook
+
+    folder = Path("digests") / digest.week.label
+    (app.attachments.root / folder).mkdir(parents=True, exist_ok=True)
+    chart = folder / f"ikm-{digest.week.label}.png"
+    sheet = folder / f"laporan-{digest.week.label}.xlsx"
+    write_chart(digest, app.attachments.root / chart)
+    write_workbook(digest, app.attachments.root / sheet)
+    return (
+        OutboundFile(Attachment.PHOTO, chart.as_posix(), chart.name),
+        OutboundFile(Attachment.DOCUMENT, sheet.as_posix(), sheet.name),
+    )
+
+
+async def send_weekly_digests(app: App, now: datetime) -> JobResult:
+    """Send the digest of the week before `now` to every OPD and to the city admins, each at most once."""
+    result = JobResult("digests")
+    week = week_before(now, app)
+    async with app.uow() as uow:
+        digest = await gather(uow, app.calendar, week, now)
+    for line in digest.units:
+        async with job_context(app, now) as ctx:
+            recipients = await _recipients(ctx, line)
+            if not recipients:
+                continue
+            if not await ctx.uow.jobs.mark(f"digest:{week.label}:{line.unit.code}", now):
+                result.skipped += 1
+                continue
+            params = unit_params(line, week)
+            for key in recipients:
+                ctx.notify(Outbound(key, "digest.unit", params, language=STAFF_LANGUAGE, template="digest"))
+            await ctx.commit()
+            result.done += 1
+    async with job_context(app, now) as ctx:
+        recipients = await _city_recipients(ctx)
+        if recipients and await ctx.uow.jobs.mark(f"digest:{week.label}:{CITY_KEY}", now):
+            files = write_files(app, digest)
+            params = {"week": week.label, "ranking": ranking_lines(digest), "units": str(len(digest.units))}
+            for key in recipients:
+                ctx.notify(
+                    Outbound(key, "digest.city", params, language=STAFF_LANGUAGE, files=files, template="digest")
+                )
+            await ctx.commit()
+            result.done += 1
+        elif recipients:
+            result.skipped += 1
+    result.details.append(f"week {week.label}")
+    return result

@@ -1,0 +1,46 @@
+"""Retention: after the configured time, closed complaints lose their files and personal data.
+
+What stays is what the statistics need: category, unit, kecamatan, identity mode, dates, statuses and the
+kinds of events. Names, contacts, the chat, the citizen link, the description, event notes and every file
+are removed. The marks make each complaint's erasure happen once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from suarawarga.bootstrap import App
+from suarawarga.complaints.model import ComplaintStatus, EventKind
+from suarawarga.jobs.context import JobResult, job_context
+
+log = logging.getLogger(__name__)
+ERASED = "[dihapus]"
+
+
+async def erase_old(app: App, now: datetime) -> JobResult:
+    """Erase personal data and files of complaints closed longer ago than the retention period."""
+    result = JobResult("retention")
+    limit = now - timedelta(days=app.settings.retention_days)
+    async with app.uow() as uow:
+        closed = await uow.complaints.list(status=ComplaintStatus.DITUTUP, limit=100_000)
+    for complaint in closed:
+        async with job_context(app, now) as ctx:
+            history = await ctx.uow.complaints.history(complaint.id)
+            closed_at = max((e.at for e in history if e.kind is EventKind.CLOSED), default=None)
+            if closed_at is None or closed_at > limit:
+                continue
+            if not await ctx.uow.jobs.mark(f"retention:{complaint.id}", now):
+                result.skipped += 1
+                continue
+            files = await ctx.uow.complaints.attachments(complaint.id)
+            await ctx.uow.complaints.erase_personal_data(complaint.id, ERASED, now)
+            await ctx.commit()
+        # Files go only after the commit: a failed transaction must not leave records pointing at nothing.
+        for item in files:
+            try:
+                app.attachments.path_of(item.path).unlink(missing_ok=True)
+            except (OSError, ValueError):
+                log.warning("could not delete an attachment of complaint %d", complaint.id)
+        result.done += 1
+    return result

@@ -1,0 +1,93 @@
+"""The one place that says when jobs run (APScheduler 3, in the city's timezone, in one worker process)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import StrEnum
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from suarawarga.bootstrap import App
+from suarawarga.jobs.closure import close_unanswered
+from suarawarga.jobs.context import JobResult
+from suarawarga.jobs.deadlines import check_deadlines
+from suarawarga.jobs.retention import erase_old
+
+log = logging.getLogger(__name__)
+
+
+class JobName(StrEnum):
+    """Names of the scheduled jobs (also for `suarawarga run-job NAME`)."""
+
+    DEADLINES = "deadlines"
+    CLOSURE = "closure"
+    RETENTION = "retention"
+    DIGESTS = "digests"
+    OUTBOX = "outbox"
+
+
+Job = Callable[[App, datetime], Awaitable[JobResult]]
+
+
+async def deliver_outbox(app: App, now: datetime) -> JobResult:
+    """Send the outbox messages that are due (first tries left by other processes, and retries)."""
+    report = await app.delivery().deliver_due()
+    result = JobResult("outbox", done=len(report.sent))
+    if report.retry or report.unreachable or report.failed:
+        result.details.append(
+            f"{len(report.retry)} to retry, {len(report.unreachable)} unreachable, {len(report.failed)} failed"
+        )
+    return result
+
+
+def jobs() -> dict[JobName, Job]:
+    """Return every job by name."""
+    from suarawarga.jobs.digests import send_weekly_digests
+
+    return {
+        JobName.DEADLINES: check_deadlines,
+        JobName.CLOSURE: close_unanswered,
+        JobName.RETENTION: erase_old,
+        JobName.DIGESTS: send_weekly_digests,
+        JobName.OUTBOX: deliver_outbox,
+    }
+
+
+async def run_job(app: App, name: JobName, at: datetime | None = None) -> JobResult:
+    """Run one job now (or as if it were `at`), logging its result."""
+    result = await jobs()[name](app, at or app.clock.now())
+    log.info("%s", result.summary())
+    return result
+
+
+def build_scheduler(app: App) -> AsyncIOScheduler:
+    """Return the scheduler with every job; the worker starts it."""
+    tz = app.clock.tz
+    scheduler = AsyncIOScheduler(timezone=tz)
+    hour, minute = app.settings.digest_time.split(":")
+    triggers = {
+        # Office hours on weekdays: alerts reach officers when they can act on them.
+        JobName.DEADLINES: CronTrigger(day_of_week="mon-fri", hour="7-16", minute="0,30", timezone=tz),
+        JobName.CLOSURE: CronTrigger(hour=6, minute=0, timezone=tz),
+        JobName.RETENTION: CronTrigger(hour=2, minute=30, timezone=tz),
+        JobName.DIGESTS: CronTrigger(
+            day_of_week=app.settings.digest_day, hour=int(hour), minute=int(minute), timezone=tz
+        ),
+        JobName.OUTBOX: IntervalTrigger(seconds=10, timezone=tz),
+    }
+    for name, trigger in triggers.items():
+        scheduler.add_job(
+            run_job,
+            trigger,
+            args=[app, name],
+            id=name.value,
+            name=name.value,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=900,
+        )
+    return scheduler

@@ -1,0 +1,45 @@
+"""Retention: closed complaints lose their files and personal data after the retention period, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from suarawarga.bootstrap import App
+from suarawarga.bot.messages import MediaKind
+from suarawarga.complaints import handling
+from suarawarga.complaints.model import ActorKind, NewAttachment
+from suarawarga.jobs.retention import ERASED, erase_old
+from tests.jobs.support import file, officer
+from tests.support.clock import FrozenClock
+
+
+async def test_old_closed_complaints_are_anonymised(app: App, clock: FrozenClock) -> None:
+    """Two years after closure the reporter, text, notes and photos are gone; statistics fields stay."""
+    staff = await officer(app, "DPUPR", "andi")
+    complaint = await file(app, clock.now())
+    photo = app.attachments.save(b"jpeg", "image/jpeg", MediaKind.PHOTO, clock.now())
+    async with app.uow() as uow:
+        await uow.complaints.add_attachments(
+            complaint.id,
+            [NewAttachment("photo", photo.path, photo.mime, photo.size, photo.sha256)],
+            ActorKind.CITIZEN,
+            clock.now(),
+        )
+        done = await handling.resolve(uow, staff, complaint, "Sudah ditambal", (), clock.now())
+        await handling.close(uow, done.complaint, "rating 4", clock.now(), by_citizen=True)
+        await uow.commit()
+    assert (await erase_old(app, clock.now() + timedelta(days=700))).done == 0
+    later = clock.now() + timedelta(days=731)
+    assert (await erase_old(app, later)).done == 1
+    assert (await erase_old(app, later)).done == 0
+    async with app.uow() as uow:
+        stored = await uow.complaints.by_code(complaint.code)
+        history = await uow.complaints.history(complaint.id)
+        files = await uow.complaints.attachment_count(complaint.id)
+    assert stored is not None
+    assert (stored.reporter_name, stored.citizen_id, stored.chat_id, stored.description) == (None, None, None, ERASED)
+    assert all(e.note is None for e in history)
+    assert stored.category_id == complaint.category_id
+    assert stored.unit_id == complaint.unit_id
+    assert files == 0
+    assert not (app.attachments.root / photo.path).exists()
