@@ -57,8 +57,9 @@ async def db(tmp_path: Path, _postgres_schema: None) -> AsyncIterator[AsyncEngin
     if PG_URL:
         engine = make_engine(PG_URL)
         async with engine.begin() as conn:
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETE beats TRUNCATE on tiny tables: TRUNCATE makes new files and syncs them to disk.
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(table.delete())
     else:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
         async with engine.begin() as conn:

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(
         default=730, ge=30, description="Days after closure before a complaint's files and personal data are erased."
     )
+    message_log_days: int = Field(
+        default=30, ge=1, description="Days raw updates and sent messages are kept (they carry ids and names)."
+    )
     extra_days_off: list[date] = Field(
         default_factory=list, description="City days off besides national holidays and cuti bersama (JSON list)."
     )

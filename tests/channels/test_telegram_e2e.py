@@ -492,10 +492,13 @@ async def test_serve_command_sets_the_webhook_and_answers(app: App) -> None:
 
 
 async def test_serve_refuses_telegram_without_a_secret(app: App, capsys: pytest.CaptureFixture[str]) -> None:
-    """`serve` will not expose an unauthenticated Telegram webhook."""
+    """`serve` will not expose a Telegram webhook without a (valid) secret; `poll` needs a token."""
     async with FakeBotApi() as api:
         configure(app, api)
         args = build_parser().parse_args(["serve", "--no-setup"])
+        assert await cmd_serve(app, args) == 2
+        assert "SUARAWARGA_TELEGRAM_WEBHOOK_SECRET" in capsys.readouterr().err
+        configure(app, api, telegram_webhook_secret="not allowed: spaces")
         assert await cmd_serve(app, args) == 2
         assert "SUARAWARGA_TELEGRAM_WEBHOOK_SECRET" in capsys.readouterr().err
         app.settings = app.settings.model_copy(update={"telegram_token": None})

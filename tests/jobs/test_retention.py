@@ -43,3 +43,26 @@ async def test_old_closed_complaints_are_anonymised(app: App, clock: FrozenClock
     assert stored.unit_id == complaint.unit_id
     assert files == 0
     assert not (app.attachments.root / photo.path).exists()
+
+
+async def test_message_logs_are_pruned_after_a_month(app: App, clock: FrozenClock) -> None:
+    """Sent messages and processed raw updates older than the message-log period are deleted; pending stay."""
+    from suarawarga.bot.channels.console import console_key
+    from suarawarga.bot.messages import ChannelName, Outbound
+
+    async with app.uow() as uow:
+        sent, pending = await uow.outbox.add_many(
+            [Outbound(console_key("a"), "menu.intro"), Outbound(console_key("b"), "menu.intro")], clock.now()
+        )
+        await uow.outbox.mark_sent([sent.id], clock.now())
+        await uow.inbox.add(
+            ChannelName.TELEGRAM, "1", {"update_id": 1, "message": {"from": {"first_name": "Ani"}}}, clock.now()
+        )
+        await uow.inbox.finish([row[0] for row in await uow.inbox.pending()], clock.now())
+        await uow.commit()
+    result = await erase_old(app, clock.now() + timedelta(days=31))
+    assert result.details == ["2 old message records pruned"]
+    async with app.uow() as uow:
+        assert await uow.outbox.counts() == {"pending": 1}
+        assert await uow.inbox.counts() == {}
+    assert pending.id

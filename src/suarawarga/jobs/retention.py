@@ -21,6 +21,13 @@ ERASED = "[dihapus]"
 async def erase_old(app: App, now: datetime) -> JobResult:
     """Erase personal data and files of complaints closed longer ago than the retention period."""
     result = JobResult("retention")
+    async with app.uow() as uow:
+        # Message logs (raw updates, sent messages, processed ids) only serve delivery and deduplication.
+        cutoff = now - timedelta(days=app.settings.message_log_days)
+        pruned = await uow.inbox.prune(cutoff) + await uow.outbox.prune(cutoff) + await uow.inbound.prune(cutoff)
+        await uow.commit()
+    if pruned:
+        result.details.append(f"{pruned} old message records pruned")
     limit = now - timedelta(days=app.settings.retention_days)
     async with app.uow() as uow:
         closed = await uow.complaints.list(status=ComplaintStatus.DITUTUP, limit=100_000)

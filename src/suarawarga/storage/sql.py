@@ -738,6 +738,13 @@ class OutboxRepo(_Repo):
             for r in rows
         ]
 
+    async def prune(self, before: datetime) -> int:
+        """Delete finished messages (sent, failed, unreachable) created before a moment."""
+        result = await self.conn.execute(
+            delete(OUTBOX).where(OUTBOX.c.status != OutboxStatus.PENDING.value, OUTBOX.c.created_at < before)
+        )
+        return int(result.rowcount)
+
     async def oldest_pending(self) -> datetime | None:
         """Return when the oldest pending message was created."""
         query = select(func.min(OUTBOX.c.created_at)).where(OUTBOX.c.status == OutboxStatus.PENDING.value)
@@ -1038,6 +1045,13 @@ class InboxRepo(_Repo):
         if final:
             values["status"] = InboxStatus.FAILED.value
         await self.conn.execute(update(INBOX).where(INBOX.c.id == inbox_id).values(**values))
+
+    async def prune(self, before: datetime) -> int:
+        """Delete processed or failed raw updates received before a moment (they hold names and ids)."""
+        result = await self.conn.execute(
+            delete(INBOX).where(INBOX.c.status != InboxStatus.PENDING.value, INBOX.c.received_at < before)
+        )
+        return int(result.rowcount)
 
     async def counts(self) -> dict[str, int]:
         """Return how many updates are in each state."""
