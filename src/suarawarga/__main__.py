@@ -377,7 +377,7 @@ async def cmd_serve(app: App, args: argparse.Namespace) -> int:
                 await task
 
     try:
-        async with running(app, channels) as run:
+        async with running(app, channels, shard=args.shard) as run:
             config = uvicorn.Config(
                 web_app(run), host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False
             )
@@ -474,6 +474,18 @@ async def cmd_audit(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """Parse I/N for --shard."""
+    try:
+        index_text, count_text = text.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected I/N, e.g. 0/4") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError("I must be between 0 and N-1")
+    return index, count
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat.")
@@ -554,6 +566,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="register SUARAWARGA_PUBLIC_URL/telegram and the secret with Telegram once listening",
     )
     serve.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
+    serve.add_argument(
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="with N serve processes on one PostgreSQL, this one (0..N-1) handles the chats of shard I (default: 0/1)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     run_job_parser = sub.add_parser(

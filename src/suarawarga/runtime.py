@@ -47,7 +47,9 @@ async def retry_loop(app: App, interval: float = RETRY_INTERVAL) -> None:
 
 
 @asynccontextmanager
-async def running(app: App, channels: Sequence[Channel], *, retries: bool = True) -> AsyncIterator[Running]:
+async def running(
+    app: App, channels: Sequence[Channel], *, retries: bool = True, shard: tuple[int, int] = (0, 1)
+) -> AsyncIterator[Running]:
     """Start channels, dispatcher, outbox pump, inbox processor and (optionally) the retry loop."""
     for channel in channels:
         app.senders[channel.name] = channel.sender
@@ -59,7 +61,7 @@ async def running(app: App, channels: Sequence[Channel], *, retries: bool = True
             await channel.start()
             started.append(channel)
         async with pump, app.dispatcher(pump.submit) as dispatcher:
-            inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock)
+            inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock, shard=shard)
             async with inbox:
                 retry = asyncio.create_task(retry_loop(app)) if retries else None
                 try:

@@ -4,6 +4,11 @@ A webhook answers 200 only after `accept` committed the update, so an update tha
 a crash: `drain` picks up whatever is still pending, at start-up and whenever woken. Each channel supplies a
 parser that turns its stored payload into an `Inbound` (downloading files promptly) or None for updates the
 bot does not act on. Rows are drained in arrival order, so a chat's messages reach the dispatcher in order.
+
+Scale-out: several `serve` processes may share one database. Every stored update carries a hash of its chat,
+and each process drains only its shard (`hash % count == index`), so all of a chat's messages are handled by
+one process, in order; whichever process received the webhook, the owner finds the row on its next poll.
+The processed-ids table still makes each message take effect exactly once, even across restarts.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,6 +30,41 @@ log = logging.getLogger(__name__)
 Parser = Callable[[dict[str, Any]], Awaitable[Inbound | None]]
 MAX_ATTEMPTS = 5
 POLL_INTERVAL = 2.0  # seconds between drains when nobody wakes the processor (rows left by another process)
+SHARDED_POLL_INTERVAL = 0.1  # with several processes, rows stored by the others are found by polling
+
+
+def chat_of(channel: ChannelName, payload: dict[str, Any]) -> str | None:
+    """Return the chat a stored update belongs to (tolerant: None when the shape is unknown)."""
+
+    def pick(value: Any, *path: str) -> Any:
+        for key in path:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    if channel is ChannelName.TELEGRAM:
+        for kind in ("message", "edited_message", "channel_post", "my_chat_member", "chat_member"):
+            found = pick(payload, kind, "chat", "id")
+            if found is not None:
+                return str(found)
+        return (
+            str(
+                pick(payload, "callback_query", "message", "chat", "id")
+                or pick(payload, "callback_query", "from", "id")
+                or ""
+            )
+            or None
+        )
+    message = pick(payload, "message")
+    found = pick(message, "from") or pick(message, "from_user_id")
+    return str(found) if found else None
+
+
+def chat_hash(channel: ChannelName, payload: dict[str, Any]) -> int:
+    """Return the non-negative hash that assigns an update's chat to a shard."""
+    chat = chat_of(channel, payload)
+    return zlib.crc32(f"{channel}:{chat}".encode()) & 0x7FFFFFFF if chat else 0
 
 
 class InboxProcessor:
@@ -37,12 +78,17 @@ class InboxProcessor:
         clock: Clock,
         *,
         batch: int = 200,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.uow_factory = uow_factory
         self.dispatcher = dispatcher
         self.parsers = parsers
         self.clock = clock
         self.batch = batch
+        if not 0 <= shard[0] < shard[1]:
+            raise ValueError(f"shard {shard[0]} of {shard[1]} does not exist")
+        self.shard = shard
+        self.poll_interval = SHARDED_POLL_INTERVAL if shard[1] > 1 else POLL_INTERVAL
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drain_lock = asyncio.Lock()
@@ -50,7 +96,7 @@ class InboxProcessor:
     async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
         """Store an update and commit; return False if it was stored before (a repeated delivery)."""
         async with self.uow_factory() as uow:
-            new = await uow.inbox.add(channel, external_id, payload, self.clock.now())
+            new = await uow.inbox.add(channel, external_id, payload, self.clock.now(), chat_hash(channel, payload))
             await uow.commit()
         if new:
             self._wake.set()
@@ -73,7 +119,7 @@ class InboxProcessor:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_INTERVAL):
+                async with asyncio.timeout(self.poll_interval):
                     await self._wake.wait()
             self._wake.clear()
             try:
@@ -81,13 +127,13 @@ class InboxProcessor:
                     pass
             except Exception:  # the database may be down: keep the rows, try again later
                 log.exception("inbox drain failed")
-                await asyncio.sleep(POLL_INTERVAL)
+                await asyncio.sleep(self.poll_interval)
 
     async def drain(self) -> int:
         """Process one batch of pending updates; return how many rows were taken."""
         async with self._drain_lock:
             async with self.uow_factory() as uow:
-                rows = await uow.inbox.pending(self.batch)
+                rows = await uow.inbox.pending(self.batch, shard=self.shard)
             if not rows:
                 return 0
             done: list[int] = []

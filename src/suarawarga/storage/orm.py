@@ -253,6 +253,8 @@ class InboxRow(Base):
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # Which serve process drains the row: the one whose shard number is chat_hash % shard count.
+    chat_hash: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StaffMemberRow(Base):

@@ -1004,7 +1004,9 @@ class InboxStatus(StrEnum):
 class InboxRepo(_Repo):
     """Raw platform updates, stored before they are acknowledged and drained by the processor."""
 
-    async def add(self, channel: ChannelName, external_id: str, payload: dict[str, Any], now: datetime) -> bool:
+    async def add(
+        self, channel: ChannelName, external_id: str, payload: dict[str, Any], now: datetime, chat_hash: int = 0
+    ) -> bool:
         """Store an update unless it was stored before; return whether it is new."""
         stmt = _upsert(self.conn, INBOX).values(
             channel=channel.value,
@@ -1013,21 +1015,25 @@ class InboxRepo(_Repo):
             status=InboxStatus.PENDING.value,
             attempts=0,
             received_at=now,
+            chat_hash=chat_hash,
         )
         stmt = stmt.on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
         result = await self.conn.execute(stmt.returning(INBOX.c.id))
         return result.first() is not None
 
     async def pending(
-        self, limit: int = 200, channel: ChannelName | None = None
+        self, limit: int = 200, channel: ChannelName | None = None, shard: tuple[int, int] = (0, 1)
     ) -> list[tuple[int, str, dict[str, Any], int]]:
-        """Return pending updates in arrival order as (id, channel, payload, attempts)."""
+        """Return pending updates of one shard (index, count) in arrival order as (id, channel, payload, attempts)."""
         query = (
             select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts)
             .where(INBOX.c.status == InboxStatus.PENDING.value)
             .order_by(INBOX.c.id)
             .limit(limit)
         )
+        index, count = shard
+        if count > 1:
+            query = query.where(INBOX.c.chat_hash % count == index)
         if channel is not None:
             query = query.where(INBOX.c.channel == channel.value)
         return [(int(r.id), r.channel, dict(r.payload), int(r.attempts)) for r in await self.conn.execute(query)]

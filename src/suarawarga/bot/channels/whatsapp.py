@@ -306,7 +306,7 @@ def render_parts(
     if caption:
         return parts
     if not labels:
-        if ask_location and 0 < len(text) <= BODY_MAX:
+        if ask_location and text.strip() and len(text) <= BODY_MAX:
             request = {
                 "type": "location_request_message",
                 "body": {"text": text},
@@ -340,9 +340,9 @@ def render_parts(
         return parts + [
             Part({"type": "text", "text": {"body": piece, "preview_url": False}}) for piece in split_text(full)
         ]
-    if 0 < len(text) <= BODY_MAX:
+    if text.strip() and len(text) <= BODY_MAX:
         body = text
-    else:
+    else:  # too long for an interactive body, or blank (Meta requires a visible body)
         parts += [Part({"type": "text", "text": {"body": piece, "preview_url": False}}) for piece in split_text(text)]
         body = catalogue.render("channel.whatsapp.choose", language)
     interactive: dict[str, Any]

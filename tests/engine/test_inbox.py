@@ -1,0 +1,84 @@
+"""The inbox: stored before acknowledged, drained in order, and shared by several processes through shards."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+
+from suarawarga.bootstrap import App
+from suarawarga.bot.inbox import InboxProcessor, chat_hash, chat_of
+from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound
+
+
+def update(update_id: int, chat: int, text: str) -> dict[str, Any]:
+    """Return a minimal Telegram-shaped update."""
+    return {"update_id": update_id, "message": {"message_id": update_id, "chat": {"id": chat}, "text": text}}
+
+
+def parser(app: App) -> Any:
+    """Return a parser for the minimal updates (the real Telegram parser is tested with the Bot API fake)."""
+
+    async def parse(payload: dict[str, Any]) -> Inbound | None:
+        message = payload["message"]
+        command = message["text"][1:] if message["text"].startswith("/") else None
+        return Inbound(
+            key=ConversationKey(ChannelName.TELEGRAM, str(message["chat"]["id"])),
+            external_id=str(payload["update_id"]),
+            received_at=app.clock.now(),
+            sender_id=str(message["chat"]["id"]),
+            text=None if command else message["text"],
+            command=command,
+        )
+
+    return parse
+
+
+def test_chat_of_reads_both_platforms_shapes() -> None:
+    """The chat of a Telegram message, a button press and a WhatsApp message is found; garbage gives None."""
+    assert chat_of(ChannelName.TELEGRAM, update(1, 42, "hi")) == "42"
+    assert chat_of(ChannelName.TELEGRAM, {"callback_query": {"message": {"chat": {"id": -7}}}}) == "-7"
+    assert chat_of(ChannelName.WHATSAPP, {"message": {"from": "6281234567890"}}) == "6281234567890"
+    assert chat_of(ChannelName.TELEGRAM, {"weird": [1, 2]}) is None
+    assert chat_hash(ChannelName.TELEGRAM, {"weird": [1, 2]}) == 0
+
+
+async def test_two_processes_share_the_chats_in_order_and_once(app: App) -> None:
+    """Messages accepted alternately by two 'processes' (shards 0/2, 1/2) are each handled once, in chat order."""
+    chats = list(range(1000, 1012))
+    lines = ["/start", "1", "1", "1"]  # menu -> complaint -> consent -> first category
+    async with AsyncExitStack() as stack:
+        processors = []
+        for index in range(2):
+            dispatcher = await stack.enter_async_context(app.dispatcher())
+            processors.append(
+                InboxProcessor(app.uow, dispatcher, {ChannelName.TELEGRAM: parser(app)}, app.clock, shard=(index, 2))
+            )
+        update_id = 0
+        for line in lines:
+            for chat in chats:
+                update_id += 1
+                receiver = processors[update_id % 2]  # the load balancer's choice, unrelated to the chat
+                payload = update(update_id, chat, line)
+                assert await receiver.accept(ChannelName.TELEGRAM, str(update_id), payload)
+                assert not await processors[0].accept(ChannelName.TELEGRAM, str(update_id), payload)  # repeat
+        # Each process drains only its shard; between them, everything is handled.
+        while sum([await p.drain() for p in processors]):
+            pass
+    async with app.uow() as uow:
+        states = await uow.conversations.load_many(ConversationKey(ChannelName.TELEGRAM, str(c)) for c in chats)
+        counts = await uow.inbox.counts()
+        outbox = await uow.outbox.counts()
+    assert {(s.flow, s.step) for s in states.values()} == {("complaint", "description")}
+    assert len(states) == len(chats)
+    assert counts == {"done": len(chats) * len(lines)}
+    # One set of replies per message: menu (1) + notice (1) + thanks and categories (2) + description (1).
+    assert sum(outbox.values()) == len(chats) * 5
+
+
+async def test_a_shard_must_exist(app: App) -> None:
+    """A shard index outside 0..N-1 is refused."""
+    async with app.dispatcher() as dispatcher:
+        with pytest.raises(ValueError, match="shard 2 of 2"):
+            InboxProcessor(app.uow, dispatcher, {}, app.clock, shard=(2, 2))
