@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -16,6 +15,7 @@ from suarawarga.bot.channels.base import Channel
 from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.bot.inbox import InboxProcessor
 from suarawarga.bot.sender import OutboxPump
+from suarawarga.bot.tasks import stop
 from suarawarga.bot.web import create_web_app, metrics_route
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,7 @@ async def running(
                 try:
                     yield Running(app, channels, dispatcher, inbox, pump)
                 finally:
-                    if retry is not None:
-                        retry.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await retry
+                    await stop(retry)
             await pump.drain()
     finally:
         for channel in reversed(started):

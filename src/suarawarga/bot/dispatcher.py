@@ -15,7 +15,6 @@ cannot take others down with it; a message whose step fails on its own gets an a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -27,6 +26,7 @@ from datetime import timedelta
 from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.metrics import Metrics
+from suarawarga.bot.tasks import stop
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -45,6 +45,7 @@ class _Item:
     inbound: Inbound
     future: asyncio.Future[list[Outbound]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     queued: float = field(default_factory=time.perf_counter)
+    duplicate: bool = False  # a repeat of a message already processed: counted as such, not as processed
 
 
 class Dispatcher:
@@ -90,10 +91,7 @@ class Dispatcher:
         for queue in self._queues:
             await queue.join()
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
         self._tasks = []
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
@@ -147,7 +145,7 @@ class Dispatcher:
             return
         done = time.perf_counter()
         for item, replies in zip(items, results, strict=True):
-            if self.metrics is not None:
+            if self.metrics is not None and not item.duplicate:
                 channel = item.inbound.key.channel.value
                 self.metrics.inbound.labels(channel).inc()
                 self.metrics.latency.labels(channel).observe(done - item.queued)
@@ -244,8 +242,10 @@ class Dispatcher:
             if marker not in seen:
                 seen.add(marker)
                 fresh.append(index)
-            elif self.metrics is not None:
-                self.metrics.duplicates.labels(marker[0]).inc()
+            else:
+                item.duplicate = True
+                if self.metrics is not None:
+                    self.metrics.duplicates.labels(marker[0]).inc()
         return fresh
 
     async def _apologise(self, inbound: Inbound) -> tuple[list[list[Outbound]], list[Outbound]]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.bot.messages import ChannelName, Inbound
+from suarawarga.bot.tasks import stop
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWorkFactory
 
@@ -110,11 +111,8 @@ class InboxProcessor:
 
     async def __aexit__(self, *exc: object) -> None:
         """Stop draining; pending rows stay for the next start."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

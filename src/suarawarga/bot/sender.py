@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Protocol
 
 from suarawarga.bot.messages import ChannelName, Outbound, OutboxStatus
 from suarawarga.bot.metrics import Metrics
+from suarawarga.bot.tasks import stop
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWorkFactory
 
@@ -156,11 +156,8 @@ class OutboxPump:
 
     async def __aexit__(self, *exc: object) -> None:
         """Stop; whatever is still queued stays pending in the outbox for the retry loop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def drain(self) -> None:
         """Wait until everything submitted so far was handed to the senders (for tests and shutdown)."""
