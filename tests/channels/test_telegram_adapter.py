@@ -436,6 +436,40 @@ def test_pacer_rates() -> None:
     assert pacer.chat_wait(6) == pytest.approx(7.0)
 
 
+def test_pacer_spaces_calls_evenly() -> None:
+    """Calls go 1/per_second apart; a late wake-up keeps the schedule; after an idle spell the spacing starts anew."""
+    now = [1000.0]
+    pacer = Pacer(Limits(per_second=20), lambda: now[0])
+    assert pacer.overall_wait() == 0
+    pacer.take(None)
+    assert pacer.overall_wait() == pytest.approx(0.05)
+    now[0] += 0.06  # woke 10 ms late: the next call is still due 0.10 s after the first
+    pacer.take(7)
+    assert pacer.overall_wait() == pytest.approx(0.04)
+    now[0] += 5.0  # idle: the spacing starts again from this call
+    pacer.take(None)
+    assert pacer.overall_wait() == pytest.approx(0.05)
+    now[0] += 0.2
+    assert pacer.overall_wait() == 0
+
+
+async def test_a_batch_goes_out_at_the_overall_rate_without_429(app: App) -> None:
+    """Sixty chats at once with the default limits: evenly paced near 28 calls/s, no 429 from the enforcing fake."""
+    async with FakeBotApi(enforce_limits=True) as api:
+        telegram = connect(app, api, Limits())
+        await telegram.start()
+        try:
+            batch = [to(api.private_chat(User(8000 + i, f"Warga {i}")).id, "menu.intro") for i in range(60)]
+            started = time.monotonic()
+            report = await telegram.sender.send(batch)
+            elapsed = time.monotonic() - started
+        finally:
+            await telegram.stop()
+    assert sorted(report.sent) == sorted(m.id for m in batch)
+    assert api.rate_limit_hits == 0
+    assert 59 / 28 * 0.95 <= elapsed <= 59 / 28 + 1.0  # spaced at the rate, not much slower
+
+
 async def test_channel_from_settings(app: App, api: FakeBotApi) -> None:
     """No token, no channel; with one, it talks to the configured Bot API root; /telegram only with a secret."""
     assert telegram_channel(app) is None

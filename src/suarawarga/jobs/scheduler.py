@@ -33,14 +33,26 @@ class JobName(StrEnum):
 Job = Callable[[App, datetime], Awaitable[JobResult]]
 
 
+OUTBOX_PASSES = 1000  # one pass sends up to 200 messages: a run ends once nothing more is due
+
+
 async def deliver_outbox(app: App, now: datetime) -> JobResult:
-    """Send the outbox messages that are due (first tries left by other processes, and retries)."""
-    report = await app.delivery().deliver_due()
-    result = JobResult("outbox", done=len(report.sent))
-    if report.retry or report.unreachable or report.failed:
-        result.details.append(
-            f"{len(report.retry)} to retry, {len(report.unreachable)} unreachable, {len(report.failed)} failed"
+    """Send every outbox message that is due (digests, first tries left by other processes, retries)."""
+    delivery = app.delivery()
+    result = JobResult("outbox")
+    retry = unreachable = failed = 0
+    for _ in range(OUTBOX_PASSES):
+        report = await delivery.deliver_due()
+        result.done += len(report.sent)
+        retry, unreachable, failed = (
+            retry + len(report.retry),
+            unreachable + len(report.unreachable),
+            failed + len(report.failed),
         )
+        if not report.sent:
+            break
+    if retry or unreachable or failed:
+        result.details.append(f"{retry} to retry, {unreachable} unreachable, {failed} failed")
     return result
 
 

@@ -14,7 +14,9 @@ offers a "share location" button and the choices as text buttons; files go out w
 the attachment store, and the file_id Telegram returns is reused for the next send of the same file.
 
 Pacing (REFERENCE.md 3.1): at most ~30 calls a second overall, a short burst then 1 a second per private chat, 20
-a minute per group. Different chats are sent concurrently, each chat in order. A wait longer than a few seconds
+a minute per group. Calls are spaced evenly (28 a second by default) and take their turn first come, first served,
+so a large batch (the weekly digests) goes out at a steady rate without bursts that Telegram would answer with 429.
+Different chats are sent concurrently, each chat in order. A wait longer than a few seconds
 (a group's minute is full, or a 429 with a long `retry_after`) is not slept through: the message, and every later
 one to that chat, goes back to the outbox with that wait, so the chat's order holds and other chats go on.
 Errors: 429 -> retry after `retry_after`; 403 (blocked, kicked) and "chat not found" -> unreachable; other 400s ->
@@ -112,7 +114,7 @@ T = TypeVar("T")
 class Limits:
     """How fast the sender may call the Bot API (defaults stay under Telegram's published limits)."""
 
-    per_second: int = 25  # calls a second overall (Telegram: about 30)
+    per_second: int = 28  # calls a second overall, evenly spaced (Telegram: about 30; 2 spare for network jitter)
     private_burst: float = 4  # calls a private chat may get at once ...
     private_per_second: float = 1.0  # ... before this rate applies (Telegram: 1 a second, short bursts allowed)
     group_per_minute: int = 20  # calls a minute to one group (Telegram: 20)
@@ -191,6 +193,7 @@ class Pacer:
         self.limits = limits
         self._now = monotonic
         self._overall: deque[float] = deque()
+        self._next: float | None = None  # when the next call is due (calls are spaced evenly)
         self._private: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
         self._groups: dict[int, deque[float]] = {}
         self._blocked: dict[int, float] = {}  # chat -> until (a 429 said so)
@@ -214,18 +217,25 @@ class Pacer:
         return max(wait, 0.0)
 
     def overall_wait(self) -> float:
-        """Return the seconds before any next call may go out."""
+        """Return the seconds before the next call may go out (its turn in the spacing, within a second's quota)."""
         now = self._now()
         while self._overall and self._overall[0] <= now - 1:
             self._overall.popleft()
+        wait = self._next - now if self._next is not None else 0.0
         if len(self._overall) >= self.limits.per_second:
-            return self._overall[0] + 1 - now
-        return 0.0
+            wait = max(wait, self._overall[0] + 1 - now)
+        return max(wait, 0.0)
 
     def take(self, chat_id: int | None) -> None:
         """Count a call (to a chat's message quota too, when a chat is given)."""
         now = self._now()
         self._overall.append(now)
+        # The next call is due one interval after this one was due, so a late wake-up does not slow the rate;
+        # after an idle spell or a stall (more than half an interval late) the spacing starts again from now,
+        # so lost time is never made up with a burst.
+        interval = 1.0 / self.limits.per_second
+        due = self._next if self._next is not None and now - self._next <= interval / 2 else now
+        self._next = due + interval
         if chat_id is None:
             return
         if chat_id > 0:
@@ -324,6 +334,7 @@ class TelegramSender:
         self.clock = clock
         self.pacer = Pacer(limits or Limits())
         self._parallel = asyncio.Semaphore(max(self.pacer.limits.parallel, 1))
+        self._line = asyncio.Lock()  # calls take their overall turn one by one, first come first served
         self._turns: dict[int, _Turn] = {}
         self._holds: dict[int, _Hold] = {}
         self._progress: dict[str, int] = {}  # outbox id -> calls of it already made (resume after a retry)
@@ -573,20 +584,28 @@ class TelegramSender:
         return await self.bot.send_document(chat_id, source, filename=filename or None)
 
     async def _api(self, chat_id: int, make: Callable[[], Awaitable[T]], *, paced: bool = True) -> T:
-        """Make one Bot API call when the pacing allows; wait out short 429s; defer long waits."""
+        """Make one Bot API call when the pacing allows; wait out short 429s; defer long waits.
+
+        The chat's own limit is waited for first; then the call takes a free connection and its overall turn (one
+        caller at a time waits for the next slot, in arrival order), and is counted just before it is made.
+        """
         limits = self.pacer.limits
         refusals = 0
         while True:
             wait = self.pacer.chat_wait(chat_id) if paced else 0.0
             if wait > limits.max_wait:
                 raise _Defer(wait, f"paced: the chat may get its next message in {wait:.0f} s")
-            wait = max(wait, self.pacer.overall_wait())
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
-            self.pacer.take(chat_id if paced else None)
             try:
                 async with self._parallel:
+                    async with self._line:
+                        wait = self.pacer.overall_wait()
+                        while wait > 0:
+                            await asyncio.sleep(wait)
+                            wait = self.pacer.overall_wait()
+                        self.pacer.take(chat_id if paced else None)
                     return await make()
             except RetryAfter as exc:
                 seconds = retry_seconds(exc)
