@@ -31,38 +31,38 @@ def staff_actions(code: str, confidential: bool = False) -> tuple[Choice, ...]:
     return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {action} {code}", f"staff.button.{action}") for action in actions)
 
 
-async def unit_targets(turn: Notifier, unit_id: int) -> list[ConversationKey]:
+async def unit_targets(ctx: Notifier, unit_id: int) -> list[ConversationKey]:
     """Return where a unit's notifications go: its linked groups, or else its officers' private chats."""
-    groups = await turn.uow.staff.chats_of_unit(unit_id)
+    groups = await ctx.uow.staff.chats_of_unit(unit_id)
     if groups:
         return groups
-    officers = await turn.uow.staff.for_unit(unit_id, (StaffRole.OFFICER, StaffRole.HEAD, StaffRole.ADMIN))
+    officers = await ctx.uow.staff.for_unit(unit_id, (StaffRole.OFFICER, StaffRole.HEAD, StaffRole.ADMIN))
     return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in officers]
 
 
-async def announce_complaint(turn: Notifier, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
+async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
     """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers."""
-    category = await turn.uow.categories.get(complaint.category_id)
-    kecamatan = await turn.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
-    photos = await turn.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    category = await ctx.uow.categories.get(complaint.category_id)
+    kecamatan = await ctx.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
+    photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
         where = complaint.location_text or "-"
     # What the OPD may see of the reporter depends on the identity mode the citizen chose.
     if complaint.identity_mode is IdentityMode.NAMED:
-        reporter = turn.catalogue.render(
+        reporter = ctx.catalogue.render(
             "staff.reporter.named",
             STAFF_LANGUAGE,
             {"name": complaint.reporter_name or "-", "contact": complaint.reporter_contact or "-"},
         )
     else:
-        reporter = turn.catalogue.render(f"staff.reporter.{complaint.identity_mode}", STAFF_LANGUAGE)
+        reporter = ctx.catalogue.render(f"staff.reporter.{complaint.identity_mode}", STAFF_LANGUAGE)
     description = complaint.description
     if len(description) > DESCRIPTION_PREVIEW:
         description = description[:DESCRIPTION_PREVIEW] + "…"
-    for key in await unit_targets(turn, unit.id):
-        turn.notify(
+    for key in await unit_targets(ctx, unit.id):
+        ctx.notify(
             Outbound(
                 key=key,
                 text_key=text_key,
@@ -84,10 +84,10 @@ async def announce_complaint(turn: Notifier, complaint: Complaint, unit: Unit, t
         )
 
 
-async def tell_unit(turn: Notifier, unit_id: int, text_key: str, **params: str) -> None:
+async def tell_unit(ctx: Notifier, unit_id: int, text_key: str, **params: str) -> None:
     """Send a short message about a complaint to a unit's officers."""
-    for key in await unit_targets(turn, unit_id):
-        turn.notify(
+    for key in await unit_targets(ctx, unit_id):
+        ctx.notify(
             Outbound(key=key, text_key=text_key, params=params, language=STAFF_LANGUAGE, template="staff_update")
         )
 
@@ -100,7 +100,7 @@ def citizen_key(complaint: Complaint) -> ConversationKey | None:
 
 
 def tell_citizen(
-    turn: Notifier,
+    ctx: Notifier,
     complaint: Complaint,
     text_key: str,
     choices: tuple[Choice, ...] = (),
@@ -112,7 +112,7 @@ def tell_citizen(
     key = citizen_key(complaint)
     if key is None:
         return False
-    turn.notify(
+    ctx.notify(
         Outbound(
             key=key,
             text_key=text_key,
