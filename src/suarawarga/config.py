@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     telegram_bot_username: str | None = Field(
         default=None, description="The bot's @username without @, for t.me deep links on survey QR posters."
     )
+    telegram_send_rate: int | None = Field(
+        default=None,
+        ge=1,
+        description="Bot API calls a second, overall, per process (default 28: Telegram allows about 30). "
+        "Raise it only against a test server without Telegram's limits, e.g. the load benchmark's fake.",
+    )
     public_url: str | None = Field(default=None, description="Public HTTPS root of `serve`, for webhook registration.")
 
     # WhatsApp Cloud API

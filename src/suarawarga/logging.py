@@ -13,13 +13,25 @@ import logging
 import re
 from datetime import UTC, datetime
 
-# httpx logs every request line at INFO, with the token in the URL: keep it and its friends at WARNING.
-_QUIET = ("httpx", "httpcore", "telegram.ext.ExtBot", "telegram.Bot", "apscheduler.executors.default", "hpack")
+# httpx logs every request line at INFO, with the token in the URL: keep it and its friends at WARNING. At DEBUG,
+# aiosqlite and SQLAlchemy log statements with their parameters and rows, and PIL a photo's EXIF (owner, camera).
+_QUIET = (
+    "httpx",
+    "httpcore",
+    "telegram.ext.ExtBot",
+    "telegram.Bot",
+    "apscheduler.executors.default",
+    "hpack",
+    "aiosqlite",
+    "sqlalchemy",
+    "PIL",
+)
 _PATTERNS = (
     (re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}"), "bot<token>"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1<token>"),
     (re.compile(r"(?i)(sha256=)[0-9a-f]{16,}"), r"\1<signature>"),
     (re.compile(r"(?i)(secret[_-]?token[\"'=:\s]+)[^\s\"',]+"), r"\1<secret>"),
+    (re.compile(r"(?i)(verify_token=)[^\s&\"']+"), r"\1<secret>"),  # Meta's webhook check, in the access log
     (re.compile(r"\[parameters: .*?\](?=\s|$)", re.DOTALL), "[parameters: <redacted>]"),
     (re.compile(r"(?<![\w.])\+?\d[\d -]{8,}\d(?![\w.])"), "<number>"),
 )

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from suarawarga.bot.dispatcher import Dispatcher
@@ -32,6 +33,8 @@ Parser = Callable[[dict[str, Any]], Awaitable[Inbound | None]]
 MAX_ATTEMPTS = 5
 POLL_INTERVAL = 2.0  # seconds between drains when nobody wakes the processor (rows left by another process)
 SHARDED_POLL_INTERVAL = 0.1  # with several processes, rows stored by the others are found by polling
+PARSE_CONCURRENCY = 16  # rows of a batch parsed at the same time
+STORE_BATCH = 500  # most updates stored in one transaction
 
 
 def chat_of(channel: ChannelName, payload: dict[str, Any]) -> str | None:
@@ -68,6 +71,21 @@ def chat_hash(channel: ChannelName, payload: dict[str, Any]) -> int:
     return zlib.crc32(f"{channel}:{chat}".encode()) & 0x7FFFFFFF if chat else 0
 
 
+@dataclass(slots=True)
+class _Arrival:
+    """An update waiting for the commit that stores it."""
+
+    channel: ChannelName
+    external_id: str
+    payload: dict[str, Any]
+    stored: asyncio.Future[bool]
+
+
+def _fail(arrival: _Arrival, error: Exception) -> None:
+    if not arrival.stored.done():
+        arrival.stored.set_exception(error)
+
+
 class InboxProcessor:
     """Stores updates durably and feeds them to the dispatcher."""
 
@@ -93,15 +111,64 @@ class InboxProcessor:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drain_lock = asyncio.Lock()
+        self._arrivals: list[_Arrival] = []
+        self._storing: asyncio.Task[None] | None = None
 
     async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
-        """Store an update and commit; return False if it was stored before (a repeated delivery)."""
-        async with self.uow_factory() as uow:
-            new = await uow.inbox.add(channel, external_id, payload, self.clock.now(), chat_hash(channel, payload))
-            await uow.commit()
+        """Store an update and commit; return False if it was stored before (a repeated delivery).
+
+        Group commit: updates that arrive while a commit is under way are stored together in the next
+        transaction, so a burst costs a few transactions instead of one each. Every caller still returns only
+        after the commit that holds its update.
+        """
+        arrival = _Arrival(channel, external_id, payload, asyncio.get_running_loop().create_future())
+        self._arrivals.append(arrival)
+        if self._storing is None:
+            self._storing = asyncio.create_task(self._store_arrivals(), name="inbox-store")
+        new = await arrival.stored
         if new:
             self._wake.set()
         return new
+
+    async def _store_arrivals(self) -> None:
+        """Store whatever arrived, batch after batch, until nothing waits."""
+        batch: list[_Arrival] = []
+        try:
+            while self._arrivals:
+                batch, self._arrivals = self._arrivals[:STORE_BATCH], self._arrivals[STORE_BATCH:]
+                try:
+                    await self._store(batch)
+                except Exception as exc:
+                    if len(batch) == 1:
+                        _fail(batch[0], exc)
+                        continue
+                    for arrival in batch:  # one bad update must not refuse the others: store them one by one
+                        try:
+                            await self._store([arrival])
+                        except Exception as single:
+                            _fail(arrival, single)
+        except asyncio.CancelledError:
+            for arrival in [*batch, *self._arrivals]:
+                arrival.stored.cancel()
+            self._arrivals = []
+            raise
+        finally:
+            self._storing = None
+
+    async def _store(self, batch: list[_Arrival]) -> None:
+        """Insert a batch in one transaction and tell each arrival whether it was new (only the first copy is)."""
+        unique = {(a.channel.value, a.external_id): a for a in reversed(batch)}  # copies of one update: the first
+        async with self.uow_factory() as uow:
+            fresh = await uow.inbox.add_many(
+                [(a.channel, a.external_id, a.payload, chat_hash(a.channel, a.payload)) for a in unique.values()],
+                self.clock.now(),
+            )
+            await uow.commit()
+        for arrival in batch:
+            key = (arrival.channel.value, arrival.external_id)
+            if not arrival.stored.done():
+                arrival.stored.set_result(key in fresh)
+            fresh.discard(key)
 
     async def __aenter__(self) -> InboxProcessor:
         """Start draining in the background (first whatever was left pending)."""
@@ -137,15 +204,26 @@ class InboxProcessor:
             done: list[int] = []
             failed: list[tuple[int, str, bool]] = []
             parsed: list[tuple[int, Inbound]] = []
-            for row_id, channel, payload, attempts in rows:
-                parser = self.parsers.get(ChannelName(channel))
-                if parser is None:
-                    continue  # another process (with that channel configured) will take it
-                try:
-                    inbound = await parser(payload)
-                except Exception as exc:
-                    log.warning("could not parse %s update %d: %s", channel, row_id, type(exc).__name__)
-                    failed.append((row_id, type(exc).__name__, attempts + 1 >= MAX_ATTEMPTS))
+            # Parsers wait on the network (button answers, media downloads, the WhatsApp window's timestamp):
+            # rows are parsed side by side, and reach the dispatcher afterwards in arrival order.
+            slots = asyncio.Semaphore(PARSE_CONCURRENCY)
+
+            async def parse(parser: Parser, payload: dict[str, Any]) -> Inbound | None:
+                async with slots:
+                    return await parser(payload)
+
+            work = [
+                (row, parser)
+                for row in rows
+                if (parser := self.parsers.get(ChannelName(row[1]))) is not None  # else another process takes it
+            ]
+            outcomes = await asyncio.gather(*(parse(parser, row[2]) for row, parser in work), return_exceptions=True)
+            for ((row_id, channel, _, attempts), _), inbound in zip(work, outcomes, strict=True):
+                if isinstance(inbound, BaseException):
+                    if not isinstance(inbound, Exception):
+                        raise inbound
+                    log.warning("could not parse %s update %d: %s", channel, row_id, type(inbound).__name__)
+                    failed.append((row_id, type(inbound).__name__, attempts + 1 >= MAX_ATTEMPTS))
                     continue
                 if inbound is None:
                     done.append(row_id)

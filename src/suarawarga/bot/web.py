@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from suarawarga.bot.messages import ChannelName
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # bytes; Telegram and Meta deliveries are far smaller
+MAX_UPDATE_ID = 2**63  # Telegram's update ids are far smaller; an id must fit the inbox's column
+MAX_DEPTH = 64  # levels of nesting; deliveries have about ten, and storing one recurses once per level
 HealthCheck = Callable[[], Any]
 
 
@@ -39,6 +42,44 @@ async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
     return bytes(body)
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _nesting(value: Any) -> int:
+    """Return how deeply lists and objects nest in a parsed JSON value (without recursing)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def load_json(body: bytes) -> Any:
+    """Parse a webhook body as strict JSON, or raise ValueError.
+
+    NaN, Infinity, numbers beyond a double and deep nesting are refused: the payload is stored as JSON in the
+    database, which has no representation for the first ones, and encoding it recurses once per level.
+    """
+    try:
+        value = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if _nesting(value) > MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    return value
+
+
 def telegram_route(inbox: InboxProcessor, secret: str) -> Route:
     """Return POST /telegram: secret header checked in constant time before the body is parsed."""
     expected = secret.encode()
@@ -51,9 +92,11 @@ def telegram_route(inbox: InboxProcessor, secret: str) -> Route:
         if body is None:
             return PlainTextResponse("too large", status_code=413)
         try:
-            update = json.loads(body)
+            update = load_json(body)
             update_id = int(update["update_id"])
         except (ValueError, KeyError, TypeError):
+            return PlainTextResponse("bad update", status_code=400)
+        if not 0 <= update_id < MAX_UPDATE_ID:
             return PlainTextResponse("bad update", status_code=400)
         await inbox.accept(ChannelName.TELEGRAM, str(update_id), update)
         return PlainTextResponse("ok")

@@ -1021,6 +1021,29 @@ class InboxRepo(_Repo):
         result = await self.conn.execute(stmt.returning(INBOX.c.id))
         return result.first() is not None
 
+    async def add_many(
+        self, updates: Sequence[tuple[ChannelName, str, dict[str, Any], int]], now: datetime
+    ) -> set[tuple[str, str]]:
+        """Store (channel, external id, payload, chat hash) updates at once; return the keys not stored before."""
+        if not updates:
+            return set()
+        rows = [
+            {
+                "channel": channel.value,
+                "external_id": external_id,
+                "payload": payload,
+                "status": InboxStatus.PENDING.value,
+                "attempts": 0,
+                "received_at": now,
+                "chat_hash": chat_hash,
+            }
+            for channel, external_id, payload, chat_hash in updates
+        ]
+        stmt = _upsert(self.conn, INBOX).values(rows)
+        stmt = stmt.on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
+        result = await self.conn.execute(stmt.returning(INBOX.c.channel, INBOX.c.external_id))
+        return {(str(r.channel), str(r.external_id)) for r in result}
+
     async def pending(
         self, limit: int = 200, channel: ChannelName | None = None, shard: tuple[int, int] = (0, 1)
     ) -> list[tuple[int, str, dict[str, Any], int]]:

@@ -101,6 +101,8 @@ SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?\Z", re.DOTALL)
 _UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was blocked", "user is deactivated")
+# What reading a malformed update raises: PTB's de_json checks no types, so a wrong one fails wherever it is used.
+_MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
 _UNSUPPORTED = ("sticker", "animation", "poll", "dice", "game", "story", "paid_media", "invoice", "checklist")
 _MEMORY = 10_000  # entries kept in each of the sender's in-memory maps
 _HOLD_GRACE = timedelta(minutes=2)  # a chat's hold lapses this long after its due time, whatever happened
@@ -761,8 +763,23 @@ class TelegramChannel:
     # ------------------------------------------------------------------ parsing stored updates
 
     async def parse(self, payload: dict[str, Any]) -> Inbound | None:
-        """Turn a stored update into an Inbound (files downloaded now), or None when there is nothing to act on."""
-        update = Update.de_json(payload, self.bot)
+        """Turn a stored update into an Inbound (files downloaded now), or None when there is nothing to act on.
+
+        An update that is not a well-formed Bot API Update (a field missing, or of the wrong type) is logged and
+        ignored; only a failed Bot API call (answering a button, fetching a file) raises, as TelegramError, and
+        the inbox tries the update again.
+        """
+        try:
+            return await self._parse(payload)
+        except _MALFORMED as exc:
+            log.warning("ignored a malformed Telegram update (%s)", type(exc).__name__)
+            return None
+
+    async def _parse(self, payload: dict[str, Any]) -> Inbound | None:
+        try:
+            update = Update.de_json(payload, self.bot)
+        except OSError as exc:  # a date beyond what the system's clock functions accept
+            raise ValueError("date out of range") from exc
         if update.callback_query is not None:
             return await self._parse_button(update, update.callback_query)
         message = update.message
@@ -776,21 +793,22 @@ class TelegramChannel:
             external_id=str(update.update_id),
             received_at=self.clock.now(),
             sender_id=str(user.id),
-            sender_name=user.full_name,
-            language=user.language_code,
+            sender_name=_text(user.full_name),
+            language=_text(user.language_code),
             group=message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
         )
-        if message.text is not None:
-            if message.text.startswith("/"):
-                command = parse_command(message.text, self._username())
+        text = _text(message.text)
+        if text is not None:
+            if text.startswith("/"):
+                command = parse_command(text, self._username())
                 if command is None:
-                    return None if inbound.group else replace(inbound, text=message.text)
+                    return None if inbound.group else replace(inbound, text=text)
                 return replace(inbound, command=command[0], text=command[1] or None)
-            return replace(inbound, text=message.text)
+            return replace(inbound, text=text)
         if message.location is not None:
-            return replace(inbound, location=(message.location.latitude, message.location.longitude))
+            return replace(inbound, location=(float(message.location.latitude), float(message.location.longitude)))
         if message.contact is not None:
-            return replace(inbound, contact=message.contact.phone_number)
+            return replace(inbound, contact=_text(message.contact.phone_number))
         for kind in _UNSUPPORTED:
             if getattr(message, kind, None):
                 return replace(inbound, unsupported=kind)
@@ -798,12 +816,13 @@ class TelegramChannel:
         if found is None:
             return None  # a service message: someone joined, the title changed, ...
         file_id, size, mime, kind, name = found
+        caption = _text(message.caption)
         if size is not None and size > DOWNLOAD_LIMIT:
-            return replace(inbound, unsupported="file_too_large", text=message.caption)
+            return replace(inbound, unsupported="file_too_large", text=caption)
         media = await self._download(file_id, mime, kind, name)
         if media is None:
-            return replace(inbound, unsupported="file_too_large", text=message.caption)
-        return replace(inbound, media=(media,), text=message.caption)
+            return replace(inbound, unsupported="file_too_large", text=caption)
+        return replace(inbound, media=(media,), text=caption)
 
     @staticmethod
     def _attachment(message: Message) -> tuple[str, int | None, str, MediaKind, str | None] | None:
@@ -842,11 +861,14 @@ class TelegramChannel:
     async def _parse_button(self, update: Update, query: CallbackQuery) -> Inbound | None:
         """Answer a button press at once, remove an answered question's keyboard, and return the choice."""
         message = query.message
-        data = query.data
-        tidy: list[Awaitable[Any]] = [self.bot.answer_callback_query(query.id)]
+        data = _text(query.data)
         is_question = data is not None and not data.startswith(COMMAND_CHOICE_PREFIX)
-        if message is not None and message.is_accessible and is_question:
+        remove_keyboard = message is not None and message.is_accessible and is_question
+        if message is not None and remove_keyboard:
             self.telegram_sender.keyboard_answered(message.chat.id, message.message_id)
+        # Coroutines are made only now, once nothing can fail before they are awaited.
+        tidy: list[Awaitable[Any]] = [self.bot.answer_callback_query(query.id)]
+        if message is not None and remove_keyboard:
             tidy.append(self.bot.edit_message_reply_markup(message.chat.id, message.message_id))
         for outcome in await asyncio.gather(*tidy, return_exceptions=True):
             if isinstance(outcome, Exception):  # a late answer or an already-removed keyboard changes nothing
@@ -861,11 +883,18 @@ class TelegramChannel:
             external_id=str(update.update_id),
             received_at=self.clock.now(),
             sender_id=str(user.id),
-            sender_name=user.full_name,
-            language=user.language_code,
+            sender_name=_text(user.full_name),
+            language=_text(user.language_code),
             choice=data,
             group=message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
         )
+
+
+def _text(value: object) -> str | None:
+    """Return a field of an update that must be text; any other type makes the update malformed."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError("a text field of the update is not text")
 
 
 def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChannel | None:
@@ -875,6 +904,8 @@ def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChann
     if not token:
         return None
     secret = settings.telegram_webhook_secret
+    if limits is None and settings.telegram_send_rate is not None:
+        limits = Limits(per_second=settings.telegram_send_rate)
     return TelegramChannel.connect(
         token,
         settings.telegram_api_url,

@@ -20,7 +20,6 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
-import json
 import logging
 import mimetypes
 import re
@@ -50,7 +49,7 @@ from suarawarga.bot.messages import (
 )
 from suarawarga.bot.sender import MAX_ATTEMPTS, Sender, SendReport, backoff
 from suarawarga.bot.texts import Catalogue
-from suarawarga.bot.web import read_limited
+from suarawarga.bot.web import load_json, read_limited
 from suarawarga.clock import Clock
 from suarawarga.config import WhatsAppTemplate
 from suarawarga.storage.uow import UnitOfWorkFactory
@@ -117,6 +116,7 @@ RETRY_WAITS: dict[int, timedelta | None] = {
     131042: timedelta(hours=1),  # payment problem
 }
 STATUS_RANK = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read"}
+ID_MAX, CHAT_ID_MAX = 128, 64  # the longest message id and chat id the database holds (a wamid is ~60 characters)
 BSUID = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")  # business-scoped user id, e.g. US.13491208655302741918
 _SPACES = re.compile(r"\s+")
 
@@ -580,7 +580,7 @@ class WhatsAppChannel:
         if not signature_ok(self._secret, body, header):
             return PlainTextResponse("bad signature", status_code=401)
         try:
-            delivery = json.loads(body)
+            delivery = load_json(body)
         except ValueError:
             return PlainTextResponse("bad json", status_code=400)
         if not isinstance(delivery, dict) or not isinstance(delivery.get("entry", []), list):
@@ -593,8 +593,8 @@ class WhatsAppChannel:
                 continue  # another number of the same app
             contacts = _items(value.get("contacts"))
             for message in _items(value.get("messages")):
-                wamid = message.get("id")
-                if isinstance(wamid, str) and wamid:
+                wamid = _id(message.get("id"), ID_MAX)
+                if wamid is not None:
                     stored = {"message": message, "contacts": contacts, "metadata": metadata}
                     await inbox.accept(CHANNEL, wamid, stored)
             statuses += _items(value.get("statuses"))
@@ -607,8 +607,8 @@ class WhatsAppChannel:
         now = self.clock.now()
         async with self.uow_factory() as uow:
             for status in statuses:
-                wamid, state = status.get("id"), status.get("status")
-                if not isinstance(wamid, str) or not isinstance(state, str):
+                wamid, state = _id(status.get("id"), ID_MAX), status.get("status")
+                if wamid is None or not isinstance(state, str):
                     continue
                 entries = await uow.outbox.by_platform_id(CHANNEL, wamid)
                 if not entries:
@@ -648,13 +648,13 @@ class WhatsAppChannel:
         message = payload.get("message")
         if not isinstance(message, dict):
             return None
-        wamid = message.get("id")
+        wamid = _id(message.get("id"), ID_MAX)
         contacts = _items(payload.get("contacts"))
         wa_id = message.get("from")
         contact = next((c for c in contacts if wa_id and c.get("wa_id") == wa_id), contacts[0] if contacts else {})
-        chat_id = wa_id or message.get("from_user_id") or contact.get("user_id")
+        chat_id = _id(wa_id or message.get("from_user_id") or contact.get("user_id"), CHAT_ID_MAX)
         kind = message.get("type")
-        if not isinstance(wamid, str) or not wamid or not isinstance(chat_id, str) or not chat_id or kind == "system":
+        if wamid is None or chat_id is None or kind == "system":
             return None
         now = self.clock.now()
         at = min(_timestamp(message.get("timestamp"), now), now)
@@ -900,6 +900,11 @@ def _timestamp(value: Any, default: datetime) -> datetime:
         return datetime.fromtimestamp(int(value), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return default
+
+
+def _id(value: Any, limit: int) -> str | None:
+    """Return an id from a delivery if it is one: printable text the database can hold; None otherwise."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable() else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
