@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -82,3 +83,20 @@ async def test_a_shard_must_exist(app: App) -> None:
     async with app.dispatcher() as dispatcher:
         with pytest.raises(ValueError, match="shard 2 of 2"):
             InboxProcessor(app.uow, dispatcher, {}, app.clock, shard=(2, 2))
+
+
+async def test_updates_arriving_together_are_stored_once_each(app: App) -> None:
+    """Concurrent webhooks share commits (group commit); of the copies of one update exactly one is new."""
+    async with app.dispatcher() as dispatcher:
+        inbox = InboxProcessor(app.uow, dispatcher, {ChannelName.TELEGRAM: parser(app)}, app.clock)
+        distinct = [inbox.accept(ChannelName.TELEGRAM, str(n), update(n, 2000 + n, "/start")) for n in range(1, 41)]
+        copies = [inbox.accept(ChannelName.TELEGRAM, "99", update(99, 2099, "/start")) for _ in range(3)]
+        results = await asyncio.gather(*distinct, *copies)
+        assert results[:40] == [True] * 40
+        assert sorted(results[40:]) == [False, False, True]
+        assert not await inbox.accept(ChannelName.TELEGRAM, "99", update(99, 2099, "/start"))  # delivered again
+        while await inbox.drain():
+            pass
+    async with app.uow() as uow:
+        assert await uow.inbox.counts() == {"done": 41}
+        assert sum((await uow.outbox.counts()).values()) == 41  # one menu per chat

@@ -21,6 +21,7 @@ MAX_ATTEMPTS = 8
 HOLD = timedelta(seconds=60)  # how long freshly committed messages belong to the in-process pump
 HOLD_MARGIN = timedelta(seconds=10)
 CLAIM_LEASE = timedelta(seconds=120)  # how long the retry loop owns a message it claimed
+PUMP_CHUNK = 32  # messages sent between two records of what went out (bounds re-sends after a crash)
 RETRY_BASE = timedelta(seconds=5)
 RETRY_CAP = timedelta(minutes=30)
 
@@ -171,8 +172,9 @@ class OutboxPump:
             now = self.clock.now()
             messages = [m for deadline, ms in batches if deadline > now for m in ms]
             try:
-                if messages:
-                    await self.delivery.deliver(messages)
+                # Record outcomes chunk by chunk: a process killed mid-send re-sends at most one chunk.
+                for start in range(0, len(messages), PUMP_CHUNK):
+                    await self.delivery.deliver(messages[start : start + PUMP_CHUNK])
             except Exception:  # they stay pending in the outbox; the retry loop takes them after the hold
                 log.exception("outbox pump failed to deliver %d messages", len(messages))
             finally:
