@@ -166,3 +166,21 @@ def test_inbound_is_frozen() -> None:
     inbound = Inbound(key=console_key("x"), external_id="1", received_at=FrozenClock().now(), text="hi")
     with pytest.raises(dataclasses.FrozenInstanceError):
         inbound.text = "changed"  # type: ignore[misc]
+
+
+def test_pump_chunks_keep_each_chat_together_and_in_order() -> None:
+    """The outbox pump's chunks never split a chat, keep its order, and stay near the chunk size."""
+    from suarawarga.bot.messages import Outbound
+    from suarawarga.bot.sender import chunks_by_chat
+
+    messages = [Outbound(console_key(f"c{n % 7}"), "menu.intro", {"n": str(n)}) for n in range(100)]
+    chunks = chunks_by_chat(messages, size=10)
+    assert sum(len(c) for c in chunks) == 100
+    for chunk in chunks:
+        assert len({m.key for m in chunk}) * 15 >= len(chunk)  # whole chats only
+    owners = {m.key: i for i, chunk in enumerate(chunks) for m in chunk}
+    assert all(owners[m.key] == i for i, chunk in enumerate(chunks) for m in chunk)
+    for chunk in chunks:
+        for key in {m.key for m in chunk}:
+            numbers = [int(m.params["n"]) for m in chunk if m.key == key]
+            assert numbers == sorted(numbers)

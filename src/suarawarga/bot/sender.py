@@ -133,6 +133,19 @@ class Delivery:
         return await self.deliver([m for m, _ in sendable], {m.id: n for m, n in sendable})
 
 
+def chunks_by_chat(messages: Sequence[Outbound], size: int = PUMP_CHUNK) -> list[list[Outbound]]:
+    """Split messages into chunks of about `size`, never splitting one chat's messages (kept in order)."""
+    by_chat: dict[object, list[Outbound]] = {}
+    for message in messages:
+        by_chat.setdefault(message.key, []).append(message)
+    chunks: list[list[Outbound]] = [[]]
+    for group in by_chat.values():
+        if chunks[-1] and len(chunks[-1]) + len(group) > size:
+            chunks.append([])
+        chunks[-1].extend(group)
+    return [c for c in chunks if c]
+
+
 class OutboxPump:
     """Sends freshly committed messages in the background, in commit order, without holding up the dispatcher.
 
@@ -172,9 +185,9 @@ class OutboxPump:
             now = self.clock.now()
             messages = [m for deadline, ms in batches if deadline > now for m in ms]
             try:
-                # Record outcomes chunk by chunk: a process killed mid-send re-sends at most one chunk.
-                for start in range(0, len(messages), PUMP_CHUNK):
-                    await self.delivery.deliver(messages[start : start + PUMP_CHUNK])
+                # Outcomes are recorded chunk by chunk, so a process killed mid-send re-sends little. A chat's
+                # messages stay in one chunk (in order); chunks of different chats go out side by side.
+                await asyncio.gather(*(self.delivery.deliver(chunk) for chunk in chunks_by_chat(messages)))
             except Exception:  # they stay pending in the outbox; the retry loop takes them after the hold
                 log.exception("outbox pump failed to deliver %d messages", len(messages))
             finally:
