@@ -19,7 +19,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from tests.fakes.telegram_server import Chat, FakeBotApi, User, serve_app
+from tests.fakes.serving import serve_app
+from tests.fakes.telegram_server import Chat, FakeBotApi, User
 
 ALICE = User(1001, "Alice", "alice")
 BOB = User(1002, "Bob")

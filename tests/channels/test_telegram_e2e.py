@@ -29,7 +29,8 @@ from suarawarga.bot.messages import ChannelName, OutboxStatus
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from suarawarga.runtime import Running, running, web_app
-from tests.fakes.telegram_server import Chat, FakeBotApi, User, serve_app
+from tests.fakes.serving import serve_app
+from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.support.clock import FrozenClock
 
 JSON = dict[str, Any]

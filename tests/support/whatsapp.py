@@ -13,6 +13,7 @@ from suarawarga.bootstrap import App
 from suarawarga.bot.channels.whatsapp import WhatsAppChannel, whatsapp_channel
 from suarawarga.bot.messages import ChannelName, Outbound
 from suarawarga.runtime import Running, running, web_app
+from tests.fakes.serving import serve_app
 from tests.fakes.whatsapp_server import (
     APP_SECRET,
     PHONE_NUMBER_ID,
@@ -20,7 +21,6 @@ from tests.fakes.whatsapp_server import (
     VERIFY_TOKEN,
     VERSION,
     FakeGraphApi,
-    serve_app,
 )
 from tests.support.clock import FrozenClock
 
