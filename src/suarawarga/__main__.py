@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -214,17 +215,20 @@ async def cmd_staff_invite(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def city_time(text: str, app: App) -> datetime:
+    """Parse an ISO date/time typed by an admin; without an offset it is city time."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=app.clock.tz) if moment.tzinfo is None else moment
+
+
 async def cmd_run_job(app: App, args: argparse.Namespace) -> int:
     """Run one scheduled job now, or as if it were --at TIME."""
-    from datetime import datetime
-
     from suarawarga.jobs.scheduler import JobName, run_job
     from suarawarga.surveys.periods import parse_period
 
     at = None
     if args.at:
-        at = datetime.fromisoformat(args.at)
-        at = at.replace(tzinfo=app.clock.tz) if at.tzinfo is None else at
+        at = city_time(args.at, app)
     elif args.period:
         at = parse_period(args.period, app.clock.tz).end  # the job runs as if just after the period ended
     result = await run_job(app, JobName(args.name), at)
@@ -453,12 +457,7 @@ async def cmd_digest_preview(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_audit(app: App, args: argparse.Namespace) -> int:
     """List who viewed the reporters of confidential complaints, newest first."""
-    from datetime import datetime
-
-    since = None
-    if args.since:
-        since = datetime.fromisoformat(args.since)
-        since = since.replace(tzinfo=app.clock.tz) if since.tzinfo is None else since
+    since = city_time(args.since, app) if args.since else None
     async with app.uow() as uow:
         views = await uow.audit.identity_views(since)
     rows = [

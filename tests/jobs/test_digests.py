@@ -152,3 +152,12 @@ async def test_a_run_killed_midway_and_restarted_sends_each_digest_once(app: App
         assert len(got) == 1, f"officer-{number} got {len(got)} digests"
     admin = [m.text_key for m in await outbox_to(app, "admin")]
     assert admin.count("digest.city") == 1
+
+
+async def test_run_job_with_a_period_digests_that_week(app: App, clock: FrozenClock) -> None:
+    """`run-job digests --period 2026-W48` (run as if at the end of W48) and Monday 07:00 of W49 both mean W48."""
+    from suarawarga.jobs.digests import week_before
+
+    assert week_before(parse_period("2026-W48", JAKARTA).end, app).label == "2026-W48"
+    assert week_before(MONDAY_W49, app).label == "2026-W48"
+    assert week_before(MONDAY_W49 + timedelta(days=6, hours=16), app).label == "2026-W48"  # Sunday evening

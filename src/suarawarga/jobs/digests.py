@@ -7,7 +7,7 @@ so a rerun, a second worker or a restart after a crash never sends one twice.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +25,7 @@ CITY_KEY = "city"
 
 def week_before(now: datetime, app: App) -> Period:
     """Return the ISO week that ended most recently before `now` (city time)."""
-    return previous(period_containing(PeriodKind.WEEK, now - timedelta(seconds=1), app.clock.tz))
+    return previous(period_containing(PeriodKind.WEEK, now, app.clock.tz))
 
 
 def number(value: Decimal | None, places: int = 2) -> str:
