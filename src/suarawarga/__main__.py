@@ -436,7 +436,7 @@ async def cmd_outbox_list(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_digest_preview(app: App, args: argparse.Namespace) -> int:
     """Print the digest a unit (or the city admins) would get for a week, without sending anything."""
-    from suarawarga.jobs.digests import ranking_lines, unit_params
+    from suarawarga.jobs.digests import city_params, unit_params
     from suarawarga.reports.digest import gather
     from suarawarga.surveys.periods import parse_period
 
@@ -444,14 +444,13 @@ async def cmd_digest_preview(app: App, args: argparse.Namespace) -> int:
     async with app.uow() as uow:
         digest = await gather(uow, app.calendar, week, app.clock.now())
     if args.unit is None:
-        params = {"week": week.label, "ranking": ranking_lines(digest), "units": str(len(digest.units))}
-        print(app.catalogue.render("digest.city", "id", params))
+        print(app.catalogue.render("digest.city", "id", city_params(digest, app.catalogue)))
         return 0
     line = next((u for u in digest.units if u.unit.code == args.unit), None)
     if line is None:
         print(f"no digest for unit {args.unit} (unknown, or not an OPD-level unit)", file=sys.stderr)
         return 2
-    print(app.catalogue.render("digest.unit", "id", unit_params(line, week)))
+    print(app.catalogue.render("digest.unit", "id", unit_params(line, week, app.catalogue)))
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.messages import Attachment, ChannelName, ConversationKey, Outbound, OutboundFile
+from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import StaffRole
 from suarawarga.handlers.notify import STAFF_LANGUAGE, unit_targets
 from suarawarga.jobs.context import JobContext, JobResult, job_context
@@ -43,9 +44,10 @@ def signed(value: Decimal | int | None) -> str:
     return text if text.startswith("-") else f"+{text}"
 
 
-def unit_params(line: UnitWeek, week: Period) -> dict[str, str]:
+def unit_params(line: UnitWeek, week: Period, catalogue: Catalogue) -> dict[str, str]:
     """Return the catalogue parameters of one unit's digest."""
-    sample = {True: "cukup", False: "belum cukup", None: "populasi belum diisi"}[line.ikm_quarter.sample_ok]
+    adequacy = {True: "ok", False: "short", None: "unknown"}[line.ikm_quarter.sample_ok]
+    sample = catalogue.render(f"digest.sample.{adequacy}", STAFF_LANGUAGE)
     return {
         "unit": line.unit.name,
         "week": week.label,
@@ -71,15 +73,26 @@ def unit_params(line: UnitWeek, week: Period) -> dict[str, str]:
     }
 
 
-def ranking_lines(digest: CityDigest) -> str:
-    """Return the city ranking, one line per unit."""
-    rows = []
-    for place, line in enumerate(digest.ranking(), 1):
-        rows.append(
-            f"{place}. {line.unit.code}: IKM {number(line.ikm_quarter.ikm)} ({line.ikm_quarter.mutu or '-'}, "
-            f"n={line.ikm_quarter.n}) · masuk {line.received} · selesai {line.resolved} · terlambat {line.overdue}"
+def city_params(digest: CityDigest, catalogue: Catalogue) -> dict[str, str]:
+    """Return the catalogue parameters of the city admins' digest: the ranking, one line per unit."""
+    rows = [
+        catalogue.render(
+            "digest.ranking_line",
+            STAFF_LANGUAGE,
+            {
+                "place": str(place),
+                "code": line.unit.code,
+                "ikm": number(line.ikm_quarter.ikm),
+                "mutu": line.ikm_quarter.mutu or "-",
+                "n": str(line.ikm_quarter.n),
+                "received": str(line.received),
+                "resolved": str(line.resolved),
+                "overdue": str(line.overdue),
+            },
         )
-    return "\n".join(rows)
+        for place, line in enumerate(digest.ranking(), 1)
+    ]
+    return {"week": digest.week.label, "ranking": "\n".join(rows), "units": str(len(digest.units))}
 
 
 async def _recipients(ctx: JobContext, line: UnitWeek) -> list[ConversationKey]:
@@ -125,7 +138,7 @@ async def send_weekly_digests(app: App, now: datetime) -> JobResult:
             if not await ctx.uow.jobs.mark(f"digest:{week.label}:{line.unit.code}", now):
                 result.skipped += 1
                 continue
-            params = unit_params(line, week)
+            params = unit_params(line, week, app.catalogue)
             for key in recipients:
                 ctx.notify(Outbound(key, "digest.unit", params, language=STAFF_LANGUAGE, template="digest"))
             await ctx.commit()
@@ -134,7 +147,7 @@ async def send_weekly_digests(app: App, now: datetime) -> JobResult:
         recipients = await _city_recipients(ctx)
         if recipients and await ctx.uow.jobs.mark(f"digest:{week.label}:{CITY_KEY}", now):
             files = write_files(app, digest)
-            params = {"week": week.label, "ranking": ranking_lines(digest), "units": str(len(digest.units))}
+            params = city_params(digest, app.catalogue)
             for key in recipients:
                 ctx.notify(
                     Outbound(key, "digest.city", params, language=STAFF_LANGUAGE, files=files, template="digest")
