@@ -346,23 +346,36 @@ async def run_cli(env: dict[str, str], workdir: Path, *args: str) -> None:
 
 @dataclass
 class ServeProcess:
-    """One `suarawarga serve` subprocess."""
+    """One product subprocess: `serve` (role all), `serve --accept-only` (accept) or `process` (process)."""
 
     index: int
     count: int
     port: int
     env: dict[str, str]
     workdir: Path
+    role: str = "all"
+    nice: int = 0  # niceness of the process (the split layout runs `process` below `serve --accept-only`)
     process: asyncio.subprocess.Process | None = None
     cpu_before: float = 0.0  # CPU seconds of earlier incarnations (killed ones)
+    cpu_start: float = 0.0  # CPU seconds used before the run (start-up)
     starts: int = 0
+
+    @property
+    def name(self) -> str:
+        """Return a short name for reports and log files."""
+        return f"{'serve' if self.role != 'process' else 'process'}-{self.index}"
 
     @property
     def argv(self) -> list[str]:
         """Return the command line."""
-        argv = [sys.executable, "-m", "suarawarga", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command = "process" if self.role == "process" else "serve"
+        argv = [sys.executable, "-m", "suarawarga", command, "--host", "127.0.0.1", "--port", str(self.port)]
         argv.append("--no-setup")
-        if self.count > 1:
+        if self.nice:
+            argv = ["nice", "-n", str(self.nice), *argv]
+        if self.role == "accept":
+            argv.append("--accept-only")
+        elif self.count > 1:
             argv += ["--shard", f"{self.index}/{self.count}"]
         return argv
 
@@ -372,7 +385,7 @@ class ServeProcess:
             _, writer = await asyncio.open_connection("127.0.0.1", self.port)
             writer.close()
             raise SystemExit(f"port {self.port} is in use (another benchmark run?): choose another with --port")
-        log = (self.workdir / f"serve-{self.index}.log").open("ab")
+        log = (self.workdir / f"{self.name}.log").open("ab")
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self.argv, env=self.env, cwd=self.workdir, stdout=log, stderr=log
@@ -385,12 +398,12 @@ class ServeProcess:
         try:
             while True:
                 if self.process.returncode is not None:
-                    raise SystemExit(f"serve {self.index} exited with {self.process.returncode}: see {log.name}")
+                    raise SystemExit(f"{self.name} exited with {self.process.returncode}: see {log.name}")
                 with contextlib.suppress(HttpError):
                     if (await pool.request("GET", "/healthz")).status == 200:
                         return
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"serve {self.index} did not answer /healthz within 30 s: see {log.name}")
+                    raise SystemExit(f"{self.name} did not answer /healthz within 30 s: see {log.name}")
                 await asyncio.sleep(0.05)
         finally:
             pool.close()
@@ -499,7 +512,8 @@ class LoadRun:
         self.by_chat: dict[str, Citizen] = {}
         self.telegram = BotApi(self._changed)
         self.whatsapp = GraphApi(self._changed)
-        self.servers: list[ServeProcess] = []
+        self.servers: list[ServeProcess] = []  # the processes that receive the webhooks
+        self.processors: list[ServeProcess] = []  # with --accept: the `process` processes
         self.pool: HttpPool | None = None
         self.started = 0.0
         self.total_updates = args.citizens * len(self.steps)
@@ -563,18 +577,35 @@ class LoadRun:
             env = self.server_env()
             await run_cli(env, self.workdir, "db", "upgrade")
             await run_cli(env, self.workdir, "seed")
-            count = self.args.processes
-            self.servers = [ServeProcess(i, count, self.args.port + i, env, self.workdir) for i in range(count)]
+            count, port = self.args.processes, self.args.port
+            if self.args.accept:
+                self.servers = [
+                    ServeProcess(i, self.args.accept, port + i, env, self.workdir, "accept")
+                    for i in range(self.args.accept)
+                ]
+                self.processors = [
+                    ServeProcess(i, count, port + self.args.accept + i, env, self.workdir, "process", self.args.nice)
+                    for i in range(count)
+                ]
+            else:
+                self.servers = [ServeProcess(i, count, port + i, env, self.workdir) for i in range(count)]
             try:
-                await asyncio.gather(*(s.start() for s in self.servers))
-                print(f"serve: {count} process(es): {' | '.join(' '.join(s.argv[1:]) for s in self.servers)}")
+                await asyncio.gather(*(s.start() for s in self.everyone))
+                for group in (self.servers, self.processors):
+                    if group:
+                        print(f"{len(group)} x: {' | '.join(' '.join(s.argv) for s in group)}")
                 backends = [("127.0.0.1", s.port) for s in self.servers]
                 self.pool = HttpPool(backends, size=self.args.connections, timeout=self.args.request_timeout)
                 yield
             finally:
                 if self.pool is not None:
                     self.pool.close()
-                await asyncio.gather(*(s.stop() for s in self.servers))
+                await asyncio.gather(*(s.stop() for s in self.everyone))
+
+    @property
+    def everyone(self) -> list[ServeProcess]:
+        """Return every product process of the run."""
+        return [*self.servers, *self.processors]
 
     # ------------------------------------------------------------------ delivering updates
 
@@ -700,15 +731,13 @@ class LoadRun:
             return
         await self.midpoint.wait()
         if args.kill:
-            victim = self.servers[-1]
+            victim = (self.processors if args.kill == "process" else self.servers)[-1]
             await victim.kill()
-            self.stats.note(self.started, f"SIGKILL serve {victim.index} (port {victim.port})")
+            self.stats.note(self.started, f"SIGKILL {victim.name} (port {victim.port})")
             await asyncio.sleep(args.down)
             began = time.monotonic()
             await victim.start()
-            self.stats.note(
-                self.started, f"serve {victim.index} restarted, answering after {time.monotonic() - began:.1f} s"
-            )
+            self.stats.note(self.started, f"{victim.name} restarted, answering after {time.monotonic() - began:.1f} s")
         if args.pg_restart:
             began = time.monotonic()
             self.stats.note(self.started, "restarting PostgreSQL")
@@ -788,7 +817,9 @@ class LoadRun:
         self.make_citizens()
         async with self.running():
             self.postgres = PostgresCpu()
-            cpu0 = (sum(s.cpu() for s in self.servers), time.process_time(), 0.0, machine_cpu())
+            for server in self.everyone:
+                server.cpu_start = server.cpu()
+            cpu0 = (sum(s.cpu() for s in self.everyone), time.process_time(), 0.0, machine_cpu())
             self.started = time.monotonic()
             deadline = self.started + args.max_seconds
             print(
@@ -813,7 +844,7 @@ class LoadRun:
             self.stats.note(
                 self.started, "settled: outbox drained" if settled < deadline + args.settle else "gave up waiting"
             )
-            cpu1 = (sum(s.cpu() for s in self.servers), time.process_time(), self.postgres.update(), machine_cpu())
+            cpu1 = (sum(s.cpu() for s in self.everyone), time.process_time(), self.postgres.update(), machine_cpu())
             return await self.report(sent_done, settled, cpu0, cpu1)
 
     async def report(
@@ -832,6 +863,8 @@ class LoadRun:
         per_citizen = {str(d): int(n) for d, n in rows}
         outbox = dict(await self.query("SELECT status, count(*) FROM outbox GROUP BY status"))
         inbox = dict(await self.query("SELECT status, count(*) FROM inbox GROUP BY status"))
+        first_in, last_done = (await self.query("SELECT min(received_at), max(processed_at) FROM inbox"))[0]
+        processing = (last_done - first_in).total_seconds() if first_in and last_done else float("nan")
         expected = [c for c in self.citizens if c.step == len(self.steps)]
         stored = [c for c in self.citizens if per_citizen.get(c.fill(DESCRIPTION), 0) >= 1]
         duplicated = [c for c in self.citizens if per_citizen.get(c.fill(DESCRIPTION), 0) > 1]
@@ -872,15 +905,20 @@ class LoadRun:
             name
             for name, on in (
                 (f"dup {args.dup}", args.dup > 1),
-                ("kill", args.kill),
+                (f"kill {args.kill}", bool(args.kill)),
                 ("pg-restart", args.pg_restart),
                 ("platform-errors", args.platform_errors),
             )
             if on
         ]
+        layout = (
+            f"{args.accept} serve --accept-only + {args.processes} process"
+            if args.accept
+            else f"{args.processes} serve process(es)"
+        )
         print(
-            f"load: {args.citizens} citizens, mode {args.mode}, {args.processes} serve process(es) behind "
-            f"client-side round robin, faults: {', '.join(faults) or 'none'}"
+            f"load: {args.citizens} citizens, mode {args.mode}, {layout}, webhooks by client-side round robin, "
+            f"faults: {', '.join(faults) or 'none'}"
         )
         print(
             f"updates acknowledged:  {stats.acked} of {self.total_updates} in {window:.1f} s = "
@@ -890,6 +928,10 @@ class LoadRun:
         print(
             f"ack latency (200):     p50 {percentile(ms, 0.5):.1f} ms, p90 {percentile(ms, 0.9):.1f} ms, "
             f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms, default=0):.1f} ms"
+        )
+        print(
+            f"updates processed:     {inbox.get('done', 0)} in {processing:.1f} s (first stored to last processed) = "
+            f"{inbox.get('done', 0) / processing:.0f} updates/s"
         )
         lag = [s * 1000 for s in stats.lag]
         print(
@@ -912,8 +954,9 @@ class LoadRun:
         for sample in samples:
             print(f"  e.g. {sample}")
         print(f"settled:               {settled - sent_done:.1f} s after the last ack; outbox {outbox}, inbox {inbox}")
+        print(f"CPU seconds by process: {', '.join(f'{s.name} {s.cpu() - s.cpu_start:.1f}' for s in self.everyone)}")
         print(
-            f"CPU seconds:           serve {servers_cpu:.1f}, PostgreSQL {pg_cpu:.1f}, "
+            f"CPU seconds:           product processes {servers_cpu:.1f}, PostgreSQL {pg_cpu:.1f}, "
             f"benchmark+fakes {bench_cpu:.1f}, everything else on the machine {others:.1f} "
             f"(wall {settled - self.started:.1f} s x {os.cpu_count()} cores)"
         )
@@ -927,6 +970,8 @@ class LoadRun:
                 "citizens": args.citizens,
                 "mode": args.mode,
                 "processes": args.processes,
+                "accept": args.accept,
+                "processed_per_s": round(inbox.get("done", 0) / processing, 1),
                 "faults": faults,
                 "updates": stats.acked,
                 "updates_per_s": round(stats.acked / window, 1),
@@ -957,12 +1002,35 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only", choices=["telegram", "whatsapp"], help="put every citizen on one channel (for diagnosis)"
     )
-    parser.add_argument("--processes", type=int, default=1, help="serve processes (--shard i/N) (default: 1)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="serve processes, or with --accept process processes (default: 1)"
+    )
+    parser.add_argument(
+        "--accept",
+        type=int,
+        default=0,
+        metavar="N",
+        help="split layout: N `serve --accept-only` processes take the webhooks, --processes `process` "
+        "processes handle them (default: 0, every serve process does everything)",
+    )
     parser.add_argument("--port", type=int, default=18080, help="port of the first serve process (default: 18080)")
     parser.add_argument("--connections", type=int, default=128, help="HTTP requests in flight at most (default: 128)")
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds over which citizens start (default: 1)")
     parser.add_argument("--dup", type=int, default=1, help="send every delivery K times at once (default: 1)")
-    parser.add_argument("--kill", action="store_true", help="SIGKILL a serve process mid-run and start it again")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="split layout: run the process processes at this niceness, below the accepting ones (default: 0)",
+    )
+    parser.add_argument(
+        "--kill",
+        nargs="?",
+        const="serve",
+        choices=["serve", "process"],
+        help="SIGKILL a serve process (or with --accept, `--kill process`: a process process) mid-run and "
+        "start it again",
+    )
     parser.add_argument("--down", type=float, default=1.0, help="--kill: seconds before the restart (default: 1)")
     parser.add_argument("--pg-restart", action="store_true", help="restart PostgreSQL mid-run (pg_ctlcluster)")
     parser.add_argument(
@@ -987,6 +1055,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.citizens < 1 or args.processes < 1 or args.dup < 1 or args.connections < 1:
         parser.error("--citizens, --processes, --dup and --connections must be at least 1")
+    if args.kill == "process" and not args.accept:
+        parser.error("--kill process needs the split layout (--accept N)")
+    if args.nice and not args.accept:
+        parser.error("--nice applies to the split layout's process processes (--accept N)")
     return args
 
 

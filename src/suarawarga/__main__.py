@@ -309,41 +309,20 @@ async def cmd_poll(app: App, args: argparse.Namespace) -> int:
         async with running(app, channels) as run:
             await telegram.delete_webhook()
             print(f"polling Telegram as @{telegram.username}; Ctrl-C to stop", flush=True)
-            await _until_stopped(telegram.poll(run.inbox.accept))
+            await _until_stopped(telegram.poll(run.acceptor.accept))
     except ChannelError as exc:
         print(f"telegram: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def cmd_serve(app: App, args: argparse.Namespace) -> int:
-    """Serve the webhooks (POST /telegram, /whatsapp) and GET /healthz over HTTP, behind an HTTPS proxy."""
+async def _serve_http(app: App, args: argparse.Namespace, asgi: Any, telegram: TelegramChannel | None) -> None:
+    """Serve an ASGI app with uvicorn until SIGINT/SIGTERM; register the Telegram webhook once listening."""
     import contextlib
     import socket
     from collections.abc import Iterator
 
     import uvicorn
-
-    from suarawarga.errors import ChannelError
-    from suarawarga.runtime import channels_for, running, web_app
-
-    settings = app.settings
-    channels = channels_for(app)
-    telegram = _telegram(channels)
-    if telegram is not None and not telegram.secret_is_valid():
-        print(
-            "refusing to serve Telegram without a valid webhook secret: set SUARAWARGA_TELEGRAM_WEBHOOK_SECRET "
-            "(1-256 characters of A-Z a-z 0-9 _ -), or use `suarawarga poll`",
-            file=sys.stderr,
-        )
-        return 2
-    if args.set_webhook and (telegram is None or not settings.public_url):
-        print("--set-webhook needs SUARAWARGA_TELEGRAM_TOKEN and SUARAWARGA_PUBLIC_URL", file=sys.stderr)
-        return 2
-    if not channels:
-        print("no channel is configured: only /healthz will answer", file=sys.stderr)
-    if not args.no_setup:
-        await ensure_ready(app)
 
     class Server(uvicorn.Server):
         """uvicorn without its own signal handling (`_until_stopped` stops it, after open requests finish)."""
@@ -366,8 +345,8 @@ async def cmd_serve(app: App, args: argparse.Namespace) -> int:
             listening = asyncio.ensure_future(server.listening.wait())
             await asyncio.wait([task, listening], return_when=asyncio.FIRST_COMPLETED)
             listening.cancel()
-            if telegram is not None and args.set_webhook and server.started:
-                url = f"{(settings.public_url or '').rstrip('/')}/telegram"
+            if telegram is not None and getattr(args, "set_webhook", False) and server.started:
+                url = f"{(app.settings.public_url or '').rstrip('/')}/telegram"
                 await telegram.set_webhook(url)
                 print(f"webhook set: {url}", flush=True)
             await asyncio.shield(task)
@@ -380,12 +359,71 @@ async def cmd_serve(app: App, args: argparse.Namespace) -> int:
                 server.should_exit = True
                 await task
 
+    config = uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False)
+    await _until_stopped(serve(Server(config)))
+
+
+async def cmd_serve(app: App, args: argparse.Namespace) -> int:
+    """Serve the webhooks (POST /telegram, /whatsapp) and GET /healthz over HTTP, behind an HTTPS proxy."""
+    from suarawarga.errors import ChannelError
+    from suarawarga.runtime import accepting, channels_for, running, web_app
+
+    settings = app.settings
+    channels = channels_for(app)
+    telegram = _telegram(channels)
+    if telegram is not None and not telegram.secret_is_valid():
+        print(
+            "refusing to serve Telegram without a valid webhook secret: set SUARAWARGA_TELEGRAM_WEBHOOK_SECRET "
+            "(1-256 characters of A-Z a-z 0-9 _ -), or use `suarawarga poll`",
+            file=sys.stderr,
+        )
+        return 2
+    if args.set_webhook and (telegram is None or not settings.public_url):
+        print("--set-webhook needs SUARAWARGA_TELEGRAM_TOKEN and SUARAWARGA_PUBLIC_URL", file=sys.stderr)
+        return 2
+    if args.accept_only and args.shard != (0, 1):
+        print("--accept-only stores every update: --shard belongs to `suarawarga process`", file=sys.stderr)
+        return 2
+    if not channels:
+        print("no channel is configured: only /healthz will answer", file=sys.stderr)
+    if not args.no_setup:
+        await ensure_ready(app)
     try:
-        async with running(app, channels, shard=args.shard) as run:
-            config = uvicorn.Config(
-                web_app(run), host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False
-            )
-            await _until_stopped(serve(Server(config)))
+        if args.accept_only:
+            async with accepting(app, channels) as accepted:
+                await _serve_http(app, args, web_app(accepted), telegram)
+        else:
+            async with running(app, channels, shard=args.shard) as run:
+                await _serve_http(app, args, web_app(run), telegram)
+    except ChannelError as exc:
+        print(f"channel: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def cmd_process(app: App, args: argparse.Namespace) -> int:
+    """Process the updates that `serve --accept-only` processes stored, and send the replies (no webhooks)."""
+    from suarawarga.errors import ChannelError
+    from suarawarga.runtime import Role, channels_for, running, status_app
+
+    channels = channels_for(app)
+    if not channels:
+        print("no channel is configured: set the Telegram or WhatsApp settings", file=sys.stderr)
+        return 2
+    if not args.no_setup:
+        await ensure_ready(app)
+    try:
+        async with running(app, channels, shard=args.shard, role=Role.PROCESS) as run:
+            index, count = args.shard
+            print(f"processing shard {index}/{count} of the inbox; Ctrl-C to stop", flush=True)
+            if args.port is None:
+
+                async def forever() -> None:
+                    await asyncio.Event().wait()
+
+                await _until_stopped(forever())
+            else:  # /healthz and /metrics of this process
+                await _serve_http(app, args, status_app(run), None)
     except ChannelError as exc:
         print(f"channel: {exc}", file=sys.stderr)
         return 1
@@ -571,7 +609,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="I/N",
         help="with N serve processes on one PostgreSQL, this one (0..N-1) handles the chats of shard I (default: 0/1)",
     )
+    serve.add_argument(
+        "--accept-only",
+        action="store_true",
+        help="only store each update and answer 200; `suarawarga process` processes handle them (PostgreSQL)",
+    )
     serve.set_defaults(handler=cmd_serve)
+
+    process = sub.add_parser(
+        "process",
+        help="process updates that `serve --accept-only` stored",
+        description="Process the stored updates of shard I/N and send the replies; no webhooks. "
+        "Runs beside `serve --accept-only` processes on one PostgreSQL.",
+    )
+    process.add_argument(
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="with N process processes, this one (0..N-1) handles the chats of shard I (default: 0/1)",
+    )
+    process.add_argument("--host", default="127.0.0.1", help="address of /healthz and /metrics (default: 127.0.0.1)")
+    process.add_argument("--port", type=int, help="serve /healthz and /metrics on this port (default: none)")
+    process.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
+    process.set_defaults(handler=cmd_process)
 
     run_job_parser = sub.add_parser(
         "run-job", help="run one job now", description="Run one scheduled job by hand (idempotent: reruns skip)."

@@ -1,4 +1,11 @@
-"""Long-running modes: `serve` (webhooks), `poll` (Telegram long polling) and the outbox retry loop."""
+"""Long-running modes: `serve` (webhooks), `process`, `poll` (Telegram long polling) and the outbox retry loop.
+
+A process has a role. `all` (the default, and the only one SQLite supports well) accepts webhooks, processes the
+stored updates and sends the replies. On PostgreSQL the work can be split: `accept` processes only store each
+update and answer 200, so an acknowledgement never waits behind a flow step or a reply; `process` processes (no
+HTTP) drain the inbox, each its shard of the chats, and send the replies. A killed `accept` process cannot send a
+reply twice: it sends none.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,15 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.base import Channel
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.inbox import InboxProcessor
+from suarawarga.bot.inbox import Acceptor, InboxProcessor, InboxWriter
 from suarawarga.bot.sender import OutboxPump
 from suarawarga.bot.tasks import stop
 from suarawarga.bot.web import create_web_app, metrics_route
@@ -21,14 +30,30 @@ from suarawarga.bot.web import create_web_app, metrics_route
 log = logging.getLogger(__name__)
 
 RETRY_INTERVAL = 5.0  # seconds between passes of the outbox retry loop
+PROCESS_POLL_INTERVAL = 0.05  # a `process` process learns of new updates by polling: at most this late
+
+
+class Role(StrEnum):
+    """What a long-running process does with updates."""
+
+    ALL = "all"  # accept webhooks, process the updates, send the replies
+    ACCEPT = "accept"  # store each update and acknowledge it; `process` processes do the rest
+    PROCESS = "process"  # process stored updates and send the replies; no webhooks
 
 
 @dataclass
-class Running:
-    """The parts of a running process that tests and the CLI reach into."""
+class Accepting:
+    """A running process that accepts webhooks: its channels and where it stores updates."""
 
     app: App
     channels: Sequence[Channel]
+    acceptor: Acceptor
+
+
+@dataclass
+class Running(Accepting):
+    """A process that also processes updates: the parts tests and the CLI reach into."""
+
     dispatcher: Dispatcher
     inbox: InboxProcessor
     pump: OutboxPump
@@ -47,31 +72,53 @@ async def retry_loop(app: App, interval: float = RETRY_INTERVAL) -> None:
 
 
 @asynccontextmanager
-async def running(
-    app: App, channels: Sequence[Channel], *, retries: bool = True, shard: tuple[int, int] = (0, 1)
-) -> AsyncIterator[Running]:
-    """Start channels, dispatcher, outbox pump, inbox processor and (optionally) the retry loop."""
-    for channel in channels:
-        app.senders[channel.name] = channel.sender
-    parsers = {channel.name: channel.parser for channel in channels}
-    pump = OutboxPump(app.delivery(), app.clock)
+async def _started(channels: Sequence[Channel]) -> AsyncIterator[None]:
+    """Start the channels' clients, and stop those started on the way out."""
     started: list[Channel] = []
     try:
         for channel in channels:
             await channel.start()
             started.append(channel)
-        async with pump, app.dispatcher(pump.submit) as dispatcher:
-            inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock, shard=shard)
-            async with inbox:
-                retry = asyncio.create_task(retry_loop(app)) if retries else None
-                try:
-                    yield Running(app, channels, dispatcher, inbox, pump)
-                finally:
-                    await stop(retry)
-            await pump.drain()
+        yield
     finally:
         for channel in reversed(started):
             await channel.stop()
+
+
+@asynccontextmanager
+async def accepting(app: App, channels: Sequence[Channel]) -> AsyncIterator[Accepting]:
+    """Start an `accept` process: webhooks store updates, nothing else runs here."""
+    async with _started(channels):
+        yield Accepting(app, channels, InboxWriter(app.uow, app.clock))
+
+
+@asynccontextmanager
+async def running(
+    app: App,
+    channels: Sequence[Channel],
+    *,
+    retries: bool = True,
+    shard: tuple[int, int] = (0, 1),
+    role: Role = Role.ALL,
+) -> AsyncIterator[Running]:
+    """Start channels, dispatcher, outbox pump, inbox processor and (optionally) the retry loop."""
+    if role is Role.ACCEPT:
+        raise ValueError("an accept process runs `accepting`")
+    async with _started(channels):
+        for channel in channels:
+            app.senders[channel.name] = channel.sender
+        parsers = {channel.name: channel.parser for channel in channels}
+        pump = OutboxPump(app.delivery(), app.clock)
+        async with pump, app.dispatcher(pump.submit) as dispatcher:
+            poll = PROCESS_POLL_INTERVAL if role is Role.PROCESS else None
+            inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock, shard=shard, poll_interval=poll)
+            async with inbox:
+                retry = asyncio.create_task(retry_loop(app)) if retries else None
+                try:
+                    yield Running(app, channels, inbox, dispatcher, inbox, pump)
+                finally:
+                    await stop(retry)
+            await pump.drain()
 
 
 def channels_for(app: App) -> list[Channel]:
@@ -89,10 +136,17 @@ def channels_for(app: App) -> list[Channel]:
     return found
 
 
-def web_app(run: Running) -> Starlette:
-    """Return the ASGI app for a running process: every channel's webhook routes and /healthz."""
-    routes = [route for channel in run.channels for route in channel.routes(run.inbox)]
+def web_app(run: Accepting) -> Starlette:
+    """Return the ASGI app for a running process: every channel's webhook routes, /healthz and /metrics."""
+    return _app(run, [route for channel in run.channels for route in channel.routes(run.acceptor)])
 
+
+def status_app(run: Accepting) -> Starlette:
+    """Return the ASGI app of a `process` process: /healthz and /metrics only."""
+    return _app(run, [])
+
+
+def _app(run: Accepting, routes: list[BaseRoute]) -> Starlette:
     async def health() -> None:
         async with run.app.uow() as uow:
             await uow.units.count()

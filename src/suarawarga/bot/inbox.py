@@ -19,7 +19,7 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.bot.messages import ChannelName, Inbound
@@ -86,31 +86,21 @@ def _fail(arrival: _Arrival, error: Exception) -> None:
         arrival.stored.set_exception(error)
 
 
-class InboxProcessor:
-    """Stores updates durably and feeds them to the dispatcher."""
+class Acceptor(Protocol):
+    """What a webhook route needs: store an update durably, answering whether it was new."""
 
-    def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        dispatcher: Dispatcher,
-        parsers: Mapping[ChannelName, Parser],
-        clock: Clock,
-        *,
-        batch: int = 200,
-        shard: tuple[int, int] = (0, 1),
-    ) -> None:
+    async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
+        """Store an update and commit; return False if it was stored before (a repeated delivery)."""
+        ...
+
+
+class InboxWriter:
+    """Stores updates durably, a group commit at a time; a web process that only accepts needs nothing else."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, on_new: Callable[[], None] | None = None) -> None:
         self.uow_factory = uow_factory
-        self.dispatcher = dispatcher
-        self.parsers = parsers
         self.clock = clock
-        self.batch = batch
-        if not 0 <= shard[0] < shard[1]:
-            raise ValueError(f"shard {shard[0]} of {shard[1]} does not exist")
-        self.shard = shard
-        self.poll_interval = SHARDED_POLL_INTERVAL if shard[1] > 1 else POLL_INTERVAL
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._drain_lock = asyncio.Lock()
+        self.on_new = on_new
         self._arrivals: list[_Arrival] = []
         self._storing: asyncio.Task[None] | None = None
 
@@ -126,8 +116,8 @@ class InboxProcessor:
         if self._storing is None:
             self._storing = asyncio.create_task(self._store_arrivals(), name="inbox-store")
         new = await arrival.stored
-        if new:
-            self._wake.set()
+        if new and self.on_new is not None:
+            self.on_new()
         return new
 
     async def _store_arrivals(self) -> None:
@@ -169,6 +159,41 @@ class InboxProcessor:
             if not arrival.stored.done():
                 arrival.stored.set_result(key in fresh)
             fresh.discard(key)
+
+
+class InboxProcessor:
+    """Stores updates durably (through its `InboxWriter`) and feeds pending ones to the dispatcher."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        dispatcher: Dispatcher,
+        parsers: Mapping[ChannelName, Parser],
+        clock: Clock,
+        *,
+        batch: int = 200,
+        shard: tuple[int, int] = (0, 1),
+        poll_interval: float | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.dispatcher = dispatcher
+        self.parsers = parsers
+        self.clock = clock
+        self.batch = batch
+        if not 0 <= shard[0] < shard[1]:
+            raise ValueError(f"shard {shard[0]} of {shard[1]} does not exist")
+        self.shard = shard
+        if poll_interval is None:
+            poll_interval = SHARDED_POLL_INTERVAL if shard[1] > 1 else POLL_INTERVAL
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._drain_lock = asyncio.Lock()
+        self.writer = InboxWriter(uow_factory, clock, on_new=self._wake.set)
+
+    async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
+        """Store an update and commit (see `InboxWriter.accept`), then wake the processor."""
+        return await self.writer.accept(channel, external_id, payload)
 
     async def __aenter__(self) -> InboxProcessor:
         """Start draining in the background (first whatever was left pending)."""

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from suarawarga.bot.inbox import InboxProcessor
+from suarawarga.bot.inbox import Acceptor
 from suarawarga.bot.messages import ChannelName
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def load_json(body: bytes) -> Any:
     return value
 
 
-def telegram_route(inbox: InboxProcessor, secret: str) -> Route:
+def telegram_route(inbox: Acceptor, secret: str) -> Route:
     """Return POST /telegram: secret header checked in constant time before the body is parsed."""
     expected = secret.encode()
 

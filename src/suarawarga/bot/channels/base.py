@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
-from suarawarga.bot.inbox import InboxProcessor, Parser
+from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import ChannelName
 from suarawarga.bot.sender import Sender
 
@@ -19,7 +19,7 @@ class Channel(Protocol):
     sender: Sender
     parser: Parser
 
-    def routes(self, inbox: InboxProcessor) -> Sequence[BaseRoute]:
+    def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:
         """Return the webhook routes of this channel (verified before parsing)."""
         ...
 

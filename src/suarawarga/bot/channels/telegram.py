@@ -67,7 +67,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from suarawarga.bot.attachments import AttachmentStore
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
-from suarawarga.bot.inbox import InboxProcessor, Parser
+from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import (
     Attachment,
     ChannelName,
@@ -693,7 +693,7 @@ class TelegramChannel:
         except RuntimeError:  # not started: every /command@bot is taken as ours
             return None
 
-    def routes(self, inbox: InboxProcessor) -> Sequence[BaseRoute]:
+    def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:
         """Return POST /telegram when a webhook secret is configured (no secret, no webhook)."""
         if self.webhook_secret is None:
             return []

@@ -36,7 +36,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from suarawarga.bot.attachments import AttachmentStore
-from suarawarga.bot.inbox import InboxProcessor, Parser
+from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import (
     Attachment,
     ChannelName,
@@ -548,7 +548,7 @@ class WhatsAppChannel:
 
     # ------------------------------------------------------------------ webhook
 
-    def routes(self, inbox: InboxProcessor) -> Sequence[BaseRoute]:
+    def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:
         """Return GET /whatsapp (Meta's verification) and POST /whatsapp (signed deliveries)."""
 
         async def endpoint(request: Request) -> Response:
@@ -570,7 +570,7 @@ class WhatsAppChannel:
             return PlainTextResponse(params.get("hub.challenge", ""))
         return PlainTextResponse("forbidden", status_code=403)
 
-    async def _receive(self, request: Request, inbox: InboxProcessor) -> Response:
+    async def _receive(self, request: Request, inbox: Acceptor) -> Response:
         header = request.headers.get("x-hub-signature-256", "")
         if not header.startswith("sha256="):
             return PlainTextResponse("missing signature", status_code=401)
