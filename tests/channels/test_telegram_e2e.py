@@ -22,7 +22,7 @@ import pytest
 import telegram
 from pydantic import SecretStr
 
-from suarawarga.__main__ import build_parser, cmd_poll, cmd_serve
+from suarawarga.__main__ import build_parser, cmd_poll, cmd_process, cmd_serve
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.messages import ChannelName, OutboxStatus
@@ -492,6 +492,52 @@ async def test_serve_command_sets_the_webhook_and_answers(app: App) -> None:
         await stop(task)
 
 
+async def test_split_layout_acknowledges_in_one_process_and_answers_from_another(app: App) -> None:
+    """`serve --accept-only` stores and acknowledges but never answers; `process` answers what was stored, in order."""
+    async with FakeBotApi() as api:
+        port = free_port()
+        configure(app, api, telegram_webhook_secret=SECRET, public_url=f"http://127.0.0.1:{port}")
+        web = await run_command(cmd_serve, app, "serve", "--port", str(port), "--set-webhook", "--accept-only")
+        await api.wait_for(lambda: api.webhook is not None, within=10)
+        api.user_sends_command(CITIZEN, None, "start")
+        api.user_sends_text(CITIZEN, None, "1")  # the menu's first entry, typed
+
+        def inbox_is(counts: dict[str, int]) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                async with app.uow() as uow:
+                    return await uow.inbox.counts() == counts
+
+            return check
+
+        await eventually(inbox_is({"pending": 2}))
+        await asyncio.sleep(0.2)  # time enough for an answer, had the accepting process processed anything
+        assert api.sent(CITIZEN.id) == []
+        worker = await run_command(cmd_process, app, "process")
+        screen = Screen(api, CITIZEN.id)
+        await screen.expect("Selamat datang")
+        await screen.expect(world_text(app, "privacy.notice"))
+        await eventually(inbox_is({"done": 2}))
+        await stop(worker)
+        await stop(web)
+
+
+def world_text(app: App, key: str) -> str:
+    """Return the start of a catalogue text in Indonesian (up to its first parameter)."""
+    return app.catalogue.raw(key, "id").split("{", 1)[0].strip()
+
+
+async def test_split_layout_commands_refuse_what_they_cannot_do(app: App, capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve --accept-only` takes no shard (it stores every chat); `process` needs a configured channel."""
+    async with FakeBotApi() as api:
+        configure(app, api, telegram_webhook_secret=SECRET)
+        args = build_parser().parse_args(["serve", "--no-setup", "--accept-only", "--shard", "1/2"])
+        assert await cmd_serve(app, args) == 2
+        assert "--shard" in capsys.readouterr().err
+    app.settings = app.settings.model_copy(update={"telegram_token": None, "whatsapp_token": None})
+    assert await cmd_process(app, build_parser().parse_args(["process", "--no-setup"])) == 2
+    assert "no channel" in capsys.readouterr().err
+
+
 async def test_serve_refuses_telegram_without_a_secret(app: App, capsys: pytest.CaptureFixture[str]) -> None:
     """`serve` will not expose a Telegram webhook without a (valid) secret; `poll` needs a token."""
     async with FakeBotApi() as api:
@@ -506,10 +552,10 @@ async def test_serve_refuses_telegram_without_a_secret(app: App, capsys: pytest.
         assert await cmd_poll(app, build_parser().parse_args(["poll", "--no-setup"])) == 2
 
 
-@pytest.mark.parametrize("command", ["poll", "serve"])
-def test_commands_have_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """`poll --help` and `serve --help` describe the command."""
+@pytest.mark.parametrize(("command", "mentions"), [("poll", "TELEGRAM"), ("serve", "TELEGRAM"), ("process", "shard")])
+def test_commands_have_help(command: str, mentions: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`poll --help`, `serve --help` and `process --help` describe the command."""
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([command, "--help"])
     assert exit_info.value.code == 0
-    assert "TELEGRAM" in capsys.readouterr().out
+    assert mentions in capsys.readouterr().out
