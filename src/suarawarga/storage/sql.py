@@ -1039,9 +1039,10 @@ class InboxRepo(_Repo):
             }
             for channel, external_id, payload, chat_hash in updates
         ]
-        stmt = _upsert(self.conn, INBOX).values(rows)
-        stmt = stmt.on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
-        result = await self.conn.execute(stmt.returning(INBOX.c.channel, INBOX.c.external_id))
+        # One statement shape whatever the batch size (executemany with RETURNING): SQLAlchemy compiles it once
+        # and batches the rows itself, where `.values(rows)` compiled a new statement for every batch size.
+        stmt = _upsert(self.conn, INBOX).on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
+        result = await self.conn.execute(stmt.returning(INBOX.c.channel, INBOX.c.external_id), rows)
         return {(str(r.channel), str(r.external_id)) for r in result}
 
     async def pending(
