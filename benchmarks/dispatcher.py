@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from suarawarga.bootstrap import build
 from suarawarga.bot.conversation import END, Engine, Flow, Step, Turn
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
-from suarawarga.bot.sender import SendReport
+from suarawarga.bot.sender import Progress, SendReport
 from suarawarga.config import Settings
 from suarawarga.storage.db import make_engine
 from suarawarga.storage.orm import Base
@@ -86,7 +86,7 @@ class DiscardingSender:
     def __init__(self) -> None:
         self.count = 0
 
-    async def send(self, messages: Sequence[Outbound]) -> SendReport:
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
         """Count the messages and report them sent."""
         self.count += len(messages)
         return SendReport(sent=[m.id for m in messages])

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.metrics import LATENCY_BUCKETS
-from suarawarga.bot.sender import SendReport
+from suarawarga.bot.sender import Progress, SendReport
 from suarawarga.runtime import Running, running, web_app
 from suarawarga.storage.db import make_engine
 from tests.conftest import PG_URL
@@ -32,7 +32,7 @@ class Refusing:
         self.reason = reason
         self.seen: list[Outbound] = []
 
-    async def send(self, messages: Sequence[Outbound]) -> SendReport:
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
         """Report every message as not sent."""
         self.seen += messages
         report = SendReport()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from suarawarga.bot.batching import GroupCommit
 from suarawarga.bot.messages import ChannelName, Outbound, OutboxStatus
 from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.tasks import stop
@@ -44,12 +45,26 @@ class SendReport:
         self.failed.update(other.failed)
         self.platform_ids.update(other.platform_ids)
 
+    def without_sent(self, ids: set[str]) -> SendReport:
+        """Return a copy without these sent messages (already recorded)."""
+        return SendReport(
+            [i for i in self.sent if i not in ids],
+            dict(self.retry),
+            dict(self.unreachable),
+            dict(self.failed),
+            {i: p for i, p in self.platform_ids.items() if i not in ids},
+        )
+
+
+# Called by a sender with each message the platform accepted, as soon as it did (a report of sent ids only).
+Progress = Callable[[SendReport], Awaitable[None]]
+
 
 class Sender(Protocol):
     """Sends messages to one channel's platform."""
 
-    async def send(self, messages: Sequence[Outbound]) -> SendReport:
-        """Send the messages in order and say what happened to each."""
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
+        """Send the messages in order and say what happened to each (telling `progress` of each one sent)."""
         ...
 
 
@@ -72,10 +87,26 @@ class Delivery:
         self.uow_factory = uow_factory
         self.clock = clock
         self.metrics = metrics
+        self._sent = GroupCommit(self._record_sent)
 
     async def deliver(self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None) -> SendReport:
-        """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states."""
+        """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states.
+
+        A message the platform accepted is recorded as sent at once (a group commit shared by concurrent
+        deliveries), not after the whole batch: a process killed mid-batch then sends again at most the
+        messages whose answer it had not yet recorded, as neither platform takes an idempotency key.
+        """
         report = SendReport()
+        recorded: set[str] = set()
+
+        async def progress(part: SendReport) -> None:
+            try:
+                await self._sent.add(part)
+            except Exception:  # the database is unreachable: recorded with the rest at the end, or retried
+                log.warning("could not record %d sent message(s) yet", len(part.sent))
+                return
+            recorded.update(part.sent)
+
         by_channel: dict[ChannelName, list[Outbound]] = {}
         for message in messages:
             by_channel.setdefault(message.key.channel, []).append(message)
@@ -84,12 +115,13 @@ class Delivery:
             if sender is None:
                 continue  # no sender in this process (the console has no Telegram): the worker sends them
             try:
-                report.merge(await sender.send(batch))
+                report.merge(await sender.send(batch, progress))
             except Exception as exc:  # a sender bug must not lose messages: they stay pending for a retry
                 log.exception("sender for %s failed", channel)
                 for m in batch:
-                    report.retry[m.id] = (type(exc).__name__, None)
-        await self.record(report, attempts or {})
+                    if m.id not in recorded:
+                        report.retry[m.id] = (type(exc).__name__, None)
+        await self.record(report.without_sent(recorded), attempts or {})
         if self.metrics is not None:
             channels = {m.id: m.key.channel.value for m in messages}
             for message_id in report.sent:
@@ -103,8 +135,17 @@ class Delivery:
                     self.metrics.send_failures.labels(channels.get(message_id, "?"), reason).inc()
         return report
 
+    async def _record_sent(self, parts: list[SendReport]) -> None:
+        """Store messages as sent, many senders' reports in one transaction."""
+        merged = SendReport()
+        for part in parts:
+            merged.merge(part)
+        await self.record(merged, {})
+
     async def record(self, report: SendReport, attempts: Mapping[str, int]) -> None:
         """Store the outcome of a send in the outbox."""
+        if not (report.sent or report.retry or report.unreachable or report.failed or report.platform_ids):
+            return
         now = self.clock.now()
         async with self.uow_factory() as uow:
             await uow.outbox.mark_sent(report.sent, now)

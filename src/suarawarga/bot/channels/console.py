@@ -12,7 +12,7 @@ from typing import TextIO
 
 from suarawarga.bot.attachments import AttachmentStore
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, MediaKind, Outbound
-from suarawarga.bot.sender import SendReport
+from suarawarga.bot.sender import Progress, SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock
 
@@ -63,8 +63,8 @@ class RecordingSender:
         self.echo = echo
         self.sent: list[Outbound] = []
 
-    async def send(self, messages: Sequence[Outbound]) -> SendReport:
-        """Record (and optionally print) each message."""
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
+        """Record (and optionally print) each message (nothing leaves the process: no progress to tell)."""
         report = SendReport()
         for message in messages:
             self.sent.append(message)

@@ -78,7 +78,7 @@ from suarawarga.bot.messages import (
     Outbound,
     OutboundFile,
 )
-from suarawarga.bot.sender import Sender, SendReport
+from suarawarga.bot.sender import Progress, Sender, SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.bot.web import telegram_route
 from suarawarga.clock import Clock
@@ -344,13 +344,14 @@ class TelegramSender:
         self._open_keyboards: dict[int, int] = {}  # chat -> message whose question keyboard is still shown
         self._reply_keyboards: set[int] = set()  # chats shown a reply keyboard (share location)
 
-    async def send(self, messages: Sequence[Outbound]) -> SendReport:
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
         """Send the messages (chats concurrently, each chat in order) and say what happened to each."""
         by_chat: dict[str, list[Outbound]] = {}
         for message in messages:
             by_chat.setdefault(message.key.chat_id, []).append(message)
         report = SendReport()
-        for part in await asyncio.gather(*(self._send_chat(chat, batch) for chat, batch in by_chat.items())):
+        chats = (self._send_chat(chat, batch, progress) for chat, batch in by_chat.items())
+        for part in await asyncio.gather(*chats):
             report.merge(part)
         return report
 
@@ -372,7 +373,7 @@ class TelegramSender:
             if turn.users == 0:
                 self._turns.pop(chat_id, None)
 
-    async def _send_chat(self, chat: str, batch: list[Outbound]) -> SendReport:
+    async def _send_chat(self, chat: str, batch: list[Outbound], progress: Progress | None) -> SendReport:
         report = SendReport()
         try:
             chat_id = int(chat)
@@ -417,6 +418,8 @@ class TelegramSender:
                     continue
                 self._release(chat_id, message.id)
                 report.sent.append(message.id)
+                if progress is not None:
+                    await progress(SendReport(sent=[message.id]))
         return report
 
     # ------------------------------------------------------------------ holds (waits longer than a send blocks)

@@ -47,7 +47,7 @@ from suarawarga.bot.messages import (
     OutboundFile,
     OutboxStatus,
 )
-from suarawarga.bot.sender import MAX_ATTEMPTS, Sender, SendReport, backoff
+from suarawarga.bot.sender import MAX_ATTEMPTS, Progress, Sender, SendReport, backoff
 from suarawarga.bot.texts import Catalogue
 from suarawarga.bot.web import load_json, read_limited
 from suarawarga.clock import Clock
@@ -710,7 +710,7 @@ class WhatsAppChannel:
 
     # ------------------------------------------------------------------ sender
 
-    async def send(self, messages: Sequence[Outbound]) -> SendReport:
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
         """Send messages (each chat's in order, chats side by side) and say what happened to each."""
         state = _BatchState()
         by_chat: dict[str, list[Outbound]] = {}
@@ -721,13 +721,15 @@ class WhatsAppChannel:
         now = self.clock.now()
         await asyncio.gather(
             *(
-                self._send_chat(chat_id, batch, _open(last.get(chat_id), now), state)
+                self._send_chat(chat_id, batch, _open(last.get(chat_id), now), state, progress)
                 for chat_id, batch in by_chat.items()
             )
         )
         return state.report
 
-    async def _send_chat(self, chat_id: str, messages: list[Outbound], window: bool, state: _BatchState) -> None:
+    async def _send_chat(
+        self, chat_id: str, messages: list[Outbound], window: bool, state: _BatchState, progress: Progress | None
+    ) -> None:
         report = state.report
         blocked: _Failure | None = None
         async with self.parallel:
@@ -738,9 +740,12 @@ class WhatsAppChannel:
                     continue
                 outcome, window = await self._deliver(chat_id, parcel, window)
                 if isinstance(outcome, str):
-                    report.sent += parcel.ids
+                    sent = SendReport(sent=list(parcel.ids))
                     if outcome:
-                        report.platform_ids.update(dict.fromkeys(parcel.ids, outcome))
+                        sent.platform_ids.update(dict.fromkeys(parcel.ids, outcome))
+                    report.merge(sent)
+                    if progress is not None:
+                        await progress(sent)
                     continue
                 _record(report, parcel.ids, outcome)
                 if outcome.verdict in (Verdict.RETRY, Verdict.UNREACHABLE):

@@ -1,0 +1,84 @@
+"""Delivery records each accepted message at once, so a process killed mid-batch re-sends only what was in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from suarawarga.bootstrap import App
+from suarawarga.bot.batching import GroupCommit
+from suarawarga.bot.channels.console import console_key
+from suarawarga.bot.messages import ChannelName, Outbound, OutboxStatus
+from suarawarga.bot.sender import Progress, SendReport
+
+
+class StallingSender:
+    """Accepts the first `accept` messages (telling progress of each), then hangs as a network call can."""
+
+    def __init__(self, accept: int) -> None:
+        self.accept = accept
+        self.stalled = asyncio.Event()
+
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
+        """Send the first messages, then wait forever (until cancelled, as a killed process stops)."""
+        report = SendReport()
+        for message in messages[: self.accept]:
+            report.sent.append(message.id)
+            if progress is not None:
+                await progress(SendReport(sent=[message.id]))
+        self.stalled.set()
+        await asyncio.Event().wait()
+        return report
+
+
+async def statuses(app: App, messages: Sequence[Outbound]) -> list[str]:
+    """Return the outbox status of each message, in order."""
+    found: dict[str, str] = {}
+    async with app.uow() as uow:
+        for message in messages:
+            for stored, status in await uow.outbox.for_recipient(ChannelName.CONSOLE, message.key.chat_id):
+                found[stored.id] = status
+    return [found[m.id] for m in messages]
+
+
+async def test_accepted_messages_are_recorded_before_the_batch_ends(app: App) -> None:
+    """Cut off mid-batch, the messages the platform accepted are already SENT; the rest stay pending."""
+    messages = [Outbound(console_key(f"k{n}"), "menu.intro") for n in range(5)]
+    async with app.uow() as uow:
+        stored = await uow.outbox.add_many(messages, app.clock.now())
+        await uow.commit()
+    sender = StallingSender(accept=3)
+    app.senders[ChannelName.CONSOLE] = sender
+    task = asyncio.create_task(app.delivery().deliver(stored))
+    await sender.stalled.wait()
+    task.cancel()  # what SIGKILL does to the batch: no code after this point runs
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await statuses(app, stored) == [OutboxStatus.SENT] * 3 + [OutboxStatus.PENDING] * 2
+
+
+async def test_group_commit_flushes_concurrent_items_together_and_reports_failure_to_each() -> None:
+    """Items added while a flush runs share the next flush; a failed flush raises in every waiting `add`."""
+    flushes: list[list[int]] = []
+    gate = asyncio.Event()
+
+    async def flush(items: list[int]) -> None:
+        flushes.append(items)
+        await gate.wait()
+        if 99 in items:
+            raise RuntimeError("database down")
+
+    commit = GroupCommit(flush)
+    first = asyncio.create_task(commit.add(1))
+    await asyncio.sleep(0)
+    rest = [asyncio.create_task(commit.add(n)) for n in (2, 3, 99)]
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    results = await asyncio.gather(*rest, return_exceptions=True)
+    assert flushes == [[1], [2, 3, 99]]
+    assert [type(r).__name__ for r in results] == ["RuntimeError"] * 3
+    await commit.add(4)
+    assert flushes[-1] == [4]
