@@ -46,7 +46,9 @@ class App:
         """Return the outbox delivery over this app's senders."""
         return Delivery(self.senders, self.uow, self.clock, self.metrics)
 
-    def dispatcher(self, on_committed: OnCommitted | None = None, *, lanes: int | None = None) -> Dispatcher:
+    def dispatcher(
+        self, on_committed: OnCommitted | None = None, *, lanes: int | None = None, holder: str | None = None
+    ) -> Dispatcher:
         """Return a dispatcher; by default replies are delivered right after each commit."""
         if on_committed is None:
             delivery = self.delivery()
@@ -67,6 +69,7 @@ class App:
             on_committed,
             lanes=lanes,
             hold=HOLD,
+            holder=holder,
             on_erase=self.attachments.delete_all,
             metrics=self.metrics,
         )

@@ -108,8 +108,16 @@ async def running(
         for channel in channels:
             app.senders[channel.name] = channel.sender
         parsers = {channel.name: channel.parser for channel in channels}
+        # One processing process per shard: messages held under this name belong to an earlier run of this
+        # process (killed, or stopped with messages queued), so its retry loop may send them now, not in a minute.
+        holder = f"{shard[0]}/{shard[1]}"
+        async with app.uow() as uow:
+            released = await uow.outbox.release_held(holder, app.clock.now())
+            await uow.commit()
+        if released:
+            log.info("released %d message(s) held by an earlier run of shard %s", released, holder)
         pump = OutboxPump(app.delivery(), app.clock)
-        async with pump, app.dispatcher(pump.submit) as dispatcher:
+        async with pump, app.dispatcher(pump.submit, holder=holder) as dispatcher:
             poll = PROCESS_POLL_INTERVAL if role is Role.PROCESS else None
             inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock, shard=shard, poll_interval=poll)
             async with inbox:

@@ -82,3 +82,21 @@ async def test_group_commit_flushes_concurrent_items_together_and_reports_failur
     assert [type(r).__name__ for r in results] == ["RuntimeError"] * 3
     await commit.add(4)
     assert flushes[-1] == [4]
+
+
+async def test_a_restarted_process_releases_the_messages_it_held(app: App) -> None:
+    """Messages held by shard 0/1's pump are due again as soon as that shard starts; another shard's are not."""
+    from datetime import timedelta
+
+    from suarawarga.runtime import running
+
+    now = app.clock.now()
+    async with app.uow() as uow:
+        mine = await uow.outbox.add_many([Outbound(console_key("a"), "menu.intro")], now, timedelta(minutes=1), "0/1")
+        theirs = await uow.outbox.add_many([Outbound(console_key("b"), "menu.intro")], now, timedelta(minutes=1), "1/2")
+        await uow.commit()
+        assert await uow.outbox.due(now) == []
+    async with running(app, [], retries=False), app.uow() as uow:
+        due = [m.id for m, _ in await uow.outbox.due(app.clock.now())]
+    assert due == [mine[0].id]
+    assert theirs[0].id not in due

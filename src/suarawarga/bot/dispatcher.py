@@ -63,6 +63,7 @@ class Dispatcher:
         lanes: int = 1,
         max_batch: int = 200,
         hold: timedelta = timedelta(0),
+        holder: str | None = None,
         on_erase: Callable[[list[str]], None] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -74,6 +75,7 @@ class Dispatcher:
         self.on_committed = on_committed
         self.max_batch = max_batch
         self.hold = hold  # how long new outbox rows are left to this process's sender before retries
+        self.holder = holder  # this process's name on the rows it holds (its shard)
         self.on_erase = on_erase  # deletes erased citizens' files, only after their records are gone
         self.metrics = metrics
         self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(max(lanes, 1))]
@@ -188,7 +190,7 @@ class Dispatcher:
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
             await uow.inbound.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
-            stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold)
+            stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold, self.holder)
             await uow.commit()
         if erase and self.on_erase is not None:
             self.on_erase(erase)
@@ -262,7 +264,7 @@ class Dispatcher:
             sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
             await uow.conversations.save_many({inbound.key: state}, now)
             await uow.inbound.mark([(inbound.key.channel, inbound.external_id)], now)
-            stored = await uow.outbox.add_many([sorry], now, self.hold)
+            stored = await uow.outbox.add_many([sorry], now, self.hold, self.holder)
             await uow.commit()
         return [stored], stored
 

@@ -225,6 +225,8 @@ class OutboxRow(Base):
     # The platform's id of the sent message (WhatsApp wamid), to match its delivery statuses.
     platform_id: Mapped[str | None] = mapped_column(String(128), index=True)
     platform_status: Mapped[str | None] = mapped_column(String(16))  # sent < delivered < read; or failed
+    # Which process's pump holds a fresh message (its shard, "0/1"): restarted, it releases them at once.
+    held_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class ChatActivityRow(Base):

@@ -636,11 +636,16 @@ class OutboxRepo(_Repo):
     """Messages to send, with their delivery state."""
 
     async def add_many(
-        self, messages: Sequence[Outbound], now: datetime, hold: timedelta = timedelta(0)
+        self,
+        messages: Sequence[Outbound],
+        now: datetime,
+        hold: timedelta = timedelta(0),
+        holder: str | None = None,
     ) -> list[Outbound]:
         """Store messages as pending and return them with their outbox ids.
 
-        `hold` leaves them to this process's own sender for that long before the retry loop may take them.
+        `hold` leaves them to this process's own sender for that long before the retry loop may take them;
+        `holder` names that process (its shard), so that it can release them when it starts again.
         """
         stored = [_with_id(m) for m in messages]
         if stored:
@@ -656,6 +661,7 @@ class OutboxRepo(_Repo):
                         "attempts": 0,
                         "next_attempt_at": now + hold,
                         "created_at": now,
+                        "held_by": holder if hold else None,
                     }
                     for m in stored
                 ],
@@ -676,8 +682,21 @@ class OutboxRepo(_Repo):
         await self.conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id == message_id)
-            .values(attempts=OUTBOX.c.attempts + 1, last_error=error[:300], next_attempt_at=next_at)
+            .values(attempts=OUTBOX.c.attempts + 1, last_error=error[:300], next_attempt_at=next_at, held_by=None)
         )
+
+    async def release_held(self, holder: str, now: datetime) -> int:
+        """Make the fresh messages a (restarted) process held due now; return how many."""
+        result = await self.conn.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.held_by == holder,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now, held_by=None)
+        )
+        return int(result.rowcount or 0)
 
     async def mark_final(self, message_id: str, status: OutboxStatus, error: str) -> None:
         """Stop retrying a message (failed for good, or its recipient is unreachable)."""
@@ -726,7 +745,9 @@ class OutboxRepo(_Repo):
         ids = [r[0] for r in await self.conn.execute(query)]
         if not ids:
             return []
-        await self.conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease))
+        await self.conn.execute(
+            update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease, held_by=None)
+        )
         rows = await self.conn.execute(
             select(OUTBOX).where(OUTBOX.c.id.in_(ids)).order_by(OUTBOX.c.created_at, OUTBOX.c.id)
         )
