@@ -36,6 +36,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from suarawarga.bot.attachments import AttachmentStore
+from suarawarga.bot.batching import GroupCommit
 from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import (
     Attachment,
@@ -531,6 +532,8 @@ class WhatsAppChannel:
         self._uploading = asyncio.Lock()
         self._progress: dict[str, tuple[str, int, str]] = {}  # parcel -> (rendering, parts sent, last wamid)
         self._media: dict[str, tuple[str, datetime]] = {}  # attachment path -> (media id, uploaded at)
+        # The 24-hour window's bookkeeping: rows parsed side by side share one transaction.
+        self._contacts: GroupCommit[tuple[str, datetime]] = GroupCommit(self._note_contacts)
         self.sender = self
         self.parser = self.parse
 
@@ -659,9 +662,7 @@ class WhatsAppChannel:
         now = self.clock.now()
         at = min(_timestamp(message.get("timestamp"), now), now)
         if kind != "reaction":  # to be safe, only a real message counts as opening the 24-hour window
-            async with self.uow_factory() as uow:
-                await uow.inbound.note_contact(CHANNEL, chat_id, at)
-                await uow.commit()
+            await self._contacts.add((chat_id, at))
         profile = _dict(contact.get("profile"))
         inbound = Inbound(
             key=ConversationKey(CHANNEL, chat_id),
@@ -671,6 +672,13 @@ class WhatsAppChannel:
             sender_name=str(profile.get("name") or "")[:100] or None,
         )
         return await self._content(inbound, message, str(kind))
+
+    async def _note_contacts(self, contacts: list[tuple[str, datetime]]) -> None:
+        """Record when chats last wrote, many in one transaction."""
+        async with self.uow_factory() as uow:
+            for chat_id, at in contacts:
+                await uow.inbound.note_contact(CHANNEL, chat_id, at)
+            await uow.commit()
 
     async def _content(self, inbound: Inbound, message: Mapping[str, Any], kind: str) -> Inbound:
         body = _dict(message.get(kind))
