@@ -7,6 +7,9 @@ What runs (all on loopback):
   product's replies, check them like the platforms do, and tell the citizens what they got;
 - N real `python -m suarawarga serve --no-setup [--shard i/N]` processes, pointed at the fakes, "behind one address"
   by client-side round robin: each webhook request goes to the next process in turn (as an nginx upstream does);
+  or, with `--accept A`, the split layout: A `serve --accept-only` processes take the webhooks (store, answer 200)
+  and N `process [--shard i/N]` processes work off the inbox and send the replies (`--nice 10` runs them at a
+  lower CPU priority, as the README's production layout does, so that acknowledgements never wait behind them);
 - the citizens: half on Telegram (secret-bearing updates POSTed to /telegram), half on WhatsApp (deliveries signed
   with X-Hub-Signature-256 POSTed to /whatsapp). Each follows the complaint flow of the e2e tests: menu, consent,
   category, description, no location, kecamatan unknown, no photo, rahasia, name, no contact, send: 12 updates.
@@ -29,14 +32,19 @@ its 13 replies; and the pacing overall, which the benchmark raises from Telegram
 
 A delivery is retried (after 0.05-1 s) until it gets 200, as Telegram and Meta do; `--dup K` sends every delivery K
 times at once. Faults, each at the middle of the run (half of all updates acknowledged): `--kill` SIGKILLs one serve
-process and starts it again; `--pg-restart` restarts PostgreSQL; `--platform-errors` makes both fakes answer
-429/5xx for `--outage` seconds. After the last update the benchmark waits until the outbox is drained (nothing
-pending) and checks: complaints stored per citizen (query), the confirmation replies the fakes received, and each
-citizen's received replies against the expected sequence (every reply exactly once, in order).
+process and starts it again (`--kill process`: one `process` process of the split layout); `--pg-restart` restarts
+PostgreSQL; `--platform-errors` makes both fakes answer 429/5xx for `--outage` seconds. After the last update the
+benchmark waits until the outbox is drained (nothing pending) and checks: complaints stored per citizen (query), the
+confirmation replies the fakes received, and each citizen's received replies against the expected sequence (every
+reply exactly once, in order).
 
-Run: `python -m benchmarks.load [--citizens 1000] [--processes N] [--dup 3 | --kill | --pg-restart |
---platform-errors]`; `--help` lists everything. Needs the test extra (the fakes live in tests/) and a PostgreSQL
-server the benchmark may create databases on. Not a test: it prints figures, and exits 1 when a check fails.
+Besides acknowledgements it prints how fast the updates were processed (first stored to last processed, from the
+inbox table), and the CPU seconds of each product process.
+
+Run: `python -m benchmarks.load [--citizens 1000] [--processes N] [--accept A --nice 10] [--mode paced --rate R]
+[--dup 3 | --kill [process] | --pg-restart | --platform-errors]`; `--help` lists everything. Needs the test
+extra (the fakes live in tests/) and a PostgreSQL server the benchmark may create databases on. Not a test: it
+prints figures, and exits 1 when a check fails.
 """
 
 from __future__ import annotations
