@@ -675,9 +675,11 @@ class WhatsAppChannel:
 
     async def _note_contacts(self, contacts: list[tuple[str, datetime]]) -> None:
         """Record when chats last wrote, many in one transaction."""
+        latest: dict[str, datetime] = {}
+        for chat_id, at in contacts:  # one row per chat: a statement may not change a row twice
+            latest[chat_id] = max(at, latest.get(chat_id, at))
         async with self.uow_factory() as uow:
-            for chat_id, at in contacts:
-                await uow.inbound.note_contact(CHANNEL, chat_id, at)
+            await uow.inbound.note_contacts(CHANNEL, latest)
             await uow.commit()
 
     async def _content(self, inbound: Inbound, message: Mapping[str, Any], kind: str) -> Inbound:
