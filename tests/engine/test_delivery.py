@@ -100,3 +100,50 @@ async def test_a_restarted_process_releases_the_messages_it_held(app: App) -> No
         due = [m.id for m, _ in await uow.outbox.due(app.clock.now())]
     assert due == [mine[0].id]
     assert theirs[0].id not in due
+
+
+class AcceptingSender:
+    """Accepts every message, telling progress of each, as the platforms' senders do."""
+
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
+        """Report every message sent."""
+        report = SendReport()
+        for message in messages:
+            report.sent.append(message.id)
+            if progress is not None:
+                await progress(SendReport(sent=[message.id]))
+        return report
+
+
+async def test_outcomes_are_recorded_once_the_database_is_back(app: App) -> None:
+    """Sent while the database restarts: the outcome is recorded when it is back, so nothing goes out twice."""
+    from suarawarga.bot.sender import Delivery
+    from suarawarga.storage.uow import UnitOfWork
+
+    messages = [Outbound(console_key(f"d{n}"), "menu.intro") for n in range(2)]
+    async with app.uow() as uow:
+        stored = await uow.outbox.add_many(messages, app.clock.now())
+        await uow.commit()
+    down = asyncio.Event()
+    down.set()
+    refused = 0
+
+    def flaky() -> UnitOfWork:
+        nonlocal refused
+        if down.is_set():
+            refused += 1
+            raise ConnectionRefusedError("the database is restarting")
+        return app.uow()
+
+    delivery = Delivery({ChannelName.CONSOLE: AcceptingSender()}, flaky, app.clock)
+
+    async def restart() -> None:
+        await asyncio.sleep(0.3)
+        down.clear()
+
+    back = asyncio.create_task(restart())
+    report = await delivery.deliver(stored)
+    await back
+    assert sorted(report.sent) == sorted(m.id for m in stored)
+    assert refused >= 3  # both progress records and at least one final attempt met the outage
+    assert await statuses(app, stored) == [OutboxStatus.SENT] * 2

@@ -24,6 +24,7 @@ HOLD_MARGIN = timedelta(seconds=10)
 CLAIM_LEASE = timedelta(seconds=120)  # how long the retry loop owns a message it claimed
 PUMP_CHUNK = 32  # messages sent between two records of what went out (bounds re-sends after a crash)
 RETRY_BASE = timedelta(seconds=5)
+RECORD_PATIENCE = 60.0  # seconds to keep trying to record what was sent while the database is unreachable
 RETRY_CAP = timedelta(minutes=30)
 
 
@@ -88,6 +89,7 @@ class Delivery:
         self.clock = clock
         self.metrics = metrics
         self._sent = GroupCommit(self._record_sent)
+        self.record_patience = RECORD_PATIENCE
 
     async def deliver(self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None) -> SendReport:
         """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states.
@@ -121,7 +123,7 @@ class Delivery:
                 for m in batch:
                     if m.id not in recorded:
                         report.retry[m.id] = (type(exc).__name__, None)
-        await self.record(report.without_sent(recorded), attempts or {})
+        await self._record_patiently(report.without_sent(recorded), attempts or {})
         if self.metrics is not None:
             channels = {m.id: m.key.channel.value for m in messages}
             for message_id in report.sent:
@@ -134,6 +136,26 @@ class Delivery:
                 for message_id in ids:
                     self.metrics.send_failures.labels(channels.get(message_id, "?"), reason).inc()
         return report
+
+    async def _record_patiently(self, report: SendReport, attempts: Mapping[str, int]) -> None:
+        """Record outcomes, retrying while the database is unreachable (a PostgreSQL restart).
+
+        Only this process knows which messages the platform accepted: giving up at once would have them sent
+        again after their hold. After `record_patience` seconds it gives up and they are (re)sent later.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.record_patience
+        wait = 0.05
+        while True:
+            try:
+                await self.record(report, attempts)
+                return
+            except Exception:
+                if loop.time() + wait > deadline:
+                    raise
+                log.warning("could not record the outcome of %d message(s); trying again", len(report.sent))
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 2.0)
 
     async def _record_sent(self, parts: list[SendReport]) -> None:
         """Store messages as sent, many senders' reports in one transaction."""
