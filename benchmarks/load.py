@@ -297,6 +297,7 @@ class Stats:
     non_200: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # requests without an answer
     latencies: list[float] = field(default_factory=list)  # seconds, of every 200 answer
+    slow: Counter[int] = field(default_factory=Counter)  # acks over 50 ms, by second of the run they ended in
     lag: list[float] = field(default_factory=list)  # seconds this process's event loop woke up late
     first_ack: float = 0.0
     last_ack: float = 0.0
@@ -646,6 +647,8 @@ class LoadRun:
                 if answer.status == 200:
                     self.stats.deliveries += 1
                     self.stats.latencies.append(answer.seconds)
+                    if answer.seconds > 0.05:
+                        self.stats.slow[int(time.monotonic() - self.started)] += 1
                     return
                 self.stats.non_200[answer.status] += 1
             await asyncio.sleep(delay)
@@ -941,10 +944,13 @@ class LoadRun:
             f"updates processed:     {inbox.get('done', 0)} in {processing:.1f} s (first stored to last processed) = "
             f"{inbox.get('done', 0) / processing:.0f} updates/s"
         )
+        if stats.slow:
+            worst = ", ".join(f"t={t}s: {n}" for t, n in sorted(stats.slow.items()))
+            print(f"acks over 50 ms:       {sum(stats.slow.values())}, by second of the run: {worst}")
         lag = [s * 1000 for s in stats.lag]
         print(
-            f"benchmark loop lag:    p50 {percentile(lag, 0.5):.1f} ms, p99 {percentile(lag, 0.99):.1f} ms "
-            "(this process's own delay, included in the ack latency above)"
+            f"benchmark loop lag:    p50 {percentile(lag, 0.5):.1f} ms, p99 {percentile(lag, 0.99):.1f} ms, "
+            f"max {max(lag, default=0):.1f} ms (this process's own delay, included in the ack latency above)"
         )
         print(f"retried deliveries:    non-200 {dict(stats.non_200) or 0}, no answer {dict(stats.errors) or 0}")
         print(
