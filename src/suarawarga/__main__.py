@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -360,7 +361,18 @@ async def _serve_http(app: App, args: argparse.Namespace, asgi: Any, telegram: T
                 await task
 
     config = uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False)
+    _settle_heap()
     await _until_stopped(serve(Server(config)))
+
+
+def _settle_heap() -> None:
+    """Take what start-up allocated out of the garbage collector's sight, before serving.
+
+    Modules, the catalogue, SQLAlchemy's and PTB's objects live as long as the process. Left in the collected
+    heap, every full collection walks them all: a pause of about 100 ms that a burst of webhooks waits through.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def cmd_serve(app: App, args: argparse.Namespace) -> int:
@@ -421,6 +433,7 @@ async def cmd_process(app: App, args: argparse.Namespace) -> int:
                 async def forever() -> None:
                     await asyncio.Event().wait()
 
+                _settle_heap()
                 await _until_stopped(forever())
             else:  # /healthz and /metrics of this process
                 await _serve_http(app, args, status_app(run), None)
