@@ -523,6 +523,18 @@ async def cmd_audit(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_shard(parser: argparse.ArgumentParser, command: str) -> None:
+    """Add --shard I/N to a command that processes updates."""
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help=f"with N {command} processes on one PostgreSQL, this one (0..N-1) handles the chats of shard I "
+        "(default: 0/1)",
+    )
+
+
 def _shard(text: str) -> tuple[int, int]:
     """Parse I/N for --shard."""
     try:
@@ -615,13 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="register SUARAWARGA_PUBLIC_URL/telegram and the secret with Telegram once listening",
     )
     serve.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
-    serve.add_argument(
-        "--shard",
-        type=_shard,
-        default=(0, 1),
-        metavar="I/N",
-        help="with N serve processes on one PostgreSQL, this one (0..N-1) handles the chats of shard I (default: 0/1)",
-    )
+    _add_shard(serve, "serve")
     serve.add_argument(
         "--accept-only",
         action="store_true",
@@ -635,13 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Process the stored updates of shard I/N and send the replies; no webhooks. "
         "Runs beside `serve --accept-only` processes on one PostgreSQL.",
     )
-    process.add_argument(
-        "--shard",
-        type=_shard,
-        default=(0, 1),
-        metavar="I/N",
-        help="with N process processes, this one (0..N-1) handles the chats of shard I (default: 0/1)",
-    )
+    _add_shard(process, "process")
     process.add_argument("--host", default="127.0.0.1", help="address of /healthz and /metrics (default: 127.0.0.1)")
     process.add_argument("--port", type=int, help="serve /healthz and /metrics on this port (default: none)")
     process.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")

@@ -594,29 +594,10 @@ class InboundRepo(_Repo):
 
     async def note_contact(self, channel: ChannelName, chat_id: str, at: datetime) -> None:
         """Record that a chat wrote at `at` (kept monotonic), also on the citizen's channel identity."""
-        stmt = _upsert(self.conn, ACTIVITY).values(channel=channel.value, chat_id=chat_id, last_inbound_at=at)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ACTIVITY.c.channel, ACTIVITY.c.chat_id],
-            set_={
-                "last_inbound_at": case(
-                    (stmt.excluded.last_inbound_at > ACTIVITY.c.last_inbound_at, stmt.excluded.last_inbound_at),
-                    else_=ACTIVITY.c.last_inbound_at,
-                )
-            },
-        )
-        await self.conn.execute(stmt)
-        await self.conn.execute(
-            update(IDENTITIES)
-            .where(
-                IDENTITIES.c.channel == channel.value,
-                IDENTITIES.c.external_id == chat_id,
-                or_(IDENTITIES.c.last_inbound_at.is_(None), IDENTITIES.c.last_inbound_at < at),
-            )
-            .values(last_inbound_at=at)
-        )
+        await self.note_contacts(channel, {chat_id: at})
 
     async def note_contacts(self, channel: ChannelName, contacts: Mapping[str, datetime]) -> None:
-        """Record when each chat last wrote, as `note_contact` does, for many chats in two statements."""
+        """Record when each chat last wrote (kept monotonic), also on the citizens' channel identities."""
         if not contacts:
             return
         stmt = _upsert(self.conn, ACTIVITY)
