@@ -22,7 +22,7 @@ MAX_ATTEMPTS = 8
 HOLD = timedelta(seconds=60)  # how long freshly committed messages belong to the in-process pump
 HOLD_MARGIN = timedelta(seconds=10)
 CLAIM_LEASE = timedelta(seconds=120)  # how long the retry loop owns a message it claimed
-PUMP_CHUNK = 32  # messages sent between two records of what went out (bounds re-sends after a crash)
+PUMP_CHUNK = 32  # messages of whole chats handed to one delivery; chunks go out side by side
 RETRY_BASE = timedelta(seconds=5)
 RECORD_PATIENCE = 60.0  # seconds to keep trying to record what was sent while the database is unreachable
 RETRY_CAP = timedelta(minutes=30)
@@ -248,8 +248,8 @@ class OutboxPump:
             now = self.clock.now()
             messages = [m for deadline, ms in batches if deadline > now for m in ms]
             try:
-                # Outcomes are recorded chunk by chunk, so a process killed mid-send re-sends little. A chat's
-                # messages stay in one chunk (in order); chunks of different chats go out side by side.
+                # A chat's messages stay in one chunk (in order); chunks of different chats go out side by side,
+                # and each message is recorded as sent as soon as the platform accepted it (Delivery.deliver).
                 await asyncio.gather(*(self.delivery.deliver(chunk) for chunk in chunks_by_chat(messages)))
             except Exception:  # they stay pending in the outbox; the retry loop takes them after the hold
                 log.exception("outbox pump failed to deliver %d messages", len(messages))
