@@ -416,7 +416,7 @@ async def cmd_serve(app: App, args: argparse.Namespace) -> int:
 async def cmd_process(app: App, args: argparse.Namespace) -> int:
     """Process the updates that `serve --accept-only` processes stored, and send the replies (no webhooks)."""
     from suarawarga.errors import ChannelError
-    from suarawarga.runtime import Role, channels_for, running, status_app
+    from suarawarga.runtime import PROCESS_POLL_INTERVAL, channels_for, running, status_app
 
     channels = channels_for(app)
     if not channels:
@@ -425,7 +425,7 @@ async def cmd_process(app: App, args: argparse.Namespace) -> int:
     if not args.no_setup:
         await ensure_ready(app)
     try:
-        async with running(app, channels, shard=args.shard, role=Role.PROCESS) as run:
+        async with running(app, channels, shard=args.shard, poll_interval=PROCESS_POLL_INTERVAL) as run:
             index, count = args.shard
             print(f"processing shard {index}/{count} of the inbox; Ctrl-C to stop", flush=True)
             if args.port is None:

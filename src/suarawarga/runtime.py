@@ -1,10 +1,10 @@
 """Long-running modes: `serve` (webhooks), `process`, `poll` (Telegram long polling) and the outbox retry loop.
 
-A process has a role. `all` (the default, and the only one SQLite supports well) accepts webhooks, processes the
-stored updates and sends the replies. On PostgreSQL the work can be split: `accept` processes only store each
-update and answer 200, so an acknowledgement never waits behind a flow step or a reply; `process` processes (no
-HTTP) drain the inbox, each its shard of the chats, and send the replies. A killed `accept` process cannot send a
-reply twice: it sends none.
+By default one process (`running`) accepts webhooks, processes the stored updates and sends the replies; that is
+the only layout SQLite supports well. On PostgreSQL the work can be split: `serve --accept-only` processes
+(`accepting`) only store each update and answer 200, so an acknowledgement never waits behind a flow step or a
+reply; `process` processes (`running` without webhooks) drain the inbox, each its shard of the chats, and send the
+replies. A killed accepting process cannot send a reply twice: it sends none.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
@@ -31,14 +30,6 @@ log = logging.getLogger(__name__)
 
 RETRY_INTERVAL = 5.0  # seconds between passes of the outbox retry loop
 PROCESS_POLL_INTERVAL = 0.05  # a `process` process learns of new updates by polling: at most this late
-
-
-class Role(StrEnum):
-    """What a long-running process does with updates."""
-
-    ALL = "all"  # accept webhooks, process the updates, send the replies
-    ACCEPT = "accept"  # store each update and acknowledge it; `process` processes do the rest
-    PROCESS = "process"  # process stored updates and send the replies; no webhooks
 
 
 @dataclass
@@ -99,11 +90,12 @@ async def running(
     *,
     retries: bool = True,
     shard: tuple[int, int] = (0, 1),
-    role: Role = Role.ALL,
+    poll_interval: float | None = None,
 ) -> AsyncIterator[Running]:
-    """Start channels, dispatcher, outbox pump, inbox processor and (optionally) the retry loop."""
-    if role is Role.ACCEPT:
-        raise ValueError("an accept process runs `accepting`")
+    """Start channels, dispatcher, outbox pump, inbox processor and (optionally) the retry loop.
+
+    `poll_interval`: how often to look for updates other processes stored (default: the inbox's own).
+    """
     async with _started(channels):
         for channel in channels:
             app.senders[channel.name] = channel.sender
@@ -118,8 +110,7 @@ async def running(
             log.info("released %d message(s) held by an earlier run of shard %s", released, holder)
         pump = OutboxPump(app.delivery(), app.clock)
         async with pump, app.dispatcher(pump.submit, holder=holder) as dispatcher:
-            poll = PROCESS_POLL_INTERVAL if role is Role.PROCESS else None
-            inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock, shard=shard, poll_interval=poll)
+            inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock, shard=shard, poll_interval=poll_interval)
             async with inbox:
                 retry = asyncio.create_task(retry_loop(app)) if retries else None
                 try:

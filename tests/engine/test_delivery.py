@@ -64,13 +64,14 @@ async def test_group_commit_flushes_concurrent_items_together_and_reports_failur
     flushes: list[list[int]] = []
     gate = asyncio.Event()
 
-    async def flush(items: list[int]) -> None:
+    async def flush(items: list[int]) -> list[None]:
         flushes.append(items)
         await gate.wait()
         if 99 in items:
             raise RuntimeError("database down")
+        return [None] * len(items)
 
-    commit = GroupCommit(flush)
+    commit: GroupCommit[int, None] = GroupCommit(flush)
     first = asyncio.create_task(commit.add(1))
     await asyncio.sleep(0)
     rest = [asyncio.create_task(commit.add(n)) for n in (2, 3, 99)]
@@ -147,3 +148,18 @@ async def test_outcomes_are_recorded_once_the_database_is_back(app: App) -> None
     assert sorted(report.sent) == sorted(m.id for m in stored)
     assert refused >= 3  # both progress records and at least one final attempt met the outage
     assert await statuses(app, stored) == [OutboxStatus.SENT] * 2
+
+
+async def test_group_commit_gives_each_item_its_own_result_and_caps_the_batch() -> None:
+    """Each `add` gets its item's result; an exception among the results fails that item alone."""
+    flushes: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int | Exception]:
+        flushes.append(items)
+        return [ValueError(f"bad {n}") if n < 0 else n * 10 for n in items]
+
+    commit: GroupCommit[int, int] = GroupCommit(flush, max_batch=2)
+    results = await asyncio.gather(*(commit.add(n) for n in (1, -2, 3)), return_exceptions=True)
+    assert results[0] == 10 and results[2] == 30
+    assert isinstance(results[1], ValueError)
+    assert flushes == [[1, -2], [3]]

@@ -100,3 +100,22 @@ async def test_updates_arriving_together_are_stored_once_each(app: App) -> None:
     async with app.uow() as uow:
         assert await uow.inbox.counts() == {"done": 41}
         assert sum((await uow.outbox.counts()).values()) == 41  # one menu per chat
+
+
+async def test_an_update_that_cannot_be_stored_refuses_only_itself(app: App) -> None:
+    """Updates arriving together share a commit; one the database refuses fails alone, the others are stored."""
+    from suarawarga.bot.inbox import InboxWriter
+
+    writer = InboxWriter(app.uow, app.clock)
+    unstorable = update(3, 12, "x") | {"bad": object()}  # not JSON: the insert of its batch fails
+    results = await asyncio.gather(
+        writer.accept(ChannelName.TELEGRAM, "1", update(1, 11, "a")),
+        writer.accept(ChannelName.TELEGRAM, "2", update(2, 11, "b")),
+        writer.accept(ChannelName.TELEGRAM, "3", unstorable),
+        writer.accept(ChannelName.TELEGRAM, "1", update(1, 11, "a")),  # a repeated delivery
+        return_exceptions=True,
+    )
+    assert results[0] is True and results[1] is True and results[3] is False
+    assert isinstance(results[2], Exception)
+    async with app.uow() as uow:
+        assert await uow.inbox.counts() == {"pending": 2}

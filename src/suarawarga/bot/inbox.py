@@ -18,9 +18,9 @@ import contextlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from suarawarga.bot.batching import GroupCommit
 from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.bot.messages import ChannelName, Inbound
 from suarawarga.bot.tasks import stop
@@ -71,19 +71,8 @@ def chat_hash(channel: ChannelName, payload: dict[str, Any]) -> int:
     return zlib.crc32(f"{channel}:{chat}".encode()) & 0x7FFFFFFF if chat else 0
 
 
-@dataclass(slots=True)
-class _Arrival:
-    """An update waiting for the commit that stores it."""
-
-    channel: ChannelName
-    external_id: str
-    payload: dict[str, Any]
-    stored: asyncio.Future[bool]
-
-
-def _fail(arrival: _Arrival, error: Exception) -> None:
-    if not arrival.stored.done():
-        arrival.stored.set_exception(error)
+# A raw update as the webhook hands it over: (channel, external id, payload).
+_Update = tuple[ChannelName, str, dict[str, Any]]
 
 
 class Acceptor(Protocol):
@@ -101,8 +90,7 @@ class InboxWriter:
         self.uow_factory = uow_factory
         self.clock = clock
         self.on_new = on_new
-        self._arrivals: list[_Arrival] = []
-        self._storing: asyncio.Task[None] | None = None
+        self._commits: GroupCommit[_Update, bool] = GroupCommit(self._store_batch, max_batch=STORE_BATCH)
 
     async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
         """Store an update and commit; return False if it was stored before (a repeated delivery).
@@ -111,54 +99,40 @@ class InboxWriter:
         transaction, so a burst costs a few transactions instead of one each. Every caller still returns only
         after the commit that holds its update.
         """
-        arrival = _Arrival(channel, external_id, payload, asyncio.get_running_loop().create_future())
-        self._arrivals.append(arrival)
-        if self._storing is None:
-            self._storing = asyncio.create_task(self._store_arrivals(), name="inbox-store")
-        new = await arrival.stored
+        new = await self._commits.add((channel, external_id, payload))
         if new and self.on_new is not None:
             self.on_new()
         return new
 
-    async def _store_arrivals(self) -> None:
-        """Store whatever arrived, batch after batch, until nothing waits."""
-        batch: list[_Arrival] = []
+    async def _store_batch(self, batch: list[_Update]) -> list[bool | Exception]:
+        """Store a batch; if that fails, store its updates one by one so a bad one refuses only itself."""
         try:
-            while self._arrivals:
-                batch, self._arrivals = self._arrivals[:STORE_BATCH], self._arrivals[STORE_BATCH:]
-                try:
-                    await self._store(batch)
-                except Exception as exc:
-                    if len(batch) == 1:
-                        _fail(batch[0], exc)
-                        continue
-                    for arrival in batch:  # one bad update must not refuse the others: store them one by one
-                        try:
-                            await self._store([arrival])
-                        except Exception as single:
-                            _fail(arrival, single)
-        except asyncio.CancelledError:
-            for arrival in [*batch, *self._arrivals]:
-                arrival.stored.cancel()
-            self._arrivals = []
-            raise
-        finally:
-            self._storing = None
+            return list(await self._store(batch))
+        except Exception:
+            if len(batch) == 1:
+                raise
+        results: list[bool | Exception] = []
+        for update in batch:
+            try:
+                results += await self._store([update])
+            except Exception as single:
+                results.append(single)
+        return results
 
-    async def _store(self, batch: list[_Arrival]) -> None:
-        """Insert a batch in one transaction and tell each arrival whether it was new (only the first copy is)."""
-        unique = {(a.channel.value, a.external_id): a for a in reversed(batch)}  # copies of one update: the first
+    async def _store(self, batch: list[_Update]) -> list[bool]:
+        """Insert a batch in one transaction; say of each update whether it was new (only the first copy is)."""
+        unique = {(c.value, e): (c, e, p) for c, e, p in reversed(batch)}  # copies of one update: the first
         async with self.uow_factory() as uow:
             fresh = await uow.inbox.add_many(
-                [(a.channel, a.external_id, a.payload, chat_hash(a.channel, a.payload)) for a in unique.values()],
-                self.clock.now(),
+                [(c, e, p, chat_hash(c, p)) for c, e, p in unique.values()], self.clock.now()
             )
             await uow.commit()
-        for arrival in batch:
-            key = (arrival.channel.value, arrival.external_id)
-            if not arrival.stored.done():
-                arrival.stored.set_result(key in fresh)
+        results = []
+        for channel, external_id, _ in batch:
+            key = (channel.value, external_id)
+            results.append(key in fresh)
             fresh.discard(key)
+        return results
 
 
 class InboxProcessor:

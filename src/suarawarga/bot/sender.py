@@ -157,12 +157,13 @@ class Delivery:
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 2.0)
 
-    async def _record_sent(self, parts: list[SendReport]) -> None:
+    async def _record_sent(self, parts: list[SendReport]) -> list[None]:
         """Store messages as sent, many senders' reports in one transaction."""
         merged = SendReport()
         for part in parts:
             merged.merge(part)
         await self.record(merged, {})
+        return [None] * len(parts)
 
     async def record(self, report: SendReport, attempts: Mapping[str, int]) -> None:
         """Store the outcome of a send in the outbox."""

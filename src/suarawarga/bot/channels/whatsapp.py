@@ -533,7 +533,7 @@ class WhatsAppChannel:
         self._progress: dict[str, tuple[str, int, str]] = {}  # parcel -> (rendering, parts sent, last wamid)
         self._media: dict[str, tuple[str, datetime]] = {}  # attachment path -> (media id, uploaded at)
         # The 24-hour window's bookkeeping: rows parsed side by side share one transaction.
-        self._contacts: GroupCommit[tuple[str, datetime]] = GroupCommit(self._note_contacts)
+        self._contacts: GroupCommit[tuple[str, datetime], None] = GroupCommit(self._note_contacts)
         self.sender = self
         self.parser = self.parse
 
@@ -673,7 +673,7 @@ class WhatsAppChannel:
         )
         return await self._content(inbound, message, str(kind))
 
-    async def _note_contacts(self, contacts: list[tuple[str, datetime]]) -> None:
+    async def _note_contacts(self, contacts: list[tuple[str, datetime]]) -> list[None]:
         """Record when chats last wrote, many in one transaction."""
         latest: dict[str, datetime] = {}
         for chat_id, at in contacts:  # one row per chat: a statement may not change a row twice
@@ -681,6 +681,7 @@ class WhatsAppChannel:
         async with self.uow_factory() as uow:
             await uow.inbound.note_contacts(CHANNEL, latest)
             await uow.commit()
+        return [None] * len(contacts)
 
     async def _content(self, inbound: Inbound, message: Mapping[str, Any], kind: str) -> Inbound:
         body = _dict(message.get(kind))
