@@ -66,3 +66,22 @@ async def test_message_logs_are_pruned_after_a_month(app: App, clock: FrozenCloc
         assert await uow.outbox.counts() == {"pending": 1}
         assert await uow.inbox.counts() == {}
     assert pending.id
+
+
+async def test_erased_complaints_are_not_read_again(app: App, clock: FrozenClock) -> None:
+    """Once erased, a complaint no longer comes up for retention: the nightly run reads only what is due."""
+    staff = await officer(app, "DPUPR", "andi")
+    complaint = await file(app, clock.now())
+    async with app.uow() as uow:
+        done = await handling.resolve(uow, staff, complaint, "Sudah ditambal", (), clock.now())
+        await handling.close(uow, done.complaint, "rating 4", clock.now(), by_citizen=True)
+        await uow.commit()
+    later = clock.now() + timedelta(days=731)
+    async with app.uow() as uow:  # the cutoff: closed before this moment
+        assert await uow.complaints.closed_before(clock.now() - timedelta(seconds=1), ERASED) == []
+        assert await uow.complaints.closed_before(clock.now(), ERASED) == [complaint.id]
+    assert (await erase_old(app, later)).done == 1
+    again = await erase_old(app, later)
+    assert (again.done, again.skipped) == (0, 0)
+    async with app.uow() as uow:
+        assert await uow.complaints.closed_before(clock.now(), ERASED) == []

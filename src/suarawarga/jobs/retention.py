@@ -11,7 +11,6 @@ import logging
 from datetime import datetime, timedelta
 
 from suarawarga.bootstrap import App
-from suarawarga.complaints.model import ComplaintStatus, EventKind
 from suarawarga.jobs.context import JobResult, job_context
 
 log = logging.getLogger(__name__)
@@ -30,24 +29,21 @@ async def erase_old(app: App, now: datetime) -> JobResult:
         result.details.append(f"{pruned} old message records pruned")
     limit = now - timedelta(days=app.settings.retention_days)
     async with app.uow() as uow:
-        closed = await uow.complaints.list(status=ComplaintStatus.DITUTUP, limit=100_000)
-    for complaint in closed:
+        # Only complaints still holding personal data: those erased before are not read again night after night.
+        due = await uow.complaints.closed_before(limit, ERASED)
+    for complaint_id in due:
         async with job_context(app, now) as ctx:
-            history = await ctx.uow.complaints.history(complaint.id)
-            closed_at = max((e.at for e in history if e.kind is EventKind.CLOSED), default=None)
-            if closed_at is None or closed_at > limit:
-                continue
-            if not await ctx.uow.jobs.mark(f"retention:{complaint.id}", now):
+            if not await ctx.uow.jobs.mark(f"retention:{complaint_id}", now):
                 result.skipped += 1
                 continue
-            files = await ctx.uow.complaints.attachments(complaint.id)
-            await ctx.uow.complaints.erase_personal_data(complaint.id, ERASED, now)
+            files = await ctx.uow.complaints.attachments(complaint_id)
+            await ctx.uow.complaints.erase_personal_data(complaint_id, ERASED, now)
             await ctx.commit()
         # Files go only after the commit: a failed transaction must not leave records pointing at nothing.
         for item in files:
             try:
                 app.attachments.path_of(item.path).unlink(missing_ok=True)
             except (OSError, ValueError):
-                log.warning("could not delete an attachment of complaint %d", complaint.id)
+                log.warning("could not delete an attachment of complaint %d", complaint_id)
         result.done += 1
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import uuid
@@ -34,7 +35,6 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.storage.orm import (
     AttachmentRow,
-    AwareDateTime,
     Base,
     CategoryRow,
     ChannelIdentity,
@@ -203,10 +203,6 @@ class CategoryRepo(_Repo):
             .values(active=False)
         )
         return int(result.rowcount)
-
-    async def count(self) -> int:
-        """Return how many categories exist."""
-        return int((await self.conn.execute(select(func.count()).select_from(CATEGORIES))).scalar_one())
 
 
 class CitizenRepo(_Repo):
@@ -405,6 +401,22 @@ class ComplaintRepo(_Repo):
                 ATTACHMENTS.c.complaint_id == complaint_id, ATTACHMENTS.c.uploaded_by == ActorKind.CITIZEN.value
             )
         )
+
+    async def closed_before(self, moment: datetime, placeholder: str) -> list[int]:
+        """Return the ids of closed complaints last closed before `moment` whose text is not yet `placeholder`."""
+        query = (
+            select(COMPLAINTS.c.id)
+            .join(EVENTS, EVENTS.c.complaint_id == COMPLAINTS.c.id)
+            .where(
+                COMPLAINTS.c.status == ComplaintStatus.DITUTUP.value,
+                COMPLAINTS.c.description != placeholder,
+                EVENTS.c.kind == EventKind.CLOSED.value,
+            )
+            .group_by(COMPLAINTS.c.id)
+            .having(func.max(EVENTS.c.at) <= moment)
+            .order_by(COMPLAINTS.c.id)
+        )
+        return [int(r[0]) for r in await self.conn.execute(query)]
 
     async def erase_personal_data(self, complaint_id: int, placeholder: str, now: datetime) -> None:
         """Remove everything personal from a complaint: reporter, chat, citizen link, text, notes and files."""
@@ -777,10 +789,7 @@ class OutboxRepo(_Repo):
     async def oldest_pending(self) -> datetime | None:
         """Return when the oldest pending message was created."""
         query = select(func.min(OUTBOX.c.created_at)).where(OUTBOX.c.status == OutboxStatus.PENDING.value)
-        value = (await self.conn.execute(query)).scalar_one_or_none()
-        if value is None:
-            return None
-        moment: datetime | None = AwareDateTime().process_result_value(value, self.conn.dialect)
+        moment: datetime | None = (await self.conn.execute(query)).scalar_one_or_none()  # typed as the column
         return moment
 
     async def cancel_for(self, channel: ChannelName, recipient: str, reason: str) -> int:
@@ -1129,10 +1138,6 @@ class JobRepo(_Repo):
         )
         return result.first() is not None
 
-    async def marked(self, key: str) -> bool:
-        """Tell whether `key` was recorded."""
-        return (await self.conn.execute(select(JOB_MARKS.c.key).where(JOB_MARKS.c.key == key))).first() is not None
-
     async def rating(self, complaint_id: int, round_: int) -> tuple[str | None, int | None] | None:
         """Return (solved, score) given for a resolution round, if any."""
         row = (
@@ -1191,17 +1196,7 @@ def _outbox_id() -> str:
 def _with_id(message: Outbound) -> Outbound:
     if message.id:
         return message
-    return Outbound(
-        key=message.key,
-        text_key=message.text_key,
-        params=message.params,
-        choices=message.choices,
-        language=message.language,
-        ask_location=message.ask_location,
-        files=message.files,
-        template=message.template,
-        id=_outbox_id(),
-    )
+    return dataclasses.replace(message, id=_outbox_id())
 
 
 class SqlUnitOfWork:
