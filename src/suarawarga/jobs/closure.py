@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from suarawarga.bootstrap import App
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import ComplaintStatus, EventKind
 from suarawarga.handlers.notify import tell_citizen
 from suarawarga.handlers.rating import invite_to_survey
 from suarawarga.jobs.context import JobResult, job_context
+
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
 
 NO_ANSWER_WORKING_DAYS = 10
 

@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from suarawarga.bootstrap import App
 from suarawarga.bot.messages import Outbound
 from suarawarga.bot.texts import Catalogue
 from suarawarga.storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
 from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.complaints.deadlines import Alert, Rung, clocks, due_alerts
@@ -19,6 +19,9 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.handlers.notify import STAFF_LANGUAGE, unit_targets
 from suarawarga.jobs.context import JobContext, JobResult, job_context
+
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import logging
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from suarawarga.bootstrap import App
 from suarawarga.bot.messages import Attachment, ChannelName, ConversationKey, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import StaffRole
@@ -19,6 +19,9 @@ from suarawarga.handlers.notify import STAFF_LANGUAGE, unit_targets
 from suarawarga.jobs.context import JobContext, JobResult, job_context
 from suarawarga.reports.digest import CityDigest, UnitWeek, gather
 from suarawarga.surveys.periods import Period, PeriodKind, period_containing, previous
+
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
 
 log = logging.getLogger(__name__)
 CITY_KEY = "city"

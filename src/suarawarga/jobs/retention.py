@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from suarawarga.bootstrap import App
 from suarawarga.jobs.context import JobResult, job_context
+
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
 
 log = logging.getLogger(__name__)
 ERASED = "[dihapus]"
