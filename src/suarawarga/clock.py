@@ -33,3 +33,8 @@ class SystemClock:
     def now(self) -> datetime:
         """Return the current wall-clock time in the city's timezone."""
         return datetime.now(self._tz)
+
+
+def day_start(moment: datetime, tz: tzinfo) -> datetime:
+    """Return local midnight (in tz) of the day a moment falls on."""
+    return moment.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)

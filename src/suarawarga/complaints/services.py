@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from suarawarga.bot.messages import ChannelName
+from suarawarga.clock import day_start
 from suarawarga.complaints.model import (
     ActorKind,
     Category,
@@ -54,14 +55,9 @@ class Filed:
     category: Category
 
 
-def day_start(moment: datetime) -> datetime:
-    """Return the start of the moment's calendar day, in the moment's own timezone."""
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-async def filed_today(uow: UnitOfWork, citizen_id: int, now: datetime) -> int:
-    """Return how many complaints the citizen filed since the start of today (city time)."""
-    return await uow.complaints.count_filed_since(citizen_id, day_start(now))
+async def filed_today(uow: UnitOfWork, citizen_id: int, now: datetime, tz: tzinfo) -> int:
+    """Return how many complaints the citizen filed since local midnight (in the city's tz)."""
+    return await uow.complaints.count_filed_since(citizen_id, day_start(now, tz))
 
 
 async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, code_prefix: str) -> Filed:

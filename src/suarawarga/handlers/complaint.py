@@ -51,7 +51,7 @@ async def enter(turn: Turn) -> str:
 
 
 async def _over_limit(turn: Turn, citizen_id: int) -> bool:
-    if await filed_today(turn.uow, citizen_id, turn.clock.now()) >= turn.policy.complaints_per_day:
+    if await filed_today(turn.uow, citizen_id, turn.clock.now(), turn.clock.tz) >= turn.policy.complaints_per_day:
         turn.reply("complaint.limit", limit=str(turn.policy.complaints_per_day))
         return True
     return False

@@ -5,14 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from suarawarga.reports.digest import CityDigest
-
-# Mutu bands on the IKM (25–100) scale, PermenPANRB 14/2017: D, C, B, A.
-BANDS = (
-    (25.0, 65.0, "D", "#f4c7c3"),
-    (65.0, 76.61, "C", "#fce8b2"),
-    (76.61, 88.31, "B", "#d9ead3"),
-    (88.31, 100.0, "A", "#b7e1cd"),
-)
+from suarawarga.surveys.graphics import BANDS  # the mutu bands on the IKM scale, from the arithmetic's thresholds
 
 
 def write_chart(digest: CityDigest, target: Path) -> None:
@@ -27,9 +20,9 @@ def write_chart(digest: CityDigest, target: Path) -> None:
     height = max(4.0, 0.28 * len(names) + 1.5)
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(13, height), sharey=True, width_ratios=(3, 1))
     positions = list(range(len(names)))
-    for low, high, letter, colour in BANDS:
+    for mutu, low, high, colour in BANDS:
         left.axvspan(low, high, color=colour, zorder=0)
-        left.text((low + high) / 2, -1.2, letter, ha="center", va="center", fontsize=10, fontweight="bold")
+        left.text((low + high) / 2, -1.2, mutu.value, ha="center", va="center", fontsize=10, fontweight="bold")
     values = [float(line.ikm_quarter.ikm) if line.ikm_quarter.ikm is not None else 0.0 for line in ranked]
     left.barh(positions, values, color="#3c78d8", zorder=2)
     for y, line in zip(positions, ranked, strict=True):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
+from suarawarga.clock import day_start
 from suarawarga.complaints.model import Unit
 from suarawarga.errors import NotFound
 from suarawarga.storage.uow import UnitOfWork
@@ -46,11 +47,6 @@ __all__ = [
     "responses_in",
     "unit_ikm",
 ]
-
-
-def day_start(moment: datetime, tz: tzinfo) -> datetime:
-    """Return local midnight (in tz) of the day a moment falls on."""
-    return moment.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 async def answered_today(uow: UnitOfWork, citizen_id: int, unit_id: int, now: datetime, tz: tzinfo) -> int:
