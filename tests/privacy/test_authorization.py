@@ -18,7 +18,8 @@ from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender, console_key, render
 from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.complaints.model import Complaint, ComplaintEvent, ComplaintStatus, Staff, StaffRole
-from suarawarga.handlers.staff import ACTION_EVENTS, Action
+from suarawarga.handlers.notify import Action
+from suarawarga.handlers.staff import ACTION_EVENTS
 from tests.dialogs.test_staff_dialog import Officer, in_group, invite
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation

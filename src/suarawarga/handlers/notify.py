@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Protocol
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
@@ -25,9 +26,20 @@ class Notifier(Protocol):
         ...
 
 
+class Action(StrEnum):
+    """Officer actions; their names are in the buttons' data (`st ACTION CODE`) and the button text keys."""
+
+    ACCEPT = "acc"
+    INFO = "info"
+    REPLY = "reply"
+    TRANSFER = "xfer"
+    RESOLVE = "done"
+    IDENTITY = "who"
+
+
 def staff_actions(code: str, confidential: bool = False) -> tuple[Choice, ...]:
     """Return the buttons an officer gets with a complaint (and, if confidential, one to see the reporter)."""
-    actions = ("acc", "info", "reply", "xfer", "done", *(("who",) if confidential else ()))
+    actions = [a for a in Action if confidential or a is not Action.IDENTITY]
     return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {action} {code}", f"staff.button.{action}") for action in actions)
 
 

@@ -22,7 +22,7 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
 from suarawarga.handlers.common import sender_of
-from suarawarga.handlers.notify import announce_complaint, tell_citizen, tell_unit
+from suarawarga.handlers.notify import Action, announce_complaint, tell_citizen, tell_unit
 from suarawarga.handlers.rating import solved_choices
 
 log = logging.getLogger(__name__)
@@ -30,17 +30,6 @@ log = logging.getLogger(__name__)
 TEXT_MIN, TEXT_MAX = 3, 2000
 MAX_EVIDENCE = 5
 QUEUE_LIMIT = 20
-
-
-class Action(StrEnum):
-    """Officer actions; their names are in the buttons' data."""
-
-    ACCEPT = "acc"
-    INFO = "info"
-    REPLY = "reply"
-    TRANSFER = "xfer"
-    RESOLVE = "done"
-    IDENTITY = "who"
 
 
 ACTION_EVENTS = {
