@@ -240,24 +240,27 @@ async def cmd_run_job(app: App, args: argparse.Namespace) -> int:
 async def cmd_worker(app: App, args: argparse.Namespace) -> int:
     """Run the scheduler and the outbox delivery until interrupted (exactly one worker per deployment)."""
     from suarawarga.jobs.scheduler import build_scheduler
-    from suarawarga.runtime import channels_for
+    from suarawarga.runtime import channels_for, started
 
     if not args.no_setup:
         await ensure_ready(app)
     channels = channels_for(app)
-    for channel in channels:
-        await channel.start()
-        app.senders[channel.name] = channel.sender
-    scheduler = build_scheduler(app)
-    scheduler.start()
-    print(f"worker running: jobs {', '.join(j.id for j in scheduler.get_jobs())}; Ctrl-C to stop")
-    try:
-        await asyncio.Event().wait()
-    finally:
-        scheduler.shutdown(wait=False)
+    async with started(channels):
         for channel in channels:
-            await channel.stop()
+            app.senders[channel.name] = channel.sender
+        scheduler = build_scheduler(app)
+        scheduler.start()
+        print(f"worker running: jobs {', '.join(j.id for j in scheduler.get_jobs())}; Ctrl-C to stop")
+        try:
+            await _until_stopped(_forever())
+        finally:
+            scheduler.shutdown(wait=False)
     return 0
+
+
+async def _forever() -> None:
+    """Wait until cancelled (by `_until_stopped` on SIGINT/SIGTERM)."""
+    await asyncio.Event().wait()
 
 
 async def _until_stopped(work: Awaitable[None]) -> None:
@@ -429,12 +432,8 @@ async def cmd_process(app: App, args: argparse.Namespace) -> int:
             index, count = args.shard
             print(f"processing shard {index}/{count} of the inbox; Ctrl-C to stop", flush=True)
             if args.port is None:
-
-                async def forever() -> None:
-                    await asyncio.Event().wait()
-
                 _settle_heap()
-                await _until_stopped(forever())
+                await _until_stopped(_forever())
             else:  # /healthz and /metrics of this process
                 await _serve_http(app, args, status_app(run), None)
     except ChannelError as exc:

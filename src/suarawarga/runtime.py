@@ -63,7 +63,7 @@ async def retry_loop(app: App, interval: float = RETRY_INTERVAL) -> None:
 
 
 @asynccontextmanager
-async def _started(channels: Sequence[Channel]) -> AsyncIterator[None]:
+async def started(channels: Sequence[Channel]) -> AsyncIterator[None]:
     """Start the channels' clients, and stop those started on the way out."""
     started: list[Channel] = []
     try:
@@ -79,7 +79,7 @@ async def _started(channels: Sequence[Channel]) -> AsyncIterator[None]:
 @asynccontextmanager
 async def accepting(app: App, channels: Sequence[Channel]) -> AsyncIterator[Accepting]:
     """Start an `accept` process: webhooks store updates, nothing else runs here."""
-    async with _started(channels):
+    async with started(channels):
         yield Accepting(app, channels, InboxWriter(app.uow, app.clock))
 
 
@@ -96,7 +96,7 @@ async def running(
 
     `poll_interval`: how often to look for updates other processes stored (default: the inbox's own).
     """
-    async with _started(channels):
+    async with started(channels):
         for channel in channels:
             app.senders[channel.name] = channel.sender
         parsers = {channel.name: channel.parser for channel in channels}
