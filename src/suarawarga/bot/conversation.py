@@ -48,7 +48,6 @@ class ConversationState:
     data: dict[str, Any] = field(default_factory=dict)
     language: str = "id"
     choices: list[list[str]] = field(default_factory=list)  # [[choice id, rendered label], ...] of the last prompt
-    exists: bool = False  # whether a row is stored for it
     forget: bool = False  # delete the stored row instead of saving it (the citizen erased their data)
 
     def clear(self) -> None:

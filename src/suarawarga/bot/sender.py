@@ -89,7 +89,6 @@ class Delivery:
         self.clock = clock
         self.metrics = metrics
         self._sent = GroupCommit(self._record_sent)
-        self.record_patience = RECORD_PATIENCE
 
     async def deliver(self, messages: Sequence[Outbound], attempts: Mapping[str, int] | None = None) -> SendReport:
         """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states.
@@ -141,10 +140,10 @@ class Delivery:
         """Record outcomes, retrying while the database is unreachable (a PostgreSQL restart).
 
         Only this process knows which messages the platform accepted: giving up at once would have them sent
-        again after their hold. After `record_patience` seconds it gives up and they are (re)sent later.
+        again after their hold. After RECORD_PATIENCE seconds it gives up and they are (re)sent later.
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.record_patience
+        deadline = loop.time() + RECORD_PATIENCE
         wait = 0.05
         while True:
             try:

@@ -522,7 +522,6 @@ class ConversationRepo(_Repo):
                 data=dict(r.data or {}),
                 language=r.language,
                 choices=list(r.choices.get("c", [])) if r.choices else [],
-                exists=True,
             )
             for r in await self.conn.execute(query)
         }
