@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from suarawarga.bootstrap import App
+from suarawarga.bot.texts import LANGUAGES
 from suarawarga.errors import NotFound
 from suarawarga.surveys.export import report_csv, report_json, report_table, write_xlsx
 from suarawarga.surveys.graphics import (
@@ -45,12 +46,12 @@ def _err(text: str) -> None:
     sys.stderr.write(text if text.endswith("\n") else text + "\n")
 
 
-def _label(app: App, language: str | None = None) -> Callable[[str], str]:
+def _label(app: App, language: str | None = None) -> Callable[..., str]:
     lang = language or app.settings.language
 
-    def label(key: str) -> str:
+    def label(key: str, **params: str) -> str:
         """Render a catalogue text in the chosen language."""
-        return app.catalogue.render(key, lang)
+        return app.catalogue.render(key, lang, params)
 
     return label
 
@@ -80,7 +81,7 @@ async def _report(app: App, args: argparse.Namespace) -> IkmReport:
             _period(app, args),
             Weight(args.weight),
             args.unit.upper() if args.unit else None,
-            (app.settings.city_code, app.catalogue.render("survey.report.city", app.settings.language)),
+            (app.settings.city_code, _label(app, getattr(args, "language", None))("survey.report.city")),
             getattr(args, "population", None),
         )
 
@@ -228,7 +229,7 @@ async def cmd_qr(app: App, args: argparse.Namespace) -> int:
         label("survey.poster.title"),
         unit.name,
         label("survey.poster.invite"),
-        app.catalogue.render("survey.poster.footer", args.language or app.settings.language, {"code": unit.code}),
+        label("survey.poster.footer", code=unit.code),
         links,
     )
     _out(f"wrote {poster.png} and {poster.pdf}")
@@ -250,7 +251,7 @@ def _period_options(parser: argparse.ArgumentParser) -> None:
         default=Weight.EXACT.value,
         help="weight per unsur: exact 1/9 (default), or 0.111 / 0.11 to reproduce a legacy spreadsheet",
     )
-    parser.add_argument("--language", choices=["id", "en"], help="language of labels (default: the bot's)")
+    parser.add_argument("--language", choices=LANGUAGES, help="language of labels (default: the bot's)")
 
 
 def register(subparsers: Any) -> None:
@@ -307,5 +308,5 @@ def register(subparsers: Any) -> None:
     qr.add_argument("unit", metavar="UNITCODE", help="unit code, e.g. PKM-ANDALAS")
     qr.add_argument("--output", help="PNG file; the PDF is written beside it (default: qr-UNITCODE.png)")
     qr.add_argument("--bot-username", help="the Telegram bot's username (default: SUARAWARGA_TELEGRAM_BOT_USERNAME)")
-    qr.add_argument("--language", choices=["id", "en"], help="language of the poster (default: the bot's)")
+    qr.add_argument("--language", choices=LANGUAGES, help="language of the poster (default: the bot's)")
     qr.set_defaults(handler=cmd_qr)

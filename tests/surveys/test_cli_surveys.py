@@ -117,6 +117,19 @@ def test_report_formats_agree_through_the_cli(
     assert (legacy["min_sample"], legacy["sample_ok"]) == (80, False)
 
 
+def test_report_language_names_the_city_in_that_language(
+    database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report ikm --language en` labels the city row in English, not in the bot's default language."""
+    assert main(["survey", "import", str(write_csv(tmp_path, ROWS)), "--unit", "PKM-ANDALAS"]) == 0
+    capsys.readouterr()
+    assert main(["report", "ikm", "--period", "2025-Q4", "--format", "json", "--language", "en"]) == 0
+    city = json.loads(capsys.readouterr().out)[0]
+    assert city["scope"] == "city"
+    assert "Whole city" in json.dumps(city)
+    assert "Seluruh kota" not in json.dumps(city)
+
+
 def test_chart_pngs_are_written(database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """report chart writes a unit's NRR chart and the ranked OPD chart as PNG images."""
     assert main(["survey", "import", str(write_csv(tmp_path, ROWS)), "--unit", "PKM-ANDALAS"]) == 0
