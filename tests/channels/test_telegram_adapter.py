@@ -19,7 +19,6 @@ from suarawarga.bot.channels.telegram import (
     Limits,
     Pacer,
     TelegramChannel,
-    parse_command,
     split_text,
     telegram_channel,
     utf16_length,
@@ -34,6 +33,7 @@ from suarawarga.bot.messages import (
     MediaKind,
     Outbound,
     OutboundFile,
+    parse_command,
 )
 from suarawarga.errors import ChannelError
 from tests.fakes.telegram_server import Chat, FakeBotApi, User

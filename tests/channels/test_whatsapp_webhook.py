@@ -197,6 +197,9 @@ async def test_interactive_replies_locations_and_template_buttons_are_parsed(rig
     assert parsed is not None and parsed.location == (-0.9471, 100.4172)
     typed = await rig.channel.parse({"message": {**base, "id": "wamid.T", "type": "text", "text": {"body": "/start"}}})
     assert typed is not None and typed.command == "start"
+    lines = {"body": "/status\nPDG-123456"}  # a command and its argument on two lines, as phones send them
+    typed = await rig.channel.parse({"message": {**base, "id": "wamid.T2", "type": "text", "text": lines}})
+    assert typed is not None and (typed.command, typed.text) == ("status", "PDG-123456")
     system = {**base, "id": "wamid.S", "type": "system", "system": {"body": "changed number"}}
     assert await rig.channel.parse({"message": system}) is None
 

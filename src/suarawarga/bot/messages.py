@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -146,3 +147,18 @@ class Outbound:
             template=payload.get("template"),
             id=id,
         )
+
+
+# `/command[@bot] args`: Telegram's command syntax, which the other channels accept as typed too.
+_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?\Z", re.DOTALL)
+
+
+def parse_command(text: str, bot_username: str | None) -> tuple[str, str] | None:
+    """Return (command, arguments) of a `/command[@bot] args` text, or None if it is not one for this bot."""
+    match = _COMMAND.match(text.strip())
+    if match is None:
+        return None
+    mention = match.group(2)
+    if mention and bot_username and mention.lower() != bot_username.lower():
+        return None
+    return match.group(1).lower(), (match.group(3) or "").strip()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from suarawarga.bot.attachments import AttachmentStore
-from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, MediaKind, Outbound
+from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, MediaKind, Outbound, parse_command
 from suarawarga.bot.sender import Progress, SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock
@@ -49,9 +49,9 @@ def parse_line(line: str, key: ConversationKey, clock: Clock, store: AttachmentS
         return dataclasses.replace(base, media=(store.save(path.read_bytes(), mime, kind, now),))
     if text.startswith("/stiker") or text.startswith("/sticker"):
         return dataclasses.replace(base, unsupported="sticker")
-    if text.startswith("/") and len(text) > 1:
-        command, _, args = text[1:].partition(" ")
-        return dataclasses.replace(base, command=command.lower(), text=args.strip() or None)
+    command = parse_command(text, None)
+    if command is not None:
+        return dataclasses.replace(base, command=command[0], text=command[1] or None)
     return dataclasses.replace(base, text=line)
 
 

@@ -77,6 +77,7 @@ from suarawarga.bot.messages import (
     MediaRef,
     Outbound,
     OutboundFile,
+    parse_command,
 )
 from suarawarga.bot.sender import Progress, Sender, SendReport
 from suarawarga.bot.texts import Catalogue
@@ -99,7 +100,6 @@ STORE_RETRY = 2.0  # seconds before fetching again an update that could not be s
 LOCATION_LABEL = "input.share_location"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
-_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?\Z", re.DOTALL)
 _UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was blocked", "user is deactivated")
 # What reading a malformed update raises: PTB's de_json checks no types, so a wrong one fails wherever it is used.
 _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
@@ -159,17 +159,6 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 def escape(value: str) -> str:
     """Escape a parameter for Telegram's HTML parse mode."""
     return html.escape(value, quote=False)
-
-
-def parse_command(text: str, bot_username: str | None) -> tuple[str, str] | None:
-    """Return (command, arguments) of a `/command[@bot] args` text, or None if it is not one for this bot."""
-    match = _COMMAND.match(text.strip())
-    if match is None:
-        return None
-    mention = match.group(2)
-    if mention and bot_username and mention.lower() != bot_username.lower():
-        return None
-    return match.group(1).lower(), (match.group(3) or "").strip()
 
 
 def redact(text: str) -> str:

@@ -47,6 +47,7 @@ from suarawarga.bot.messages import (
     Outbound,
     OutboundFile,
     OutboxStatus,
+    parse_command,
 )
 from suarawarga.bot.sender import MAX_ATTEMPTS, Progress, Sender, SendReport, backoff
 from suarawarga.bot.texts import Catalogue
@@ -687,9 +688,9 @@ class WhatsAppChannel:
         body = _dict(message.get(kind))
         if kind == "text":
             text = str(body.get("body") or "")
-            if text.startswith("/") and len(text) > 1 and not text[1].isspace():
-                command, _, rest = text[1:].partition(" ")
-                return _with(inbound, command=command.lower(), text=rest.strip() or None)
+            command = parse_command(text, None)
+            if command is not None:
+                return _with(inbound, command=command[0], text=command[1] or None)
             return _with(inbound, text=text)
         if kind == "interactive":
             reply = body.get(str(body.get("type")))
