@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from starlette.routing import BaseRoute
 
@@ -30,8 +30,3 @@ class Channel(Protocol):
     async def stop(self) -> None:
         """Close network clients."""
         ...
-
-
-def describe(channel: Any) -> str:
-    """Return a channel's name for logs."""
-    return str(getattr(channel, "name", "?"))

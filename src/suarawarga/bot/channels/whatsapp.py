@@ -23,7 +23,7 @@ import hmac
 import logging
 import mimetypes
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -466,10 +466,15 @@ def _graph_error(response: httpx.Response) -> GraphError:
         error = response.json().get("error") or {}
     except (ValueError, AttributeError):
         error = {}
+    return _error_from(error, response.status_code, str(error.get("message") or response.reason_phrase or "error"))
+
+
+def _error_from(error: Mapping[str, Any], status: int, text: str) -> GraphError:
+    """Return Meta's error object (an API answer's, or a failed status's) as a GraphError with its details."""
     code = error.get("code") if isinstance(error.get("code"), int) else None
-    message = str(error.get("message") or response.reason_phrase or "error")
-    details = (error.get("error_data") or {}).get("details") if isinstance(error.get("error_data"), dict) else None
-    return GraphError(code, response.status_code, f"{message}: {details}" if details else message)
+    data = error.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    return GraphError(code, status, f"{text}: {details}" if details else text)
 
 
 @dataclass(slots=True)
@@ -590,6 +595,7 @@ class WhatsAppChannel:
         if not isinstance(delivery, dict) or not isinstance(delivery.get("entry", []), list):
             return PlainTextResponse("bad delivery", status_code=400)
         statuses: list[dict[str, Any]] = []
+        accepted: list[Awaitable[bool]] = []
         for value in _values(delivery):
             metadata = _dict(value.get("metadata"))
             number = metadata.get("phone_number_id")
@@ -600,8 +606,9 @@ class WhatsAppChannel:
                 wamid = _id(message.get("id"), ID_MAX)
                 if wamid is not None:
                     stored = {"message": message, "contacts": contacts, "metadata": metadata}
-                    await inbox.accept(CHANNEL, wamid, stored)
+                    accepted.append(inbox.accept(CHANNEL, wamid, stored))
             statuses += _items(value.get("statuses"))
+        await asyncio.gather(*accepted)  # in order, in one group commit rather than one commit each
         if statuses:
             await self.apply_statuses(statuses)
         return PlainTextResponse("ok")
@@ -625,14 +632,7 @@ class WhatsAppChannel:
                     continue
                 errors = _items(status.get("errors"))
                 first = errors[0] if errors else {}
-                code = first.get("code") if isinstance(first.get("code"), int) else None
-                details = (
-                    (first.get("error_data") or {}).get("details")
-                    if isinstance(first.get("error_data"), dict)
-                    else None
-                )
-                text = str(first.get("title") or first.get("message") or "delivery failed")
-                error = GraphError(code, 400, f"{text}: {details}" if details else text)
+                error = _error_from(first, 400, str(first.get("title") or first.get("message") or "delivery failed"))
                 verdict, wait = classify(error)
                 attempts = max(e.attempts for e in entries)
                 if verdict is Verdict.WINDOW:
