@@ -12,6 +12,7 @@ from suarawarga.complaints.deadlines import Alert, Rung, clocks, due_alerts
 from suarawarga.complaints.model import (
     OPEN_STATUSES,
     ActorKind,
+    Category,
     Complaint,
     ComplaintEvent,
     EventKind,
@@ -78,10 +79,13 @@ async def check_deadlines(app: App, now: datetime) -> JobResult:
     calendar = app.calendar
     async with app.uow() as uow:
         complaints = await uow.complaints.list(statuses=OPEN_STATUSES, limit=100_000)
+    categories: dict[int, Category | None] = {}  # a few categories for many complaints: each read once
     for complaint in complaints:
         # One transaction per complaint: its events, marks and messages are committed together.
         async with job_context(app, now) as ctx:
-            category = await ctx.uow.categories.get(complaint.category_id)
+            if complaint.category_id not in categories:
+                categories[complaint.category_id] = await ctx.uow.categories.get(complaint.category_id)
+            category = categories[complaint.category_id]
             if category is None:
                 continue
             history = await ctx.uow.complaints.history(complaint.id)

@@ -13,6 +13,7 @@ in the file), so importing the same file again stores nothing twice. Pure; no I/
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -301,18 +302,7 @@ def parse_csv(
         content = _content_key(row)
         seen[content] += 1
         key = hashlib.sha256(f"{content}\x1f{seen[content]}".encode()).hexdigest()
-        parsed.rows.append(
-            ParsedRow(
-                row.line,
-                row.unit_code,
-                row.submitted_at,
-                row.answers,
-                row.profile,
-                row.service,
-                row.saran,
-                key,
-            )
-        )
+        parsed.rows.append(dataclasses.replace(row, import_key=key))
     return parsed
 
 
