@@ -548,6 +548,9 @@ def _shard(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
+    from suarawarga.bot.messages import ChannelName, OutboxStatus
+    from suarawarga.complaints.model import ComplaintStatus, StaffRole
+
     parser = argparse.ArgumentParser(prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat.")
     parser.add_argument("--version", action="version", version=f"suarawarga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -578,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--unit", help="unit code, e.g. DPUPR")
     listing.add_argument(
         "--status",
-        choices=["diterima", "diproses", "menunggu_info", "perlu_disposisi", "selesai", "ditutup"],
+        choices=[s.value for s in ComplaintStatus],
         help="only this status",
     )
     listing.add_argument("--format", choices=["table", "json"], default="table")
@@ -594,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
         "invite", help="print a one-time invite code", description="Print a one-time invite code for a unit."
     )
     invite.add_argument("unit", help="unit code, e.g. DPUPR")
-    invite.add_argument("--role", choices=["officer", "head", "admin"], default="officer")
+    invite.add_argument("--role", choices=[r.value for r in StaffRole], default="officer")
     invite.add_argument("--hours", type=int, default=72, help="hours the code stays valid (default: 72)")
     invite.set_defaults(handler=cmd_staff_invite)
 
@@ -669,8 +672,8 @@ def build_parser() -> argparse.ArgumentParser:
     o_list = o_sub.add_parser(
         "list", help="list messages and delivery errors", description="List outgoing messages, newest first."
     )
-    o_list.add_argument("--status", choices=["pending", "sent", "failed", "unreachable"], help="only this state")
-    o_list.add_argument("--channel", choices=["telegram", "whatsapp", "console"], help="only this channel")
+    o_list.add_argument("--status", choices=[s.value for s in OutboxStatus], help="only this state")
+    o_list.add_argument("--channel", choices=[c.value for c in ChannelName], help="only this channel")
     o_list.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
     o_list.add_argument("--format", choices=["table", "json"], default="table")
     o_list.set_defaults(handler=cmd_outbox_list)
