@@ -27,7 +27,8 @@ _QUIET = (
     "PIL",
 )
 _PATTERNS = (
-    (re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}"), "bot<token>"),
+    # A Telegram bot token, in a Bot API URL (bot123:abc...) or bare, as PTB repeats it in some errors.
+    (re.compile(r"(bot)?\d{5,}:[A-Za-z0-9_-]{20,}"), r"\1<token>"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1<token>"),
     (re.compile(r"(?i)(sha256=)[0-9a-f]{16,}"), r"\1<signature>"),
     (re.compile(r"(?i)(secret[_-]?token[\"'=:\s]+)[^\s\"',]+"), r"\1<secret>"),

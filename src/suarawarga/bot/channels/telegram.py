@@ -84,6 +84,7 @@ from suarawarga.bot.texts import Catalogue
 from suarawarga.bot.web import telegram_route
 from suarawarga.clock import Clock
 from suarawarga.errors import ChannelError
+from suarawarga.logging import redact
 
 if TYPE_CHECKING:
     from suarawarga.bootstrap import App
@@ -99,7 +100,6 @@ POLL_TIMEOUT = 50  # seconds a getUpdates long poll may wait for an update
 STORE_RETRY = 2.0  # seconds before fetching again an update that could not be stored
 LOCATION_LABEL = "input.share_location"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 _UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was blocked", "user is deactivated")
 # What reading a malformed update raises: PTB's de_json checks no types, so a wrong one fails wherever it is used.
 _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
@@ -159,11 +159,6 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 def escape(value: str) -> str:
     """Escape a parameter for Telegram's HTML parse mode."""
     return html.escape(value, quote=False)
-
-
-def redact(text: str) -> str:
-    """Remove anything shaped like a bot token from a text bound for a log or the outbox."""
-    return _TOKEN.sub("<token>", text)
 
 
 def retry_seconds(error: RetryAfter) -> float:
