@@ -253,6 +253,11 @@ class Engine:
             return
         await self._after(turn, outcome, reprompt_on_stay=False)
 
+    async def start(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
+        """Start a flow in a chat from outside it (a handoff), remembering the choices it offers as `run` does."""
+        await self.enter(turn, name, data)
+        self.remember_choices(turn)
+
     async def enter(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
         """Start flow `name`: run its guard, then ask its first step."""
         flow = self.flows.get(name)

@@ -132,19 +132,16 @@ class Dispatcher:
     async def _process(self, items: list[_Item]) -> None:
         try:
             results, outbound = await self._run_batch(items)
-        except StepFailed:
-            if len(items) == 1:
-                results, outbound = await self._apologise(items[0].inbound)
-            else:
-                for item in items:  # isolate the failing message; the others still go through
+        except Exception as exc:
+            if len(items) > 1:
+                # Isolate the failing message (a failed step, or e.g. a duplicate that another process stored at
+                # the same moment): the others still go through.
+                for item in items:
                     await self._process([item])
                 return
-        except Exception:
-            if len(items) == 1:
+            if not isinstance(exc, StepFailed):
                 raise
-            for item in items:  # e.g. a duplicate delivered to another process at the same moment
-                await self._process([item])
-            return
+            results, outbound = await self._apologise(items[0].inbound)
         done = time.perf_counter()
         for item, replies in zip(items, results, strict=True):
             if self.metrics is not None and not item.duplicate:
@@ -221,8 +218,7 @@ class Dispatcher:
             )
             other = Turn(inbound, target, uow, self.clock, self.policy, self.catalogue)
             try:
-                await self.engine.enter(other, flow, data)
-                self.engine.remember_choices(other)
+                await self.engine.start(other, flow, data)
             except Exception as exc:
                 log.exception("handoff to flow %s failed", flow)
                 raise StepFailed from exc
