@@ -27,7 +27,7 @@ from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.tasks import stop
-from suarawarga.bot.texts import Catalogue
+from suarawarga.bot.texts import LANGUAGES, Catalogue
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -267,4 +267,4 @@ class Dispatcher:
 
 def _language(inbound: Inbound, default: str) -> str:
     hint = (inbound.language or "").lower()[:2]
-    return hint if hint in ("id", "en") else default
+    return hint if hint in LANGUAGES else default

@@ -9,6 +9,8 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from suarawarga.bot.messages import OutboxStatus
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -52,8 +54,8 @@ class Metrics:
 
     def set_outbox(self, counts: dict[str, int], oldest: datetime | None, now: datetime) -> None:
         """Update the outbox gauges from a database reading."""
-        for status in ("pending", "sent", "failed", "unreachable"):
-            self.outbox_backlog.labels(status).set(counts.get(status, 0))
+        for status in OutboxStatus:
+            self.outbox_backlog.labels(status.value).set(counts.get(status.value, 0))
         self.outbox_oldest.set((now - oldest).total_seconds() if oldest is not None else 0)
 
     def render(self) -> bytes:

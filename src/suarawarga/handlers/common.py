@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
 from suarawarga.bot.messages import Choice
+from suarawarga.bot.texts import LANGUAGES
 from suarawarga.complaints.model import normalise_code
 from suarawarga.complaints.services import status_for
 from suarawarga.errors import NotFound
@@ -137,7 +138,7 @@ async def help_(turn: Turn, _args: str) -> str:
 async def language(turn: Turn, args: str) -> str:
     """Switch between Indonesian and English (or to the one named)."""
     wanted = args.strip().lower()[:2]
-    turn.state.language = wanted if wanted in ("id", "en") else ("en" if turn.language == "id" else "id")
+    turn.state.language = wanted if wanted in LANGUAGES else ("en" if turn.language == "id" else "id")
     turn.reply("language.changed")
     if turn.state.flow is None:
         show_menu(turn)
