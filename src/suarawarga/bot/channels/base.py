@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
 from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import ChannelName
 from suarawarga.bot.sender import Sender
+
+MEMORY = 10_000  # entries kept in each of a sender's in-memory maps
+
+
+def remember(store: dict[Any, Any], key: Any, value: Any, limit: int = MEMORY) -> None:
+    """Set `store[key]` as its newest entry, dropping the oldest entries beyond `limit` (a bounded cache)."""
+    store.pop(key, None)
+    store[key] = value
+    while len(store) > limit:
+        store.pop(next(iter(store)))
 
 
 class Channel(Protocol):

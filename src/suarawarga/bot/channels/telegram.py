@@ -66,6 +66,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from suarawarga.bot.attachments import AttachmentStore
+from suarawarga.bot.channels.base import MEMORY, remember
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import (
@@ -104,7 +105,6 @@ _UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was 
 # What reading a malformed update raises: PTB's de_json checks no types, so a wrong one fails wherever it is used.
 _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
 _UNSUPPORTED = ("sticker", "animation", "poll", "dice", "game", "story", "paid_media", "invoice", "checklist")
-_MEMORY = 10_000  # entries kept in each of the sender's in-memory maps
 _HOLD_GRACE = timedelta(minutes=2)  # a chat's hold lapses this long after its due time, whatever happened
 _GROUP_WINDOW = 61.0  # seconds: Telegram's minute, plus a margin for the time a request takes to arrive
 
@@ -230,7 +230,7 @@ class Pacer:
             self._private[chat_id] = (tokens - 1, now)
         else:
             self._groups.setdefault(chat_id, deque()).append(now)
-        if len(self._private) + len(self._groups) > _MEMORY:
+        if len(self._private) + len(self._groups) > MEMORY:
             self._prune(now)
 
     def block(self, chat_id: int, seconds: float) -> None:
@@ -275,13 +275,6 @@ class _Turn:
 
 
 Call = Callable[[], Awaitable[None]]
-
-
-def _remember(store: dict[Any, Any], key: Any, value: Any) -> None:
-    store.pop(key, None)
-    store[key] = value
-    while len(store) > _MEMORY:
-        store.pop(next(iter(store)))
 
 
 def _verdict(error: BaseException) -> tuple[str, str]:
@@ -453,7 +446,7 @@ class TelegramSender:
         for index in range(done, len(calls)):
             await calls[index]()
             if message.id:
-                _remember(self._progress, message.id, index + 1)
+                remember(self._progress, message.id, index + 1)
         self._progress.pop(message.id, None)
 
     def _plan(self, chat_id: int, message: Outbound) -> list[Call]:
@@ -534,7 +527,7 @@ class TelegramSender:
                 log.warning("text is not valid Telegram HTML, sent as plain text: %s", exc)
                 sent = await self._api(chat_id, lambda: self.bot.send_message(chat_id, fallback, reply_markup=markup))
             if question:
-                _remember(self._open_keyboards, chat_id, sent.message_id)
+                remember(self._open_keyboards, chat_id, sent.message_id)
 
         return send_text
 
@@ -563,7 +556,7 @@ class TelegramSender:
                 sent = await self._api(chat_id, lambda: self._send_file(chat_id, Attachment.DOCUMENT, path, name))
             file_id = sent.photo[-1].file_id if sent.photo else sent.document.file_id if sent.document else None
             if file_id:
-                _remember(self._file_ids, key, file_id)
+                remember(self._file_ids, key, file_id)
 
         return send_file
 

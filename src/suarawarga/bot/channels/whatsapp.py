@@ -37,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from suarawarga.bot.attachments import AttachmentStore
 from suarawarga.bot.batching import GroupCommit
+from suarawarga.bot.channels.base import remember
 from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import (
     Attachment,
@@ -844,7 +845,7 @@ class WhatsAppChannel:
             wamid = await self.api.send(
                 {"messaging_product": "whatsapp", "recipient_type": "individual", **recipient, **body}
             )
-            self._progress[tag] = (rendering, index + 1, wamid)
+            remember(self._progress, tag, (rendering, index + 1, wamid))
         self._progress.pop(tag, None)
         return wamid
 
@@ -870,7 +871,7 @@ class WhatsAppChannel:
         if len(data) > DOCUMENT_MAX:
             raise GraphError(None, 400, f"file of {len(data)} bytes is over the WhatsApp limit")
         media_id = await self.api.upload(data, mime, item.filename or path.name)
-        self._media[item.path] = (media_id, now)
+        remember(self._media, item.path, (media_id, now))
         return media_id
 
 
