@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
-from suarawarga.bot.messages import Choice
+from suarawarga.bot.messages import Choice, Inbound, MediaKind, MediaRef
 from suarawarga.bot.texts import LANGUAGES
 from suarawarga.complaints.model import normalise_code
 from suarawarga.complaints.services import status_for
@@ -216,3 +216,13 @@ async def status(turn: Turn, args: str) -> str:
 def sender_of(turn: Turn) -> str:
     """Return the person's id on the channel (the chat id in a private chat)."""
     return turn.inbound.sender_id or turn.inbound.key.chat_id
+
+
+def photos_in(inbound: Inbound) -> list[MediaRef]:
+    """Return the images a message carries: photos, and images sent as files."""
+    return [m for m in inbound.media if m.kind is MediaKind.PHOTO or m.mime.startswith("image/")]
+
+
+def attachment_record(media: MediaRef, kind: str) -> dict[str, object]:
+    """Return a stored image as the attachment record (NewAttachment's fields) a flow keeps until it files it."""
+    return {"kind": kind, "path": media.path, "mime": media.mime, "size": media.size, "sha256": media.sha256}

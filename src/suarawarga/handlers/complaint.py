@@ -6,7 +6,7 @@ import re
 from enum import StrEnum
 
 from suarawarga.bot.conversation import END, STAY, Flow, Step, Turn
-from suarawarga.bot.messages import Choice, MediaKind
+from suarawarga.bot.messages import Choice
 from suarawarga.complaints.model import (
     ADDRESS_MAX,
     ADDRESS_MIN,
@@ -20,6 +20,7 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
 from suarawarga.errors import UserInputError
+from suarawarga.handlers.common import attachment_record, photos_in
 from suarawarga.handlers.consent import ensure_consent, require_consent
 from suarawarga.handlers.notify import announce_complaint
 
@@ -172,21 +173,12 @@ async def on_photos(turn: Turn) -> str:
     """Collect photos until the citizen is done or the maximum is reached."""
     if turn.inbound.choice == "photos:done":
         return S.IDENTITY
-    photos = [m for m in turn.inbound.media if m.kind is MediaKind.PHOTO or m.mime.startswith("image/")]
+    photos = photos_in(turn.inbound)
     if not photos:
         raise UserInputError("complaint.photos.need_photo")
     stored: list[dict[str, object]] = turn.data.setdefault("photos", [])
     room = turn.policy.max_photos - len(stored)
-    for media in photos[:room]:
-        stored.append(
-            {
-                "kind": "photo",
-                "path": media.path,
-                "mime": media.mime,
-                "size": media.size,
-                "sha256": media.sha256,
-            }
-        )
+    stored += [attachment_record(media, "photo") for media in photos[:room]]
     if len(stored) >= turn.policy.max_photos:
         turn.reply("complaint.photos.full", max=str(turn.policy.max_photos))
         return S.IDENTITY

@@ -7,7 +7,7 @@ import logging
 from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Flow, Step, Turn
-from suarawarga.bot.messages import Attachment, Choice, ConversationKey, MediaKind, Outbound, OutboundFile
+from suarawarga.bot.messages import Attachment, Choice, ConversationKey, Outbound, OutboundFile
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import (
     OPEN_STATUSES,
@@ -21,7 +21,7 @@ from suarawarga.complaints.model import (
     normalise_code,
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
-from suarawarga.handlers.common import sender_of
+from suarawarga.handlers.common import attachment_record, photos_in, sender_of
 from suarawarga.handlers.notify import Action, announce_complaint, tell_citizen, tell_unit
 from suarawarga.handlers.rating import solved_choices
 
@@ -274,20 +274,11 @@ async def ask_resolve_photos(turn: Turn) -> None:
 async def on_resolve_photos(turn: Turn) -> str:
     """Collect evidence photos, then resolve and tell the citizen."""
     if turn.inbound.choice != "evidence:send":
-        photos = [m for m in turn.inbound.media if m.kind is MediaKind.PHOTO or m.mime.startswith("image/")]
+        photos = photos_in(turn.inbound)
         if not photos:
             raise UserInputError("staff.done.need_photo")
         stored: list[dict[str, object]] = turn.data.setdefault("photos", [])
-        for media in photos[: MAX_EVIDENCE - len(stored)]:
-            stored.append(
-                {
-                    "kind": "evidence",
-                    "path": media.path,
-                    "mime": media.mime,
-                    "size": media.size,
-                    "sha256": media.sha256,
-                }
-            )
+        stored += [attachment_record(media, "evidence") for media in photos[: MAX_EVIDENCE - len(stored)]]
         if len(stored) < MAX_EVIDENCE:
             turn.reply(
                 "staff.done.received",
@@ -364,7 +355,7 @@ async def ask_answer(turn: Turn) -> None:
 
 async def on_answer(turn: Turn) -> str:
     """Pass the citizen's answer (text and/or photos) to the OPD."""
-    photos = [m for m in turn.inbound.media if m.kind is MediaKind.PHOTO or m.mime.startswith("image/")]
+    photos = photos_in(turn.inbound)
     text = (turn.inbound.text or "").strip()
     if not photos and not TEXT_MIN <= len(text) <= TEXT_MAX:
         raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
@@ -372,7 +363,7 @@ async def on_answer(turn: Turn) -> str:
     if complaint is None or complaint.status is not ComplaintStatus.MENUNGGU_INFO:
         turn.reply("answer.not_waiting", code=turn.data["code"], status="-")
         return END
-    files = tuple(NewAttachment(p.kind.value, p.path, p.mime, p.size, p.sha256) for p in photos)
+    files = tuple(NewAttachment("photo", p.path, p.mime, p.size, p.sha256) for p in photos)  # kind as on filing
     answer = text or turn.text("answer.photo_only", count=str(len(photos)))
     handled = await handling.provide_info(turn.uow, complaint, answer, files, turn.clock.now())
     await tell_unit(turn, handled.unit.id, "staff.info_answer", code=complaint.code, answer=answer)
