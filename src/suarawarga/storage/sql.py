@@ -210,13 +210,8 @@ class CitizenRepo(_Repo):
 
     async def find(self, channel: ChannelName, external_id: str) -> tuple[int, datetime | None] | None:
         """Return (citizen id, consent time) for a channel identity, if known."""
-        query = (
-            select(CITIZENS.c.id, CITIZENS.c.consent_at)
-            .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
-            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
-        )
-        row = (await self.conn.execute(query)).first()
-        return (row.id, row.consent_at) if row else None
+        found = await self.get_by_identity(channel, external_id)
+        return found[:2] if found else None
 
     async def register(
         self, channel: ChannelName, external_id: str, language: str, now: datetime, consent: bool
@@ -754,29 +749,27 @@ class OutboxRepo(_Repo):
     async def claim_due(self, now: datetime, lease: timedelta, limit: int = 100) -> list[tuple[Outbound, int]]:
         """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them."""
         query = (
-            select(OUTBOX.c.id)
+            select(OUTBOX)
             .where(OUTBOX.c.status == OutboxStatus.PENDING.value, OUTBOX.c.next_attempt_at <= now)
             .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
             .limit(limit)
         )
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        ids = [r[0] for r in await self.conn.execute(query)]
-        if not ids:
-            return []
-        await self.conn.execute(
-            update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(next_attempt_at=now + lease, held_by=None)
-        )
-        rows = await self.conn.execute(
-            select(OUTBOX).where(OUTBOX.c.id.in_(ids)).order_by(OUTBOX.c.created_at, OUTBOX.c.id)
-        )
-        return [
+        claimed = [
             (
                 Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
-                r.attempts,
+                int(r.attempts),
             )
-            for r in rows
+            for r in await self.conn.execute(query)
         ]
+        if claimed:  # the lease changes nothing the caller reads: the rows were read once, locked
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([m.id for m, _ in claimed]))
+                .values(next_attempt_at=now + lease, held_by=None)
+            )
+        return claimed
 
     async def prune(self, before: datetime) -> int:
         """Delete finished messages (sent, failed, unreachable) created before a moment."""
