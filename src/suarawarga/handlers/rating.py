@@ -35,8 +35,8 @@ def solved_choices(code: str) -> tuple[Choice, ...]:
 
 
 def score_choices(code: str) -> tuple[Choice, ...]:
-    """Return the 1–4 rating buttons."""
-    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {n}", f"rating.score.{n}") for n in range(4, 0, -1))
+    """Return the 1–4 rating buttons, worst first: option n is score n wherever options are numbered."""
+    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {n}", f"rating.score.{n}") for n in range(1, 5))
 
 
 async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now: datetime) -> None:
