@@ -54,12 +54,14 @@ class Conversation:
         return [m.text_key for m in self.last]
 
     def check_numbering(self, message: Outbound) -> None:
-        """Fail when an option's label starts with a number other than its own: typed n must mean option n."""
+        """Fail when an option is labelled with the number of another option: typed n must mean option n."""
+        count = len(message.choices)
         for position, choice in enumerate(message.choices, 1):
             label = self.catalogue.render(choice.text_key, message.language, choice.params)
             leading = re.match(r"\s*(\d+)\b", label)
-            assert leading is None or int(leading.group(1)) == position, (
-                f"{message.text_key}: option {position} is labelled {label!r}; typing {position} would pick it"
+            number = int(leading.group(1)) if leading else position
+            assert number == position or number > count, (
+                f"{message.text_key}: option {position} is labelled {label!r}; typing {number} picks option {number}"
             )
 
     @property

@@ -18,6 +18,7 @@ from suarawarga.complaints.model import (
     NewAttachment,
     Staff,
     UnitKind,
+    letter_count,
     normalise_code,
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
@@ -148,7 +149,7 @@ async def staff_enter(turn: Turn) -> str:
 
 def _text(turn: Turn) -> str:
     text = (turn.inbound.text or "").strip()
-    if not TEXT_MIN <= len(text) <= TEXT_MAX:
+    if letter_count(text) < TEXT_MIN or len(text) > TEXT_MAX:
         raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
     return text
 
@@ -357,7 +358,7 @@ async def on_answer(turn: Turn) -> str:
     """Pass the citizen's answer (text and/or photos) to the OPD."""
     photos = photos_in(turn.inbound)
     text = (turn.inbound.text or "").strip()
-    if not photos and not TEXT_MIN <= len(text) <= TEXT_MAX:
+    if not photos and (letter_count(text) < TEXT_MIN or len(text) > TEXT_MAX):
         raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
     complaint = await turn.uow.complaints.by_code(turn.data["code"])
     if complaint is None or complaint.status is not ComplaintStatus.MENUNGGU_INFO:
