@@ -145,8 +145,8 @@ async def test_status_is_shown_only_to_the_filer(
     assert await citizen.say(f"status {code}") == ["status.detail"]
     text = citizen.last_texts[0]
     assert code in text
-    assert "Diterima, menunggu OPD" in text
-    assert "pengaduan diterima dan diteruskan" in text
+    assert "Tercatat, menunggu diterima OPD" in text
+    assert "pengaduan tercatat dan diteruskan ke OPD" in text
     assert await citizen.say("status") == ["status.list"]
     assert code in citizen.last_texts[0]
     stranger = Conversation(dispatcher, clock, app.catalogue, "stranger")

@@ -333,7 +333,7 @@ async def ask_confirm(turn: Turn) -> None:
         category=category.name(turn.language) if category else data["category"],
         description=description,
         location=where,
-        kecamatan=kecamatan.name if kecamatan else "-",
+        kecamatan=kecamatan.name if kecamatan else turn.text("complaint.summary.no_kecamatan"),
         photos=str(len(data.get("photos", []))),
         identity=who,
     )

@@ -23,7 +23,7 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
 from suarawarga.handlers.common import attachment_record, photos_in, sender_of
-from suarawarga.handlers.notify import Action, announce_complaint, tell_citizen, tell_unit
+from suarawarga.handlers.notify import Action, announce_complaint, contact_text, tell_citizen, tell_unit
 from suarawarga.handlers.rating import solved_choices
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,8 @@ async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None
             text_key="staff.identity",
             params={
                 "code": complaint.code,
-                "name": complaint.reporter_name or "-",
-                "contact": complaint.reporter_contact or "-",
+                "name": complaint.reporter_name or "",
+                "contact": contact_text(turn, complaint, turn.language),
             },
             language=turn.language,
         )
