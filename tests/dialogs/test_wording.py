@@ -50,3 +50,20 @@ def test_texts_that_read_badly_are_gone(app: App) -> None:
     bad = ("identitas Anda ditangani", "itu batasnya", "pertanyaan pilihan", "Kirim tanpa foto", "reset")
     texts = [app.catalogue.raw(key, "id") for key in sorted(app.catalogue.keys())]
     assert [phrase for phrase in bad if any(phrase in text for text in texts)] == []
+
+
+async def test_typed_answers_to_a_resolution_refer_to_its_options(
+    app: App, dispatcher: Dispatcher, clock: FrozenClock, recorder: RecordingSender, citizen: Conversation
+) -> None:
+    """The citizen types `1` at "is it solved?" (sent from the officer's turn): that is "Ya", then `1` is score 1."""
+    group = Conversation(dispatcher, clock, app.catalogue, "group-dpupr")
+    officer = await setup_dpupr(app, dispatcher, clock, group)
+    await citizen.verify(FILE_NAMED)
+    code = citizen.last[0].params["code"]
+    assert await officer.press(group, f"cmd:st acc {code}") == ["staff.accepted"]
+    assert await officer.press(officer.private, f"cmd:st done {code}", group=False) == ["staff.done.ask"]
+    assert await officer.private.say("Lubang sudah ditambal dengan aspal") == ["staff.done.photos"]
+    assert await officer.private.say("Kirim") == ["staff.done.sent"]
+    assert to(recorder, citizen.key.chat_id)[-1].text_key == "update.resolved"
+    assert await citizen.say("1") == ["rating.ask_score"]
+    assert await citizen.say("1") == ["rating.reopened"]

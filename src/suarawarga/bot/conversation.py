@@ -214,10 +214,7 @@ class Engine:
         """Keep the buttons of the last message sent, which a typed number or label refers to."""
         last = turn.replies[-1] if turn.replies else None
         if last is not None:
-            turn.state.choices = [
-                [c.id, turn.catalogue.render(c.text_key, turn.language, c.params), *([c.means] if c.means else [])]
-                for c in last.choices
-            ]
+            turn.state.choices = offered(last, turn.catalogue)
 
     async def _run(self, turn: Turn) -> None:
         state = turn.state
@@ -320,3 +317,11 @@ class Engine:
 
     async def _ask(self, turn: Turn, step: Step) -> None:
         await step.prompt(turn)
+
+
+def offered(message: Outbound, catalogue: Catalogue) -> list[list[str]]:
+    """Return a message's buttons as remembered for typed answers: [id, rendered label(, means)]."""
+    return [
+        [c.id, catalogue.render(c.text_key, message.language, c.params), *([c.means] if c.means else [])]
+        for c in message.choices
+    ]
