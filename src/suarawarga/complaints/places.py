@@ -10,6 +10,11 @@ _NAN_XX = re.compile(r"\bnan (?:20|xx)\b")  # Lubuk Begalung's kelurahan are wri
 KECAMATAN_PREFIX = "kecamatan "
 
 
+def kecamatan_label(name: str) -> str:
+    """Return a kecamatan's name as shown after a "Kecamatan:" label ("Padang Barat", not "Kecamatan Padang Barat")."""
+    return name.removeprefix("Kecamatan ") or name
+
+
 def _words(text: str) -> list[str]:
     folded = " ".join(_NOT_WORD.sub(" ", text.casefold()).split())
     return _NAN_XX.sub("nan xx", folded).split()

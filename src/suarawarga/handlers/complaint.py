@@ -20,7 +20,7 @@ from suarawarga.complaints.model import (
     UnitKind,
     letter_count,
 )
-from suarawarga.complaints.places import kecamatan_named_in
+from suarawarga.complaints.places import kecamatan_label, kecamatan_named_in
 from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
 from suarawarga.errors import UserInputError
 from suarawarga.handlers.common import attachment_record, photos_in
@@ -333,7 +333,7 @@ async def ask_confirm(turn: Turn) -> None:
         category=category.name(turn.language) if category else data["category"],
         description=description,
         location=where,
-        kecamatan=kecamatan.name if kecamatan else turn.text("complaint.summary.no_kecamatan"),
+        kecamatan=kecamatan_label(kecamatan.name) if kecamatan else turn.text("complaint.summary.no_kecamatan"),
         photos=str(len(data.get("photos", []))),
         identity=who,
     )

@@ -9,6 +9,7 @@ from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, StaffRole, Unit
+from suarawarga.complaints.places import kecamatan_label
 from suarawarga.storage.uow import UnitOfWork
 
 STAFF_LANGUAGE = "id"  # officers work in Indonesian
@@ -84,7 +85,7 @@ async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, te
                     "category": category.name_id if category else "-",
                     "description": description,
                     "location": where,
-                    "kecamatan": kecamatan.name
+                    "kecamatan": kecamatan_label(kecamatan.name)
                     if kecamatan
                     else ctx.catalogue.render("complaint.summary.no_kecamatan", STAFF_LANGUAGE, {}),
                     "reporter": reporter,
