@@ -177,3 +177,25 @@ async def test_the_kecamatan_is_taken_from_a_typed_address(citizen: Conversation
     assert "Padang Utara" in citizen.last_texts[0]
     await citizen.verify([("batal", ["cancel.done"]), ("pengaduan", ["complaint.category.ask"]), *LOCATION[2:]])
     await citizen.verify([("Jl. Raya Padang - Bukittinggi km 5", ["complaint.kecamatan.ask"])])
+
+
+async def test_no_means_no_photos_no_phone_no_suggestion(citizen: Conversation) -> None:
+    """ "Ada foto?" "gak", a phone number "tidak", a suggestion "nggak": each goes on without one."""
+    await citizen.verify(
+        [
+            *LOCATION,
+            ("Tanpa lokasi", ["complaint.kecamatan.ask"]),
+            ("Tidak tahu", ["complaint.photos.ask"]),
+            ("gak", ["complaint.identity.ask"]),
+            ("bernama", ["complaint.name.ask"]),
+            ("Siti Rahma", ["complaint.contact.ask"]),
+            ("tidak", ["complaint.summary"]),
+            ("batal", ["cancel.done"]),
+            ("/start ikm_PKM-ANDALAS", ["survey.service.ask"]),
+            ("Imunisasi", ["survey.profile.ask"]),
+            ("tidak", ["survey.question"]),
+            *[("4", ["survey.question"])] * 8,
+            ("4", ["survey.saran.ask"]),
+            ("nggak", ["survey.summary"]),
+        ]
+    )

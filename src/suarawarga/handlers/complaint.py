@@ -224,7 +224,7 @@ async def ask_photos(turn: Turn) -> None:
     """Invite up to N photos, or to go on without."""
     turn.reply(
         "complaint.photos.ask",
-        (Choice("photos:done", "complaint.photos.done"),),
+        (Choice("photos:done", "complaint.photos.done", means=Means.NO),),
         max=str(turn.policy.max_photos),
     )
 
@@ -244,7 +244,7 @@ async def on_photos(turn: Turn) -> str:
         return S.IDENTITY
     turn.reply(
         "complaint.photos.received",
-        (Choice("photos:done", "complaint.photos.done"),),
+        (Choice("photos:done", "complaint.photos.done", means=Means.NO),),
         count=str(len(stored)),
         max=str(turn.policy.max_photos),
     )
@@ -294,7 +294,7 @@ async def on_name(turn: Turn) -> str:
 
 async def ask_contact(turn: Turn) -> None:
     """Ask for a phone number, optionally."""
-    turn.reply("complaint.contact.ask", (Choice("contact:skip", "complaint.contact.skip"),))
+    turn.reply("complaint.contact.ask", (Choice("contact:skip", "complaint.contact.skip", means=Means.NO),))
 
 
 async def on_contact(turn: Turn) -> str:

@@ -306,7 +306,7 @@ def _question_step(unsur: Unsur, next_step: str) -> Step:
 async def ask_saran(turn: Turn) -> None:
     """Ask for an optional suggestion."""
     unit = await _unit(turn)
-    turn.reply("survey.saran.ask", (Choice(SKIP, "survey.skip"),), unit=unit.name if unit else "")
+    turn.reply("survey.saran.ask", (Choice(SKIP, "survey.skip", means=Means.NO),), unit=unit.name if unit else "")
 
 
 async def on_saran(turn: Turn) -> str:
