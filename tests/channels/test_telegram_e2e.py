@@ -277,7 +277,7 @@ async def test_complaint_from_filing_to_resolution(app: App, mode: str) -> None:
 
         api.user_sends_text(CITIZEN, None, f"status {code}")
         status = await citizen.expect(f"Pengaduan {code}\nStatus:")
-        for line in ("diterima oleh OPD", "Di depan SD nomor berapa tepatnya?", "Lubang sudah ditambal"):
+        for line in ("diterima OPD", "Di depan SD nomor berapa tepatnya?", "Lubang sudah ditambal"):
             assert line in status["text"]
 
         assert await history(app, code) == (

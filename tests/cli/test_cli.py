@@ -95,8 +95,8 @@ def test_new_user_files_a_complaint_in_the_console(
         env,
         tmp_path,
     )
-    assert "Pengaduan Anda diterima dengan kode PDG-" in out
-    code = out.split("dengan kode ")[1].split()[0]
+    assert "Pengaduan Anda sudah tercatat dengan kode PDG-" in out
+    code = out.split("tercatat dengan kode ")[1].split()[0]
     assert main(["complaint", "list", "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(c["code"], c["unit"], c["category"], c["status"]) for c in listed] == [
@@ -107,7 +107,7 @@ def test_new_user_files_a_complaint_in_the_console(
     assert shown["reporter"] == "Budi Santoso"
     assert [e["event"] for e in shown["history"]] == ["filed"]
     again = _run_console([f"status {code}", "/keluar"], env, tmp_path)
-    assert "Diterima, menunggu OPD" in again
+    assert "Tercatat, menunggu diterima OPD" in again
 
 
 def test_console_resumes_the_conversation(database: Path, tmp_path: Path) -> None:

@@ -67,13 +67,28 @@ async def test_good_rating_closes_and_invites_to_the_survey(
     complaint = await resolved_complaint(app, clock)
     citizen = Conversation(dispatcher, clock, app.catalogue, "warga-1")
     assert await citizen.send(press(citizen, f"cmd:nilai {complaint.code} ya")) == ["rating.ask_score"]
-    assert await citizen.say("1") == ["rating.closed"]  # typed "1" = the first button, "4 — Sangat baik"
+    assert await citizen.say("4") == ["rating.closed"]  # typed "4" = the fourth option, score 4
     status, _ = await status_of(app, complaint)
     assert status is ComplaintStatus.DITUTUP
     assert [m.text_key for m in await outbox_to(app, "warga-1")].count("rating.survey_invite") == 1
     async with app.uow() as uow:
         assert await uow.jobs.rating(complaint.id, 1) == ("ya", 4)
     assert (await close_unanswered(app, datetime(2026, 12, 8, 6, 0, tzinfo=JAKARTA))).done == 0
+
+
+async def test_typed_option_n_is_score_n(app: App, clock: FrozenClock, dispatcher: Dispatcher) -> None:
+    """The rating menu lists the scores 1..4 in order, so a citizen typing 1 (meaning bad) reopens the complaint."""
+    complaint = await resolved_complaint(app, clock)
+    citizen = Conversation(dispatcher, clock, app.catalogue, "warga-1")
+    assert await citizen.send(press(citizen, f"cmd:nilai {complaint.code} ya")) == ["rating.ask_score"]
+    menu = citizen.last_texts[0].splitlines()
+    assert "1 (tidak baik)" in menu[0] and "4 (sangat baik)" in menu[0]
+    assert menu[1:] == ["  1. Tidak baik", "  2. Kurang baik", "  3. Baik", "  4. Sangat baik"]
+    assert await citizen.say("1") == ["rating.reopened"]
+    status, _ = await status_of(app, complaint)
+    assert status is ComplaintStatus.DIPROSES
+    async with app.uow() as uow:
+        assert await uow.jobs.rating(complaint.id, 1) == ("ya", 1)
 
 
 async def test_not_solved_reopens_and_the_clock_keeps_running(

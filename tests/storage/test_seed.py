@@ -98,3 +98,33 @@ async def test_a_category_dropped_from_the_seed_is_hidden(app: App) -> None:
     assert result.deactivated == 1
     assert "pasar" not in codes
     assert hidden is None
+
+
+def test_the_padang_seed_has_an_area_and_every_kelurahan() -> None:
+    """The built-in seed gives a rectangle around the city and the 104 kelurahan of its 11 kecamatan."""
+    seed = read_seed()
+    assert seed.area is not None and seed.area.contains(-0.9471, 100.4172)
+    assert not seed.area.contains(-6.2, 106.8)  # Jakarta
+    kecamatan = [u for u in seed.units if u.kind is UnitKind.KECAMATAN]
+    assert len(kecamatan) == 11 and all(u.places for u in kecamatan)
+    assert sum(len(u.places) for u in kecamatan) == 104
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"city": {"area": {"south": 1, "north": 0, "west": 100, "east": 101}}}, "city.area"),
+        ({"city": {"area": {"south": -1, "north": 0, "west": 100}}}, "city.area"),
+        ({"units": [{"code": "DPUPR", "name": "Dinas", "kelurahan": ["Olo"]}]}, "only a kecamatan"),
+    ],
+)
+def test_a_bad_area_or_kelurahan_list_is_refused(change: dict[str, object], problem: str) -> None:
+    """An area whose edges are crossed or missing, or kelurahan under a unit that is no kecamatan, is refused."""
+    doc = yaml.safe_load(default_seed_text())
+    for key, value in change.items():
+        if key == "city":
+            doc["city"].update(value)
+        else:
+            doc["units"] = [u for u in doc["units"] if u["code"] != "DPUPR"] + value  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=problem):
+        parse_seed(doc)

@@ -7,6 +7,7 @@ edit the wording; `Conversation.last_texts` gives the rendered texts where a tes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from suarawarga.bot.attachments import AttachmentStore
@@ -48,7 +49,20 @@ class Conversation:
     async def send(self, inbound: Inbound) -> list[str]:
         """Deliver an inbound and return the catalogue keys of the answers."""
         self.last = await self.dispatcher.handle(inbound)
+        for message in self.last:
+            self.check_numbering(message)
         return [m.text_key for m in self.last]
+
+    def check_numbering(self, message: Outbound) -> None:
+        """Fail when an option is labelled with the number of another option: typed n must mean option n."""
+        count = len(message.choices)
+        for position, choice in enumerate(message.choices, 1):
+            label = self.catalogue.render(choice.text_key, message.language, choice.params)
+            leading = re.match(r"\s*(\d+)\b", label)
+            number = int(leading.group(1)) if leading else position
+            assert number == position or number > count, (
+                f"{message.text_key}: option {position} is labelled {label!r}; typing {number} picks option {number}"
+            )
 
     @property
     def last_texts(self) -> list[str]:

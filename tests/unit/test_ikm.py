@@ -119,7 +119,7 @@ def test_unknown_unsur_label_rejected(label: str) -> None:
 def test_profile_codes_are_lowercase_strings() -> None:
     """Persisted profile option codes are lowercase strings, and each field lists its enum's options."""
     assert PROFILE_OPTIONS[ProfileField.GENDER] == (JenisKelamin.L, JenisKelamin.P)
-    assert [p.value for p in Pendidikan] == ["sd", "smp", "sma", "s1", "s2", "s3"]
+    assert [p.value for p in Pendidikan] == ["sd", "smp", "sma", "diploma", "s1", "s2", "s3"]
     assert [p.value for p in Pekerjaan] == ["pns", "tni", "polri", "swasta", "wirausaha", "lainnya"]
     for options in PROFILE_OPTIONS.values():
         for option in options:
@@ -129,14 +129,14 @@ def test_profile_codes_are_lowercase_strings() -> None:
 @pytest.mark.parametrize(
     ("age", "band"),
     [
-        (0, UsiaBand.UNDER_25),
+        (10, UsiaBand.UNDER_25),
         (24, UsiaBand.UNDER_25),
         (25, UsiaBand.FROM_25_TO_39),
         (39, UsiaBand.FROM_25_TO_39),
         (40, UsiaBand.FROM_40_TO_55),
         (55, UsiaBand.FROM_40_TO_55),
         (56, UsiaBand.OVER_55),
-        (150, UsiaBand.OVER_55),
+        (110, UsiaBand.OVER_55),
     ],
 )
 def test_usia_band_edges(age: int, band: UsiaBand) -> None:
@@ -144,9 +144,9 @@ def test_usia_band_edges(age: int, band: UsiaBand) -> None:
     assert usia_band(age) is band
 
 
-@pytest.mark.parametrize("age", [-1, 151])
+@pytest.mark.parametrize("age", [-1, 0, 9, 111, 150, 151])
 def test_usia_band_rejects_impossible_ages(age: int) -> None:
-    """Ages outside 0..150 are rejected."""
+    """Ages outside 10..110 are rejected: 150 is a typing slip, not "over 55"."""
     with pytest.raises(UnknownCodeError):
         usia_band(age)
 

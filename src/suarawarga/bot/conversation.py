@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from suarawarga.bot.matching import match_choice
 from suarawarga.bot.messages import Choice, ConversationKey, Inbound, Outbound, OutboundFile
 from suarawarga.errors import UserInputError
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 END = "__end__"  # a handler returns this to finish its flow
 STAY = "__stay__"  # a handler returns this to stay in its step without re-asking
 COMMAND_CHOICE_PREFIX = "cmd:"  # a menu button that runs a global command, valid in any step
+AMBIGUOUS = "__ambiguous__"  # normalise's command for a typed answer that fits several options (args: labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ class ConversationState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     language: str = "id"
-    choices: list[list[str]] = field(default_factory=list)  # [[choice id, rendered label], ...] of the last prompt
+    choices: list[list[str]] = field(default_factory=list)  # [[id, label(, means)], ...] of the last prompt
     forget: bool = False  # delete the stored row instead of saving it (the citizen erased their data)
 
     def clear(self) -> None:
@@ -191,7 +193,10 @@ class Engine:
             command = self.keywords.get(word.lower())
             if command and (not rest or command in self.commands_with_arguments):
                 return inbound, command, rest.strip()
-            picked = _match_choice(text, state.choices)
+            match = match_choice(text, state.choices)
+            if match.ambiguous:
+                return inbound, AMBIGUOUS, "\n".join(match.ambiguous)
+            picked = match.choice
             if picked is not None:
                 if picked.startswith(COMMAND_CHOICE_PREFIX):
                     name, _, args = picked.removeprefix(COMMAND_CHOICE_PREFIX).partition(" ")
@@ -209,9 +214,7 @@ class Engine:
         """Keep the buttons of the last message sent, which a typed number or label refers to."""
         last = turn.replies[-1] if turn.replies else None
         if last is not None:
-            turn.state.choices = [
-                [c.id, turn.catalogue.render(c.text_key, turn.language, c.params)] for c in last.choices
-            ]
+            turn.state.choices = offered(last, turn.catalogue)
 
     async def _run(self, turn: Turn) -> None:
         state = turn.state
@@ -219,6 +222,13 @@ class Engine:
         turn.inbound = inbound
         if inbound.group and (command is None or command not in self.group_commands):
             return  # a group chat is for officers' buttons and commands; its chatter is not for the bot
+        if command == AMBIGUOUS:  # never guess: list what the answer fits and ask again
+            turn.reply("input.ambiguous", options="\n".join(f"• {label}" for label in args.splitlines()))
+            if state.flow is None:
+                await self.idle(turn, "")
+            else:
+                await self._reprompt(turn)
+            return
         if command is not None:
             handler = self.commands.get(command)
             if handler is None:
@@ -309,15 +319,9 @@ class Engine:
         await step.prompt(turn)
 
 
-def _match_choice(text: str, choices: list[list[str]]) -> str | None:
-    """Map a typed number ("2") or a typed label ("Selesai") onto a choice of the last prompt."""
-    if not choices:
-        return None
-    if text.isdigit():
-        index = int(text)
-        return choices[index - 1][0] if 1 <= index <= len(choices) else None
-    folded = text.casefold()
-    for choice_id, label in choices:
-        if label.casefold() == folded:
-            return choice_id
-    return None
+def offered(message: Outbound, catalogue: Catalogue) -> list[list[str]]:
+    """Return a message's buttons as remembered for typed answers: [id, rendered label(, means)]."""
+    return [
+        [c.id, catalogue.render(c.text_key, message.language, c.params), *([c.means] if c.means else [])]
+        for c in message.choices
+    ]

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn
+from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn, offered
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.tasks import stop
@@ -183,6 +183,7 @@ class Dispatcher:
                 touched[inbound.key] = state
                 erase += turn.erase_files
                 extra = await self._run_handoffs(uow, turn, states, touched)
+                await self._remember_offers(uow, turn.after_commit, states, touched)
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
@@ -225,6 +226,25 @@ class Dispatcher:
             touched[key] = target
             out += other.replies + other.after_commit
         return out
+
+    async def _remember_offers(
+        self,
+        uow: UnitOfWork,
+        messages: list[Outbound],
+        states: dict[ConversationKey, ConversationState],
+        touched: dict[ConversationKey, ConversationState],
+    ) -> None:
+        """Make the buttons of a message to another, idle chat (e.g. "is it solved?") what its typed numbers mean."""
+        for message in messages:
+            if not message.choices:
+                continue
+            if message.key not in states:
+                states.update(await uow.conversations.load_many([message.key]))
+            target = states.get(message.key)
+            if target is None or target.flow is not None:
+                continue  # a chat in the middle of a question keeps that question's options
+            target.choices = offered(message, self.catalogue)
+            touched[message.key] = target
 
     async def _fresh(self, uow: UnitOfWork, items: list[_Item]) -> list[int]:
         """Return the indexes of items not processed before and not repeated earlier in the batch."""

@@ -89,6 +89,7 @@ class Choice:
     id: str
     text_key: str
     params: Mapping[str, str] = field(default_factory=dict)
+    means: str | None = None  # "yes"/"no" (bot.matching.Means) when typed yes/no words should pick this button
 
 
 class Attachment(StrEnum):

@@ -89,6 +89,20 @@ class Unit:
 
 
 @dataclass(frozen=True, slots=True)
+class Area:
+    """A rectangle of latitudes and longitudes (degrees) around the city."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+    def contains(self, latitude: float, longitude: float) -> bool:
+        """Tell whether a point lies inside the rectangle."""
+        return self.south <= latitude <= self.north and self.west <= longitude <= self.east
+
+
+@dataclass(frozen=True, slots=True)
 class Category:
     """A plain-language complaint category and the unit it is routed to."""
 
@@ -162,9 +176,14 @@ class NewAttachment:
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 6
 _CODE_RE = re.compile(rf"^[A-Z]{{2,5}}-[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
-DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000
+DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 4000  # the minimum counts letters and digits (letter_count)
 NAME_MIN, NAME_MAX = 2, 100
 ADDRESS_MIN, ADDRESS_MAX = 5, 300
+
+
+def letter_count(text: str) -> int:
+    """Count the letters and digits of a text: what a "minimal N huruf" rule measures (emoji and dots are not)."""
+    return sum(1 for ch in text if ch.isalnum())
 
 
 def new_tracking_code(prefix: str) -> str:

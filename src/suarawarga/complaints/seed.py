@@ -10,12 +10,13 @@ from typing import Any
 
 import yaml
 
-from suarawarga.complaints.model import UnitKind
+from suarawarga.complaints.model import Area, UnitKind
 from suarawarga.errors import ConfigError
 
 UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 CATEGORY_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 NAME_MAX = 40
+PLACE_MAX = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class UnitSeed:
     oversight: bool
     city_admin: bool
     population: int | None
+    places: tuple[str, ...] = ()  # kelurahan names, which locate a typed address in this kecamatan
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class Seed:
     city_name: str
     units: tuple[UnitSeed, ...]
     categories: tuple[CategorySeed, ...]
+    area: Area | None = None  # the rectangle around the city; a shared location outside it is questioned
 
 
 def default_seed_text() -> str:
@@ -90,10 +93,13 @@ def parse_seed(doc: Any, source: str = "seed") -> Seed:
                 oversight=_bool(raw.get("oversight", False)),
                 city_admin=_bool(raw.get("city_admin", False)),
                 population=_optional_int(raw.get("population")),
+                places=_places(raw.get("kelurahan")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{where}: {exc!r}")
             continue
+        if unit.places and unit.kind is not UnitKind.KECAMATAN:
+            problems.append(f"{where}: only a kecamatan lists kelurahan")
         if not UNIT_CODE.match(unit.code):
             problems.append(f"{where}: code {unit.code!r} must match {UNIT_CODE.pattern}")
         if unit.code in units:
@@ -143,6 +149,12 @@ def parse_seed(doc: Any, source: str = "seed") -> Seed:
         categories[category.code] = category
     if not categories:
         problems.append("no categories")
+    area: Area | None = None
+    if city.get("area") is not None:
+        try:
+            area = _area(city["area"])
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"city.area: {exc!r}")
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
     return Seed(
@@ -150,6 +162,7 @@ def parse_seed(doc: Any, source: str = "seed") -> Seed:
         city_name=str(city.get("name", "")),
         units=tuple(_parent_first(units)),
         categories=tuple(categories.values()),
+        area=area,
     )
 
 
@@ -166,6 +179,25 @@ def _parent_first(units: dict[str, UnitSeed]) -> list[UnitSeed]:
             placed.add(unit.code)
         pending = [u for u in pending if u.code not in placed]
     return ordered
+
+
+def _places(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and 1 <= len(v.strip()) <= PLACE_MAX for v in value):
+        raise ValueError(f"kelurahan must be a list of names of 1..{PLACE_MAX} characters, got {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _area(value: Any) -> Area:
+    if not isinstance(value, dict):
+        raise TypeError("expected a mapping with south, west, north and east (degrees)")
+    south, west, north, east = (value[k] for k in ("south", "west", "north", "east"))
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (south, west, north, east)):
+        raise ValueError("south, west, north and east must be numbers (degrees)")
+    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
+        raise ValueError(f"need -90 <= south < north <= 90 and -180 <= west < east <= 180, got {value!r}")
+    return Area(float(south), float(west), float(north), float(east))
 
 
 def _bool(value: Any) -> bool:

@@ -145,7 +145,7 @@ async def load_seed(uow: UnitOfWork, seed: Seed) -> SeedResult:
     """Insert or update units and categories by code (idempotent); categories not in the seed are hidden."""
     ids: dict[str, int] = {}
     for unit in seed.units:
-        ids[unit.code] = await uow.units.upsert(
+        ids[unit.code] = unit_id = await uow.units.upsert(
             {
                 "code": unit.code,
                 "name": unit.name,
@@ -157,6 +157,8 @@ async def load_seed(uow: UnitOfWork, seed: Seed) -> SeedResult:
                 "active": True,
             }
         )
+        await uow.units.set_places(unit_id, unit.places)
+    await uow.units.set_city_area(seed.area)
     for order, category in enumerate(seed.categories):
         await uow.categories.upsert(
             {

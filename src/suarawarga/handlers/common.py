@@ -8,9 +8,12 @@ from enum import StrEnum
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
 from suarawarga.bot.messages import Choice, Inbound, MediaKind, MediaRef
 from suarawarga.bot.texts import LANGUAGES
-from suarawarga.complaints.model import normalise_code
+from suarawarga.complaints.model import DESCRIPTION_MAX, letter_count, normalise_code
 from suarawarga.complaints.services import status_for
 from suarawarga.errors import NotFound
+
+# A message outside any flow with at least this much text is taken as a complaint (not "halo", "tes", "pagi").
+COMPLAINT_WORDS_MIN, COMPLAINT_LETTERS_MIN = 5, 25
 
 
 class Cmd(StrEnum):
@@ -89,9 +92,20 @@ def show_menu(turn: Turn, intro: str = "menu.intro") -> None:
 
 
 async def idle(turn: Turn, _args: str) -> str:
-    """Greet a chat that is not in any flow with the menu."""
+    """Greet a chat that is not in any flow with the menu; a complaint typed straight away starts one."""
+    if looks_like_a_complaint(turn.inbound):
+        turn.reply("complaint.from_text")
+        return turn.start_flow("complaint", draft=(turn.inbound.text or "").strip()[:DESCRIPTION_MAX])
     show_menu(turn)
     return END
+
+
+def looks_like_a_complaint(inbound: Inbound) -> bool:
+    """Tell whether a message sent outside any flow reads as a complaint (several words of real text)."""
+    text = inbound.text or ""
+    if inbound.group or inbound.command or inbound.choice:
+        return False
+    return len(text.split()) >= COMPLAINT_WORDS_MIN and letter_count(text) >= COMPLAINT_LETTERS_MIN
 
 
 async def start(turn: Turn, args: str) -> str:

@@ -6,6 +6,7 @@ import re
 from enum import StrEnum
 
 from suarawarga.bot.conversation import END, STAY, Flow, Step, Turn
+from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints.model import (
     ADDRESS_MAX,
@@ -17,7 +18,9 @@ from suarawarga.complaints.model import (
     IdentityMode,
     NewAttachment,
     UnitKind,
+    letter_count,
 )
+from suarawarga.complaints.places import kecamatan_label, kecamatan_named_in
 from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
 from suarawarga.errors import UserInputError
 from suarawarga.handlers.common import attachment_record, photos_in
@@ -35,6 +38,7 @@ class S(StrEnum):
     CATEGORY = "category"
     DESCRIPTION = "description"
     LOCATION = "location"
+    LOCATION_CHECK = "location_check"
     KECAMATAN = "kecamatan"
     PHOTOS = "photos"
     IDENTITY = "identity"
@@ -60,7 +64,13 @@ async def _over_limit(turn: Turn, citizen_id: int) -> bool:
 
 async def ask_consent(turn: Turn) -> None:
     """Show the privacy notice and ask for consent."""
-    turn.reply("privacy.notice", (Choice("consent:yes", "privacy.agree"), Choice("consent:no", "privacy.decline")))
+    turn.reply(
+        "privacy.notice",
+        (
+            Choice("consent:yes", "privacy.agree", means=Means.YES),
+            Choice("consent:no", "privacy.decline", means=Means.NO),
+        ),
+    )
 
 
 async def on_consent(turn: Turn) -> str:
@@ -91,27 +101,33 @@ async def on_category(turn: Turn) -> str:
 
 
 async def ask_description(turn: Turn) -> None:
-    """Ask what happened, with the category's example."""
+    """Ask what happened, with the category's example (or offer the text typed at the menu)."""
     category = await turn.uow.categories.by_code(turn.data["category"])
     hint = (category.hint_en if turn.language == "en" else category.hint_id) if category else ""
-    turn.reply(
-        "complaint.description.ask",
-        category=category.name(turn.language) if category else "",
-        hint=hint,
-        min=str(DESCRIPTION_MIN),
-    )
+    name = category.name(turn.language) if category else ""
+    if turn.data.get("draft"):
+        draft = turn.data["draft"]
+        if len(draft) > SUMMARY_DESCRIPTION_MAX:
+            draft = draft[:SUMMARY_DESCRIPTION_MAX] + "…"
+        choices = (Choice("desc:draft", "complaint.description.use_draft", means=Means.YES),)
+        turn.reply("complaint.description.draft", choices, category=name, draft=draft, min=str(DESCRIPTION_MIN))
+        return
+    turn.reply("complaint.description.ask", category=name, hint=hint, min=str(DESCRIPTION_MIN))
 
 
 async def on_description(turn: Turn) -> str:
-    """Store the description (10 to 4 000 characters)."""
+    """Store the description (at least 10 letters or digits, at most 4 000 characters)."""
     text = (turn.inbound.text or "").strip()
+    if turn.inbound.choice == "desc:draft":
+        text = turn.data.get("draft", "")
     if not text:
         raise UserInputError("complaint.description.need_text")
-    if len(text) < DESCRIPTION_MIN:
+    if letter_count(text) < DESCRIPTION_MIN:
         raise UserInputError("complaint.description.too_short", min=str(DESCRIPTION_MIN))
     if len(text) > DESCRIPTION_MAX:
         raise UserInputError("complaint.description.too_long", max=str(DESCRIPTION_MAX), length=str(len(text)))
     turn.data["description"] = text
+    turn.data.pop("draft", None)
     return S.LOCATION
 
 
@@ -121,7 +137,7 @@ async def ask_location(turn: Turn) -> None:
 
 
 async def on_location(turn: Turn) -> str:
-    """Store the shared point or the typed address."""
+    """Store the shared point (questioned when outside the city) or the typed address (its kecamatan, if named)."""
     inbound = turn.inbound
     if inbound.choice == "loc:skip":
         turn.data.pop("location", None)
@@ -132,14 +148,58 @@ async def on_location(turn: Turn) -> str:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise UserInputError("complaint.location.invalid")
         turn.data["location"] = [lat, lon]
-        return S.KECAMATAN
+        turn.data.pop("address", None)
+        area = await turn.uow.units.city_area()
+        return S.LOCATION_CHECK if area is not None and not area.contains(lat, lon) else S.KECAMATAN
     text = (inbound.text or "").strip()
     if not text:
         raise UserInputError("complaint.location.need")
-    if not ADDRESS_MIN <= len(text) <= ADDRESS_MAX:
+    if letter_count(text) < ADDRESS_MIN or len(text) > ADDRESS_MAX:
         raise UserInputError("complaint.location.address_length", min=str(ADDRESS_MIN), max=str(ADDRESS_MAX))
     turn.data["address"] = text
-    return S.KECAMATAN
+    turn.data.pop("location", None)
+    return await _kecamatan_from_address(turn, text)
+
+
+async def _kecamatan_from_address(turn: Turn, address: str) -> str:
+    """Skip the kecamatan question when the address names exactly one kecamatan (itself or a kelurahan)."""
+    kecamatan = await turn.uow.units.list(UnitKind.KECAMATAN)
+    names = [(u.name, u.code) for u in kecamatan] + list(await turn.uow.units.places())
+    code = kecamatan_named_in(address, names)
+    unit = next((u for u in kecamatan if u.code == code), None)
+    if unit is None:
+        return S.KECAMATAN
+    turn.data["kecamatan"] = unit.code
+    turn.reply("complaint.kecamatan.inferred", kecamatan=unit.name)
+    return _after_kecamatan(turn)
+
+
+def _after_kecamatan(turn: Turn) -> str:
+    return S.PHOTOS if turn.policy.max_photos > 0 else S.IDENTITY
+
+
+async def ask_location_check(turn: Turn) -> None:
+    """Warn that the shared point lies outside the city and ask whether it is right."""
+    lat, lon = turn.data["location"]
+    turn.reply(
+        "complaint.location.outside",
+        (
+            Choice("loccheck:yes", "complaint.location.outside_keep", means=Means.YES),
+            Choice("loccheck:no", "complaint.location.outside_again", means=Means.NO),
+        ),
+        lat=f"{lat:.5f}",
+        lon=f"{lon:.5f}",
+    )
+
+
+async def on_location_check(turn: Turn) -> str:
+    """Keep the point outside the city, or ask for the location again."""
+    if turn.inbound.choice == "loccheck:yes":
+        return S.KECAMATAN
+    if turn.inbound.choice == "loccheck:no":
+        turn.data.pop("location", None)
+        return S.LOCATION
+    raise UserInputError("input.pick_button")
 
 
 async def ask_kecamatan(turn: Turn) -> None:
@@ -157,14 +217,14 @@ async def on_kecamatan(turn: Turn) -> str:
         raise UserInputError("input.pick_button")
     code = choice.removeprefix("kec:")
     turn.data["kecamatan"] = None if code == "unknown" else code
-    return S.PHOTOS if turn.policy.max_photos > 0 else S.IDENTITY
+    return _after_kecamatan(turn)
 
 
 async def ask_photos(turn: Turn) -> None:
     """Invite up to N photos, or to go on without."""
     turn.reply(
         "complaint.photos.ask",
-        (Choice("photos:done", "complaint.photos.done"),),
+        (Choice("photos:done", "complaint.photos.done", means=Means.NO),),
         max=str(turn.policy.max_photos),
     )
 
@@ -184,7 +244,7 @@ async def on_photos(turn: Turn) -> str:
         return S.IDENTITY
     turn.reply(
         "complaint.photos.received",
-        (Choice("photos:done", "complaint.photos.done"),),
+        (Choice("photos:done", "complaint.photos.done", means=Means.NO),),
         count=str(len(stored)),
         max=str(turn.policy.max_photos),
     )
@@ -226,7 +286,7 @@ async def ask_name(turn: Turn) -> None:
 async def on_name(turn: Turn) -> str:
     """Store the reporter's name."""
     text = " ".join((turn.inbound.text or "").split())
-    if not NAME_MIN <= len(text) <= NAME_MAX:
+    if letter_count(text) < NAME_MIN or len(text) > NAME_MAX:
         raise UserInputError("complaint.name.invalid", min=str(NAME_MIN), max=str(NAME_MAX))
     turn.data["name"] = text
     return S.CONTACT
@@ -234,7 +294,7 @@ async def on_name(turn: Turn) -> str:
 
 async def ask_contact(turn: Turn) -> None:
     """Ask for a phone number, optionally."""
-    turn.reply("complaint.contact.ask", (Choice("contact:skip", "complaint.contact.skip"),))
+    turn.reply("complaint.contact.ask", (Choice("contact:skip", "complaint.contact.skip", means=Means.NO),))
 
 
 async def on_contact(turn: Turn) -> str:
@@ -267,13 +327,13 @@ async def ask_confirm(turn: Turn) -> None:
     turn.reply(
         "complaint.summary",
         (
-            Choice("confirm:send", "complaint.confirm.send"),
-            Choice("confirm:cancel", "complaint.confirm.cancel"),
+            Choice("confirm:send", "complaint.confirm.send", means=Means.YES),
+            Choice("confirm:cancel", "complaint.confirm.cancel", means=Means.NO),
         ),
         category=category.name(turn.language) if category else data["category"],
         description=description,
         location=where,
-        kecamatan=kecamatan.name if kecamatan else "-",
+        kecamatan=kecamatan_label(kecamatan.name) if kecamatan else turn.text("complaint.summary.no_kecamatan"),
         photos=str(len(data.get("photos", []))),
         identity=who,
     )
@@ -333,6 +393,7 @@ FLOW = Flow(
         S.CATEGORY: Step(ask_category, on_category),
         S.DESCRIPTION: Step(ask_description, on_description),
         S.LOCATION: Step(ask_location, on_location),
+        S.LOCATION_CHECK: Step(ask_location_check, on_location_check),
         S.KECAMATAN: Step(ask_kecamatan, on_kecamatan),
         S.PHOTOS: Step(ask_photos, on_photos),
         S.IDENTITY: Step(ask_identity, on_identity),

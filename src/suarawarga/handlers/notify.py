@@ -9,6 +9,7 @@ from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, StaffRole, Unit
+from suarawarga.complaints.places import kecamatan_label
 from suarawarga.storage.uow import UnitOfWork
 
 STAFF_LANGUAGE = "id"  # officers work in Indonesian
@@ -60,13 +61,13 @@ async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, te
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
-        where = complaint.location_text or "-"
+        where = complaint.location_text or ctx.catalogue.render("complaint.summary.no_location", STAFF_LANGUAGE, {})
     # What the OPD may see of the reporter depends on the identity mode the citizen chose.
     if complaint.identity_mode is IdentityMode.NAMED:
         reporter = ctx.catalogue.render(
             "staff.reporter.named",
             STAFF_LANGUAGE,
-            {"name": complaint.reporter_name or "-", "contact": complaint.reporter_contact or "-"},
+            {"name": complaint.reporter_name or "", "contact": contact_text(ctx, complaint, STAFF_LANGUAGE)},
         )
     else:
         reporter = ctx.catalogue.render(f"staff.reporter.{complaint.identity_mode}", STAFF_LANGUAGE)
@@ -84,7 +85,9 @@ async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, te
                     "category": category.name_id if category else "-",
                     "description": description,
                     "location": where,
-                    "kecamatan": kecamatan.name if kecamatan else "-",
+                    "kecamatan": kecamatan_label(kecamatan.name)
+                    if kecamatan
+                    else ctx.catalogue.render("complaint.summary.no_kecamatan", STAFF_LANGUAGE, {}),
                     "reporter": reporter,
                     "photos": str(len(photos)),
                 },
@@ -94,6 +97,11 @@ async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, te
                 template="complaint_new",
             )
         )
+
+
+def contact_text(ctx: Notifier, complaint: Complaint, language: str) -> str:
+    """Return the reporter's phone number, or words saying there is none (never a bare dash)."""
+    return complaint.reporter_contact or ctx.catalogue.render("staff.no_contact", language, {})
 
 
 async def tell_unit(ctx: Notifier, unit_id: int, text_key: str, **params: str) -> None:

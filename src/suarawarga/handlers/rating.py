@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
+from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import Complaint, ComplaintStatus, Unit, normalise_code
@@ -31,12 +32,15 @@ class Solved(StrEnum):
 
 def solved_choices(code: str) -> tuple[Choice, ...]:
     """Return the buttons sent with a resolution."""
-    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {s}", f"rating.solved.{s}") for s in Solved)
+    means = {Solved.YA: Means.YES, Solved.BELUM: Means.NO}
+    return tuple(
+        Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {s}", f"rating.solved.{s}", means=means.get(s)) for s in Solved
+    )
 
 
 def score_choices(code: str) -> tuple[Choice, ...]:
-    """Return the 1–4 rating buttons."""
-    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {n}", f"rating.score.{n}") for n in range(4, 0, -1))
+    """Return the 1–4 rating buttons, worst first: option n is score n wherever options are numbered."""
+    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}nilai {code} {n}", f"rating.score.{n}") for n in range(1, 5))
 
 
 async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now: datetime) -> None:

@@ -18,11 +18,12 @@ from suarawarga.complaints.model import (
     NewAttachment,
     Staff,
     UnitKind,
+    letter_count,
     normalise_code,
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
 from suarawarga.handlers.common import attachment_record, photos_in, sender_of
-from suarawarga.handlers.notify import Action, announce_complaint, tell_citizen, tell_unit
+from suarawarga.handlers.notify import Action, announce_complaint, contact_text, tell_citizen, tell_unit
 from suarawarga.handlers.rating import solved_choices
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,8 @@ async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None
             text_key="staff.identity",
             params={
                 "code": complaint.code,
-                "name": complaint.reporter_name or "-",
-                "contact": complaint.reporter_contact or "-",
+                "name": complaint.reporter_name or "",
+                "contact": contact_text(turn, complaint, turn.language),
             },
             language=turn.language,
         )
@@ -148,7 +149,7 @@ async def staff_enter(turn: Turn) -> str:
 
 def _text(turn: Turn) -> str:
     text = (turn.inbound.text or "").strip()
-    if not TEXT_MIN <= len(text) <= TEXT_MAX:
+    if letter_count(text) < TEXT_MIN or len(text) > TEXT_MAX:
         raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
     return text
 
@@ -357,7 +358,7 @@ async def on_answer(turn: Turn) -> str:
     """Pass the citizen's answer (text and/or photos) to the OPD."""
     photos = photos_in(turn.inbound)
     text = (turn.inbound.text or "").strip()
-    if not photos and not TEXT_MIN <= len(text) <= TEXT_MAX:
+    if not photos and (letter_count(text) < TEXT_MIN or len(text) > TEXT_MAX):
         raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
     complaint = await turn.uow.complaints.by_code(turn.data["code"])
     if complaint is None or complaint.status is not ComplaintStatus.MENUNGGU_INFO:

@@ -11,12 +11,15 @@ from enum import StrEnum
 from typing import Any
 
 from suarawarga.bot.conversation import END, Flow, Step, Turn
+from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
-from suarawarga.complaints.model import Unit
+from suarawarga.complaints.model import Unit, letter_count
 from suarawarga.errors import UserInputError
 from suarawarga.handlers.common import show_menu
 from suarawarga.handlers.consent import ensure_consent, require_consent
 from suarawarga.surveys.definitions import (
+    AGE_MAX,
+    AGE_MIN,
     PROFILE_OPTIONS,
     SCORES,
     UNSUR_ORDER,
@@ -114,7 +117,10 @@ async def ask_consent(turn: Turn) -> None:
     """Show the survey's privacy notice and ask for consent."""
     turn.reply(
         "survey.privacy.notice",
-        (Choice("consent:yes", "privacy.agree"), Choice("consent:no", "privacy.decline")),
+        (
+            Choice("consent:yes", "privacy.agree", means=Means.YES),
+            Choice("consent:no", "privacy.decline", means=Means.NO),
+        ),
     )
 
 
@@ -200,7 +206,7 @@ async def ask_service(turn: Turn) -> None:
 async def on_service(turn: Turn) -> str:
     """Store the service received (free text)."""
     text = " ".join((turn.inbound.text or "").split())
-    if not SERVICE_MIN <= len(text) <= SERVICE_MAX:
+    if letter_count(text) < SERVICE_MIN or len(text) > SERVICE_MAX:
         raise UserInputError("survey.service.invalid", min=str(SERVICE_MIN), max=str(SERVICE_MAX))
     turn.data["service"] = text
     return S.PROFILE
@@ -210,7 +216,10 @@ async def ask_profile(turn: Turn) -> None:
     """Offer the four optional profile questions."""
     turn.reply(
         "survey.profile.ask",
-        (Choice("profile:yes", "survey.profile.fill"), Choice("profile:skip", "survey.profile.skip_all")),
+        (
+            Choice("profile:yes", "survey.profile.fill", means=Means.YES),
+            Choice("profile:skip", "survey.profile.skip_all", means=Means.NO),
+        ),
     )
 
 
@@ -253,7 +262,7 @@ def _profile_step(profile_field: ProfileField, next_step: str) -> Step:
             try:
                 stored[profile_field.value] = usia_band(int(text)).value
             except ValueError:
-                raise UserInputError("survey.profile.age.invalid") from None
+                raise UserInputError("survey.profile.age.invalid", min=str(AGE_MIN), max=str(AGE_MAX)) from None
             return next_step
         raise UserInputError("input.pick_button")
 
@@ -297,7 +306,7 @@ def _question_step(unsur: Unsur, next_step: str) -> Step:
 async def ask_saran(turn: Turn) -> None:
     """Ask for an optional suggestion."""
     unit = await _unit(turn)
-    turn.reply("survey.saran.ask", (Choice(SKIP, "survey.skip"),), unit=unit.name if unit else "")
+    turn.reply("survey.saran.ask", (Choice(SKIP, "survey.skip", means=Means.NO),), unit=unit.name if unit else "")
 
 
 async def on_saran(turn: Turn) -> str:
@@ -340,7 +349,10 @@ async def ask_confirm(turn: Turn) -> None:
     none = turn.text("survey.summary.none")
     turn.reply(
         "survey.summary",
-        (Choice("confirm:send", "survey.confirm.send"), Choice("confirm:cancel", "survey.confirm.cancel")),
+        (
+            Choice("confirm:send", "survey.confirm.send", means=Means.YES),
+            Choice("confirm:cancel", "survey.confirm.cancel", means=Means.NO),
+        ),
         unit=unit.name if unit else "",
         service=turn.data.get("service", ""),
         profile=", ".join(given) or none,

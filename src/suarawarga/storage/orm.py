@@ -78,6 +78,26 @@ class ServiceUnit(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class PlaceNameRow(Base):
+    """A place name (a kelurahan) inside a kecamatan, from the seed: it locates a typed address."""
+
+    __tablename__ = "place_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("service_units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class CityAreaRow(Base):
+    """The rectangle around the city, from the seed: a shared location outside it is questioned."""
+
+    __tablename__ = "city_area"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    south: Mapped[float] = mapped_column(Float)
+    west: Mapped[float] = mapped_column(Float)
+    north: Mapped[float] = mapped_column(Float)
+    east: Mapped[float] = mapped_column(Float)
+
+
 class CategoryRow(Base):
     """A complaint category and its routing."""
 

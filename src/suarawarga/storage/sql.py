@@ -21,6 +21,7 @@ from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
 from suarawarga.complaints.model import (
     ActorKind,
+    Area,
     Category,
     Complaint,
     ComplaintEvent,
@@ -40,6 +41,7 @@ from suarawarga.storage.orm import (
     ChannelIdentity,
     ChatActivityRow,
     CitizenRow,
+    CityAreaRow,
     ComplaintEventRow,
     ComplaintRow,
     ConversationRow,
@@ -47,6 +49,7 @@ from suarawarga.storage.orm import (
     InboxRow,
     JobMarkRow,
     OutboxRow,
+    PlaceNameRow,
     ProcessedInbound,
     RatingRow,
     ServiceUnit,
@@ -82,6 +85,8 @@ UNIT_CHATS = _table(UnitChatRow)
 JOB_MARKS = _table(JobMarkRow)
 IDENTITY_VIEWS = _table(IdentityViewRow)
 RATINGS = _table(RatingRow)
+PLACES = _table(PlaceNameRow)
+CITY_AREA = _table(CityAreaRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -148,6 +153,33 @@ class UnitRepo(_Repo):
     async def count(self) -> int:
         """Return how many units exist."""
         return int((await self.conn.execute(select(func.count()).select_from(UNITS))).scalar_one())
+
+    async def set_places(self, unit_id: int, names: Sequence[str]) -> None:
+        """Replace the place names (kelurahan) that lie in a unit (a kecamatan)."""
+        await self.conn.execute(delete(PLACES).where(PLACES.c.unit_id == unit_id))
+        if names:
+            await self.conn.execute(insert(PLACES), [{"unit_id": unit_id, "name": name} for name in names])
+
+    async def places(self) -> Sequence[tuple[str, str]]:
+        """Return (place name, unit code) for every place name of an active unit."""
+        query = (
+            select(PLACES.c.name, UNITS.c.code)
+            .join(UNITS, UNITS.c.id == PLACES.c.unit_id)
+            .where(UNITS.c.active.is_(True))
+            .order_by(PLACES.c.id)
+        )
+        return [(row.name, row.code) for row in await self.conn.execute(query)]
+
+    async def set_city_area(self, area: Area | None) -> None:
+        """Store the rectangle around the city (None: no check)."""
+        await self.conn.execute(delete(CITY_AREA))
+        if area is not None:
+            await self.conn.execute(insert(CITY_AREA).values(id=1, **dataclasses.asdict(area)))
+
+    async def city_area(self) -> Area | None:
+        """Return the rectangle around the city, if the seed gave one."""
+        row = (await self.conn.execute(select(CITY_AREA).where(CITY_AREA.c.id == 1))).first()
+        return Area(row.south, row.west, row.north, row.east) if row else None
 
 
 class CategoryRepo(_Repo):

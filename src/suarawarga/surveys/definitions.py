@@ -14,6 +14,8 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "AGE_MAX",
+    "AGE_MIN",
     "MAX_SCORE",
     "MIN_SCORE",
     "PROFILE_OPTIONS",
@@ -118,11 +120,12 @@ class UsiaBand(StrEnum):
 
 
 class Pendidikan(StrEnum):
-    """Pendidikan options of the template: SD / SMP / SMA / S1 / S2 / S3."""
+    """Pendidikan options of the template (SD / SMP / SMA / S1 / S2 / S3) plus the diploma (D1–D4) many hold."""
 
     SD = "sd"
     SMP = "smp"
     SMA = "sma"
+    DIPLOMA = "diploma"
     S1 = "s1"
     S2 = "s2"
     S3 = "s3"
@@ -150,10 +153,14 @@ PROFILE_OPTIONS: Final[Mapping[ProfileField, tuple[StrEnum, ...]]] = MappingProx
 """The options of each profile question, in display order."""
 
 
+AGE_MIN, AGE_MAX = 10, 110
+"""The ages a respondent can have: a survey answered "at 150" or "at 3" is a typing slip, not a band."""
+
+
 def usia_band(age: int) -> UsiaBand:
-    """Return the age band of an age in whole years (must be 0..150)."""
-    if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 150:
-        raise UnknownCodeError(f"age must be a whole number of years between 0 and 150, got {age!r}")
+    """Return the age band of an age in whole years (AGE_MIN..AGE_MAX)."""
+    if isinstance(age, bool) or not isinstance(age, int) or not AGE_MIN <= age <= AGE_MAX:
+        raise UnknownCodeError(f"age must be a whole number of years between {AGE_MIN} and {AGE_MAX}, got {age!r}")
     if age < 25:
         return UsiaBand.UNDER_25
     if age <= 39:
