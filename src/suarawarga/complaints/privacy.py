@@ -40,6 +40,7 @@ class Erasure:
     """What an erasure removed and kept."""
 
     complaints_kept: int = 0
+    codes: list[str] = field(default_factory=list)  # the kept complaints' codes: `status CODE` still works
     files: list[str] = field(default_factory=list)  # to delete from disk after the commit
     survey_answers_kept: int = 0
 
@@ -71,6 +72,7 @@ async def erase_citizen(uow: UnitOfWork, citizen_id: int, now: datetime) -> Eras
         result.files += [a.path for a in await uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)]
         await uow.complaints.unlink_citizen(complaint.id, now)
         result.complaints_kept += 1
+        result.codes.append(complaint.code)
     result.survey_answers_kept = await uow.surveys.unlink_citizen(citizen_id)
     for channel, external_id, _ in identities:
         await uow.outbox.cancel_for(ChannelName(channel), external_id, "recipient erased their data")

@@ -114,14 +114,17 @@ class StatusView:
     unit: Unit
     category: Category
     history: list[ComplaintEvent]
+    erased: bool = False  # its reporter erased their data: shown to whoever has the code, without notes
 
 
 async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> StatusView:
-    """Return a complaint's status for its reporter; an anonymous one is shown to whoever has the code."""
+    """Return a complaint's status for its reporter; an anonymous or erased one to whoever has the code."""
     complaint = await uow.complaints.by_code(code)
     if complaint is None:
         raise NotFound(code)
-    if complaint.identity_mode is not IdentityMode.ANONIM and (
+    # After `hapusdata` no one is linked any more: like an anonymous complaint, the code alone shows it.
+    erased = complaint.identity_mode is not IdentityMode.ANONIM and complaint.citizen_id is None
+    if complaint.identity_mode is not IdentityMode.ANONIM and not erased and (
         citizen_id is None or complaint.citizen_id != citizen_id
     ):
         raise NotFound(code)  # same answer as an unknown code: do not confirm that it exists
@@ -129,7 +132,7 @@ async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> Stat
     category = await uow.categories.get(complaint.category_id)
     if unit is None or category is None:
         raise NotFound(code)
-    return StatusView(complaint, unit, category, await uow.complaints.history(complaint.id))
+    return StatusView(complaint, unit, category, await uow.complaints.history(complaint.id), erased)
 
 
 @dataclass(frozen=True, slots=True)

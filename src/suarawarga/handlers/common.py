@@ -178,7 +178,7 @@ async def status(turn: Turn, args: str) -> str:
                 turn.text(
                     f"history.{event.kind}",
                     at=format_time(turn, event.at),
-                    note=event.note or "",
+                    note="" if view.erased else event.note or "",  # an officer's words may name the reporter
                 )
                 for event in view.history
             ]

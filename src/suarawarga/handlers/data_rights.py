@@ -91,6 +91,7 @@ async def on_confirm(turn: Turn) -> str:
         "data.erase.done",
         complaints=str(erasure.complaints_kept),
         surveys=str(erasure.survey_answers_kept),
+        codes=turn.text("data.erase.codes", codes=", ".join(erasure.codes)) if erasure.codes else "",
     )
     turn.state.clear()
     turn.state.forget = True

@@ -12,7 +12,7 @@ from typing import Any
 
 from suarawarga.bot.conversation import END, Flow, Step, Turn
 from suarawarga.bot.messages import Choice
-from suarawarga.complaints.model import Unit
+from suarawarga.complaints.model import ConsentPurpose, Unit
 from suarawarga.errors import UserInputError
 from suarawarga.handlers.common import show_menu
 from suarawarga.handlers.consent import ensure_consent, require_consent
@@ -105,7 +105,7 @@ async def enter(turn: Turn) -> str:
     if code and await turn.uow.units.by_code(code) is None:
         turn.reply("survey.unit.unknown", code=str(code)[:40])
         turn.data["unit"] = None
-    if await ensure_consent(turn) is None:
+    if await ensure_consent(turn, ConsentPurpose.SURVEY) is None:
         return S.CONSENT
     return await _after_unit(turn)
 
@@ -123,7 +123,7 @@ async def on_consent(turn: Turn) -> str:
     if turn.inbound.choice == "consent:no":
         turn.reply("survey.privacy.declined")
         return END
-    if await require_consent(turn) is None:
+    if await require_consent(turn, ConsentPurpose.SURVEY) is None:
         return END
     return await _after_unit(turn)
 
