@@ -8,7 +8,7 @@ from suarawarga.bot.conversation import END, STAY, Flow, Step, Turn
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints.privacy import citizen_data, erase_citizen
 from suarawarga.errors import UserInputError
-from suarawarga.handlers.common import format_time, sender_of
+from suarawarga.handlers.common import format_time, park, sender_of
 
 
 def _mask(external_id: str) -> str:
@@ -57,7 +57,8 @@ class E(StrEnum):
 
 
 async def erase_command(turn: Turn, _args: str) -> str:
-    """Start the erasure: explain what happens and ask for confirmation."""
+    """Start the erasure: explain what happens and ask for confirmation (a flow in progress is kept)."""
+    park(turn)
     return turn.start_flow("erase")
 
 
@@ -87,6 +88,9 @@ async def on_confirm(turn: Turn) -> str:
         return END
     erasure = await erase_citizen(turn.uow, found[0], turn.clock.now())
     turn.erase_files.extend(erasure.files)
+    # A draft kept for `lanjut` goes with the chat's state; its photos are already on disk.
+    kept = (turn.state.parked or {}).get("data") or {}
+    turn.erase_files.extend(str(photo["path"]) for photo in kept.get("photos", []))
     turn.reply(
         "data.erase.done",
         complaints=str(erasure.complaints_kept),
