@@ -123,10 +123,9 @@ async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> Stat
     if complaint is None:
         raise NotFound(code)
     # After `hapusdata` no one is linked any more: like an anonymous complaint, the code alone shows it.
-    erased = complaint.identity_mode is not IdentityMode.ANONIM and complaint.citizen_id is None
-    if complaint.identity_mode is not IdentityMode.ANONIM and not erased and (
-        citizen_id is None or complaint.citizen_id != citizen_id
-    ):
+    anonymous = complaint.identity_mode is IdentityMode.ANONIM
+    erased = not anonymous and complaint.citizen_id is None
+    if not (anonymous or erased) and complaint.citizen_id != citizen_id:
         raise NotFound(code)  # same answer as an unknown code: do not confirm that it exists
     unit = await uow.units.get(complaint.unit_id)
     category = await uow.categories.get(complaint.category_id)

@@ -112,7 +112,7 @@ async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None
                 "name": complaint.reporter_name or "-",
                 "contact": complaint.reporter_contact or "-",
             },
-            language=turn.language,
+            language=staff.language,
         )
     )
     if turn.inbound.key != private:

@@ -272,9 +272,7 @@ class CitizenRepo(_Repo):
     async def consents(self, citizen_id: int) -> list[Consent]:
         """Return the purposes a citizen consented to, oldest first."""
         query = select(CONSENTS).where(CONSENTS.c.citizen_id == citizen_id).order_by(CONSENTS.c.given_at, CONSENTS.c.id)
-        return [
-            Consent(ConsentPurpose(r.purpose), r.given_at, r.text_version) for r in await self.conn.execute(query)
-        ]
+        return [Consent(ConsentPurpose(r.purpose), r.given_at, r.text_version) for r in await self.conn.execute(query)]
 
     async def give_consent(self, citizen_id: int, purpose: ConsentPurpose, at: datetime, text_version: str) -> None:
         """Record a citizen's consent to a purpose (a renewed consent replaces the time and text version)."""
