@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import ChannelName
+from suarawarga.bot.messages import ChannelName, MediaKind
 from suarawarga.jobs.digests import send_weekly_digests
 from suarawarga.jobs.retention import erase_old
 from tests.dialogs.test_complaint_dialog import reach_description
@@ -285,3 +286,61 @@ async def test_dataku_shows_everything_stored(
     assert "Ya, sudah selesai; nilai penanganan 3 dari 4" in text  # the rating: solved, score 3
     assert "U1 Sangat sesuai" in text and "U8 Tidak ada" in text  # every answer
     assert "rating 3" not in text  # the closing event is not the citizen's own words
+
+
+async def _draft_with_photo(app: App, citizen: Conversation, first_time: bool = True) -> Path:
+    """Walk up to the photos, send one and leave with `menu`; return the photo's file."""
+    if first_time:
+        await reach_description(citizen)
+    else:
+        await citizen.verify([("pengaduan", ["complaint.category.ask"]), ("1", ["complaint.description.ask"])])
+    await citizen.verify(
+        [
+            ("Lampu jalan di depan masjid mati tiga malam", ["complaint.location.ask"]),
+            ("Tanpa lokasi", ["complaint.kecamatan.ask"]),
+            ("Tidak tahu", ["complaint.photos.ask"]),
+        ]
+    )
+    photo = app.attachments.save(b"\xff\xd8\xff draft photo", "image/jpeg", MediaKind.PHOTO, app.clock.now())
+    assert await citizen.send(dataclasses.replace(citizen.inbound("x"), text=None, media=(photo,))) == [
+        "complaint.photos.received"
+    ]
+    assert await citizen.say("menu") == ["draft.kept", "menu.intro"]
+    path = app.attachments.root / photo.path
+    assert path.exists()
+    return path
+
+
+async def test_erasure_removes_consents_language_and_the_kept_draft_with_its_photo(
+    app: App, citizen: Conversation
+) -> None:
+    """`hapusdata` leaves no consent, no stored language and no kept draft (nor its photo) behind."""
+    photo = await _draft_with_photo(app, citizen)
+    async with app.uow() as uow:
+        found = await uow.citizens.find(ChannelName.CONSOLE, citizen.key.chat_id)
+        assert found is not None
+        assert [c.purpose for c in await uow.citizens.consents(found[0])] == ["complaint"]
+    await citizen.verify([("hapusdata", ["data.erase.ask"]), ("Ya, hapus", ["data.erase.done"])])
+    async with app.uow() as uow:
+        assert await uow.citizens.consents(found[0]) == []
+        assert await uow.citizens.get_by_identity(ChannelName.CONSOLE, citizen.key.chat_id) is None
+        assert await uow.conversations.load_many([citizen.key]) == {}
+    assert not photo.exists()
+    assert await citizen.say("lanjut") == ["menu.intro"]
+
+
+async def test_batal_and_expiry_delete_the_kept_drafts_photo(
+    app: App, citizen: Conversation, clock: FrozenClock
+) -> None:
+    """A discarded or expired draft takes its photo with it."""
+    photo = await _draft_with_photo(app, citizen)
+    assert await citizen.say("batal") == ["draft.discarded"]
+    assert not photo.exists()
+    photo = await _draft_with_photo(app, citizen, first_time=False)
+    clock.advance(timedelta(hours=25))
+    assert await citizen.say("lanjut") == ["draft.expired"]
+    assert not photo.exists()
+    photo = await _draft_with_photo(app, citizen, first_time=False)
+    clock.advance(timedelta(hours=25))
+    await erase_old(app, clock.now())
+    assert not photo.exists()

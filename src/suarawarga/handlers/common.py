@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
 from suarawarga.bot.messages import Choice, Inbound, MediaKind, MediaRef
@@ -98,6 +99,12 @@ def park(turn: Turn) -> None:
     turn.reply("draft.kept", what=turn.text(f"draft.what.{state.flow}"), hours=str(DRAFT_HOURS))
 
 
+def draft_files(parked: dict[str, Any] | None) -> list[str]:
+    """Return the stored photos of a kept draft (to delete with it)."""
+    data = (parked or {}).get("data") or {}
+    return [str(photo["path"]) for photo in data.get("photos", []) if isinstance(photo, dict) and "path" in photo]
+
+
 def show_menu(turn: Turn, intro: str = "menu.intro") -> None:
     """Send the main menu."""
     turn.reply(intro, menu_choices())
@@ -132,6 +139,7 @@ async def cancel(turn: Turn, _args: str) -> str:
     was_busy = turn.state.flow is not None
     had_draft = not was_busy and turn.state.parked is not None
     if had_draft:
+        turn.erase_files.extend(draft_files(turn.state.parked))
         turn.state.parked, turn.state.parked_at = None, None
     turn.state.clear()
     show_menu(turn, "cancel.done" if was_busy else "draft.discarded" if had_draft else "cancel.nothing")
@@ -148,6 +156,7 @@ async def resume(turn: Turn, _args: str) -> str:
             show_menu(turn)
             return END
         if turn.clock.now() - at > timedelta(hours=DRAFT_HOURS):
+            turn.erase_files.extend(draft_files(parked))
             turn.reply("draft.expired", menu_choices(), hours=str(DRAFT_HOURS))
             return END
         state.flow, state.step, state.data = parked["flow"], parked["step"], dict(parked["data"])

@@ -9,7 +9,7 @@ from suarawarga.bot.messages import Choice
 from suarawarga.bot.texts import LANGUAGES
 from suarawarga.complaints.privacy import ComplaintData, SurveyData, citizen_data, erase_citizen
 from suarawarga.errors import UserInputError
-from suarawarga.handlers.common import format_time, park, sender_of
+from suarawarga.handlers.common import draft_files, format_time, park, sender_of
 from suarawarga.surveys.definitions import UNSUR_ORDER, ProfileField, answer_key, profile_option_key, unsur_label
 
 
@@ -146,8 +146,7 @@ async def on_confirm(turn: Turn) -> str:
     erasure = await erase_citizen(turn.uow, found[0], turn.clock.now())
     turn.erase_files.extend(erasure.files)
     # A draft kept for `lanjut` goes with the chat's state; its photos are already on disk.
-    kept = (turn.state.parked or {}).get("data") or {}
-    turn.erase_files.extend(str(photo["path"]) for photo in kept.get("photos", []))
+    turn.erase_files.extend(draft_files(turn.state.parked))
     turn.reply(
         "data.erase.done",
         complaints=str(erasure.complaints_kept),

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from suarawarga.handlers.common import DRAFT_HOURS
+from suarawarga.handlers.common import DRAFT_HOURS, draft_files
 from suarawarga.jobs.context import JobResult, job_context
 
 if TYPE_CHECKING:
@@ -35,12 +35,11 @@ async def erase_old(app: App, now: datetime) -> JobResult:
         # Drafts kept for `lanjut` hold the citizen's words and photos: they go once they expired.
         drafts = await uow.conversations.drop_parked(now - timedelta(hours=DRAFT_HOURS))
         await uow.commit()
-    for draft in drafts:
-        for photo in (draft.get("data") or {}).get("photos", []):
-            try:
-                app.attachments.path_of(str(photo["path"])).unlink(missing_ok=True)
-            except (OSError, ValueError, KeyError, TypeError):
-                log.warning("could not delete a photo of an expired draft")
+    for path in (path for draft in drafts for path in draft_files(draft)):
+        try:
+            app.attachments.path_of(path).unlink(missing_ok=True)
+        except (OSError, ValueError):
+            log.warning("could not delete a photo of an expired draft")
     if drafts:
         result.details.append(f"{len(drafts)} expired drafts removed")
     limit = now - timedelta(days=app.settings.retention_days)
