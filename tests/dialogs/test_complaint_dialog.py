@@ -222,9 +222,9 @@ async def test_global_commands_work_mid_flow(citizen: Conversation) -> None:
 
 
 async def test_restart_mid_flow_starts_over(citizen: Conversation) -> None:
-    """/start in the middle of a complaint forgets the draft and shows the welcome menu."""
+    """/start in the middle of a complaint shows the welcome menu, keeping the draft for `lanjut` (#11)."""
     await reach_description(citizen)
-    assert await citizen.say("/start") == ["menu.welcome"]
+    assert await citizen.say("/start") == ["draft.kept", "menu.welcome"]
     assert await citizen.say("1") == ["complaint.category.ask"]  # consent is remembered
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from suarawarga.bot.matching import match_choice
@@ -51,6 +52,8 @@ class ConversationState:
     language: str = "id"
     choices: list[list[str]] = field(default_factory=list)  # [[id, label(, means)], ...] of the last prompt
     forget: bool = False  # delete the stored row instead of saving it (the citizen erased their data)
+    parked: dict[str, Any] | None = None  # a flow left with `menu` ({flow, step, data}), for `lanjut`
+    parked_at: datetime | None = None
 
     def clear(self) -> None:
         """Leave any flow; keep the language."""

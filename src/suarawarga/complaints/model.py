@@ -227,6 +227,23 @@ class Staff:
     external_id: str
     chat_id: str  # the officer's private chat with the bot
     name: str
+    language: str = "id"  # what the officer chose with `bahasa`; their notifications use it
+
+
+class ConsentPurpose(StrEnum):
+    """What a citizen consented to; each purpose has its own privacy notice, asked once."""
+
+    COMPLAINT = "complaint"
+    SURVEY = "survey"
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A citizen's consent to one purpose: when, and the version of the notice text they agreed to."""
+
+    purpose: ConsentPurpose
+    given_at: datetime
+    text_version: str
 
 
 def can_handle(staff: Staff, complaint_unit_id: int, city_admin_unit_id: int | None) -> bool:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from suarawarga.bot.messages import ChannelName
-from suarawarga.complaints.model import ActorKind, Complaint
+from suarawarga.complaints.model import ActorKind, Complaint, Consent, EventKind
 from suarawarga.storage.uow import UnitOfWork
+from suarawarga.surveys.model import StoredResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,17 @@ class ComplaintData:
 
     complaint: Complaint
     photos: int
+    kecamatan: str | None = None
+    answers: list[tuple[datetime, str]] = field(default_factory=list)  # their words to officers
+    ratings: list[tuple[int, str | None, int | None, datetime]] = field(default_factory=list)  # round, solved, score
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyData:
+    """One of the citizen's questionnaires, with the unit's name."""
+
+    unit: str
+    response: StoredResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,8 @@ class CitizenData:
     identities: list[tuple[str, str, datetime]]  # (channel, external id, since)
     complaints: list[ComplaintData]
     survey_answers: int
+    consents: list[Consent] = field(default_factory=list)
+    surveys: list[SurveyData] = field(default_factory=list)
 
 
 @dataclass
@@ -40,6 +54,7 @@ class Erasure:
     """What an erasure removed and kept."""
 
     complaints_kept: int = 0
+    codes: list[str] = field(default_factory=list)  # the kept complaints' codes: `status CODE` still works
     files: list[str] = field(default_factory=list)  # to delete from disk after the commit
     survey_answers_kept: int = 0
 
@@ -50,16 +65,36 @@ async def citizen_data(uow: UnitOfWork, channel: ChannelName, external_id: str) 
     if citizen is None:
         return None
     citizen_id, consent_at, language = citizen
-    complaints = await uow.complaints.for_citizen(citizen_id, limit=10_000)
+    complaints = [await _complaint_data(uow, c) for c in await uow.complaints.for_citizen(citizen_id, limit=10_000)]
+    surveys = []
+    for response in await uow.surveys.for_citizen(citizen_id):
+        unit = await uow.units.get(response.unit_id)
+        surveys.append(SurveyData(unit.name if unit else "-", response))
     return CitizenData(
         citizen_id=citizen_id,
         consent_at=consent_at,
         language=language,
         identities=await uow.citizens.identities(citizen_id),
-        complaints=[
-            ComplaintData(c, len(await uow.complaints.attachments(c.id, ActorKind.CITIZEN))) for c in complaints
-        ],
-        survey_answers=await uow.surveys.count_for_citizen(citizen_id),
+        complaints=complaints,
+        survey_answers=len(surveys),
+        consents=await uow.citizens.consents(citizen_id),
+        surveys=surveys,
+    )
+
+
+async def _complaint_data(uow: UnitOfWork, complaint: Complaint) -> ComplaintData:
+    kecamatan = await uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
+    answers = [
+        (event.at, event.note)
+        for event in await uow.complaints.history(complaint.id)
+        if event.kind is EventKind.INFO_PROVIDED and event.actor is ActorKind.CITIZEN and event.note
+    ]
+    return ComplaintData(
+        complaint,
+        len(await uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)),
+        kecamatan.name if kecamatan else None,
+        answers,
+        await uow.jobs.ratings(complaint.id),
     )
 
 
@@ -71,6 +106,7 @@ async def erase_citizen(uow: UnitOfWork, citizen_id: int, now: datetime) -> Eras
         result.files += [a.path for a in await uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)]
         await uow.complaints.unlink_citizen(complaint.id, now)
         result.complaints_kept += 1
+        result.codes.append(complaint.code)
     result.survey_answers_kept = await uow.surveys.unlink_citizen(citizen_id)
     for channel, external_id, _ in identities:
         await uow.outbox.cancel_for(ChannelName(channel), external_id, "recipient erased their data")

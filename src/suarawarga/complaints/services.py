@@ -114,22 +114,24 @@ class StatusView:
     unit: Unit
     category: Category
     history: list[ComplaintEvent]
+    erased: bool = False  # its reporter erased their data: shown to whoever has the code, without notes
 
 
 async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> StatusView:
-    """Return a complaint's status for its reporter; an anonymous one is shown to whoever has the code."""
+    """Return a complaint's status for its reporter; an anonymous or erased one to whoever has the code."""
     complaint = await uow.complaints.by_code(code)
     if complaint is None:
         raise NotFound(code)
-    if complaint.identity_mode is not IdentityMode.ANONIM and (
-        citizen_id is None or complaint.citizen_id != citizen_id
-    ):
+    # After `hapusdata` no one is linked any more: like an anonymous complaint, the code alone shows it.
+    anonymous = complaint.identity_mode is IdentityMode.ANONIM
+    erased = not anonymous and complaint.citizen_id is None
+    if not (anonymous or erased) and complaint.citizen_id != citizen_id:
         raise NotFound(code)  # same answer as an unknown code: do not confirm that it exists
     unit = await uow.units.get(complaint.unit_id)
     category = await uow.categories.get(complaint.category_id)
     if unit is None or category is None:
         raise NotFound(code)
-    return StatusView(complaint, unit, category, await uow.complaints.history(complaint.id))
+    return StatusView(complaint, unit, category, await uow.complaints.history(complaint.id), erased)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
 from suarawarga.bot.messages import Choice, Inbound, MediaKind, MediaRef
@@ -86,6 +87,27 @@ def menu_choices() -> tuple[Choice, ...]:
     )
 
 
+DRAFT_HOURS = 24  # how long a flow left with `menu` waits for `lanjut`
+RESUMABLE = frozenset({"complaint", "survey"})  # flows whose answers are worth keeping when left
+ENTRY_DATA = frozenset({"citizen", "unit"})  # what a flow knows before the citizen answered anything
+
+
+def park(turn: Turn) -> None:
+    """Keep the flow in progress for `lanjut` (a day) and say so; a flow with no answer yet is just left."""
+    state = turn.state
+    if state.flow not in RESUMABLE or state.step is None or set(state.data) <= ENTRY_DATA:
+        return
+    state.parked = {"flow": state.flow, "step": state.step, "data": state.data}
+    state.parked_at = turn.clock.now()
+    turn.reply("draft.kept", what=turn.text(f"draft.what.{state.flow}"), hours=str(DRAFT_HOURS))
+
+
+def draft_files(parked: dict[str, Any] | None) -> list[str]:
+    """Return the stored photos of a kept draft (to delete with it)."""
+    data = (parked or {}).get("data") or {}
+    return [str(photo["path"]) for photo in data.get("photos", []) if isinstance(photo, dict) and "path" in photo]
+
+
 def show_menu(turn: Turn, intro: str = "menu.intro") -> None:
     """Send the main menu."""
     turn.reply(intro, menu_choices())
@@ -110,6 +132,7 @@ def looks_like_a_complaint(inbound: Inbound) -> bool:
 
 async def start(turn: Turn, args: str) -> str:
     """Start over; a deep-link payload (ikm_UNIT) opens the survey for that unit."""
+    park(turn)
     turn.state.clear()
     if args.lower().startswith("ikm_"):
         return turn.start_flow("survey", unit=args[4:].upper())
@@ -118,25 +141,39 @@ async def start(turn: Turn, args: str) -> str:
 
 
 async def menu(turn: Turn, _args: str) -> str:
-    """Leave any flow and show the menu."""
+    """Leave any flow (keeping its answers for `lanjut`) and show the menu."""
+    park(turn)
     turn.state.clear()
     show_menu(turn)
     return END
 
 
 async def cancel(turn: Turn, _args: str) -> str:
-    """Abandon the current flow, keeping nothing of it."""
+    """Abandon the current flow, keeping nothing of it; with none, throw away the kept draft."""
     was_busy = turn.state.flow is not None
+    had_draft = not was_busy and turn.state.parked is not None
+    if had_draft:
+        turn.erase_files.extend(draft_files(turn.state.parked))
+        turn.state.parked, turn.state.parked_at = None, None
     turn.state.clear()
-    show_menu(turn, "cancel.done" if was_busy else "cancel.nothing")
+    show_menu(turn, "cancel.done" if was_busy else "draft.discarded" if had_draft else "cancel.nothing")
     return END
 
 
 async def resume(turn: Turn, _args: str) -> str:
-    """Ask the current question again, or show the menu when nothing is in progress."""
-    if turn.state.flow is None:
-        show_menu(turn)
-        return END
+    """Ask the current question again; resume the flow left with `menu` (for a day); else show the menu."""
+    state = turn.state
+    if state.flow is None:
+        parked, at = state.parked, state.parked_at
+        state.parked, state.parked_at = None, None
+        if parked is None or at is None:
+            show_menu(turn)
+            return END
+        if turn.clock.now() - at > timedelta(hours=DRAFT_HOURS):
+            turn.erase_files.extend(draft_files(parked))
+            turn.reply("draft.expired", menu_choices(), hours=str(DRAFT_HOURS))
+            return END
+        state.flow, state.step, state.data = parked["flow"], parked["step"], dict(parked["data"])
     return STAY
 
 
@@ -153,6 +190,7 @@ async def language(turn: Turn, args: str) -> str:
     """Switch between Indonesian and English (or to the one named)."""
     wanted = args.strip().lower()[:2]
     turn.state.language = wanted if wanted in LANGUAGES else ("en" if turn.language == "id" else "id")
+    await remember_language(turn)
     turn.reply("language.changed")
     if turn.state.flow is None:
         show_menu(turn)
@@ -160,13 +198,24 @@ async def language(turn: Turn, args: str) -> str:
     return STAY
 
 
+async def remember_language(turn: Turn) -> None:
+    """Store the chat's language on the citizen and the officer behind it (not before consent)."""
+    channel, external_id = turn.inbound.key.channel, sender_of(turn)
+    found = await turn.uow.citizens.find(channel, external_id)
+    if found is not None:
+        await turn.uow.citizens.set_language(found[0], channel, external_id, turn.language)
+    await turn.uow.staff.set_language(channel, external_id, turn.language)
+
+
 async def complaint(turn: Turn, _args: str) -> str:
-    """Start filing a complaint."""
+    """Start filing a complaint (a flow in progress is kept for `lanjut`)."""
+    park(turn)
     return turn.start_flow("complaint")
 
 
 async def survey(turn: Turn, args: str) -> str:
-    """Start the satisfaction survey (optionally for a unit code)."""
+    """Start the satisfaction survey (optionally for a unit code); a flow in progress is kept for `lanjut`."""
+    park(turn)
     return turn.start_flow("survey", unit=args.strip().upper() or None)
 
 
@@ -192,7 +241,7 @@ async def status(turn: Turn, args: str) -> str:
                 turn.text(
                     f"history.{event.kind}",
                     at=format_time(turn, event.at),
-                    note=event.note or "",
+                    note="" if view.erased else event.note or "",  # an officer's words may name the reporter
                 )
                 for event in view.history
             ]

@@ -15,6 +15,7 @@ from suarawarga.complaints.model import (
     DESCRIPTION_MIN,
     NAME_MAX,
     NAME_MIN,
+    ConsentPurpose,
     IdentityMode,
     NewAttachment,
     UnitKind,
@@ -49,7 +50,7 @@ class S(StrEnum):
 
 async def enter(turn: Turn) -> str:
     """Refuse when the day's limit is reached; otherwise ask for consent (first time) or the category."""
-    citizen_id = await ensure_consent(turn)
+    citizen_id = await ensure_consent(turn, ConsentPurpose.COMPLAINT)
     if citizen_id is not None and await _over_limit(turn, citizen_id):
         return END
     return S.CATEGORY if citizen_id is not None else S.CONSENT
@@ -75,7 +76,7 @@ async def ask_consent(turn: Turn) -> None:
 
 async def on_consent(turn: Turn) -> str:
     """Record consent and go on to the category, or stop if the citizen declines."""
-    citizen_id = await require_consent(turn)
+    citizen_id = await require_consent(turn, ConsentPurpose.COMPLAINT)
     if citizen_id is None:
         return END
     return END if await _over_limit(turn, citizen_id) else S.CATEGORY

@@ -1,23 +1,38 @@
-"""Consent to the privacy notice, asked once per citizen before anything about them is stored."""
+"""Consent to a privacy notice, asked once per citizen and purpose before anything about them is stored."""
 
 from __future__ import annotations
 
+import hashlib
+
 from suarawarga.bot.conversation import Turn
+from suarawarga.bot.texts import LANGUAGES, Catalogue
+from suarawarga.complaints.model import ConsentPurpose
 from suarawarga.errors import UserInputError
 from suarawarga.handlers.common import sender_of
 
+NOTICES = {ConsentPurpose.COMPLAINT: "privacy.notice", ConsentPurpose.SURVEY: "survey.privacy.notice"}
 
-async def ensure_consent(turn: Turn) -> int | None:
-    """Return the citizen's id if they consented before (remembering it in the flow data), else None."""
+
+def notice_version(catalogue: Catalogue, purpose: ConsentPurpose) -> str:
+    """Name the notice text a consent was given to: its key and a digest of its texts in every language."""
+    key = NOTICES[purpose]
+    digest = hashlib.sha256("\n".join(catalogue.raw(key, language) for language in LANGUAGES).encode())
+    return f"{key}@{digest.hexdigest()[:12]}"
+
+
+async def ensure_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
+    """Return the citizen's id if they consented to this purpose before (remembering it), else None."""
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if found is None or found[1] is None:
+    if found is None:
+        return None
+    if purpose not in {c.purpose for c in await turn.uow.citizens.consents(found[0])}:
         return None
     turn.data["citizen"] = found[0]
     return found[0]
 
 
-async def require_consent(turn: Turn) -> int | None:
-    """Handle the answer to the privacy notice: register the citizen on yes, say goodbye on no."""
+async def require_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
+    """Handle the answer to a privacy notice: register the citizen and record the consent on yes."""
     choice = turn.inbound.choice
     if choice not in ("consent:yes", "consent:no"):
         raise UserInputError("input.pick_button")
@@ -31,7 +46,9 @@ async def require_consent(turn: Turn) -> int | None:
         citizen_id = await turn.uow.citizens.register(channel, external_id, turn.language, now, consent=True)
     else:
         citizen_id = found[0]
-        await turn.uow.citizens.set_consent(citizen_id, now)
+        if found[1] is None:
+            await turn.uow.citizens.set_consent(citizen_id, now)
+    await turn.uow.citizens.give_consent(citizen_id, purpose, now, notice_version(turn.catalogue, purpose))
     turn.data["citizen"] = citizen_id
     turn.reply("privacy.thanks")
     return citizen_id

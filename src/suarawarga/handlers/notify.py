@@ -8,11 +8,11 @@ from typing import Protocol
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
-from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, StaffRole, Unit
+from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, Staff, StaffRole, Unit
 from suarawarga.complaints.places import kecamatan_label
 from suarawarga.storage.uow import UnitOfWork
 
-STAFF_LANGUAGE = "id"  # officers work in Indonesian
+STAFF_LANGUAGE = "id"  # officers' groups work in Indonesian; an officer's own chat uses the language they chose
 DESCRIPTION_PREVIEW = 1500
 
 
@@ -46,11 +46,21 @@ def staff_actions(code: str, confidential: bool = False) -> tuple[Choice, ...]:
 
 async def unit_targets(ctx: Notifier, unit_id: int) -> list[ConversationKey]:
     """Return where a unit's notifications go: its linked groups, or else its officers' private chats."""
+    return [key for key, _ in await unit_recipients(ctx, unit_id)]
+
+
+def officer_recipient(staff: Staff) -> tuple[ConversationKey, str]:
+    """Return an officer's private chat and the language they chose."""
+    return ConversationKey(ChannelName(staff.channel), staff.chat_id), staff.language
+
+
+async def unit_recipients(ctx: Notifier, unit_id: int) -> list[tuple[ConversationKey, str]]:
+    """Return a unit's notification chats with their language: groups in STAFF_LANGUAGE, officers in their own."""
     groups = await ctx.uow.staff.chats_of_unit(unit_id)
     if groups:
-        return groups
+        return [(key, STAFF_LANGUAGE) for key in groups]
     officers = await ctx.uow.staff.for_unit(unit_id, (StaffRole.OFFICER, StaffRole.HEAD, StaffRole.ADMIN))
-    return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in officers]
+    return [officer_recipient(s) for s in officers]
 
 
 async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
@@ -61,20 +71,11 @@ async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, te
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
-        where = complaint.location_text or ctx.catalogue.render("complaint.summary.no_location", STAFF_LANGUAGE, {})
-    # What the OPD may see of the reporter depends on the identity mode the citizen chose.
-    if complaint.identity_mode is IdentityMode.NAMED:
-        reporter = ctx.catalogue.render(
-            "staff.reporter.named",
-            STAFF_LANGUAGE,
-            {"name": complaint.reporter_name or "", "contact": contact_text(ctx, complaint, STAFF_LANGUAGE)},
-        )
-    else:
-        reporter = ctx.catalogue.render(f"staff.reporter.{complaint.identity_mode}", STAFF_LANGUAGE)
+        where = complaint.location_text or ""
     description = complaint.description
     if len(description) > DESCRIPTION_PREVIEW:
         description = description[:DESCRIPTION_PREVIEW] + "…"
-    for key in await unit_targets(ctx, unit.id):
+    for key, language in await unit_recipients(ctx, unit.id):
         ctx.notify(
             Outbound(
                 key=key,
@@ -82,17 +83,17 @@ async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, te
                 params={
                     "code": complaint.code,
                     "unit": unit.name,
-                    "category": category.name_id if category else "-",
+                    "category": category.name(language) if category else "-",
                     "description": description,
-                    "location": where,
+                    "location": where or ctx.catalogue.render("complaint.summary.no_location", language, {}),
                     "kecamatan": kecamatan_label(kecamatan.name)
                     if kecamatan
-                    else ctx.catalogue.render("complaint.summary.no_kecamatan", STAFF_LANGUAGE, {}),
-                    "reporter": reporter,
+                    else ctx.catalogue.render("complaint.summary.no_kecamatan", language, {}),
+                    "reporter": _reporter(ctx, complaint, language),
                     "photos": str(len(photos)),
                 },
                 choices=staff_actions(complaint.code, complaint.identity_mode is IdentityMode.RAHASIA),
-                language=STAFF_LANGUAGE,
+                language=language,
                 files=tuple(OutboundFile(Attachment.PHOTO, p.path) for p in photos),
                 template="complaint_new",
             )
@@ -104,12 +105,21 @@ def contact_text(ctx: Notifier, complaint: Complaint, language: str) -> str:
     return complaint.reporter_contact or ctx.catalogue.render("staff.no_contact", language, {})
 
 
+def _reporter(ctx: Notifier, complaint: Complaint, language: str) -> str:
+    """Say what the OPD may see of the reporter, which depends on the identity mode the citizen chose."""
+    if complaint.identity_mode is IdentityMode.NAMED:
+        return ctx.catalogue.render(
+            "staff.reporter.named",
+            language,
+            {"name": complaint.reporter_name or "", "contact": contact_text(ctx, complaint, language)},
+        )
+    return ctx.catalogue.render(f"staff.reporter.{complaint.identity_mode}", language)
+
+
 async def tell_unit(ctx: Notifier, unit_id: int, text_key: str, **params: str) -> None:
     """Send a short message about a complaint to a unit's officers."""
-    for key in await unit_targets(ctx, unit_id):
-        ctx.notify(
-            Outbound(key=key, text_key=text_key, params=params, language=STAFF_LANGUAGE, template="staff_update")
-        )
+    for key, language in await unit_recipients(ctx, unit_id):
+        ctx.notify(Outbound(key=key, text_key=text_key, params=params, language=language, template="staff_update"))
 
 
 def citizen_key(complaint: Complaint) -> ConversationKey | None:

@@ -113,7 +113,7 @@ async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None
                 "name": complaint.reporter_name or "",
                 "contact": contact_text(turn, complaint, turn.language),
             },
-            language=turn.language,
+            language=staff.language,
         )
     )
     if turn.inbound.key != private:
@@ -394,6 +394,7 @@ async def join_command(turn: Turn, args: str) -> str:
         log.warning("invalid invite code used by %s", _who(turn))
         turn.reply("staff.invite_invalid")
     else:
+        await turn.uow.staff.set_language(turn.inbound.key.channel, sender_of(turn), turn.language)  # as chosen so far
         turn.reply("staff.join.ok", unit=unit.name, role=turn.text(f"staff.role.{role}"))
     return STAY if turn.state.flow else END
 

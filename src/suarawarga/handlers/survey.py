@@ -13,7 +13,7 @@ from typing import Any
 from suarawarga.bot.conversation import END, Flow, Step, Turn
 from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
-from suarawarga.complaints.model import Unit, letter_count
+from suarawarga.complaints.model import ConsentPurpose, Unit, letter_count
 from suarawarga.errors import UserInputError
 from suarawarga.handlers.common import show_menu
 from suarawarga.handlers.consent import ensure_consent, require_consent
@@ -108,7 +108,7 @@ async def enter(turn: Turn) -> str:
     if code and await turn.uow.units.by_code(code) is None:
         turn.reply("survey.unit.unknown", code=str(code)[:40])
         turn.data["unit"] = None
-    if await ensure_consent(turn) is None:
+    if await ensure_consent(turn, ConsentPurpose.SURVEY) is None:
         return S.CONSENT
     return await _after_unit(turn)
 
@@ -129,7 +129,7 @@ async def on_consent(turn: Turn) -> str:
     if turn.inbound.choice == "consent:no":
         turn.reply("survey.privacy.declined")
         return END
-    if await require_consent(turn) is None:
+    if await require_consent(turn, ConsentPurpose.SURVEY) is None:
         return END
     return await _after_unit(turn)
 

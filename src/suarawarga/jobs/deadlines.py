@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
+from suarawarga.bot.messages import ConversationKey, Outbound
 from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.complaints.deadlines import Alert, Rung, clocks, due_alerts
 from suarawarga.complaints.model import (
@@ -18,7 +18,7 @@ from suarawarga.complaints.model import (
     EventKind,
     StaffRole,
 )
-from suarawarga.handlers.notify import STAFF_LANGUAGE, unit_targets
+from suarawarga.handlers.notify import officer_recipient, unit_recipients
 from suarawarga.jobs.context import JobContext, JobResult, job_context
 
 if TYPE_CHECKING:
@@ -27,17 +27,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def _rung_targets(ctx: JobContext, complaint: Complaint, rung: Rung | None) -> list[ConversationKey]:
+async def _rung_targets(ctx: JobContext, complaint: Complaint, rung: Rung | None) -> list[tuple[ConversationKey, str]]:
     if rung in (None, Rung.OFFICERS):
-        return await unit_targets(ctx, complaint.unit_id)
+        return await unit_recipients(ctx, complaint.unit_id)
     if rung is Rung.HEAD:
         heads = await ctx.uow.staff.for_unit(complaint.unit_id, (StaffRole.HEAD,))
         if heads:
-            return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in heads]
-        return await unit_targets(ctx, complaint.unit_id)  # no head registered: the ladder must still be heard
+            return [officer_recipient(s) for s in heads]
+        return await unit_recipients(ctx, complaint.unit_id)  # no head registered: the ladder must still be heard
     admin = await ctx.uow.units.city_admin()
     admins = await ctx.uow.staff.for_unit(admin.id) if admin else []
-    return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in admins]
+    return [officer_recipient(s) for s in admins]
 
 
 def _fmt(moment: datetime, calendar: WorkingCalendar) -> str:
@@ -55,18 +55,18 @@ async def _send_alert(ctx: JobContext, complaint: Complaint, alert: Alert, calen
     )
     unit = await ctx.uow.units.get(complaint.unit_id)
     text_key = "alert.reminder" if alert.rung is None else f"alert.escalated.{alert.rung}"
-    for key in await _rung_targets(ctx, complaint, alert.rung):
+    for key, language in await _rung_targets(ctx, complaint, alert.rung):
         ctx.notify(
             Outbound(
                 key=key,
                 text_key=text_key,
                 params={
                     "code": complaint.code,
-                    "clock": ctx.catalogue.render(f"alert.clock.{alert.clock}", STAFF_LANGUAGE),
+                    "clock": ctx.catalogue.render(f"alert.clock.{alert.clock}", language),
                     "due": _fmt(alert.due, calendar),
                     "unit": unit.name if unit else "-",
                 },
-                language=STAFF_LANGUAGE,
+                language=language,
                 template="staff_update",
             )
         )

@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from suarawarga.bot.messages import Attachment, ChannelName, ConversationKey, Outbound, OutboundFile
+from suarawarga.bot.messages import Attachment, ConversationKey, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import StaffRole
-from suarawarga.handlers.notify import STAFF_LANGUAGE, unit_targets
+from suarawarga.handlers.notify import STAFF_LANGUAGE, officer_recipient, unit_recipients
 from suarawarga.jobs.context import JobContext, JobResult, job_context
 from suarawarga.reports.digest import CityDigest, UnitWeek, gather
 from suarawarga.surveys.periods import Period, PeriodKind, period_containing, previous
@@ -47,10 +47,10 @@ def signed(value: Decimal | int | None) -> str:
     return text if text.startswith("-") else f"+{text}"
 
 
-def unit_params(line: UnitWeek, week: Period, catalogue: Catalogue) -> dict[str, str]:
-    """Return the catalogue parameters of one unit's digest."""
+def unit_params(line: UnitWeek, week: Period, catalogue: Catalogue, language: str = STAFF_LANGUAGE) -> dict[str, str]:
+    """Return the catalogue parameters of one unit's digest in a language."""
     adequacy = {True: "ok", False: "short", None: "unknown"}[line.ikm_quarter.sample_ok]
-    sample = catalogue.render(f"digest.sample.{adequacy}", STAFF_LANGUAGE)
+    sample = catalogue.render(f"digest.sample.{adequacy}", language)
     return {
         "unit": line.unit.name,
         "week": week.label,
@@ -76,12 +76,12 @@ def unit_params(line: UnitWeek, week: Period, catalogue: Catalogue) -> dict[str,
     }
 
 
-def city_params(digest: CityDigest, catalogue: Catalogue) -> dict[str, str]:
+def city_params(digest: CityDigest, catalogue: Catalogue, language: str = STAFF_LANGUAGE) -> dict[str, str]:
     """Return the catalogue parameters of the city admins' digest: the ranking, one line per unit."""
     rows = [
         catalogue.render(
             "digest.ranking_line",
-            STAFF_LANGUAGE,
+            language,
             {
                 "place": str(place),
                 "code": line.unit.code,
@@ -98,17 +98,23 @@ def city_params(digest: CityDigest, catalogue: Catalogue) -> dict[str, str]:
     return {"week": digest.week.label, "ranking": "\n".join(rows), "units": str(len(digest.units))}
 
 
-async def _recipients(ctx: JobContext, line: UnitWeek) -> list[ConversationKey]:
-    targets = await unit_targets(ctx, line.unit.id)
+async def _recipients(ctx: JobContext, line: UnitWeek) -> dict[ConversationKey, str]:
     heads = await ctx.uow.staff.for_unit(line.unit.id, (StaffRole.HEAD,))
-    targets += [ConversationKey(ChannelName(s.channel), s.chat_id) for s in heads]
-    return list(dict.fromkeys(targets))
+    return _one_per_chat([*await unit_recipients(ctx, line.unit.id), *(officer_recipient(s) for s in heads)])
 
 
-async def _city_recipients(ctx: JobContext) -> list[ConversationKey]:
+async def _city_recipients(ctx: JobContext) -> dict[ConversationKey, str]:
     admin = await ctx.uow.units.city_admin()
     staff = await ctx.uow.staff.for_unit(admin.id) if admin else []
-    return list(dict.fromkeys(ConversationKey(ChannelName(s.channel), s.chat_id) for s in staff))
+    return _one_per_chat([officer_recipient(s) for s in staff])
+
+
+def _one_per_chat(targets: list[tuple[ConversationKey, str]]) -> dict[ConversationKey, str]:
+    """Keep one message per chat, in the language of its first listing."""
+    chats: dict[ConversationKey, str] = {}
+    for key, language in targets:
+        chats.setdefault(key, language)
+    return chats
 
 
 def write_files(app: App, digest: CityDigest) -> tuple[OutboundFile, ...]:
@@ -141,20 +147,18 @@ async def send_weekly_digests(app: App, now: datetime) -> JobResult:
             if not await ctx.uow.jobs.mark(f"digest:{week.label}:{line.unit.code}", now):
                 result.skipped += 1
                 continue
-            params = unit_params(line, week, app.catalogue)
-            for key in recipients:
-                ctx.notify(Outbound(key, "digest.unit", params, language=STAFF_LANGUAGE, template="digest"))
+            for key, language in recipients.items():
+                params = unit_params(line, week, app.catalogue, language)
+                ctx.notify(Outbound(key, "digest.unit", params, language=language, template="digest"))
             await ctx.commit()
             result.done += 1
     async with job_context(app, now) as ctx:
         recipients = await _city_recipients(ctx)
         if recipients and await ctx.uow.jobs.mark(f"digest:{week.label}:{CITY_KEY}", now):
             files = write_files(app, digest)
-            params = city_params(digest, app.catalogue)
-            for key in recipients:
-                ctx.notify(
-                    Outbound(key, "digest.city", params, language=STAFF_LANGUAGE, files=files, template="digest")
-                )
+            for key, language in recipients.items():
+                params = city_params(digest, app.catalogue, language)
+                ctx.notify(Outbound(key, "digest.city", params, language=language, files=files, template="digest"))
             await ctx.commit()
             result.done += 1
         elif recipients:

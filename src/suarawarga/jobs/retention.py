@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from suarawarga.handlers.common import DRAFT_HOURS, draft_files
 from suarawarga.jobs.context import JobResult, job_context
 
 if TYPE_CHECKING:
@@ -30,6 +31,17 @@ async def erase_old(app: App, now: datetime) -> JobResult:
         await uow.commit()
     if pruned:
         result.details.append(f"{pruned} old message records pruned")
+    async with app.uow() as uow:
+        # Drafts kept for `lanjut` hold the citizen's words and photos: they go once they expired.
+        drafts = await uow.conversations.drop_parked(now - timedelta(hours=DRAFT_HOURS))
+        await uow.commit()
+    for path in (path for draft in drafts for path in draft_files(draft)):
+        try:
+            app.attachments.path_of(path).unlink(missing_ok=True)
+        except (OSError, ValueError):
+            log.warning("could not delete a photo of an expired draft")
+    if drafts:
+        result.details.append(f"{len(drafts)} expired drafts removed")
     limit = now - timedelta(days=app.settings.retention_days)
     async with app.uow() as uow:
         # Only complaints still holding personal data: those erased before are not read again night after night.

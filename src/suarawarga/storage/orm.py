@@ -127,6 +127,18 @@ class CitizenRow(Base):
     language: Mapped[str] = mapped_column(String(8), default="id")
 
 
+class ConsentRow(Base):
+    """A citizen's consent to one purpose (complaints, the survey): when, and to which notice text."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("citizen_id", "purpose"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    given_at: Mapped[datetime]
+    text_version: Mapped[str] = mapped_column(String(80))
+
+
 class ChannelIdentity(Base):
     """A citizen's account on one channel (Telegram user id, WhatsApp wa_id, console session)."""
 
@@ -154,6 +166,9 @@ class ConversationRow(Base):
     choices: Mapped[dict[str, Any]] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime]
+    # A flow left with `menu` (its step and data), kept until parked_at + a day so that `lanjut` resumes it.
+    parked: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parked_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class ProcessedInbound(Base):
@@ -293,6 +308,7 @@ class StaffMemberRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    language: Mapped[str] = mapped_column(String(8), default="id", server_default="id")
 
 
 class StaffInviteRow(Base):

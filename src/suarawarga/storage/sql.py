@@ -26,6 +26,8 @@ from suarawarga.complaints.model import (
     Complaint,
     ComplaintEvent,
     ComplaintStatus,
+    Consent,
+    ConsentPurpose,
     EventKind,
     IdentityMode,
     NewAttachment,
@@ -44,6 +46,7 @@ from suarawarga.storage.orm import (
     CityAreaRow,
     ComplaintEventRow,
     ComplaintRow,
+    ConsentRow,
     ConversationRow,
     IdentityViewRow,
     InboxRow,
@@ -87,6 +90,7 @@ IDENTITY_VIEWS = _table(IdentityViewRow)
 RATINGS = _table(RatingRow)
 PLACES = _table(PlaceNameRow)
 CITY_AREA = _table(CityAreaRow)
+CONSENTS = _table(ConsentRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -288,13 +292,40 @@ class CitizenRepo(_Repo):
         return [(r[0], r[1], r[2]) for r in await self.conn.execute(query)]
 
     async def delete(self, citizen_id: int) -> None:
-        """Delete a citizen and their channel identities."""
+        """Delete a citizen, their consents and their channel identities."""
+        await self.conn.execute(delete(CONSENTS).where(CONSENTS.c.citizen_id == citizen_id))
         await self.conn.execute(delete(IDENTITIES).where(IDENTITIES.c.citizen_id == citizen_id))
         await self.conn.execute(delete(CITIZENS).where(CITIZENS.c.id == citizen_id))
 
     async def set_consent(self, citizen_id: int, at: datetime | None) -> None:
         """Record (or withdraw, with None) a citizen's consent."""
         await self.conn.execute(update(CITIZENS).where(CITIZENS.c.id == citizen_id).values(consent_at=at))
+
+    async def consents(self, citizen_id: int) -> list[Consent]:
+        """Return the purposes a citizen consented to, oldest first."""
+        query = select(CONSENTS).where(CONSENTS.c.citizen_id == citizen_id).order_by(CONSENTS.c.given_at, CONSENTS.c.id)
+        return [Consent(ConsentPurpose(r.purpose), r.given_at, r.text_version) for r in await self.conn.execute(query)]
+
+    async def give_consent(self, citizen_id: int, purpose: ConsentPurpose, at: datetime, text_version: str) -> None:
+        """Record a citizen's consent to a purpose (a renewed consent replaces the time and text version)."""
+        values = {"given_at": at, "text_version": text_version}
+        stmt = _upsert(self.conn, CONSENTS).values(citizen_id=citizen_id, purpose=purpose.value, **values)
+        await self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=[CONSENTS.c.citizen_id, CONSENTS.c.purpose], set_=values)
+        )
+
+    async def set_language(self, citizen_id: int, channel: ChannelName, external_id: str, language: str) -> None:
+        """Store a citizen's language: on them, on this chat account, and on their complaints' updates."""
+        await self.conn.execute(update(CITIZENS).where(CITIZENS.c.id == citizen_id).values(language=language))
+        await self.conn.execute(
+            update(IDENTITIES)
+            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
+            .values(language=language)
+        )
+        # complaints.language is the language the reporter is written to in (jobs and officers' actions).
+        await self.conn.execute(
+            update(COMPLAINTS).where(COMPLAINTS.c.citizen_id == citizen_id).values(language=language)
+        )
 
 
 class ComplaintRepo(_Repo):
@@ -549,6 +580,8 @@ class ConversationRepo(_Repo):
                 data=dict(r.data or {}),
                 language=r.language,
                 choices=list(r.choices.get("c", [])) if r.choices else [],
+                parked=dict(r.parked) if r.parked else None,
+                parked_at=r.parked_at,
             )
             for r in await self.conn.execute(query)
         }
@@ -575,15 +608,25 @@ class ConversationRepo(_Repo):
                 "choices": {"c": s.choices},
                 "language": s.language,
                 "updated_at": now,
+                "parked": s.parked,
+                "parked_at": s.parked_at if s.parked else None,
             }
             for k, s in states.items()
         ]
         stmt = _upsert(self.conn, CONVERSATIONS)
+        columns = ("flow", "step", "data", "choices", "language", "updated_at", "parked", "parked_at")
         stmt = stmt.on_conflict_do_update(
             index_elements=[CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id],
-            set_={c: stmt.excluded[c] for c in ("flow", "step", "data", "choices", "language", "updated_at")},
+            set_={c: stmt.excluded[c] for c in columns},
         )
         await self.conn.execute(stmt, rows)
+
+    async def drop_parked(self, before: datetime) -> list[dict[str, Any]]:
+        """Forget the drafts kept since before a moment; return them (their files are the caller's to delete)."""
+        expired = CONVERSATIONS.c.parked_at < before
+        drafts = [dict(r[0]) for r in await self.conn.execute(select(CONVERSATIONS.c.parked).where(expired)) if r[0]]
+        await self.conn.execute(update(CONVERSATIONS).where(expired).values(parked=None, parked_at=None))
+        return drafts
 
 
 PLATFORM_STATUS_ORDER = ["sent", "delivered", "read", "failed"]  # a platform status only moves right
@@ -939,7 +982,17 @@ class StaffRepo(_Repo):
             external_id=row.external_id,
             chat_id=row.chat_id,
             name=row.name,
+            language=row.language,
         )
+
+    async def set_language(self, channel: ChannelName, external_id: str, language: str) -> int:
+        """Store the language an officer chose, on all their memberships; return how many."""
+        result = await self.conn.execute(
+            update(STAFF)
+            .where(STAFF.c.channel == channel.value, STAFF.c.external_id == external_id)
+            .values(language=language)
+        )
+        return int(result.rowcount)
 
     async def memberships(self, channel: ChannelName, external_id: str) -> list[Staff]:
         """Return the active unit memberships of a person on a channel."""
@@ -1194,6 +1247,15 @@ class JobRepo(_Repo):
         await self.conn.execute(
             stmt.on_conflict_do_update(index_elements=[RATINGS.c.complaint_id, RATINGS.c.round], set_=values)
         )
+
+    async def ratings(self, complaint_id: int) -> list[tuple[int, str | None, int | None, datetime]]:
+        """Return a complaint's ratings as (round, solved, score, last changed), oldest round first."""
+        query = (
+            select(RATINGS.c.round, RATINGS.c.solved, RATINGS.c.score, RATINGS.c.updated_at)
+            .where(RATINGS.c.complaint_id == complaint_id)
+            .order_by(RATINGS.c.round)
+        )
+        return [(int(r[0]), r[1], r[2], r[3]) for r in await self.conn.execute(query)]
 
     async def scores(self, unit_id: int | None, since: datetime, until: datetime) -> list[int]:
         """Return the handling scores given in a period (for one unit, or all)."""

@@ -144,21 +144,20 @@ class SurveyRepo:
     ) -> list[StoredResponse]:
         """Return the responses in [start, end), oldest first (for the per-respondent sheet)."""
         query = _in_period(select(RESPONSES), start, end, unit_ids).order_by(RESPONSES.c.submitted_at, RESPONSES.c.id)
-        return [
-            StoredResponse(
-                id=int(r.id),
-                unit_id=int(r.unit_id),
-                submitted_at=r.submitted_at,
-                answers={unsur: r._mapping[unsur.value] for unsur in UNSUR_ORDER},
-                source=ResponseSource(r.source),
-                service=r.service,
-                profile=Profile.from_codes(
-                    {field.value: r._mapping[column] for field, column in PROFILE_COLUMNS.items()}
-                ),
-                saran=r.saran,
-            )
-            for r in await self.conn.execute(query)
-        ]
+        return [self._stored(r) for r in await self.conn.execute(query)]
+
+    @staticmethod
+    def _stored(r: Row[Any]) -> StoredResponse:
+        return StoredResponse(
+            id=int(r.id),
+            unit_id=int(r.unit_id),
+            submitted_at=r.submitted_at,
+            answers={unsur: r._mapping[unsur.value] for unsur in UNSUR_ORDER},
+            source=ResponseSource(r.source),
+            service=r.service,
+            profile=Profile.from_codes({field.value: r._mapping[column] for field, column in PROFILE_COLUMNS.items()}),
+            saran=r.saran,
+        )
 
     async def profile_counts(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None = None
@@ -170,6 +169,12 @@ class SurveyRepo:
             query = _in_period(select(column, func.count()), start, end, unit_ids).group_by(column)
             counts[profile_field] = {r[0]: int(r[1]) for r in await self.conn.execute(query)}
         return counts
+
+    async def for_citizen(self, citizen_id: int) -> list[StoredResponse]:
+        """Return a citizen's questionnaires, oldest first (what `dataku` shows)."""
+        query = select(RESPONSES).where(RESPONSES.c.citizen_id == citizen_id)
+        query = query.order_by(RESPONSES.c.submitted_at, RESPONSES.c.id)
+        return [self._stored(r) for r in await self.conn.execute(query)]
 
     async def count_for_citizen(self, citizen_id: int) -> int:
         """Return how many questionnaires a citizen gave."""
