@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from suarawarga.bot.attachments import draft_paths
 from suarawarga.bot.messages import Choice, ConversationKey, Inbound, Outbound, OutboundFile
 from suarawarga.errors import UserInputError
 
 if TYPE_CHECKING:
+    from suarawarga.bot.attachments import MediaIntake
     from suarawarga.bot.texts import Catalogue
     from suarawarga.clock import Clock
     from suarawarga.storage.uow import UnitOfWork
@@ -66,6 +68,7 @@ class Turn:
         clock: Clock,
         policy: Policy,
         catalogue: Catalogue,
+        media: MediaIntake | None = None,
     ) -> None:
         self.inbound = inbound
         self.state = state
@@ -78,6 +81,8 @@ class Turn:
         self.switch: tuple[str, dict[str, Any]] | None = None
         self.handoffs: list[tuple[ConversationKey, str, dict[str, Any]]] = []
         self.erase_files: list[str] = []  # attachment paths to delete once the transaction is committed
+        self.media = media  # fetches and stores the files a step accepts (None where no channel can fetch)
+        self.new_files: list[str] = []  # drafts-area files stored during this turn
 
     @property
     def data(self) -> dict[str, Any]:
@@ -201,8 +206,11 @@ class Engine:
 
     async def run(self, turn: Turn) -> None:
         """Handle one inbound, leaving the new state in turn.state and the replies in turn.replies."""
+        held = draft_paths(turn.state.data)
         await self._run(turn)
         self.remember_choices(turn)
+        # A draft's files the state no longer holds (cancelled, filed, left for another flow) go after the commit.
+        turn.erase_files += sorted((held | set(turn.new_files)) - draft_paths(turn.state.data))
 
     @staticmethod
     def remember_choices(turn: Turn) -> None:

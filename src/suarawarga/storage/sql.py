@@ -360,6 +360,10 @@ class ComplaintRepo(_Repo):
             for r in await self.conn.execute(query)
         ]
 
+    async def attachment_paths(self) -> set[str]:
+        """Return the path of every file an attachment row refers to (the files job keeps exactly these)."""
+        return set((await self.conn.execute(select(ATTACHMENTS.c.path))).scalars())
+
     async def history(self, complaint_id: int) -> list[ComplaintEvent]:
         """Return a complaint's events, oldest first."""
         query = select(EVENTS).where(EVENTS.c.complaint_id == complaint_id).order_by(EVENTS.c.at, EVENTS.c.id)
@@ -552,6 +556,29 @@ class ConversationRepo(_Repo):
             set_={c: stmt.excluded[c] for c in ("flow", "step", "data", "choices", "language", "updated_at")},
         )
         await self.conn.execute(stmt, rows)
+
+    async def drafts(self) -> list[tuple[ConversationKey, dict[str, Any], datetime]]:
+        """Return (chat, flow data, last change) of every chat in a flow (the only states that hold draft files)."""
+        query = select(
+            CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id, CONVERSATIONS.c.data, CONVERSATIONS.c.updated_at
+        )
+        return [
+            (ConversationKey(ChannelName(r.channel), r.chat_id), dict(r.data or {}), r.updated_at)
+            for r in await self.conn.execute(query.where(CONVERSATIONS.c.flow.is_not(None)))
+        ]
+
+    async def expire(self, key: ConversationKey, idle_since: datetime, now: datetime) -> bool:
+        """Leave the flow of a chat untouched since `idle_since` (its draft expires); False if it changed since."""
+        result = await self.conn.execute(
+            update(CONVERSATIONS)
+            .where(
+                CONVERSATIONS.c.channel == key.channel.value,
+                CONVERSATIONS.c.chat_id == key.chat_id,
+                CONVERSATIONS.c.updated_at <= idle_since,
+            )
+            .values(flow=None, step=None, data={}, choices={"c": []}, updated_at=now)
+        )
+        return bool(result.rowcount)
 
 
 PLATFORM_STATUS_ORDER = ["sent", "delivered", "read", "failed"]  # a platform status only moves right
