@@ -9,7 +9,6 @@ from pathlib import Path
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import MediaKind
 from suarawarga.complaints.model import ComplaintStatus, EventKind, IdentityMode
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation

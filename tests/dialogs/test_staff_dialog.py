@@ -11,7 +11,7 @@ import pytest
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import Inbound, MediaKind, Outbound
+from suarawarga.bot.messages import Inbound, Outbound
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from tests.support.clock import FrozenClock

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from suarawarga.bootstrap import build
-from suarawarga.bot.channels.console import RecordingSender, console_key
 from suarawarga.bot.attachments import draft_paths
+from suarawarga.bot.channels.console import RecordingSender, console_key
 from suarawarga.bot.messages import ChannelName, Inbound, IncomingFile, MediaKind
 from suarawarga.complaints.seed import read_seed
 from suarawarga.complaints.services import load_seed
@@ -118,6 +118,8 @@ JPEG = jpeg_with_gps()
 async def _fetch(item: IncomingFile, limit: int) -> bytes:
     """Serve every fuzzed photo as a real JPEG."""
     return JPEG
+
+
 OPS = st.lists(
     st.tuples(
         st.integers(0, 2),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import ChannelName, MediaKind
+from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import IdentityMode
 from tests.dialogs.test_staff_dialog import FILE_NAMED, Officer, invite, to
 from tests.support.clock import FrozenClock

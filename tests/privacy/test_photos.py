@@ -87,7 +87,7 @@ def test_the_pixel_cap_is_the_settings_not_pillows() -> None:
     """An image under Pillow's own limit but over the configured cap is refused too."""
     with pytest.raises(MediaRefused):
         reencode_image(png((300, 200)), ImageRules(max_pixels=50_000))
-    data, mime, size = reencode_image(png((300, 200)), ImageRules(max_pixels=60_000))
+    _, mime, size = reencode_image(png((300, 200)), ImageRules(max_pixels=60_000))
     assert (mime, size) == ("image/jpeg", (300, 200))
 
 

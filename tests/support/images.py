@@ -87,3 +87,11 @@ def exif_of(data: bytes) -> dict[int, object]:
         found: dict[int, object] = dict(exif)
         found.update({0x8825_0000 + k: v for k, v in exif.get_ifd(IFD.GPSInfo).items()})
         return found
+
+
+def same_picture_without_metadata(sent: bytes, original: bytes) -> bool:
+    """Tell whether a forwarded file is a fresh JPEG/PNG of the original's picture (same size) with no metadata."""
+    with Image.open(io.BytesIO(sent)) as image, Image.open(io.BytesIO(original)) as source:
+        return (
+            image.format in ("JPEG", "PNG") and image.size == source.size and exif_of(sent) == {} and sent != original
+        )

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import logging
+import mimetypes
 import os
 import shutil
 import threading
@@ -152,7 +153,8 @@ class AttachmentStore:
             return reencode_image(data, self.rules)
 
     def _write(self, folder: Path, data: bytes, mime: str, kind: MediaKind) -> MediaRef:
-        relative = folder / f"{uuid.uuid4().hex}{_EXTENSIONS.get(mime, '.bin')}"
+        extension = _EXTENSIONS.get(mime) or mimetypes.guess_extension(mime) or ".bin"
+        relative = folder / f"{uuid.uuid4().hex}{extension}"
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)

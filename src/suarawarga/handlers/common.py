@@ -15,7 +15,6 @@ from suarawarga.complaints.model import normalise_code
 from suarawarga.complaints.services import status_for
 from suarawarga.errors import NotFound
 
-
 log = logging.getLogger(__name__)
 
 
