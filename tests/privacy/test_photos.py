@@ -100,6 +100,17 @@ def test_large_photos_are_downscaled_on_the_long_side() -> None:
         assert exif_of(data) == {}
 
 
+def test_a_photo_taken_sideways_is_stored_upright_without_the_orientation_tag() -> None:
+    """EXIF orientation 6 (camera turned) is applied to the pixels; the stored file has no tag left to say so."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 200, 10)).save(out, "JPEG", exif=exif)
+    data, _, size = reencode_image(out.getvalue(), ImageRules())
+    assert size == (30, 40)
+    assert exif_of(data) == {}
+
+
 def test_transparency_is_kept_as_png() -> None:
     """An image with transparency is stored as a PNG (still without metadata)."""
     data, mime, _ = reencode_image(png(mode="RGBA"), ImageRules())

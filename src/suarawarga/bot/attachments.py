@@ -91,39 +91,49 @@ def reencode_image(data: bytes, rules: ImageRules) -> tuple[bytes, str, tuple[in
     MediaRefused("media.unreadable"); one with more pixels than the cap raises MediaRefused("media.too_many_pixels")
     before its pixels are decoded. No EXIF, GPS, XMP, ICC or comment survives: the output is built from raw pixels.
     """
-    from PIL import Image, ImageOps
+    from PIL import Image
 
-    formats = _decoders()
+    too_many = MediaRefused("media.too_many_pixels", max=str(rules.max_pixels // 1_000_000))
     try:
-        with Image.open(io.BytesIO(data), formats=formats) as image:
+        with Image.open(io.BytesIO(data), formats=_decoders()) as image:
             width, height = image.size
             if width < 1 or height < 1:
                 raise MediaRefused("media.unreadable")
             if width * height > rules.max_pixels:
-                raise MediaRefused("media.too_many_pixels", max=str(rules.max_pixels // 1_000_000))
-            image.draft("RGB", (rules.max_side, rules.max_side))  # JPEG: decode at a reduced scale when it can
+                raise too_many
+            orientation = image.getexif().get(ORIENTATION, 1)
+            # JPEG: decode at the smallest scale (1/2, 1/4, 1/8) still at least as large as the stored size.
+            scale = min(1.0, rules.max_side / max(width, height))
+            image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
             image.load()
-            upright = ImageOps.exif_transpose(image)
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+            mode = "RGBA" if has_alpha else "RGB"
+            pixels = image if image.mode == mode else image.convert(mode)  # no copy when already RGB(A)
+            if max(pixels.size) > rules.max_side:
+                pixels.thumbnail((rules.max_side, rules.max_side), Image.Resampling.LANCZOS)  # in place
+            if orientation in _TRANSPOSE:  # keep how the photo looked, without keeping the tag that said so
+                pixels = pixels.transpose(Image.Transpose(_TRANSPOSE[orientation]))
+            # A new image from the raw pixels carries no metadata at all.
+            clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+            del pixels
     except MediaRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise MediaRefused("media.too_many_pixels", max=str(rules.max_pixels // 1_000_000)) from None
+        raise too_many from None
     except (OSError, ValueError, SyntaxError, EOFError, KeyError, IndexError, TypeError, MemoryError):
         raise MediaRefused("media.unreadable") from None  # anything Pillow cannot fully decode is never stored
-    has_alpha = upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info)
-    pixels = upright.convert("RGBA" if has_alpha else "RGB")
-    if max(pixels.size) > rules.max_side:
-        pixels.thumbnail((rules.max_side, rules.max_side), Image.Resampling.LANCZOS)
-    # A new image from the raw pixels carries no metadata at all.
-    clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
     out = io.BytesIO()
     if has_alpha:
-        clean.save(out, format="PNG", optimize=False)
+        clean.save(out, format="PNG")
         mime = "image/png"
     else:
         clean.save(out, format="JPEG", quality=rules.jpeg_quality, optimize=True)
         mime = "image/jpeg"
     return out.getvalue(), mime, clean.size
+
+
+ORIENTATION = 0x0112  # EXIF tag: how the camera was held
+_TRANSPOSE = {2: 0, 3: 3, 4: 1, 5: 5, 6: 4, 7: 6, 8: 2}  # orientation -> PIL.Image.Transpose value
 
 
 class AttachmentStore:
