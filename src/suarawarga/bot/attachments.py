@@ -19,6 +19,7 @@ import shutil
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +80,8 @@ def _decoders() -> tuple[str, ...]:
 
             _register_heif()
             Image.init()
+            # Pillow warns from 89 MP, on stderr; the configured cap, checked before decoding, decides instead.
+            warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
             _formats = tuple(f for f in IMAGE_FORMATS if f in Image.OPEN)
             _heif_done = True
     return _formats
