@@ -653,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_job_parser = sub.add_parser(
         "run-job", help="run one job now", description="Run one scheduled job by hand (idempotent: reruns skip)."
     )
-    run_job_parser.add_argument("name", choices=["deadlines", "closure", "retention", "digests", "outbox"])
+    run_job_parser.add_argument("name", choices=["deadlines", "closure", "retention", "digests", "outbox", "files"])
     when = run_job_parser.add_mutually_exclusive_group()
     when.add_argument("--at", help="run as if it were this time (ISO, city time if no offset)")
     when.add_argument("--period", help="for digests: the period, e.g. 2026-W48")

@@ -6,6 +6,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from suarawarga.__main__ import build_parser
 from suarawarga.bootstrap import App
 from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.messages import MediaKind
@@ -95,3 +96,4 @@ def test_the_files_job_is_registered_and_scheduled_daily(app: App) -> None:
     scheduled = {job.id: job for job in build_scheduler(app).get_jobs()}
     assert str(scheduled["files"].trigger).startswith("cron[")
     assert "hour='3'" in str(scheduled["files"].trigger)
+    assert build_parser().parse_args(["run-job", "files"]).name == "files"
