@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from suarawarga.bootstrap import App, build
-from suarawarga.bot.channels.console import RecordingSender
+from suarawarga.bot.channels.console import RecordingSender, read_local_file
 from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.seed import read_seed
@@ -92,6 +92,7 @@ async def app(settings: Settings, db: AsyncEngine, clock: FrozenClock) -> App:
     """Yield the application on the test database, seeded with the Kota Padang units and categories."""
     application = build(settings, clock=clock, db=db)
     application.senders[ChannelName.CONSOLE] = RecordingSender(application.catalogue)
+    application.media.fetchers[ChannelName.CONSOLE] = read_local_file
     async with application.uow() as uow:
         await load_seed(uow, read_seed())
         await uow.commit()

@@ -64,12 +64,13 @@ async def ensure_ready(app: App) -> None:
 
 async def cmd_console(app: App, args: argparse.Namespace) -> int:
     """Chat with the bot in this terminal."""
-    from suarawarga.bot.channels.console import RecordingSender, console_key, parse_line, print_bot
+    from suarawarga.bot.channels.console import RecordingSender, console_key, parse_line, print_bot, read_local_file
     from suarawarga.bot.messages import ChannelName
 
     if not args.no_setup:
         await ensure_ready(app)
     app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue, echo=print_bot)
+    app.media.fetchers[ChannelName.CONSOLE] = read_local_file
     key = console_key(args.chat)
     print(
         "SuaraWarga console. Type a message, a number to pick an option, /lokasi LAT,LON to share\n"
@@ -77,7 +78,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
         " /foto PATH to send a photo, /menu, /batal, /bantuan, or /keluar (or Ctrl-D) to leave.\n"
     )
     async with app.dispatcher() as dispatcher:
-        first = parse_line("/start" if args.fresh else "/lanjut", key, app.clock, app.attachments)
+        first = parse_line("/start" if args.fresh else "/lanjut", key, app.clock)
         if not isinstance(first, str):
             await dispatcher.handle(first)
         while True:
@@ -90,7 +91,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
                 break
             if not line.strip():
                 continue
-            inbound = parse_line(line, key, app.clock, app.attachments)
+            inbound = parse_line(line, key, app.clock)
             if isinstance(inbound, str):
                 print(inbound)
                 continue
@@ -652,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_job_parser = sub.add_parser(
         "run-job", help="run one job now", description="Run one scheduled job by hand (idempotent: reruns skip)."
     )
-    run_job_parser.add_argument("name", choices=["deadlines", "closure", "retention", "digests", "outbox"])
+    run_job_parser.add_argument("name", choices=["deadlines", "closure", "retention", "digests", "outbox", "files"])
     when = run_job_parser.add_mutually_exclusive_group()
     when.add_argument("--at", help="run as if it were this time (ISO, city time if no offset)")
     when.add_argument("--period", help="for digests: the period, e.g. 2026-W48")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from suarawarga.bot.attachments import AttachmentStore
+from suarawarga.bot.attachments import AttachmentStore, ImageRules, MediaIntake
 from suarawarga.bot.conversation import Engine, Policy
 from suarawarga.bot.dispatcher import Dispatcher, OnCommitted
 from suarawarga.bot.messages import ChannelName, Outbound
@@ -35,6 +35,7 @@ class App:
     engine: Engine
     attachments: AttachmentStore
     calendar: WorkingCalendar
+    media: MediaIntake
     senders: dict[ChannelName, Sender] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -72,6 +73,7 @@ class App:
             holder=holder,
             on_erase=self.attachments.delete_all,
             metrics=self.metrics,
+            media=self.media,
         )
 
     async def aclose(self) -> None:
@@ -88,6 +90,7 @@ def build(
 ) -> App:
     """Build the application from settings; tests inject a clock, senders or an engine."""
     catalogue = Catalogue.load(settings.texts_file, settings.language)
+    attachments = AttachmentStore(settings.attachments_dir, image_rules(settings))
     return App(
         settings=settings,
         db=db or make_engine(settings.database_url),
@@ -101,7 +104,22 @@ def build(
             surveys_per_unit_per_day=settings.surveys_per_unit_per_day,
         ),
         engine=build_engine(),
-        attachments=AttachmentStore(settings.attachments_dir),
+        attachments=attachments,
         calendar=WorkingCalendar(settings.tz, settings.extra_days_off),
+        media=MediaIntake(attachments),
         senders=dict(senders or {}),
+    )
+
+
+def image_rules(settings: Settings) -> ImageRules:
+    """Return the limits on files from chats, from the settings."""
+    mb = 1024 * 1024
+    return ImageRules(
+        max_pixels=settings.image_max_megapixels * 1_000_000,
+        max_side=settings.image_max_side,
+        max_bytes=settings.attachment_max_mb * mb,
+        parallel=settings.image_decoders,
+        chat_quota=settings.attachments_chat_quota_mb * mb,
+        total_quota=settings.attachments_total_quota_mb * mb,
+        min_free=settings.attachments_min_free_mb * mb,
     )

@@ -54,6 +54,28 @@ class Settings(BaseSettings):
         default=Path("attachments"),
         description="Directory where photos and files are stored (not web-served).",
     )
+    image_max_megapixels: int = Field(
+        default=40, ge=1, le=180, description="Images with more pixels than this (millions) are refused undecoded."
+    )
+    image_max_side: int = Field(
+        default=2560, ge=320, le=8192, description="Images are stored downscaled to this many pixels on the long side."
+    )
+    image_decoders: int = Field(
+        default=2, ge=1, le=16, description="Images decoded at once per process (each may take ~4 bytes a pixel)."
+    )
+    attachment_max_mb: int = Field(default=20, ge=1, le=100, description="Largest file (MB) a chat may send.")
+    attachments_chat_quota_mb: int = Field(
+        default=25, ge=1, description="Most a chat's unfiled drafts may hold on disk (MB); beyond it files are refused."
+    )
+    attachments_total_quota_mb: int = Field(
+        default=10240, ge=1, description="Most the attachment directory may hold (MB); beyond it files are refused."
+    )
+    attachments_min_free_mb: int = Field(
+        default=512, ge=0, description="Free disk space (MB) that must remain; below it files are refused."
+    )
+    draft_days: int = Field(
+        default=7, ge=1, description="Days a chat may leave a draft untouched before it and its files are dropped."
+    )
     texts_file: Path | None = Field(
         default=None, description="Optional YAML file whose texts override the built-in catalogue."
     )

@@ -99,6 +99,7 @@ async def running(
     async with started(channels):
         for channel in channels:
             app.senders[channel.name] = channel.sender
+            app.media.fetchers[channel.name] = channel.fetch  # files are downloaded when a step accepts them
         parsers = {channel.name: channel.parser for channel in channels}
         # One processing process per shard: messages held under this name belong to an earlier run of this
         # process (killed, or stopped with messages queued), so its retry loop may send them now, not in a minute.

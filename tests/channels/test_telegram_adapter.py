@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from suarawarga.bootstrap import App
+from suarawarga.bot.attachments import MediaRefused
 from suarawarga.bot.channels import telegram as telegram_module
 from suarawarga.bot.channels.telegram import (
     Limits,
@@ -38,13 +39,14 @@ from suarawarga.bot.messages import (
 from suarawarga.errors import ChannelError
 from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.support.clock import FrozenClock
+from tests.support.images import jpeg_with_gps
 
 CITIZEN = User(5001, "Budi", last_name="Santoso", language_code="en")
 OTHER = User(5002, "Rina", language_code="id")
 OFFICER = User(6001, "Andi")
 GROUP = Chat.group(-100777, "DPUPR Pengaduan")
 FAST = Limits(per_second=1000, private_burst=1000, private_per_second=1000, group_per_minute=1000)
-JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
+JPEG = jpeg_with_gps()
 
 
 @pytest.fixture
@@ -142,24 +144,35 @@ def test_parse_command_rules() -> None:
     assert parse_command("/ not a command", "sw_bot") is None
 
 
-async def test_photo_document_and_voice_are_downloaded(channel: TelegramChannel, api: FakeBotApi, app: App) -> None:
-    """Files are fetched at once into the attachment store; the largest photo size is taken; captions are text."""
+async def test_files_are_references_fetched_only_on_demand(channel: TelegramChannel, api: FakeBotApi, app: App) -> None:
+    """Parsing downloads nothing (the largest photo size is referenced; captions are text); fetch downloads."""
+    before = len(api.calls)
     photo = await channel.parse(api.user_sends_photo(CITIZEN, None, JPEG, caption="lubang besar"))
     assert photo is not None
     assert photo.text == "lubang besar"
     (media,) = photo.media
     assert (media.kind, media.mime, media.size) == (MediaKind.PHOTO, "image/jpeg", len(JPEG))
-    assert app.attachments.path_of(media.path).read_bytes() == JPEG
 
     document = await channel.parse(api.user_sends_document(CITIZEN, None, b"%PDF-1.4 data", file_name="surat.pdf"))
     assert document is not None
     assert (document.media[0].kind, document.media[0].mime) == (MediaKind.DOCUMENT, "application/pdf")
-    assert app.attachments.path_of(document.media[0].path).read_bytes() == b"%PDF-1.4 data"
+    assert document.media[0].name == "surat.pdf"
 
     voice = await channel.parse(api.user_sends_voice(CITIZEN, None, b"OggS voice"))
     assert voice is not None
     assert (voice.media[0].kind, voice.media[0].mime) == (MediaKind.VOICE, "audio/ogg")
-    assert app.attachments.path_of(voice.media[0].path).read_bytes() == b"OggS voice"
+    assert [method for method, _ in api.calls[before:]] == []  # not even getFile
+    assert list(app.attachments.files()) == []
+
+    assert await channel.fetch(media, 1024 * 1024) == JPEG
+    assert await channel.fetch(document.media[0], 1024 * 1024) == b"%PDF-1.4 data"
+    assert [method for method, _ in api.calls[before:]] == ["getFile", "getFile"]
+    with pytest.raises(MediaRefused) as refused:
+        await channel.fetch(media, 100)
+    assert refused.value.text_key == "media.too_large"
+    with pytest.raises(MediaRefused) as gone:
+        await channel.fetch(dataclasses.replace(media, source="no-such-file"), 1024 * 1024)
+    assert gone.value.text_key == "media.unavailable"
 
 
 async def test_location_contact_sticker_and_service_messages(channel: TelegramChannel, api: FakeBotApi) -> None:
@@ -316,7 +329,9 @@ async def test_files_are_uploaded_once_then_sent_by_file_id(
     assert (await channel.sender.send([second])).sent == [second.id]
     text, photo, document = messages(api, CITIZEN.id)[-3:]
     assert text["method"] == "sendMessage"
-    assert (photo["method"], photo["files"][0]["source"], photo["files"][0]["data"]) == ("sendPhoto", "upload", JPEG)
+    uploaded = app.attachments.path_of(stored.path).read_bytes()
+    assert (photo["method"], photo["files"][0]["source"]) == ("sendPhoto", "upload")
+    assert photo["files"][0]["data"] == uploaded
     assert (document["method"], document["files"][0]["filename"]) == ("sendDocument", "l.pdf")
     reused = messages(api, OTHER.id)[-1]
     assert (reused["method"], reused["files"][0]["source"]) == ("sendPhoto", "file_id")

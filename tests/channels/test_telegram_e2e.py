@@ -32,6 +32,7 @@ from suarawarga.runtime import Running, running, web_app
 from tests.fakes.serving import serve_app
 from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.support.clock import FrozenClock
+from tests.support.images import heic_with_gps, jpeg_with_gps, same_picture_without_metadata
 
 JSON = dict[str, Any]
 CITIZEN = User(5001, "Budi", last_name="Santoso", language_code="id")
@@ -41,8 +42,8 @@ HEALTH_OFFICER = User(6002, "Sari", language_code="id")
 GROUP = Chat.group(-100777, "DPUPR Pengaduan")
 FAST = Limits(per_second=1000, private_burst=1000, private_per_second=1000, group_per_minute=1000)
 SECRET = "webhook_Secret-123"
-ROAD_PHOTO = b"\xff\xd8\xff\xe0 pothole " + bytes(range(256)) * 3
-FIXED_PHOTO = b"\xff\xd8\xff\xe0 patched " + bytes(range(255, -1, -1)) * 3
+ROAD_PHOTO = jpeg_with_gps((64, 48))
+FIXED_PHOTO = heic_with_gps((48, 64))  # an iPhone's evidence photo
 SENDS = ("sendMessage", "sendPhoto", "sendDocument")
 CODE = re.compile(r"PDG-[A-Z0-9]{6}")
 
@@ -241,7 +242,7 @@ async def test_complaint_from_filing_to_resolution(app: App, mode: str) -> None:
         actions = [b["callback_data"] for row in posted["reply_markup"]["inline_keyboard"] for b in row]
         assert actions == [f"cmd:st {a} {code}" for a in ("acc", "info", "reply", "xfer", "done")]
         evidence = await group.photo()
-        assert evidence["files"][0]["data"] == ROAD_PHOTO
+        assert same_picture_without_metadata(evidence["files"][0]["data"], ROAD_PHOTO)
 
         world.press(OFFICER, GROUP, f"cmd:st acc {code}")
         await group.expect(world.text("staff.accepted", code=code, officer="Andi Pratama"))
@@ -267,13 +268,13 @@ async def test_complaint_from_filing_to_resolution(app: App, mode: str) -> None:
         await officer.expect(world.text("staff.done.ask", code=code))
         api.user_sends_text(OFFICER, None, "Lubang sudah ditambal dengan aspal")
         await officer.expect(world.text("staff.done.photos"))
-        api.user_sends_photo(OFFICER, None, FIXED_PHOTO)
+        api.user_sends_document(OFFICER, None, FIXED_PHOTO, file_name="IMG_0412.HEIC", mime_type="image/heic")
         await officer.expect(world.text("staff.done.received"))
         world.press(OFFICER, None, "evidence:send")
         await officer.expect(world.text("staff.done.sent", code=code))
         await citizen.expect("Lubang sudah ditambal dengan aspal")
         proof = await citizen.photo()
-        assert proof["files"][0]["data"] == FIXED_PHOTO
+        assert same_picture_without_metadata(proof["files"][0]["data"], FIXED_PHOTO)
 
         api.user_sends_text(CITIZEN, None, f"status {code}")
         status = await citizen.expect(f"Pengaduan {code}\nStatus:")

@@ -30,6 +30,7 @@ from suarawarga.config import WhatsAppTemplate, default_whatsapp_templates
 from suarawarga.storage.sql import OutboxEntry
 from tests.fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
 from tests.support.clock import FrozenClock
+from tests.support.images import jpeg_with_gps
 from tests.support.whatsapp import Rig, whatsapp_rig
 
 SITI = WaUser("6281234567890", "Siti")
@@ -130,7 +131,7 @@ async def test_plain_texts_merge_into_the_next_message_to_the_same_chat(rig: Rig
 async def test_files_are_uploaded_once_and_sent_as_image_or_document(rig: Rig, app: App, clock: FrozenClock) -> None:
     """A photo is uploaded and sent as an image (with the text as caption when alone); uploads are reused."""
     await open_window(rig, SITI, BUDI)
-    photo = app.attachments.save(b"\xff\xd8\xff photo", "image/jpeg", MediaKind.PHOTO, clock.now())
+    photo = app.attachments.save(jpeg_with_gps(), "image/jpeg", MediaKind.PHOTO, clock.now())
     sheet = app.attachments.save(b"PK\x03\x04 sheet", "application/pdf", MediaKind.DOCUMENT, clock.now())
     with_photo = (OutboundFile(Attachment.PHOTO, photo.path),)
     await deliver(
@@ -141,7 +142,7 @@ async def test_files_are_uploaded_once_and_sent_as_image_or_document(rig: Rig, a
     )
     (image,) = rig.api.to(SITI)
     assert (image.kind, image.text) == ("image", "Bukti perbaikan")
-    assert rig.api.media[image.body["image"]["id"]].data == b"\xff\xd8\xff photo"
+    assert rig.api.media[image.body["image"]["id"]].data == app.attachments.path_of(photo.path).read_bytes()
     kinds = [(s.kind, s.text) for s in rig.api.to(BUDI)]
     assert kinds == [("image", ""), ("button", "Laporan baru"), ("document", "Rekap")]
     assert rig.api.to(BUDI)[2].body["document"]["filename"] == "rekap.pdf"
@@ -273,7 +274,7 @@ async def test_other_errors_fail_or_retry_as_meta_documents(rig: Rig) -> None:
 async def test_a_retry_resumes_after_the_parts_already_delivered(rig: Rig, app: App, clock: FrozenClock) -> None:
     """A photo then a list: when the list fails, the retry sends only the list, not the photo again."""
     await open_window(rig, SITI)
-    photo = app.attachments.save(b"\xff\xd8\xff photo", "image/jpeg", MediaKind.PHOTO, clock.now())
+    photo = app.attachments.save(jpeg_with_gps(), "image/jpeg", MediaKind.PHOTO, clock.now())
     rig.api.fail_next(131000, skip=1)
     files = (OutboundFile(Attachment.PHOTO, photo.path),)
     report, (notice,) = await deliver(rig, message(SITI, "Laporan baru", "A", "B", "C", "D", files=files))

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from suarawarga.bootstrap import App
+from suarawarga.bot.attachments import MediaRefused
 from suarawarga.bot.channels.whatsapp import signature_ok, whatsapp_channel
 from suarawarga.bot.messages import ChannelName
 from suarawarga.storage.orm import ChannelIdentity, ChatActivityRow, ComplaintRow, InboxRow
@@ -148,8 +149,8 @@ async def test_unknown_message_types_get_a_polite_reprompt(rig: Rig, app: App) -
     assert await count(app, ComplaintRow) == 0
 
 
-async def test_a_photo_is_downloaded_with_the_token_into_the_attachment_store(rig: Rig, app: App) -> None:
-    """An image is fetched at once (media id -> URL -> bytes, both with the bearer token) and stored."""
+async def test_a_photo_is_a_reference_fetched_with_the_token_only_on_demand(rig: Rig, app: App) -> None:
+    """Parsing an image downloads nothing; fetch gets it (media id -> URL -> bytes, both with the bearer token)."""
     parsed = await rig.channel.parse(
         {
             "message": {
@@ -164,18 +165,27 @@ async def test_a_photo_is_downloaded_with_the_token_into_the_attachment_store(ri
     )
     assert parsed is not None
     (media,) = parsed.media
-    assert (media.kind, media.mime, media.size, parsed.text) == ("photo", "image/jpeg", len(PHOTO), "ini")
-    assert app.attachments.path_of(media.path).read_bytes() == PHOTO
-    assert [path for method, path in rig.api.requests if method == "GET"][-1].startswith("/download/")
+    assert (media.kind, media.mime, parsed.text) == ("photo", "image/jpeg", "ini")
+    assert [path for method, path in rig.api.requests if method == "GET"] == []
+    assert list(app.attachments.files()) == []
+    assert await rig.channel.fetch(media, 1024 * 1024) == PHOTO
+    gets = [path for method, path in rig.api.requests if method == "GET"]
+    assert len(gets) == 2 and gets[-1].startswith("/download/")
+    with pytest.raises(MediaRefused) as refused:
+        await rig.channel.fetch(media, 100)
+    assert refused.value.text_key == "media.too_large"
 
 
-async def test_media_that_cannot_be_fetched_becomes_unsupported(rig: Rig) -> None:
-    """A media id Meta no longer knows is not retried for ever: the citizen is told it could not be used."""
+async def test_media_that_cannot_be_fetched_is_refused_with_a_reason(rig: Rig) -> None:
+    """A media id Meta no longer knows is not retried for ever: the step tells the citizen to send it again."""
     parsed = await rig.channel.parse(
         {"message": {"from": SITI.wa_id, "id": "wamid.P2", "type": "document", "document": {"id": "404404"}}}
     )
     assert parsed is not None
-    assert (parsed.unsupported, parsed.media) == ("document_unavailable", ())
+    (media,) = parsed.media
+    with pytest.raises(MediaRefused) as refused:
+        await rig.channel.fetch(media, 1024 * 1024)
+    assert refused.value.text_key == "media.unavailable"
 
 
 async def test_interactive_replies_locations_and_template_buttons_are_parsed(rig: Rig) -> None:

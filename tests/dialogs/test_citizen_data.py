@@ -9,7 +9,7 @@ from pathlib import Path
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import ChannelName, MediaKind
+from suarawarga.bot.messages import ChannelName, IncomingFile, MediaKind
 from suarawarga.jobs.digests import send_weekly_digests
 from suarawarga.jobs.retention import erase_old
 from tests.dialogs.test_complaint_dialog import reach_description
@@ -17,6 +17,7 @@ from tests.dialogs.test_staff_dialog import FILE_NAMED, Officer, invite, to
 from tests.jobs.support import outbox_to
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
+from tests.support.images import jpeg_with_gps
 
 
 async def _officer(app: App, dispatcher: Dispatcher, clock: FrozenClock) -> Officer:
@@ -301,13 +302,15 @@ async def _draft_with_photo(app: App, citizen: Conversation, first_time: bool = 
             ("Tidak tahu", ["complaint.photos.ask"]),
         ]
     )
-    photo = app.attachments.save(b"\xff\xd8\xff draft photo", "image/jpeg", MediaKind.PHOTO, app.clock.now())
+    source = app.attachments.root.parent / "kiriman.jpg"
+    source.write_bytes(jpeg_with_gps())
+    photo = IncomingFile(MediaKind.PHOTO, "image/jpeg", str(source), size=source.stat().st_size)
     assert await citizen.send(dataclasses.replace(citizen.inbound("x"), text=None, media=(photo,))) == [
         "complaint.photos.received"
     ]
     assert await citizen.say("menu") == ["draft.kept", "menu.intro"]
-    path = app.attachments.root / photo.path
-    assert path.exists()
+    (path,) = (app.attachments.root / "drafts").rglob("*.jpg")
+    assert path.exists()  # the kept draft still holds its photo
     return path
 
 

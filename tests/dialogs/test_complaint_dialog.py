@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import MediaKind
 from suarawarga.complaints.model import ComplaintStatus, EventKind, IdentityMode
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
+from tests.support.images import exif_of, jpeg_with_gps
 
 CONSENTED = [
     ("/start", ["menu.welcome"]),
@@ -43,7 +44,7 @@ async def file_anonymous(citizen: Conversation, first_time: bool = True) -> str:
     return citizen.last[0].params["code"]
 
 
-async def test_full_complaint_with_photo_location_and_name(app: App, citizen: Conversation) -> None:
+async def test_full_complaint_with_photo_location_and_name(app: App, citizen: Conversation, tmp_path: Path) -> None:
     """A named complaint with a location and a photo gets a code and is routed to DPUPR."""
     await reach_description(citizen)
     await citizen.verify(
@@ -53,9 +54,9 @@ async def test_full_complaint_with_photo_location_and_name(app: App, citizen: Co
             ("7", ["complaint.photos.ask"]),
         ]
     )
-    photo = app.attachments.save(b"\xff\xd8\xff fake jpeg", "image/jpeg", MediaKind.PHOTO, app.clock.now())
-    with_photo = dataclasses.replace(citizen.inbound("x"), text=None, media=(photo,))
-    assert await citizen.send(with_photo) == ["complaint.photos.received"]
+    photo = tmp_path / "jalan.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    assert await citizen.say(f"/foto {photo}") == ["complaint.photos.received"]
     await citizen.verify(
         [
             ("selesai", ["complaint.identity.ask"]),
@@ -76,6 +77,7 @@ async def test_full_complaint_with_photo_location_and_name(app: App, citizen: Co
         unit = await uow.units.get(complaint.unit_id)
         history = await uow.complaints.history(complaint.id)
         photos = await uow.complaints.attachment_count(complaint.id)
+        (stored,) = await uow.complaints.attachments(complaint.id)
     assert unit is not None and unit.code == "DPUPR"
     assert complaint.status is ComplaintStatus.DITERIMA
     assert complaint.identity_mode is IdentityMode.NAMED
@@ -83,7 +85,9 @@ async def test_full_complaint_with_photo_location_and_name(app: App, citizen: Co
     assert (complaint.latitude, complaint.longitude) == (-0.9471, 100.4172)
     assert [e.kind for e in history] == [EventKind.FILED]
     assert photos == 1
-    assert (app.attachments.root / photo.path).read_bytes() == b"\xff\xd8\xff fake jpeg"
+    assert not stored.path.startswith("drafts/")  # filed: out of the drafts area, which is empty again
+    assert exif_of((app.attachments.root / stored.path).read_bytes()) == {}
+    assert list(app.attachments.files("drafts")) == []
 
 
 async def test_pungli_goes_to_the_inspektorat(app: App, citizen: Conversation) -> None:

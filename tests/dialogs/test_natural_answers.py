@@ -192,7 +192,7 @@ async def test_no_means_no_photos_no_phone_no_suggestion(citizen: Conversation) 
             ("tidak", ["complaint.summary"]),
             ("batal", ["cancel.done"]),
             ("/start ikm_PKM-ANDALAS", ["survey.privacy.notice"]),  # the survey has its own consent
-            ("ya", ["survey.service.ask"]),
+            ("ya", ["privacy.thanks", "survey.service.ask"]),
             ("Imunisasi", ["survey.profile.ask"]),
             ("tidak", ["survey.question"]),
             *[("4", ["survey.question"])] * 8,

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import Inbound, MediaKind, Outbound
+from suarawarga.bot.messages import Inbound, Outbound
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
+from tests.support.images import exif_of, jpeg_with_gps
 
 FILE_NAMED = [
     ("/start", ["menu.welcome"]),
@@ -110,6 +112,7 @@ async def test_full_handling_with_info_request_and_resolution(
     group: Conversation,
     citizen: Conversation,
     recorder: RecordingSender,
+    tmp_path: Path,
 ) -> None:
     """The group gets the complaint; an officer accepts, asks for info, gets the answer, resolves with a photo."""
     officer = await setup_dpupr(app, dispatcher, clock, group)
@@ -137,13 +140,15 @@ async def test_full_handling_with_info_request_and_resolution(
 
     assert await officer.press(officer.private, f"cmd:st done {code}", group=False) == ["staff.done.ask"]
     assert await officer.private.say("Lubang sudah ditambal dengan aspal") == ["staff.done.photos"]
-    photo = app.attachments.save(b"\xff\xd8\xff evidence", "image/jpeg", MediaKind.PHOTO, clock.now())
-    with_photo = dataclasses.replace(officer.private.inbound("x"), text=None, media=(photo,))
-    assert await officer.private.send(with_photo) == ["staff.done.received"]
+    photo = tmp_path / "selesai.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    assert await officer.private.say(f"/foto {photo}") == ["staff.done.received"]
     assert await officer.private.say("Kirim") == ["staff.done.sent"]
     resolved = to(recorder, citizen.key.chat_id)[-1]
     assert resolved.text_key == "update.resolved"
-    assert [f.path for f in resolved.files] == [photo.path]
+    (evidence,) = resolved.files
+    assert not evidence.path.startswith("drafts/")
+    assert exif_of(app.attachments.path_of(evidence.path).read_bytes()) == {}
 
     assert await citizen.say(f"status {code}") == ["status.detail"]
     async with app.uow() as uow:

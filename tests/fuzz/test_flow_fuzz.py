@@ -14,14 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from suarawarga.bootstrap import build
+from suarawarga.bot.attachments import draft_paths
 from suarawarga.bot.channels.console import RecordingSender, console_key
-from suarawarga.bot.messages import ChannelName, Inbound, MediaKind, MediaRef
+from suarawarga.bot.messages import ChannelName, Inbound, IncomingFile, MediaKind
 from suarawarga.complaints.seed import read_seed
 from suarawarga.complaints.services import load_seed
 from suarawarga.config import Settings
 from suarawarga.storage.db import make_engine
 from suarawarga.storage.orm import Base
 from tests.support.clock import JAKARTA, FrozenClock
+from tests.support.images import jpeg_with_gps
 
 TEXTS = st.one_of(
     st.sampled_from(
@@ -109,7 +111,15 @@ CHOICES = st.sampled_from(
         "totally-unknown",
     ]
 )
-PHOTO = MediaRef(MediaKind.PHOTO, "2026/11/x.jpg", "image/jpeg", 10, "0" * 64)
+PHOTO = IncomingFile(MediaKind.PHOTO, "image/jpeg", "fuzz-photo", size=1000)
+JPEG = jpeg_with_gps()
+
+
+async def _fetch(item: IncomingFile, limit: int) -> bytes:
+    """Serve every fuzzed photo as a real JPEG."""
+    return JPEG
+
+
 OPS = st.lists(
     st.tuples(
         st.integers(0, 2),
@@ -181,6 +191,7 @@ async def _scenario(ops: list[tuple[int, tuple[str, object]]], folder: Path, tem
     )
     app = build(settings_, clock=clock)
     app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue)
+    app.media.fetchers[ChannelName.CONSOLE] = _fetch
     try:
         async with app.dispatcher() as dispatcher:
             for chat, op in ops:
@@ -190,6 +201,11 @@ async def _scenario(ops: list[tuple[int, tuple[str, object]]], folder: Path, tem
                     app.catalogue.render(reply.text_key, reply.language, reply.params)
         async with app.uow() as uow:
             states = await uow.conversations.load_many([console_key(f"fuzz-{n}") for n in range(3)])
+            filed = await uow.complaints.attachment_paths()
+        # The drafts area holds exactly the files the drafts still hold: cancelled or filed drafts left nothing.
+        held = set[str]().union(*(draft_paths(s.data) for s in states.values()))
+        assert {path for path, _, _ in app.attachments.files("drafts")} == held
+        assert {path for path, _, _ in app.attachments.files() if not path.startswith("drafts/")} == filed
         for state in states.values():
             if state.flow is None:
                 assert state.step is None

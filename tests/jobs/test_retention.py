@@ -11,13 +11,14 @@ from suarawarga.complaints.model import ActorKind, NewAttachment
 from suarawarga.jobs.retention import ERASED, erase_old
 from tests.jobs.support import file, officer
 from tests.support.clock import FrozenClock
+from tests.support.images import jpeg_with_gps
 
 
 async def test_old_closed_complaints_are_anonymised(app: App, clock: FrozenClock) -> None:
     """Two years after closure the reporter, text, notes and photos are gone; statistics fields stay."""
     staff = await officer(app, "DPUPR", "andi")
     complaint = await file(app, clock.now())
-    photo = app.attachments.save(b"jpeg", "image/jpeg", MediaKind.PHOTO, clock.now())
+    photo = app.attachments.save(jpeg_with_gps(), "image/jpeg", MediaKind.PHOTO, clock.now())
     async with app.uow() as uow:
         await uow.complaints.add_attachments(
             complaint.id,

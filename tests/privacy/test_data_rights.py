@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+from pathlib import Path
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import ChannelName, MediaKind
+from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import IdentityMode
 from tests.dialogs.test_staff_dialog import FILE_NAMED, Officer, invite, to
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
+from tests.support.images import jpeg_with_gps
 
 FILE_CONFIDENTIAL_WITH_PHOTO = [
     ("/start", ["menu.welcome"]),
@@ -38,14 +39,13 @@ async def test_dataku_shows_what_is_stored(citizen: Conversation) -> None:
 
 
 async def test_hapusdata_erases_personal_data_and_keeps_anonymous_complaints(
-    app: App, citizen: Conversation, recorder: RecordingSender
+    app: App, citizen: Conversation, recorder: RecordingSender, tmp_path: Path
 ) -> None:
     """After confirming, the citizen, their chat, name, contact and photos are gone; the complaint stays."""
     await citizen.verify(FILE_CONFIDENTIAL_WITH_PHOTO)
-    photo = app.attachments.save(b"\xff\xd8\xff photo", "image/jpeg", MediaKind.PHOTO, app.clock.now())
-    assert await citizen.send(dataclasses.replace(citizen.inbound("x"), text=None, media=(photo,))) == [
-        "complaint.photos.received"
-    ]
+    photo = tmp_path / "foto.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    assert await citizen.say(f"/foto {photo}") == ["complaint.photos.received"]
     await citizen.verify(
         [
             ("Selesai", ["complaint.identity.ask"]),
@@ -78,7 +78,7 @@ async def test_hapusdata_erases_personal_data_and_keeps_anonymous_complaints(
     )
     assert complaint.description == "Jalan di depan SD 12 berlubang besar"
     assert photos == 0
-    assert not (app.attachments.root / photo.path).exists()
+    assert list(app.attachments.files()) == []  # the filed photo, and nothing left in the drafts area
     assert states == {}
     assert await citizen.say("dataku") == ["data.none"]
 

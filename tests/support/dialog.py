@@ -38,7 +38,7 @@ class Conversation:
 
     def inbound(self, line: str) -> Inbound:
         """Parse a typed line into an inbound for this chat."""
-        parsed = parse_line(line, self.key, self.clock, self.store)
+        parsed = parse_line(line, self.key, self.clock)
         assert isinstance(parsed, Inbound), parsed
         return parsed
 

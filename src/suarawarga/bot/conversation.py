@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from suarawarga.bot.attachments import draft_paths
 from suarawarga.bot.matching import match_choice
 from suarawarga.bot.messages import Choice, ConversationKey, Inbound, Outbound, OutboundFile
 from suarawarga.errors import UserInputError
 
 if TYPE_CHECKING:
+    from suarawarga.bot.attachments import MediaIntake
     from suarawarga.bot.texts import Catalogue
     from suarawarga.clock import Clock
     from suarawarga.storage.uow import UnitOfWork
@@ -71,6 +73,7 @@ class Turn:
         clock: Clock,
         policy: Policy,
         catalogue: Catalogue,
+        media: MediaIntake | None = None,
     ) -> None:
         self.inbound = inbound
         self.state = state
@@ -83,6 +86,8 @@ class Turn:
         self.switch: tuple[str, dict[str, Any]] | None = None
         self.handoffs: list[tuple[ConversationKey, str, dict[str, Any]]] = []
         self.erase_files: list[str] = []  # attachment paths to delete once the transaction is committed
+        self.media = media  # fetches and stores the files a step accepts (None where no channel can fetch)
+        self.new_files: list[str] = []  # drafts-area files stored during this turn
 
     @property
     def data(self) -> dict[str, Any]:
@@ -209,8 +214,17 @@ class Engine:
 
     async def run(self, turn: Turn) -> None:
         """Handle one inbound, leaving the new state in turn.state and the replies in turn.replies."""
+        held = self.held_files(turn.state)
         await self._run(turn)
         self.remember_choices(turn)
+        # A draft's files the state no longer holds (cancelled, filed, left for another flow) go after the commit;
+        # a draft kept for `lanjut` (parked) still holds its files.
+        turn.erase_files += sorted((held | set(turn.new_files)) - self.held_files(turn.state))
+
+    @staticmethod
+    def held_files(state: ConversationState) -> set[str]:
+        """Return the drafts-area files a chat's state holds: its flow's, and those of a draft kept for later."""
+        return draft_paths(state.data) | draft_paths(state.parked)
 
     @staticmethod
     def remember_choices(turn: Turn) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from suarawarga.bot.attachments import MediaIntake
 from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn, offered
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.metrics import Metrics
@@ -66,6 +67,7 @@ class Dispatcher:
         holder: str | None = None,
         on_erase: Callable[[list[str]], None] | None = None,
         metrics: Metrics | None = None,
+        media: MediaIntake | None = None,
     ) -> None:
         self.engine = engine
         self.uow_factory = uow_factory
@@ -78,6 +80,7 @@ class Dispatcher:
         self.holder = holder  # this process's name on the rows it holds (its shard)
         self.on_erase = on_erase  # deletes erased citizens' files, only after their records are gone
         self.metrics = metrics
+        self.media = media  # what steps fetch accepted files with
         self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(max(lanes, 1))]
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -172,7 +175,7 @@ class Dispatcher:
                     state = states[inbound.key] = ConversationState(
                         language=_language(inbound, self.policy.default_language)
                     )
-                turn = Turn(inbound, state, uow, self.clock, self.policy, self.catalogue)
+                turn = Turn(inbound, state, uow, self.clock, self.policy, self.catalogue, self.media)
                 try:
                     await self.engine.run(turn)
                 except Exception as exc:

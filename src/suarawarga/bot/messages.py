@@ -46,13 +46,24 @@ class ConversationKey:
 
 @dataclass(frozen=True, slots=True)
 class MediaRef:
-    """A file already copied into the attachment store by the adapter."""
+    """A file in the attachment store (re-encoded if it is an image)."""
 
     kind: MediaKind
     path: str  # relative to the attachment directory
     mime: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A file a chat sent, still at the platform: fetched only if a step accepts it (see bot/attachments.py)."""
+
+    kind: MediaKind
+    mime: str  # as the platform declared it (the bytes decide what is stored)
+    source: str  # the channel's handle: a Telegram file_id, a WhatsApp media id, a console file path
+    size: int | None = None  # bytes, as the platform declared it
+    name: str | None = None  # the file name a document was sent with
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +78,7 @@ class Inbound:
     command: str | None = None  # normalised: "start", "batal", ... (arguments stay in `text`)
     choice: str | None = None  # id of a pressed button / list row
     location: tuple[float, float] | None = None
-    media: tuple[MediaRef, ...] = ()
+    media: tuple[IncomingFile, ...] = ()  # files not downloaded yet
     contact: str | None = None  # a shared phone number
     language: str | None = None  # the platform's language hint, if any
     unsupported: str | None = None  # "sticker", "reaction", ...: a message type no step can use

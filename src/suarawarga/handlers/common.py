@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from suarawarga.bot.attachments import MediaRefused
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
-from suarawarga.bot.messages import Choice, Inbound, MediaKind, MediaRef
+from suarawarga.bot.messages import Choice, Inbound, IncomingFile, MediaKind, MediaRef
 from suarawarga.bot.texts import LANGUAGES
 from suarawarga.complaints.model import DESCRIPTION_MAX, letter_count, normalise_code
 from suarawarga.complaints.services import status_for
 from suarawarga.errors import NotFound
 
+log = logging.getLogger(__name__)
 # A message outside any flow with at least this much text is taken as a complaint (not "halo", "tes", "pagi").
 COMPLAINT_WORDS_MIN, COMPLAINT_LETTERS_MIN = 5, 25
 
@@ -281,9 +284,43 @@ def sender_of(turn: Turn) -> str:
     return turn.inbound.sender_id or turn.inbound.key.chat_id
 
 
-def photos_in(inbound: Inbound) -> list[MediaRef]:
-    """Return the images a message carries: photos, and images sent as files."""
+def photos_in(inbound: Inbound) -> list[IncomingFile]:
+    """Return the images a message carries (photos, and images sent as files), not fetched yet."""
     return [m for m in inbound.media if m.kind is MediaKind.PHOTO or m.mime.startswith("image/")]
+
+
+async def accept_photos(
+    turn: Turn, files: list[IncomingFile], kind: str, held: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Fetch, check and re-encode images a step takes; return their attachment records (files in the drafts area).
+
+    Nothing is downloaded before this call: a file no step takes never reaches the disk. A file that cannot be
+    taken (unreadable, too many pixels, a quota) raises MediaRefused, which the engine answers and re-asks.
+    """
+    if turn.media is None:
+        raise MediaRefused("media.unavailable")
+    holds = sum(int(str(r.get("size", 0))) for r in held or [])
+    records: list[dict[str, Any]] = []
+    for item in files:
+        ref = await turn.media.accept_image(turn.inbound.key.channel, item, holds)
+        turn.new_files.append(ref.path)
+        holds += ref.size
+        records.append(attachment_record(ref, kind))
+    return records
+
+
+def keep_files(turn: Turn, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Move the files a flow files out of the drafts area; return the records with their permanent paths."""
+    if turn.media is None:
+        return records
+    now = turn.clock.now()
+    kept: list[dict[str, Any]] = []
+    for record in records:
+        try:
+            kept.append({**record, "path": turn.media.store.keep(str(record["path"]), now)})
+        except FileNotFoundError:  # the draft expired meanwhile (the files job): file what is left
+            log.warning("a draft's file was gone when it was filed")
+    return kept
 
 
 def attachment_record(media: MediaRef, kind: str) -> dict[str, object]:

@@ -24,7 +24,7 @@ from suarawarga.complaints.model import (
 from suarawarga.complaints.places import kecamatan_label, kecamatan_named_in
 from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
 from suarawarga.errors import UserInputError
-from suarawarga.handlers.common import attachment_record, photos_in
+from suarawarga.handlers.common import accept_photos, keep_files, photos_in
 from suarawarga.handlers.consent import ensure_consent, require_consent
 from suarawarga.handlers.notify import announce_complaint
 
@@ -239,7 +239,7 @@ async def on_photos(turn: Turn) -> str:
         raise UserInputError("complaint.photos.need_photo")
     stored: list[dict[str, object]] = turn.data.setdefault("photos", [])
     room = turn.policy.max_photos - len(stored)
-    stored += [attachment_record(media, "photo") for media in photos[:room]]
+    stored += await accept_photos(turn, photos[:room], "photo", stored)
     if len(stored) >= turn.policy.max_photos:
         turn.reply("complaint.photos.full", max=str(turn.policy.max_photos))
         return S.IDENTITY
@@ -369,7 +369,7 @@ async def on_confirm(turn: Turn) -> str:
             kecamatan_code=data.get("kecamatan"),
             reporter_name=data.get("name"),
             reporter_contact=data.get("contact"),
-            attachments=tuple(NewAttachment(**p) for p in data.get("photos", [])),
+            attachments=tuple(NewAttachment(**p) for p in keep_files(turn, data.get("photos", []))),
         ),
         turn.clock.now(),
         turn.policy.city_code,

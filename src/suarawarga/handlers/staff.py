@@ -22,7 +22,7 @@ from suarawarga.complaints.model import (
     normalise_code,
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
-from suarawarga.handlers.common import attachment_record, photos_in, sender_of
+from suarawarga.handlers.common import accept_photos, keep_files, photos_in, sender_of
 from suarawarga.handlers.notify import Action, announce_complaint, contact_text, tell_citizen, tell_unit
 from suarawarga.handlers.rating import solved_choices
 
@@ -279,7 +279,7 @@ async def on_resolve_photos(turn: Turn) -> str:
         if not photos:
             raise UserInputError("staff.done.need_photo")
         stored: list[dict[str, object]] = turn.data.setdefault("photos", [])
-        stored += [attachment_record(media, "evidence") for media in photos[: MAX_EVIDENCE - len(stored)]]
+        stored += await accept_photos(turn, photos[: MAX_EVIDENCE - len(stored)], "evidence", stored)
         if len(stored) < MAX_EVIDENCE:
             turn.reply(
                 "staff.done.received",
@@ -291,7 +291,7 @@ async def on_resolve_photos(turn: Turn) -> str:
     found = await _again(turn)
     if found is None:
         return END
-    evidence = tuple(NewAttachment(**p) for p in turn.data.get("photos", []))
+    evidence = tuple(NewAttachment(**p) for p in keep_files(turn, turn.data.get("photos", [])))
     handled = await handling.resolve(turn.uow, found[0], found[1], turn.data["note"], evidence, turn.clock.now())
     reached = tell_citizen(
         turn,
@@ -364,7 +364,8 @@ async def on_answer(turn: Turn) -> str:
     if complaint is None or complaint.status is not ComplaintStatus.MENUNGGU_INFO:
         turn.reply("answer.not_waiting", code=turn.data["code"], status="-")
         return END
-    files = tuple(NewAttachment("photo", p.path, p.mime, p.size, p.sha256) for p in photos)  # kind as on filing
+    # Fetched only now that the answer is taken (kind "photo" as on filing).
+    files = tuple(NewAttachment(**p) for p in keep_files(turn, await accept_photos(turn, photos, "photo")))
     answer = text or turn.text("answer.photo_only", count=str(len(photos)))
     handled = await handling.provide_info(turn.uow, complaint, answer, files, turn.clock.now())
     await tell_unit(turn, handled.unit.id, "staff.info_answer", code=complaint.code, answer=answer)

@@ -15,6 +15,7 @@ from suarawarga.bootstrap import App
 from suarawarga.jobs.closure import close_unanswered
 from suarawarga.jobs.context import JobResult
 from suarawarga.jobs.deadlines import check_deadlines
+from suarawarga.jobs.files import clean_files
 from suarawarga.jobs.retention import erase_old
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class JobName(StrEnum):
     RETENTION = "retention"
     DIGESTS = "digests"
     OUTBOX = "outbox"
+    FILES = "files"
 
 
 Job = Callable[[App, datetime], Awaitable[JobResult]]
@@ -66,6 +68,7 @@ def jobs() -> dict[JobName, Job]:
         JobName.RETENTION: erase_old,
         JobName.DIGESTS: send_weekly_digests,
         JobName.OUTBOX: deliver_outbox,
+        JobName.FILES: clean_files,
     }
 
 
@@ -90,6 +93,7 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
             day_of_week=app.settings.digest_day, hour=int(hour), minute=int(minute), timezone=tz
         ),
         JobName.OUTBOX: IntervalTrigger(seconds=10, timezone=tz),
+        JobName.FILES: CronTrigger(hour=3, minute=15, timezone=tz),  # after retention has erased old files
     }
     for name, trigger in triggers.items():
         scheduler.add_job(

@@ -423,6 +423,10 @@ class ComplaintRepo(_Repo):
             for r in await self.conn.execute(query)
         ]
 
+    async def attachment_paths(self) -> set[str]:
+        """Return the path of every file an attachment row refers to (the files job keeps exactly these)."""
+        return set((await self.conn.execute(select(ATTACHMENTS.c.path))).scalars())
+
     async def history(self, complaint_id: int) -> list[ComplaintEvent]:
         """Return a complaint's events, oldest first."""
         query = select(EVENTS).where(EVENTS.c.complaint_id == complaint_id).order_by(EVENTS.c.at, EVENTS.c.id)
@@ -627,6 +631,41 @@ class ConversationRepo(_Repo):
         drafts = [dict(r[0]) for r in await self.conn.execute(select(CONVERSATIONS.c.parked).where(expired)) if r[0]]
         await self.conn.execute(update(CONVERSATIONS).where(expired).values(parked=None, parked_at=None))
         return drafts
+
+    async def drafts(self) -> list[tuple[ConversationKey, dict[str, Any], datetime]]:
+        """Return (chat, flow data, last change) of every chat in a flow or keeping a draft for `lanjut`.
+
+        Those are the only states that hold draft files; a kept draft's data is under the key "parked".
+        """
+        query = select(
+            CONVERSATIONS.c.channel,
+            CONVERSATIONS.c.chat_id,
+            CONVERSATIONS.c.data,
+            CONVERSATIONS.c.parked,
+            CONVERSATIONS.c.updated_at,
+        )
+        busy = or_(CONVERSATIONS.c.flow.is_not(None), CONVERSATIONS.c.parked.is_not(None))
+        return [
+            (
+                ConversationKey(ChannelName(r.channel), r.chat_id),
+                {**dict(r.data or {}), "parked": r.parked} if r.parked else dict(r.data or {}),
+                r.updated_at,
+            )
+            for r in await self.conn.execute(query.where(busy))
+        ]
+
+    async def expire(self, key: ConversationKey, idle_since: datetime, now: datetime) -> bool:
+        """Leave the flow of a chat untouched since `idle_since` (its draft expires); False if it changed since."""
+        result = await self.conn.execute(
+            update(CONVERSATIONS)
+            .where(
+                CONVERSATIONS.c.channel == key.channel.value,
+                CONVERSATIONS.c.chat_id == key.chat_id,
+                CONVERSATIONS.c.updated_at <= idle_since,
+            )
+            .values(flow=None, step=None, data={}, choices={"c": []}, updated_at=now)
+        )
+        return bool(result.rowcount)
 
 
 PLATFORM_STATUS_ORDER = ["sent", "delivered", "read", "failed"]  # a platform status only moves right

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from starlette.routing import BaseRoute
 
 from suarawarga.bot.inbox import Acceptor, Parser
-from suarawarga.bot.messages import ChannelName
+from suarawarga.bot.messages import ChannelName, IncomingFile
 from suarawarga.bot.sender import Sender
 
 MEMORY = 10_000  # entries kept in each of a sender's in-memory maps
@@ -28,6 +28,10 @@ class Channel(Protocol):
     name: ChannelName
     sender: Sender
     parser: Parser
+
+    async def fetch(self, item: IncomingFile, limit: int) -> bytes:
+        """Download a file a chat sent (at most `limit` bytes), once a step accepts it."""
+        ...
 
     def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:
         """Return the webhook routes of this channel (verified before parsing)."""

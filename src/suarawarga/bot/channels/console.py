@@ -10,8 +10,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from suarawarga.bot.attachments import AttachmentStore
-from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, MediaKind, Outbound, parse_command
+from suarawarga.bot.attachments import MediaRefused
+from suarawarga.bot.messages import (
+    ChannelName,
+    ConversationKey,
+    Inbound,
+    IncomingFile,
+    MediaKind,
+    Outbound,
+    parse_command,
+)
 from suarawarga.bot.sender import Progress, SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock
@@ -27,7 +35,7 @@ def render(message: Outbound, catalogue: Catalogue) -> str:
     return "\n".join(lines)
 
 
-def parse_line(line: str, key: ConversationKey, clock: Clock, store: AttachmentStore | None = None) -> Inbound | str:
+def parse_line(line: str, key: ConversationKey, clock: Clock) -> Inbound | str:
     """Turn a typed line into an Inbound, or return an error text for a malformed console command."""
     text = line.strip()
     now = clock.now()
@@ -42,17 +50,31 @@ def parse_line(line: str, key: ConversationKey, clock: Clock, store: AttachmentS
     if text.startswith("/foto") or text.startswith("/photo"):
         _, _, rest = text.partition(" ")
         path = Path(rest.strip()).expanduser()
-        if store is None or not path.is_file():
+        if not path.is_file():
             return "usage: /foto PATH-TO-AN-IMAGE-FILE"
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         kind = MediaKind.PHOTO if mime.startswith("image/") else MediaKind.DOCUMENT
-        return dataclasses.replace(base, media=(store.save(path.read_bytes(), mime, kind, now),))
+        # Like the other channels: a reference, read only if a step accepts the file (read_local_file).
+        item = IncomingFile(kind, mime, str(path.resolve()), size=path.stat().st_size, name=path.name)
+        return dataclasses.replace(base, media=(item,))
     if text.startswith("/stiker") or text.startswith("/sticker"):
         return dataclasses.replace(base, unsupported="sticker")
     command = parse_command(text, None)
     if command is not None:
         return dataclasses.replace(base, command=command[0], text=command[1] or None)
     return dataclasses.replace(base, text=line)
+
+
+async def read_local_file(item: IncomingFile, limit: int) -> bytes:
+    """Read a file the console user named with /foto, once a step accepts it (at most `limit` bytes)."""
+    try:
+        with open(item.source, "rb") as handle:  # noqa: ASYNC230 - one small local file typed by the user
+            data = handle.read(limit + 1)
+    except OSError:
+        raise MediaRefused("media.unavailable") from None
+    if len(data) > limit:
+        raise MediaRefused("media.too_large", max=str(limit // (1024 * 1024)))
+    return data
 
 
 class RecordingSender:

@@ -4,8 +4,8 @@ Inbound: updates arrive by webhook (POST /telegram, secret header checked in con
 bot/web.py) or by long polling (`TelegramChannel.poll`); either way the raw update is stored in the inbox before
 it is acknowledged. The parser turns a stored update into an `Inbound`: text, commands (`/cmd@bot args`, deep
 links `/start payload`), button presses (answered at once; the keyboard of an answered question is removed so an
-old button cannot be replayed), photos, documents, voice notes and videos (downloaded at once into the attachment
-store), a shared location or contact, and anything else as "unsupported".
+old button cannot be replayed), photos, documents, voice notes and videos (as references: `fetch` downloads one
+only when a step accepts it), a shared location or contact, and anything else as "unsupported".
 
 Outbound: a message is rendered from the catalogue in its language with HTML-escaped parameters; texts over 4 096
 characters are split (the keyboard rides on the last part); choices become an inline keyboard whose callback data
@@ -65,7 +65,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from suarawarga.bot.attachments import AttachmentStore
+from suarawarga.bot.attachments import AttachmentStore, MediaRefused
 from suarawarga.bot.channels.base import MEMORY, remember
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.inbox import Acceptor, Parser
@@ -74,8 +74,8 @@ from suarawarga.bot.messages import (
     ChannelName,
     ConversationKey,
     Inbound,
+    IncomingFile,
     MediaKind,
-    MediaRef,
     Outbound,
     OutboundFile,
     parse_command,
@@ -743,10 +743,10 @@ class TelegramChannel:
     # ------------------------------------------------------------------ parsing stored updates
 
     async def parse(self, payload: dict[str, Any]) -> Inbound | None:
-        """Turn a stored update into an Inbound (files downloaded now), or None when there is nothing to act on.
+        """Turn a stored update into an Inbound (files as references), or None when there is nothing to act on.
 
         An update that is not a well-formed Bot API Update (a field missing, or of the wrong type) is logged and
-        ignored; only a failed Bot API call (answering a button, fetching a file) raises, as TelegramError, and
+        ignored; only a failed Bot API call (answering a button) raises, as TelegramError, and
         the inbox tries the update again.
         """
         try:
@@ -799,10 +799,11 @@ class TelegramChannel:
         caption = _text(message.caption)
         if size is not None and size > DOWNLOAD_LIMIT:
             return replace(inbound, unsupported="file_too_large", text=caption)
-        media = await self._download(file_id, mime, kind, name)
-        if media is None:
-            return replace(inbound, unsupported="file_too_large", text=caption)
-        return replace(inbound, media=(media,), text=caption)
+        if name and mime == "application/octet-stream":
+            mime = mimetypes.guess_type(name)[0] or mime
+        # Only a reference: the file is downloaded if, and when, a step accepts it (fetch).
+        item = IncomingFile(kind=kind, mime=mime, source=_text(file_id) or "", size=size, name=name)
+        return replace(inbound, media=(item,), text=caption)
 
     @staticmethod
     def _attachment(message: Message) -> tuple[str, int | None, str, MediaKind, str | None] | None:
@@ -828,15 +829,19 @@ class TelegramChannel:
             return note.file_id, note.file_size, "video/mp4", MediaKind.VIDEO, None
         return None
 
-    async def _download(self, file_id: str, mime: str, kind: MediaKind, name: str | None) -> MediaRef | None:
-        """Fetch a file from Telegram and keep it in the attachment store (None if it is too large)."""
-        remote = await self.bot.get_file(file_id)
-        if remote.file_size is not None and remote.file_size > DOWNLOAD_LIMIT:
-            return None
-        data = bytes(await remote.download_as_bytearray())
-        if name and mime == "application/octet-stream":
-            mime = mimetypes.guess_type(name)[0] or mime
-        return await asyncio.to_thread(self.attachments.save, data, mime, kind, self.clock.now())
+    async def fetch(self, item: IncomingFile, limit: int) -> bytes:
+        """Download a file a step accepted (at most `limit` bytes); MediaRefused if Telegram cannot give it."""
+        try:
+            remote = await self.bot.get_file(item.source)
+            if remote.file_size is not None and remote.file_size > min(limit, DOWNLOAD_LIMIT):
+                raise MediaRefused("media.too_large", max=str(min(limit, DOWNLOAD_LIMIT) // (1024 * 1024)))
+            data = bytes(await remote.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("a Telegram file could not be fetched (%s)", type(exc).__name__)
+            raise MediaRefused("media.unavailable") from None
+        if len(data) > limit:
+            raise MediaRefused("media.too_large", max=str(limit // (1024 * 1024)))
+        return data
 
     async def _parse_button(self, update: Update, query: CallbackQuery) -> Inbound | None:
         """Answer a button press at once, remove an answered question's keyboard, and return the choice."""

@@ -2,9 +2,9 @@
 
 Inbound: Meta POSTs to /whatsapp. The X-Hub-Signature-256 HMAC of the raw body is checked before anything is
 parsed; each message is stored in the inbox under its wamid (a repeated delivery stops there), and delivery
-statuses update the outbox row that was sent as that wamid. The parser downloads media at once (Meta's media
-URLs expire within minutes) and records when the chat last wrote: free-form messages may only be sent within
-24 hours of that.
+statuses update the outbox row that was sent as that wamid. The parser keeps media as references that `fetch`
+downloads only when a step accepts the file (a fresh URL is asked for then: Meta's expire within minutes), and
+records when the chat last wrote: free-form messages may only be sent within 24 hours of that.
 
 Outbound: choices become reply buttons (at most 3, titles of at most 20 characters), a list (at most 10
 rows) or a numbered text menu the citizen answers by typing the number; text is split at 4 096 characters;
@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from suarawarga.bot.attachments import AttachmentStore
+from suarawarga.bot.attachments import AttachmentStore, MediaRefused
 from suarawarga.bot.batching import GroupCommit
 from suarawarga.bot.channels.base import remember
 from suarawarga.bot.inbox import Acceptor, Parser
@@ -44,6 +44,7 @@ from suarawarga.bot.messages import (
     ChannelName,
     ConversationKey,
     Inbound,
+    IncomingFile,
     MediaKind,
     Outbound,
     OutboundFile,
@@ -649,7 +650,7 @@ class WhatsAppChannel:
     # ------------------------------------------------------------------ parser
 
     async def parse(self, payload: dict[str, Any]) -> Inbound | None:
-        """Turn a stored delivery into an Inbound (media downloaded now), or None for what is not a message."""
+        """Turn a stored delivery into an Inbound (media as references), or None for what is not a message."""
         message = payload.get("message")
         if not isinstance(message, dict):
             return None
@@ -709,17 +710,27 @@ class WhatsAppChannel:
                 return _with(inbound, unsupported="location")
             return _with(inbound, location=point)
         if kind in MEDIA_KINDS and body.get("id"):
-            try:
-                data, mime = await self.api.download(str(body["id"]), MEDIA_MAX[kind])
-            except GraphError as exc:
-                if classify(exc)[0] is Verdict.RETRY:
-                    raise  # the inbox tries again
-                log.warning("WhatsApp media %s could not be fetched: %s", kind, exc.describe())
+            media_id = _id(body.get("id"), ID_MAX)
+            if media_id is None:
                 return _with(inbound, unsupported=f"{kind}_unavailable")
-            ref = await asyncio.to_thread(self.attachments.save, data, mime, MEDIA_KINDS[kind], inbound.received_at)
+            # Only a reference: the file is downloaded if, and when, a step accepts it (fetch).
+            mime = str(body.get("mime_type") or "application/octet-stream").split(";")[0].strip()
+            name = body.get("filename")
+            item = IncomingFile(MEDIA_KINDS[kind], mime, media_id, name=str(name)[:240] if name else None)
             caption = body.get("caption")
-            return _with(inbound, media=(ref,), text=str(caption) if caption else None)
+            return _with(inbound, media=(item,), text=str(caption) if caption else None)
         return _with(inbound, unsupported=kind or "unknown")
+
+    async def fetch(self, item: IncomingFile, limit: int) -> bytes:
+        """Download a file a step accepted (at most `limit` bytes); MediaRefused if Meta cannot give it."""
+        try:
+            data, _ = await self.api.download(item.source, limit)
+        except GraphError as exc:
+            log.warning("WhatsApp media could not be fetched: %s", exc.describe())
+            if exc.status == 413:
+                raise MediaRefused("media.too_large", max=str(limit // (1024 * 1024))) from None
+            raise MediaRefused("media.unavailable") from None
+        return data
 
     # ------------------------------------------------------------------ sender
 
