@@ -282,15 +282,16 @@ async def cmd_run_job(app: App, args: argparse.Namespace) -> int:
     from suarawarga.jobs.digests import week_before
     from suarawarga.jobs.scheduler import JobName, jobs
 
-    name = JobName(args.name)
+    registry = jobs()
+    name = next(job for job in registry if job == args.name)
     at = app.clock.now()
-    if args.period and name is not JobName.DIGESTS:
-        fail(f"--period is for the digests job only; run {name.value} as of a time with --at")
+    if args.period and name != JobName.DIGESTS:
+        fail(f"--period is for the digests job only; run {name} as of a time with --at")
     if args.at:
         at = parse_moment("--at", args.at, app.clock.tz)
     elif args.period:
         at = _week("--period", args.period, app).end  # the job runs as if just after the week ended
-    if name is JobName.DIGESTS:
+    if name == JobName.DIGESTS:
         week = week_before(at, app)
         if week.end > app.clock.now():
             # Sending it now would send a partial week and mark it sent, so the full digest would never go out.
@@ -299,7 +300,7 @@ async def cmd_run_job(app: App, args: argparse.Namespace) -> int:
                 f"{app.settings.timezone}); its digest can be sent after that"
             )
     # The job itself, not scheduler.run_job: that one also logs the summary, which printed it twice here.
-    result = await jobs()[name](app, at)
+    result = await registry[name](app, at)
     out(result.summary())
     return 0
 

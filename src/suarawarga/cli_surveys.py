@@ -64,7 +64,8 @@ async def _report(app: App, args: argparse.Namespace) -> IkmReport:
     try:
         period = _period(app, args)
     except PeriodError as exc:
-        fail(f"{exc} (expected e.g. --period 2026-Q4, or --from 2026-10-01 --to 2026-12-31)")
+        given = f"--period {args.period!r}" if args.period else f"--from {args.date_from!r} --to {args.date_to!r}"
+        fail(f"{given}: {exc} (expected e.g. --period 2026-Q4, or --from 2026-10-01 --to 2026-12-31)")
     try:
         async with app.uow() as uow:
             return await ikm_report(
