@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -811,6 +812,9 @@ def main(argv: list[str] | None = None) -> int:
         return USER_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (`suarawarga unit list | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # the last resort: one line, and the trace in a file
         from suarawarga.logging import redact
 
@@ -843,10 +847,17 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     async def run() -> int:
         app = build(settings)
+        failed = True
         try:
-            return await handler(app, args)
+            code = await handler(app, args)
+            failed = False
+            return code
         finally:
             await app.aclose()
+            if failed:
+                from suarawarga.storage.db import settle_failed_connections
+
+                await settle_failed_connections()
 
     with asyncio.Runner(loop_factory=_loop_factory(args.command)) as runner:
         return runner.run(run())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from suarawarga.bot.texts import LANGUAGES
-from suarawarga.cli_output import fail, note, output_file, unit_code, unknown_unit, whole_number
+from suarawarga.cli_output import fail, note, output_file, refuse, unit_code, unknown_unit, whole_number
 from suarawarga.cli_output import out as _out
 from suarawarga.surveys.ikm import Weight
 from suarawarga.surveys.periods import Period, PeriodError, parse_period, period_between, period_containing
@@ -123,8 +123,7 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
     if args.unit:
         main = report.first()
         if main.result is None:
-            note(f"suarawarga report chart: no responses for {main.code} in {report.period.label}")
-            return 1
+            return refuse(args, f"no responses for {main.code} in {report.period.label}", 1)
         title = (
             f"{main.name}\nIKM {report.period.label}: {main.result.ikm_display} "
             f"{label(main.result.mutu.catalogue_key)} (n = {main.n_respondents}, {weight})"
@@ -140,8 +139,7 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
             and report.units[line.unit_ids[0]].parent_id is None
         ]
         if not heads:
-            note(f"suarawarga report chart: no responses in {report.period.label}")
-            return 1
+            return refuse(args, f"no responses in {report.period.label}", 1)
         city = report.first()
         title = f"IKM {report.period.label} per OPD ({weight})"
         if city.result is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from typing import Any
 
 from sqlalchemy import event
@@ -42,6 +44,20 @@ def database_problem(error: BaseException, url: str) -> str | None:
     if "no such table" in reason or ("relation" in reason and "does not exist" in reason):
         hint = "the schema is missing or old: run suarawarga db upgrade"
     return f"cannot use the database {shown_url(url)}: {reason} ({hint})"
+
+
+SETTLE_SECONDS = 2.0
+
+
+async def settle_failed_connections() -> None:
+    """Wait, with the event loop still running, for aiosqlite's threads of connections that failed to open.
+
+    aiosqlite stops such a thread without awaiting it; when the command then ends and closes its loop first, the
+    thread prints a traceback ("Event loop is closed") after the one-line error. Call it before the loop closes.
+    """
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, SETTLE_SECONDS)
 
 
 def _first_line(error: BaseException) -> str:
