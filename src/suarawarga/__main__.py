@@ -6,22 +6,44 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from suarawarga import __version__
-from suarawarga.bootstrap import App, build
-from suarawarga.config import load_settings
-from suarawarga.logging import configure_logging
+from suarawarga.cli_output import (
+    USER_ERROR,
+    CliError,
+    CliParser,
+    city_iso,
+    city_time,
+    clean,
+    command_name,
+    commands,
+    fail,
+    note,
+    out,
+    parse_moment,
+    refuse,
+    report_unexpected,
+    unit_code,
+    unknown_unit,
+    whole_number,
+)
 
+# The database layer, the bot and pydantic are imported by the commands that use them, not here: `--help` and
+# a mistyped option answer at once.
 if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
     from suarawarga.bot.channels.base import Channel
     from suarawarga.bot.channels.telegram import TelegramChannel
+    from suarawarga.config import Settings
 
-Handler = Callable[[App, argparse.Namespace], Awaitable[int]]
+    Handler = Callable[[App, argparse.Namespace], Awaitable[int]]
+
+MAX_INVITE_HOURS = 24 * 30  # an invite is for someone expected to join soon; a month covers leave and holidays
 
 
 async def cmd_db_upgrade(app: App, args: argparse.Namespace) -> int:
@@ -29,7 +51,7 @@ async def cmd_db_upgrade(app: App, args: argparse.Namespace) -> int:
     from suarawarga.storage.migrate import upgrade
 
     await upgrade(app.db, args.revision)
-    print(f"database at revision {args.revision}")
+    out(f"database at revision {args.revision}")
     return 0
 
 
@@ -38,11 +60,16 @@ async def cmd_seed(app: App, args: argparse.Namespace) -> int:
     from suarawarga.complaints.seed import read_seed
     from suarawarga.complaints.services import load_seed
 
-    seed = read_seed(Path(args.file) if args.file else None)
+    try:
+        seed = read_seed(Path(args.file) if args.file else None)
+    except OSError as exc:
+        fail(f"cannot read {args.file!r}: {exc.strerror or exc} (expected a seed YAML file)")
+    except UnicodeDecodeError:
+        fail(f"{args.file!r} is not UTF-8 text (expected a seed YAML file)")
     async with app.uow() as uow:
         result = await load_seed(uow, seed)
         await uow.commit()
-    print(
+    out(
         f"seed {seed.city_name or seed.city_code}: {result.units} units, {result.categories} categories"
         + (f", {result.deactivated} old categories hidden" if result.deactivated else "")
     )
@@ -99,14 +126,14 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def _complaint_dict(complaint: Any, unit: Any, category: Any) -> dict[str, Any]:
+def _complaint_dict(complaint: Any, unit: Any, category: Any, app: App) -> dict[str, Any]:
     return {
         "code": complaint.code,
         "status": complaint.status.value,
         "unit": unit.code if unit else None,
         "category": category.code if category else None,
         "identity_mode": complaint.identity_mode.value,
-        "filed_at": complaint.filed_at.isoformat(),
+        "filed_at": city_iso(complaint.filed_at, app.clock.tz),
         "description": complaint.description,
         "location": complaint.location_text
         or (f"{complaint.latitude},{complaint.longitude}" if complaint.latitude is not None else None),
@@ -122,23 +149,22 @@ async def cmd_complaint_list(app: App, args: argparse.Namespace) -> int:
         if args.unit:
             unit = await uow.units.by_code(args.unit)
             if unit is None:
-                print(f"unknown unit {args.unit}", file=sys.stderr)
-                return 2
+                fail(unknown_unit(args.unit))
             unit_id = unit.id
         complaints = await uow.complaints.list(unit_id, ComplaintStatus(args.status) if args.status else None)
         units = {u.id: u for u in await uow.units.list()}
         categories = {c.id: c for c in await uow.categories.list()}
-    rows = [_complaint_dict(c, units.get(c.unit_id), categories.get(c.category_id)) for c in complaints]
+    rows = [_complaint_dict(c, units.get(c.unit_id), categories.get(c.category_id), app) for c in complaints]
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        out(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        print(f"{'CODE':<11} {'STATUS':<16} {'UNIT':<16} {'CATEGORY':<24} FILED")
-        for row in rows:
-            print(
-                f"{row['code']:<11} {row['status']:<16} {row['unit'] or '-':<16} "
-                f"{row['category'] or '-':<24} {row['filed_at'][:16]}"
+        out(f"{'CODE':<11} {'STATUS':<16} {'UNIT':<16} {'CATEGORY':<24} FILED ({app.settings.timezone})")
+        for row, complaint in zip(rows, complaints, strict=True):
+            out(
+                f"{clean(row['code']):<11} {row['status']:<16} {clean(row['unit'] or '-'):<16} "
+                f"{clean(row['category'] or '-'):<24} {city_time(complaint.filed_at, app.clock.tz)}"
             )
-        print(f"{len(rows)} complaint(s)")
+        out(f"{len(rows)} complaint(s)")
     return 0
 
 
@@ -150,19 +176,18 @@ async def cmd_complaint_show(app: App, args: argparse.Namespace) -> int:
     async with app.uow() as uow:
         complaint = await uow.complaints.by_code(code)
         if complaint is None:
-            print(f"no complaint {args.code}", file=sys.stderr)
-            return 1
+            return refuse(args, f"no complaint {args.code!r} (expected a tracking code, e.g. PDG-7K3QX9)", 1)
         unit = await uow.units.get(complaint.unit_id)
         category = await uow.categories.get(complaint.category_id)
         history = await uow.complaints.history(complaint.id)
         photos = await uow.complaints.attachment_count(complaint.id)
-    data = _complaint_dict(complaint, unit, category)
+    data = _complaint_dict(complaint, unit, category, app)
     data["photos"] = photos
     # The reporter of a confidential complaint is not printed here: it is for the handling OPD only.
     data["reporter"] = complaint.reporter_name if complaint.identity_mode is IdentityMode.NAMED else None
     data["history"] = [
         {
-            "at": e.at.isoformat(),
+            "at": city_iso(e.at, app.clock.tz),
             "event": e.kind.value,
             "by": e.actor.value,
             "status": e.to_status.value if e.to_status else None,
@@ -171,8 +196,9 @@ async def cmd_complaint_show(app: App, args: argparse.Namespace) -> int:
         for e in history
     ]
     if args.format == "json":
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        out(json.dumps(data, ensure_ascii=False, indent=2))
     else:
+        shown = {**data, "filed_at": f"{city_time(complaint.filed_at, app.clock.tz)} ({app.settings.timezone})"}
         for field_name in (
             "code",
             "status",
@@ -183,12 +209,15 @@ async def cmd_complaint_show(app: App, args: argparse.Namespace) -> int:
             "filed_at",
             "location",
         ):
-            print(f"{field_name:>14}: {data[field_name] if data[field_name] is not None else '-'}")
-        print(f"{'photos':>14}: {photos}")
-        print(f"{'description':>14}: {complaint.description}")
-        print("history:")
-        for event in data["history"]:
-            print(f"  {event['at'][:16]}  {event['event']:<15} {event['by']:<8} {event['note'] or ''}")
+            out(f"{field_name:>14}: {clean(shown[field_name]) if shown[field_name] is not None else '-'}")
+        out(f"{'photos':>14}: {photos}")
+        out(f"{'description':>14}: {clean(complaint.description)}")
+        out("history:")
+        for event, entry in zip(history, data["history"], strict=True):
+            out(
+                f"  {city_time(event.at, app.clock.tz)}  {entry['event']:<15} {entry['by']:<8} "
+                f"{clean(entry['note'] or '')}"
+            )
     return 0
 
 
@@ -207,34 +236,74 @@ async def cmd_staff_invite(app: App, args: argparse.Namespace) -> int:
             )
             await uow.commit()
     except NotFound:
-        print(f"unknown unit {args.unit}", file=sys.stderr)
-        return 2
+        fail(unknown_unit(args.unit))
     local = expires.astimezone(app.clock.tz)
-    print(f"invite code for {unit.name} ({args.role}): {code}")
-    print(f"valid once, until {local:%d-%m-%Y %H:%M} ({app.settings.timezone})")
-    print(f"an officer sends 'gabung {code}' in a private chat with the bot;")
-    print(f"or, in the OPD's group, 'hubungkan {code}' makes the group receive the unit's complaints")
+    out(f"invite code for {clean(unit.name)} ({args.role}): {code}")
+    out(f"valid once, until {local:%d-%m-%Y %H:%M} ({app.settings.timezone})")
+    out(f"an officer sends 'gabung {code}' in a private chat with the bot;")
+    out(f"or, in the OPD's group, 'hubungkan {code}' makes the group receive the unit's complaints")
     return 0
 
 
-def city_time(text: str, app: App) -> datetime:
-    """Parse an ISO date/time typed by an admin; without an offset it is city time."""
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=app.clock.tz) if moment.tzinfo is None else moment
+def _week(option: str, text: str, app: App) -> Any:
+    """Parse an ISO week typed by an admin (a digest covers exactly one week), or fail naming the option."""
+    from suarawarga.surveys.periods import PeriodError, PeriodKind, parse_period
+
+    try:
+        period = parse_period(text.strip(), app.clock.tz)
+    except PeriodError as exc:
+        fail(f"{option} {text!r}: {exc} (expected an ISO week, e.g. 2026-W48)")
+    if period.kind is not PeriodKind.WEEK:
+        fail(f"{option} {text!r} is a {period.kind.value}, expected an ISO week, e.g. 2026-W48")
+    return period
+
+
+class JobNames(Sequence[str]):
+    """The names `run-job` accepts: the job registry's, read only when a job name is checked or listed."""
+
+    def _names(self) -> list[str]:
+        from suarawarga.jobs.scheduler import jobs
+
+        return [name.value for name in jobs()]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
 
 
 async def cmd_run_job(app: App, args: argparse.Namespace) -> int:
-    """Run one scheduled job now, or as if it were --at TIME."""
-    from suarawarga.jobs.scheduler import JobName, run_job
-    from suarawarga.surveys.periods import parse_period
+    """Run one scheduled job now, or as if it were --at TIME (or just after the digest week --period)."""
+    from suarawarga.jobs.digests import week_before
+    from suarawarga.jobs.scheduler import JobName, jobs
 
-    at = None
+    registry = jobs()
+    name = next(job for job in registry if job == args.name)
+    at = app.clock.now()
+    if args.period and name != JobName.DIGESTS:
+        fail(f"--period is for the digests job only; run {name} as of a time with --at")
     if args.at:
-        at = city_time(args.at, app)
+        at = parse_moment("--at", args.at, app.clock.tz)
     elif args.period:
-        at = parse_period(args.period, app.clock.tz).end  # the job runs as if just after the period ended
-    result = await run_job(app, JobName(args.name), at)
-    print(result.summary())
+        at = _week("--period", args.period, app).end  # the job runs as if just after the week ended
+    if name == JobName.DIGESTS:
+        week = week_before(at, app)
+        if week.end > app.clock.now():
+            # Sending it now would send a partial week and mark it sent, so the full digest would never go out.
+            fail(
+                f"week {week.label} has not ended yet (it ends {city_time(week.end, app.clock.tz)} "
+                f"{app.settings.timezone}); its digest can be sent after that"
+            )
+    # The job itself, not scheduler.run_job: that one also logs the summary, which printed it twice here.
+    result = await registry[name](app, at)
+    out(result.summary())
     return 0
 
 
@@ -251,7 +320,7 @@ async def cmd_worker(app: App, args: argparse.Namespace) -> int:
             app.senders[channel.name] = channel.sender
         scheduler = build_scheduler(app)
         scheduler.start()
-        print(f"worker running: jobs {', '.join(j.id for j in scheduler.get_jobs())}; Ctrl-C to stop")
+        out(f"worker running: jobs {', '.join(j.id for j in scheduler.get_jobs())}; Ctrl-C to stop")
         try:
             await _until_stopped(_forever())
         finally:
@@ -306,18 +375,16 @@ async def cmd_poll(app: App, args: argparse.Namespace) -> int:
     channels = channels_for(app)
     telegram = _telegram(channels)
     if telegram is None:
-        print("set SUARAWARGA_TELEGRAM_TOKEN to the bot token @BotFather gave you", file=sys.stderr)
-        return 2
+        return refuse(args, "set SUARAWARGA_TELEGRAM_TOKEN to the bot token @BotFather gave you")
     if not args.no_setup:
         await ensure_ready(app)
     try:
         async with running(app, channels) as run:
             await telegram.delete_webhook()
-            print(f"polling Telegram as @{telegram.username}; Ctrl-C to stop", flush=True)
+            out(f"polling Telegram as @{telegram.username}; Ctrl-C to stop")
             await _until_stopped(telegram.poll(run.acceptor.accept))
     except ChannelError as exc:
-        print(f"telegram: {exc}", file=sys.stderr)
-        return 1
+        return refuse(args, f"telegram: {exc}", 1)
     return 0
 
 
@@ -325,7 +392,6 @@ async def _serve_http(app: App, args: argparse.Namespace, asgi: Any, telegram: T
     """Serve an ASGI app with uvicorn until SIGINT/SIGTERM; register the Telegram webhook once listening."""
     import contextlib
     import socket
-    from collections.abc import Iterator
 
     import uvicorn
 
@@ -353,7 +419,7 @@ async def _serve_http(app: App, args: argparse.Namespace, asgi: Any, telegram: T
             if telegram is not None and getattr(args, "set_webhook", False) and server.started:
                 url = f"{(app.settings.public_url or '').rstrip('/')}/telegram"
                 await telegram.set_webhook(url)
-                print(f"webhook set: {url}", flush=True)
+                out(f"webhook set: {url}")
             await asyncio.shield(task)
         except asyncio.CancelledError:
             server.should_exit = True
@@ -388,20 +454,17 @@ async def cmd_serve(app: App, args: argparse.Namespace) -> int:
     channels = channels_for(app)
     telegram = _telegram(channels)
     if telegram is not None and not telegram.secret_is_valid():
-        print(
+        return refuse(
+            args,
             "refusing to serve Telegram without a valid webhook secret: set SUARAWARGA_TELEGRAM_WEBHOOK_SECRET "
             "(1-256 characters of A-Z a-z 0-9 _ -), or use `suarawarga poll`",
-            file=sys.stderr,
         )
-        return 2
     if args.set_webhook and (telegram is None or not settings.public_url):
-        print("--set-webhook needs SUARAWARGA_TELEGRAM_TOKEN and SUARAWARGA_PUBLIC_URL", file=sys.stderr)
-        return 2
+        return refuse(args, "--set-webhook needs SUARAWARGA_TELEGRAM_TOKEN and SUARAWARGA_PUBLIC_URL")
     if args.accept_only and args.shard != (0, 1):
-        print("--accept-only stores every update: --shard belongs to `suarawarga process`", file=sys.stderr)
-        return 2
+        return refuse(args, "--accept-only stores every update: --shard belongs to `suarawarga process`")
     if not channels:
-        print("no channel is configured: only /healthz will answer", file=sys.stderr)
+        note(f"{command_name(args)}: no channel is configured: only /healthz and /metrics will answer")
     if not args.no_setup:
         await ensure_ready(app)
     try:
@@ -412,8 +475,7 @@ async def cmd_serve(app: App, args: argparse.Namespace) -> int:
             async with running(app, channels, shard=args.shard) as run:
                 await _serve_http(app, args, web_app(run), telegram)
     except ChannelError as exc:
-        print(f"channel: {exc}", file=sys.stderr)
-        return 1
+        return refuse(args, f"channel: {exc}", 1)
     return 0
 
 
@@ -424,22 +486,20 @@ async def cmd_process(app: App, args: argparse.Namespace) -> int:
 
     channels = channels_for(app)
     if not channels:
-        print("no channel is configured: set the Telegram or WhatsApp settings", file=sys.stderr)
-        return 2
+        return refuse(args, "no channel is configured: set the Telegram or WhatsApp settings")
     if not args.no_setup:
         await ensure_ready(app)
     try:
         async with running(app, channels, shard=args.shard, poll_interval=PROCESS_POLL_INTERVAL) as run:
             index, count = args.shard
-            print(f"processing shard {index}/{count} of the inbox; Ctrl-C to stop", flush=True)
+            out(f"processing shard {index}/{count} of the inbox; Ctrl-C to stop")
             if args.port is None:
                 _settle_heap()
                 await _until_stopped(_forever())
             else:  # /healthz and /metrics of this process
                 await _serve_http(app, args, status_app(run), None)
     except ChannelError as exc:
-        print(f"channel: {exc}", file=sys.stderr)
-        return 1
+        return refuse(args, f"channel: {exc}", 1)
     return 0
 
 
@@ -467,21 +527,25 @@ async def cmd_outbox_list(app: App, args: argparse.Namespace) -> int:
             "status": e.status,
             "delivery": e.platform_status,
             "attempts": e.attempts,
-            "created_at": e.created_at.isoformat(),
+            "created_at": city_iso(e.created_at, app.clock.tz),
             "error": e.last_error,
         }
         for e in entries
     ]
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        out(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        print(f"{'CREATED':<16} {'CHANNEL':<9} {'TO':<7} {'STATUS':<11} {'DELIVERY':<9} {'MESSAGE':<28} ERROR")
+        out(
+            f"{'CREATED (' + app.settings.timezone + ')':<16} {'CHANNEL':<9} {'TO':<7} {'STATUS':<11} "
+            f"{'DELIVERY':<9} {'MESSAGE':<28} ERROR"
+        )
         for e in entries:
-            print(
-                f"{e.created_at.isoformat()[:16]:<16} {e.channel:<9} {_mask(e.recipient):<7} {e.status:<11} "
-                f"{e.platform_status or '-':<9} {e.text_key:<28} {e.last_error or ''}"
+            out(
+                f"{city_time(e.created_at, app.clock.tz):<16} {e.channel:<9} {clean(_mask(e.recipient)):<7} "
+                f"{e.status:<11} {clean(e.platform_status or '-'):<9} {clean(e.text_key):<28} "
+                f"{clean(e.last_error or '')}"
             )
-        print(f"{len(entries)} message(s)")
+        out(f"{len(entries)} message(s)")
     return 0
 
 
@@ -489,25 +553,23 @@ async def cmd_digest_preview(app: App, args: argparse.Namespace) -> int:
     """Print the digest a unit (or the city admins) would get for a week, without sending anything."""
     from suarawarga.jobs.digests import city_params, unit_params
     from suarawarga.reports.digest import gather
-    from suarawarga.surveys.periods import parse_period
 
-    week = parse_period(args.week, app.clock.tz)
+    week = _week("--week", args.week, app)
     async with app.uow() as uow:
         digest = await gather(uow, app.calendar, week, app.clock.now())
     if args.unit is None:
-        print(app.catalogue.render("digest.city", "id", city_params(digest, app.catalogue)))
+        out(app.catalogue.render("digest.city", "id", city_params(digest, app.catalogue)))
         return 0
     line = next((u for u in digest.units if u.unit.code == args.unit), None)
     if line is None:
-        print(f"no digest for unit {args.unit} (unknown, or not an OPD-level unit)", file=sys.stderr)
-        return 2
-    print(app.catalogue.render("digest.unit", "id", unit_params(line, week, app.catalogue)))
+        fail(f"no digest for unit {args.unit}: expected the code of an OPD-level unit (see suarawarga unit list)")
+    out(app.catalogue.render("digest.unit", "id", unit_params(line, week, app.catalogue)))
     return 0
 
 
 async def cmd_audit(app: App, args: argparse.Namespace) -> int:
     """List who viewed the reporters of confidential complaints, newest first."""
-    since = city_time(args.since, app) if args.since else None
+    since = parse_moment("--since", args.since, app.clock.tz) if args.since else None
     async with app.uow() as uow:
         views = await uow.audit.identity_views(since)
     rows = [
@@ -515,11 +577,37 @@ async def cmd_audit(app: App, args: argparse.Namespace) -> int:
         for at, name, unit, ch, code in views
     ]
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        out(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
+        for at, name, unit, channel, code in views:
+            out(f"{city_time(at, app.clock.tz)}  {clean(code)}  {clean(unit):<16} {clean(name)} ({clean(channel)})")
+        out(f"{len(rows)} identity view(s)")
+    return 0
+
+
+async def cmd_unit_list(app: App, args: argparse.Namespace) -> int:
+    """List the service units with their codes (the codes every other command takes), by name."""
+    from suarawarga.complaints.model import UnitKind
+
+    async with app.uow() as uow:
+        units = await uow.units.list(UnitKind(args.kind) if args.kind else None)
+        parents = {u.id: u.code for u in await uow.units.list()}
+    rows = [
+        {
+            "code": u.code,
+            "name": u.name,
+            "kind": u.kind.value,
+            "parent": parents.get(u.parent_id) if u.parent_id is not None else None,
+        }
+        for u in units
+    ]
+    if args.format == "json":
+        out(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        out(f"{'CODE':<20} {'KIND':<10} {'PARENT':<12} NAME")
         for row in rows:
-            print(f"{row['at'][:16]}  {row['complaint']}  {row['unit']:<16} {row['officer']} ({row['channel']})")
-        print(f"{len(rows)} identity view(s)")
+            out(f"{clean(row['code']):<20} {row['kind']:<10} {clean(row['parent'] or '-'):<12} {clean(row['name'])}")
+        out(f"{len(rows)} unit(s)")
     return 0
 
 
@@ -550,9 +638,9 @@ def _shard(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
     from suarawarga.bot.messages import ChannelName, OutboxStatus
-    from suarawarga.complaints.model import ComplaintStatus, StaffRole
+    from suarawarga.complaints.model import ComplaintStatus, StaffRole, UnitKind
 
-    parser = argparse.ArgumentParser(prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat.")
+    parser = CliParser(prog="suarawarga", description="SuaraWarga: complaints and IKM surveys over chat.")
     parser.add_argument("--version", action="version", version=f"suarawarga {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -579,7 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
     complaint = sub.add_parser("complaint", help="list or show complaints", description="Inspect complaints.")
     c_sub = complaint.add_subparsers(dest="complaint_command", required=True, metavar="ACTION")
     listing = c_sub.add_parser("list", help="list complaints", description="List complaints, oldest first.")
-    listing.add_argument("--unit", help="unit code, e.g. DPUPR")
+    listing.add_argument("--unit", type=unit_code, help="unit code, e.g. DPUPR (see suarawarga unit list)")
     listing.add_argument(
         "--status",
         choices=[s.value for s in ComplaintStatus],
@@ -597,9 +685,14 @@ def build_parser() -> argparse.ArgumentParser:
     invite = s_sub.add_parser(
         "invite", help="print a one-time invite code", description="Print a one-time invite code for a unit."
     )
-    invite.add_argument("unit", help="unit code, e.g. DPUPR")
+    invite.add_argument("unit", type=unit_code, help="unit code, e.g. DPUPR (see suarawarga unit list)")
     invite.add_argument("--role", choices=[r.value for r in StaffRole], default="officer")
-    invite.add_argument("--hours", type=int, default=72, help="hours the code stays valid (default: 72)")
+    invite.add_argument(
+        "--hours",
+        type=whole_number(1, MAX_INVITE_HOURS, "hours"),
+        default=72,
+        help=f"hours the code stays valid, 1–{MAX_INVITE_HOURS} (default: 72)",
+    )
     invite.set_defaults(handler=cmd_staff_invite)
 
     worker = sub.add_parser(
@@ -623,7 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Telegram needs SUARAWARGA_TELEGRAM_WEBHOOK_SECRET.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument("--port", type=whole_number(1, 65535), default=8080, help="port to listen on (default: 8080)")
     serve.add_argument(
         "--set-webhook",
         action="store_true",
@@ -646,17 +739,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_shard(process, "process")
     process.add_argument("--host", default="127.0.0.1", help="address of /healthz and /metrics (default: 127.0.0.1)")
-    process.add_argument("--port", type=int, help="serve /healthz and /metrics on this port (default: none)")
+    process.add_argument(
+        "--port", type=whole_number(1, 65535), help="serve /healthz and /metrics on this port (default: none)"
+    )
     process.add_argument("--no-setup", action="store_true", help="do not upgrade the schema or load the default seed")
     process.set_defaults(handler=cmd_process)
 
     run_job_parser = sub.add_parser(
         "run-job", help="run one job now", description="Run one scheduled job by hand (idempotent: reruns skip)."
     )
-    run_job_parser.add_argument("name", choices=["deadlines", "closure", "retention", "digests", "outbox", "files"])
+    run_job_parser.add_argument("name", choices=JobNames(), metavar="JOB", help="the job: %(choices)s")
     when = run_job_parser.add_mutually_exclusive_group()
     when.add_argument("--at", help="run as if it were this time (ISO, city time if no offset)")
-    when.add_argument("--period", help="for digests: the period, e.g. 2026-W48")
+    when.add_argument("--period", help="digests only: the week, once it has ended, e.g. 2026-W48")
     run_job_parser.set_defaults(handler=cmd_run_job)
 
     digest = sub.add_parser("digest", help="weekly digests", description="Look at the weekly digests.")
@@ -664,7 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview = d_sub.add_parser(
         "preview", help="print a digest without sending it", description="Print what a digest would say."
     )
-    preview.add_argument("--unit", help="unit code (default: the city admins' ranking)")
+    preview.add_argument("--unit", type=unit_code, help="unit code (default: the city admins' ranking)")
     preview.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
     preview.set_defaults(handler=cmd_digest_preview)
 
@@ -675,7 +770,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     o_list.add_argument("--status", choices=[s.value for s in OutboxStatus], help="only this state")
     o_list.add_argument("--channel", choices=[c.value for c in ChannelName], help="only this channel")
-    o_list.add_argument("--limit", type=int, default=50, help="at most this many (default: 50)")
+    o_list.add_argument("--limit", type=whole_number(1, 100_000), default=50, help="at most this many (default: 50)")
     o_list.add_argument("--format", choices=["table", "json"], default="table")
     o_list.set_defaults(handler=cmd_outbox_list)
 
@@ -688,31 +783,99 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--format", choices=["table", "json"], default="table")
     audit.set_defaults(handler=cmd_audit)
 
+    unit = sub.add_parser("unit", help="service units and their codes", description="Look up service units.")
+    u_sub = unit.add_subparsers(dest="unit_command", required=True, metavar="ACTION")
+    u_list = u_sub.add_parser(
+        "list", help="list units and their codes", description="List the active service units by name."
+    )
+    u_list.add_argument("--kind", choices=[k.value for k in UnitKind], help="only this kind of unit")
+    u_list.add_argument("--format", choices=["table", "json"], default="table")
+    u_list.set_defaults(handler=cmd_unit_list)
+
     from suarawarga import cli_surveys
 
     cli_surveys.register(sub)
+    for words, command in commands(parser):  # every error and remark names the command it is about
+        command.set_defaults(command_name=" ".join(["suarawarga", *words]))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line."""
+    """Run the command line: a user error is one line and exit code 2, never a traceback."""
     args = build_parser().parse_args(argv)
-    settings = load_settings()
+    command = command_name(args)
+    settings: Settings | None = None
+    try:
+        settings = _settings()
+        return _run(settings, args)
+    except CliError as exc:
+        note(f"{command}: {exc}")
+        return USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader left (`suarawarga unit list | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # the last resort: one line, and the trace in a file
+        from suarawarga.logging import redact
+
+        problem = _user_problem(exc, settings)
+        if problem is not None:
+            note(f"{command}: {redact(clean(problem))}")
+            return USER_ERROR
+        return report_unexpected(command, exc, redact)
+
+
+def _settings() -> Settings:
+    """Read the settings; an invalid one is a user error naming the variable, its value and what is expected."""
+    from pydantic import ValidationError
+
+    from suarawarga.config import describe_invalid, load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        raise CliError(describe_invalid(exc)) from None
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the app and run the command's handler in an event loop."""
+    from suarawarga.bootstrap import build
+    from suarawarga.logging import configure_logging
+
     configure_logging("WARNING" if args.command == "console" else settings.log_level, settings.log_format)
     handler: Handler = args.handler
 
     async def run() -> int:
         app = build(settings)
+        failed = True
         try:
-            return await handler(app, args)
+            code = await handler(app, args)
+            failed = False
+            return code
         finally:
             await app.aclose()
+            if failed:
+                from suarawarga.storage.db import settle_failed_connections
 
-    try:
-        with asyncio.Runner(loop_factory=_loop_factory(args.command)) as runner:
-            return runner.run(run())
-    except KeyboardInterrupt:
-        return 130
+                await settle_failed_connections()
+
+    with asyncio.Runner(loop_factory=_loop_factory(args.command)) as runner:
+        return runner.run(run())
+
+
+def _user_problem(exc: Exception, settings: Settings | None) -> str | None:
+    """Return the one-line text of an error the admin can fix (bad seed, period, database URL), else None."""
+    from suarawarga.errors import ConfigError
+    from suarawarga.surveys.periods import PeriodError
+
+    if isinstance(exc, ConfigError | PeriodError):
+        return " ".join(str(exc).split())
+    if settings is None:
+        return None
+    from suarawarga.storage.db import database_problem
+
+    return database_problem(exc, settings.database_url)
 
 
 SERVER_COMMANDS = frozenset({"serve", "process", "poll", "worker"})

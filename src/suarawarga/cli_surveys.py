@@ -12,38 +12,21 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from suarawarga.bootstrap import App
 from suarawarga.bot.texts import LANGUAGES
-from suarawarga.errors import NotFound
-from suarawarga.surveys.export import report_csv, report_json, report_table, write_xlsx
-from suarawarga.surveys.graphics import (
-    ikm_ranking_chart,
-    nrr_chart,
-    qr_poster,
-    telegram_link,
-    whatsapp_link,
-)
+from suarawarga.cli_output import fail, note, output_file, refuse, unit_code, unknown_unit, whole_number
+from suarawarga.cli_output import out as _out
 from suarawarga.surveys.ikm import Weight
-from suarawarga.surveys.importing import ImportFileError, parse_csv, parse_mapping
 from suarawarga.surveys.periods import Period, PeriodError, parse_period, period_between, period_containing
-from suarawarga.surveys.services import (
-    IkmReport,
-    Scope,
-    ikm_report,
-    import_responses,
-    profile_counts,
-    responses_in,
-)
 
+# The database layer, the exports and the charts load when a command runs, not for `suarawarga --help`.
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
+    from suarawarga.surveys.services import IkmReport
 
-def _out(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
-def _err(text: str) -> None:
-    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+MAX_BATCH = 100_000
+BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
 def _label(app: App, language: str | None = None) -> Callable[..., str]:
@@ -75,34 +58,44 @@ def _period(app: App, args: argparse.Namespace) -> Period:
 
 
 async def _report(app: App, args: argparse.Namespace) -> IkmReport:
-    async with app.uow() as uow:
-        return await ikm_report(
-            uow,
-            _period(app, args),
-            Weight(args.weight),
-            args.unit.upper() if args.unit else None,
-            (app.settings.city_code, _label(app, getattr(args, "language", None))("survey.report.city")),
-            getattr(args, "population", None),
-        )
+    from suarawarga.errors import NotFound
+    from suarawarga.surveys.services import ikm_report
+
+    try:
+        period = _period(app, args)
+    except PeriodError as exc:
+        given = f"--period {args.period!r}" if args.period else f"--from {args.date_from!r} --to {args.date_to!r}"
+        fail(f"{given}: {exc} (expected e.g. --period 2026-Q4, or --from 2026-10-01 --to 2026-12-31)")
+    try:
+        async with app.uow() as uow:
+            return await ikm_report(
+                uow,
+                period,
+                Weight(args.weight),
+                args.unit,
+                (app.settings.city_code, _label(app, getattr(args, "language", None))("survey.report.city")),
+                getattr(args, "population", None),
+            )
+    except NotFound:
+        fail(unknown_unit(args.unit))
 
 
 async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
     """Print or write the IKM of a unit, an OPD (pooled with its sub-units) or the whole city."""
-    try:
-        report = await _report(app, args)
-    except (PeriodError, NotFound) as exc:
-        _err(str(exc))
-        return 2
+    from suarawarga.surveys.export import report_csv, report_json, report_table, write_xlsx
+    from suarawarga.surveys.services import profile_counts, responses_in
+
+    output = output_file("--output", args.output) if args.output else None
+    if args.format == "xlsx" and output is None:
+        fail("--format xlsx needs --output FILE.xlsx")
+    report = await _report(app, args)
     label = _label(app, args.language)
-    if args.format == "xlsx":
-        if not args.output:
-            _err("--format xlsx needs --output FILE.xlsx")
-            return 2
+    if args.format == "xlsx" and output is not None:
         async with app.uow() as uow:
             responses = await responses_in(uow, report.period, report.first())
             profile = await profile_counts(uow, report.period, report.first())
-        await asyncio.to_thread(write_xlsx, Path(args.output), report, responses, profile, label, app.clock.tz)
-        _out(f"wrote {args.output}")
+        await asyncio.to_thread(write_xlsx, output, report, responses, profile, label, app.clock.tz)
+        _out(f"wrote {output}")
         return 0
     if args.format == "json":
         text = report_json(report) + "\n"
@@ -110,9 +103,9 @@ async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
         text = report_csv(report)
     else:
         text = report_table(report, label)
-    if args.output:
-        await asyncio.to_thread(Path(args.output).write_text, text, encoding="utf-8")
-        _out(f"wrote {args.output}")
+    if output is not None:
+        await asyncio.to_thread(output.write_text, text, encoding="utf-8")
+        _out(f"wrote {output}")
     else:
         _out(text)
     return 0
@@ -120,19 +113,17 @@ async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
     """Draw a PNG: NRR per unsur of a unit, or the IKM of every OPD ranked, over the A–D bands."""
-    try:
-        report = await _report(app, args)
-    except (PeriodError, NotFound) as exc:
-        _err(str(exc))
-        return 2
+    from suarawarga.surveys.graphics import ikm_ranking_chart, nrr_chart
+    from suarawarga.surveys.services import Scope
+
+    output = output_file("--output", args.output)
+    report = await _report(app, args)
     label = _label(app, args.language)
     weight = label(report.weight.catalogue_key)
-    output = Path(args.output)
     if args.unit:
         main = report.first()
         if main.result is None:
-            _err(f"no responses for {main.code} in {report.period.label}")
-            return 1
+            return refuse(args, f"no responses for {main.code} in {report.period.label}", 1)
         title = (
             f"{main.name}\nIKM {report.period.label}: {main.result.ikm_display} "
             f"{label(main.result.mutu.catalogue_key)} (n = {main.n_respondents}, {weight})"
@@ -148,8 +139,7 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
             and report.units[line.unit_ids[0]].parent_id is None
         ]
         if not heads:
-            _err(f"no responses in {report.period.label}")
-            return 1
+            return refuse(args, f"no responses in {report.period.label}", 1)
         city = report.first()
         title = f"IKM {report.period.label} per OPD ({weight})"
         if city.result is not None:
@@ -161,28 +151,31 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_survey_import(app: App, args: argparse.Namespace) -> int:
     """Import paper or legacy IKM results from a CSV file (idempotent; nothing stored if a row is bad)."""
+    from suarawarga.surveys.importing import ImportFileError, parse_csv, parse_mapping
+    from suarawarga.surveys.services import import_responses
+
     path = Path(args.file)
     try:
-        text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")  # Excel writes a BOM
+        text = decode_csv(await asyncio.to_thread(path.read_bytes))
         mapping = parse_mapping(args.map)
-    except (OSError, UnicodeDecodeError, ImportFileError) as exc:
-        _err(f"{path}: {exc}")
-        return 2
+    except OSError as exc:
+        fail(f"cannot read {args.file!r}: {exc.strerror or exc} (expected a CSV file)")
+    except (UnicodeDecodeError, ImportFileError) as exc:
+        fail(f"{args.file!r}: {exc}")
     async with app.uow() as uow:
-        unit = await uow.units.by_code(args.unit.upper())
+        unit = await uow.units.by_code(args.unit) if args.unit else None
         known = {u.code for u in await uow.units.list()}
-    if unit is None:
-        _err(f"unknown unit {args.unit}")
-        return 2
+    if args.unit and unit is None:
+        fail(unknown_unit(args.unit))
+    default = unit.code if unit is not None else ""
     try:
-        parsed = parse_csv(text, unit.code, known | {unit.code}, app.clock.tz, app.clock.now(), mapping)
+        parsed = parse_csv(text, default, known | {default} - {""}, app.clock.tz, app.clock.now(), mapping)
     except ImportFileError as exc:
-        _err(f"{path}: {exc}")
-        return 2
+        fail(f"{args.file!r}: {exc}")
     for problem in parsed.problems:
-        _err(f"{path}: {problem}")
+        note(f"{path}: {problem}")
     if parsed.problems and not args.skip_bad:
-        _err(f"nothing stored: {len(parsed.problems)} bad row(s); fix them, or pass --skip-bad to leave them out")
+        note(f"nothing stored: {len(parsed.problems)} bad row(s); fix them, or pass --skip-bad to leave them out")
         return 1
     total = len(parsed.rows)
 
@@ -204,14 +197,27 @@ async def cmd_survey_import(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def decode_csv(data: bytes) -> str:
+    """Decode a CSV file: UTF-8 (with or without Excel's BOM) or UTF-16 with its BOM (Excel's "Unicode text")."""
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnicodeDecodeError(
+            exc.encoding, exc.object, exc.start, exc.end, "not UTF-8 or UTF-16 text (save the CSV as UTF-8)"
+        ) from None
+
+
 async def cmd_qr(app: App, args: argparse.Namespace) -> int:
     """Write a counter poster (PNG and PDF) with QR codes that open the unit's survey."""
-    code = args.unit.upper()
+    from suarawarga.surveys.graphics import qr_poster, telegram_link, whatsapp_link
+
     async with app.uow() as uow:
-        unit = await uow.units.by_code(code)
+        unit = await uow.units.by_code(args.unit)
     if unit is None:
-        _err(f"unknown unit {args.unit}")
-        return 2
+        fail(unknown_unit(args.unit))
     links: list[tuple[str, str]] = []
     bot = args.bot_username or app.settings.telegram_bot_username
     if bot:
@@ -219,10 +225,9 @@ async def cmd_qr(app: App, args: argparse.Namespace) -> int:
     if app.settings.whatsapp_phone_number:
         links.append(("WhatsApp", whatsapp_link(app.settings.whatsapp_phone_number, unit.code)))
     if not links:
-        _err("no link to print: pass --bot-username or set SUARAWARGA_TELEGRAM_BOT_USERNAME (and/or ...PHONE_NUMBER)")
-        return 2
+        fail("no link to print: pass --bot-username or set SUARAWARGA_TELEGRAM_BOT_USERNAME (and/or ...PHONE_NUMBER)")
     label = _label(app, args.language)
-    output = Path(args.output or f"qr-{unit.code}.png").with_suffix(".png")
+    output = output_file("--output", args.output or f"qr-{unit.code}.png").with_suffix(".png")
     poster = await asyncio.to_thread(
         qr_poster,
         output,
@@ -239,7 +244,11 @@ async def cmd_qr(app: App, args: argparse.Namespace) -> int:
 
 
 def _period_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--unit", help="unit or OPD code, e.g. DINKES (default: the whole city and every unit)")
+    parser.add_argument(
+        "--unit",
+        type=unit_code,
+        help="unit or OPD code, e.g. DINKES (default: the whole city and every unit; see suarawarga unit list)",
+    )
     parser.add_argument(
         "--period", help="2026-W48, 2026-11, 2026-Q4 (triwulan), 2026-S2 or 2026 (default: the current year)"
     )
@@ -268,7 +277,9 @@ def register(subparsers: Any) -> None:
     ikm.add_argument("--format", choices=["table", "json", "csv", "xlsx"], default="table", help="output format")
     ikm.add_argument("--output", help="write to this file (required for xlsx; default: print)")
     ikm.add_argument(
-        "--population", type=int, help="service users of the unit in the period, for the Krejcie–Morgan check"
+        "--population",
+        type=whole_number(1, 100_000_000),
+        help="service users of the unit in the period, for the Krejcie–Morgan check",
     )
     ikm.set_defaults(handler=cmd_report_ikm)
     chart = r_sub.add_parser(
@@ -289,14 +300,16 @@ def register(subparsers: Any) -> None:
         "prosedur, waktu, biaya, produk, kompetensi, perilaku, pengaduan, sarana), optional unit, service, "
         "gender, age, education, occupation and saran. Importing the same rows again stores nothing twice.",
     )
-    imp.add_argument("file", help="CSV file (comma, semicolon or tab separated; UTF-8)")
-    imp.add_argument("--unit", required=True, help="unit of the rows without a unit column, e.g. PKM-ANDALAS")
+    imp.add_argument("file", help="CSV file (comma, semicolon or tab separated; UTF-8 or Excel's UTF-16)")
+    imp.add_argument(
+        "--unit", type=unit_code, help="unit of the rows without a unit (needed when the file has no unit column)"
+    )
     imp.add_argument(
         "--map",
         help="which column holds which field, e.g. U1=persyaratan,U2=prosedur,...,U8=pengaduan,U9=sarana",
     )
     imp.add_argument("--skip-bad", action="store_true", help="store the good rows even if some rows are bad")
-    imp.add_argument("--batch", type=int, default=5000, help="rows per insert (default: 5000)")
+    imp.add_argument("--batch", type=whole_number(1, MAX_BATCH), default=5000, help="rows per insert (default: 5000)")
     imp.set_defaults(handler=cmd_survey_import)
 
     qr = subparsers.add_parser(
@@ -305,7 +318,7 @@ def register(subparsers: Any) -> None:
         description="Write a PNG and a PDF poster with QR codes of the unit's survey links (Telegram deep link; "
         "WhatsApp wa.me link when SUARAWARGA_WHATSAPP_PHONE_NUMBER is set).",
     )
-    qr.add_argument("unit", metavar="UNITCODE", help="unit code, e.g. PKM-ANDALAS")
+    qr.add_argument("unit", metavar="UNITCODE", type=unit_code, help="unit code, e.g. PKM-ANDALAS")
     qr.add_argument("--output", help="PNG file; the PDF is written beside it (default: qr-UNITCODE.png)")
     qr.add_argument("--bot-username", help="the Telegram bot's username (default: SUARAWARGA_TELEGRAM_BOT_USERNAME)")
     qr.add_argument("--language", choices=LANGUAGES, help="language of the poster (default: the bot's)")

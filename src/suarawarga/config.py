@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -138,20 +138,36 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}") from exc
+            raise ValueError("unknown timezone (expected an IANA name, e.g. Asia/Jakarta)") from exc
         return value
 
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
         if value not in ("id", "en"):
-            raise ValueError("language must be 'id' or 'en'")
+            raise ValueError("unknown language (expected id or en)")
         return value
 
     @property
     def tz(self) -> ZoneInfo:
         """Return the city's timezone."""
         return ZoneInfo(self.timezone)
+
+
+SECRET_FIELDS = frozenset(
+    {"telegram_token", "telegram_webhook_secret", "whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token"}
+)
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """Return invalid settings as one line: each variable, its value (never a secret's) and what is expected."""
+    parts = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "?"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        value = "" if field in SECRET_FIELDS else f"={problem.get('input')!r}"
+        parts.append(f"SUARAWARGA_{field.upper()}{value}: {message}")
+    return "; ".join(parts)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -25,6 +25,7 @@ _QUIET = (
     "aiosqlite",
     "sqlalchemy",
     "PIL",
+    "alembic.runtime.plugins",  # seven "setup plugin" lines at INFO each time alembic loads
 )
 _PATTERNS = (
     # A Telegram bot token, in a Bot API URL (bot123:abc...) or bare, as PTB repeats it in some errors.

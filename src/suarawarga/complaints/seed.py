@@ -68,7 +68,15 @@ def default_seed_text() -> str:
 def read_seed(path: Path | None = None) -> Seed:
     """Read and validate a seed file (the built-in Kota Padang seed when no path is given)."""
     text = default_seed_text() if path is None else path.read_text(encoding="utf-8")
-    return parse_seed(yaml.safe_load(text), str(path or "padang.yaml"))
+    source = str(path or "padang.yaml")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: not valid YAML: {problem}{where}") from None
+    return parse_seed(doc, source)
 
 
 def parse_seed(doc: Any, source: str = "seed") -> Seed:

@@ -6,8 +6,11 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from suarawarga.errors import ConfigError
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -27,8 +30,11 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+    except CommandError as exc:
+        raise ConfigError(f"revision {revision!r}: {exc} (expected head or a revision id, e.g. 0008)") from None
 
 
 async def table_names(engine: AsyncEngine) -> set[str]:

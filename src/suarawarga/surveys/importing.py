@@ -202,6 +202,10 @@ def _score(unsur: Unsur, text: str) -> int | None:
         return int(value)
     if value.lower() in ("a", "b", "c", "d"):  # the questionnaire's option letters: a = 1 ... d = 4
         return "abcd".index(value.lower()) + 1
+    try:
+        float(value.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{unsur.value}: score {value!r} is not a number (write 1–4, or a–d)") from None
     raise ValueError(f"{unsur.value}: score {value!r} is outside 1–4")
 
 
@@ -277,6 +281,8 @@ def parse_csv(
     except StopIteration:
         raise ImportFileError("the file is empty") from None
     columns = _columns(headers, mapping or {})
+    if not default_unit and UNIT not in columns:
+        raise ImportFileError("no unit column: pass --unit UNITCODE for the unit these rows are about")
     parsed = ParsedFile()
     seen: Counter[str] = Counter()
     line = reader.line_num
@@ -316,7 +322,9 @@ def _parse_row(
 ) -> ParsedRow:
     problems: list[str] = []
     unit_code = (values.get(UNIT, "").strip() or default_unit).upper()
-    if unit_code not in known_units:
+    if not unit_code:
+        problems.append("no unit: fill in the unit column, or pass --unit for the rows without one")
+    elif unit_code not in known_units:
         problems.append(f"unknown unit {unit_code!r}")
     submitted_at = now
     raw_time = values.get(SUBMITTED_AT, "")
