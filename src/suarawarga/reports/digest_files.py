@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from suarawarga.reports.digest import CityDigest
+from suarawarga.surveys.cells import append_row
 from suarawarga.surveys.graphics import BANDS  # the mutu bands on the IKM scale, from the arithmetic's thresholds
 
 
@@ -48,7 +49,7 @@ def write_workbook(digest: CityDigest, target: Path) -> None:
     workbook = Workbook()
     sheet = workbook.create_sheet("Ringkasan", 0)
     del workbook[workbook.sheetnames[1]]  # the default empty sheet
-    sheet.append([f"Ringkasan mingguan {digest.week.label}", f"dibuat {digest.generated_at.isoformat()}"])
+    append_row(sheet, [f"Ringkasan mingguan {digest.week.label}", f"dibuat {digest.generated_at.isoformat()}"])
     header = [
         "Peringkat",
         "Kode",
@@ -71,9 +72,10 @@ def write_workbook(digest: CityDigest, target: Path) -> None:
         "Sampel cukup",
         "Unsur terlemah",
     ]
-    sheet.append(header)
+    append_row(sheet, header)
     for place, line in enumerate(digest.ranking(), 1):
-        sheet.append(
+        append_row(
+            sheet,
             [
                 place,
                 line.unit.code,
@@ -95,6 +97,6 @@ def write_workbook(digest: CityDigest, target: Path) -> None:
                 line.ikm_quarter.n,
                 {True: "ya", False: "tidak", None: "-"}[line.ikm_quarter.sample_ok],
                 ", ".join(line.ikm_quarter.weakest),
-            ]
+            ],
         )
     workbook.save(target)
