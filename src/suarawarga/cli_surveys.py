@@ -19,11 +19,18 @@ from suarawarga.bot.texts import LANGUAGES
 from suarawarga.errors import NotFound
 from suarawarga.surveys.export import report_csv, report_json, report_table, write_xlsx
 from suarawarga.surveys.graphics import (
+    PosterLink,
+    PosterText,
+    Ranked,
+    decimal,
     ikm_ranking_chart,
     nrr_chart,
     qr_poster,
+    sample_short,
     telegram_link,
     whatsapp_link,
+    whatsapp_message,
+    whatsapp_number,
 )
 from suarawarga.surveys.ikm import Weight
 from suarawarga.surveys.importing import ImportFileError, parse_csv, parse_mapping
@@ -125,7 +132,8 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
     except (PeriodError, NotFound) as exc:
         _err(str(exc))
         return 2
-    label = _label(app, args.language)
+    language = args.language or app.settings.language
+    label = _label(app, language)
     weight = label(report.weight.catalogue_key)
     output = Path(args.output)
     if args.unit:
@@ -133,14 +141,10 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
         if main.result is None:
             _err(f"no responses for {main.code} in {report.period.label}")
             return 1
-        title = (
-            f"{main.name}\nIKM {report.period.label}: {main.result.ikm_display} "
-            f"{label(main.result.mutu.catalogue_key)} (n = {main.n_respondents}, {weight})"
-        )
-        await asyncio.to_thread(nrr_chart, output, title, main.result, label)
+        await asyncio.to_thread(nrr_chart, output, main, report.period.label, weight, label, language)
     else:
         heads = [
-            (line.name, line.result.ikm, line.n_respondents)
+            Ranked(line.name, line.result.ikm, line.n_respondents, sample_short(line.n_respondents, line.sample_ok))
             for line in report.lines
             if line.result is not None
             and line.scope is not Scope.CITY
@@ -151,10 +155,17 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
             _err(f"no responses in {report.period.label}")
             return 1
         city = report.first()
-        title = f"IKM {report.period.label} per OPD ({weight})"
+        title = label("survey.chart.ranking_title", period=report.period.label)
         if city.result is not None:
-            title += f"\n{city.name}: {city.result.ikm_display} {city.result.mutu.value} (n = {city.n_respondents})"
-        await asyncio.to_thread(ikm_ranking_chart, output, title, heads)
+            title += "\n" + label(
+                "survey.chart.city_line",
+                city=city.name,
+                ikm=decimal(city.result.ikm_display, language),
+                mutu=city.result.mutu.value,
+                n=str(city.n_respondents),
+                weight=weight,
+            )
+        await asyncio.to_thread(ikm_ranking_chart, output, title, heads, label, language)
     _out(f"wrote {output}")
     return 0
 
@@ -212,29 +223,35 @@ async def cmd_qr(app: App, args: argparse.Namespace) -> int:
     if unit is None:
         _err(f"unknown unit {args.unit}")
         return 2
-    links: list[tuple[str, str]] = []
+    label = _label(app, args.language)
+    links: list[PosterLink] = []
     bot = args.bot_username or app.settings.telegram_bot_username
     if bot:
-        links.append(("Telegram", telegram_link(bot, unit.code)))
+        url = telegram_link(bot, unit.code)
+        links.append(PosterLink("Telegram", url, (url.removeprefix("https://"),)))
     if app.settings.whatsapp_phone_number:
-        links.append(("WhatsApp", whatsapp_link(app.settings.whatsapp_phone_number, unit.code)))
+        number = whatsapp_number(app.settings.whatsapp_phone_number)
+        url = whatsapp_link(number, unit.code)
+        typed = label("survey.poster.whatsapp_send", text=whatsapp_message(unit.code))
+        links.append(PosterLink("WhatsApp", url, (f"wa.me/{number}", typed)))
     if not links:
         _err("no link to print: pass --bot-username or set SUARAWARGA_TELEGRAM_BOT_USERNAME (and/or ...PHONE_NUMBER)")
         return 2
-    label = _label(app, args.language)
+    async with app.uow() as uow:
+        city = await uow.units.city_name()
     output = Path(args.output or f"qr-{unit.code}.png").with_suffix(".png")
-    poster = await asyncio.to_thread(
-        qr_poster,
-        output,
-        label("survey.poster.title"),
-        unit.name,
-        label("survey.poster.invite"),
-        label("survey.poster.footer", code=unit.code),
-        links,
+    text = PosterText(
+        city=label("survey.poster.city", city=city) if city else "",
+        title=label("survey.poster.title"),
+        unit=unit.name,
+        invite=label("survey.poster.invite"),
+        steps=label("survey.poster.steps"),
+        footer=label("survey.poster.footer", code=unit.code),
     )
+    poster = await asyncio.to_thread(qr_poster, output, text, links)
     _out(f"wrote {poster.png} and {poster.pdf}")
-    for caption, url in links:
-        _out(f"  {caption}: {url}")
+    for link in links:
+        _out(f"  {link.caption}: {link.url}")
     return 0
 
 

@@ -78,6 +78,14 @@ class ServiceUnit(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class CityRow(Base):
+    """The city the seed describes (one row): its name is printed on posters and charts."""
+
+    __tablename__ = "city"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class CategoryRow(Base):
     """A complaint category and its routing."""
 

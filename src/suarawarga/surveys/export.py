@@ -23,6 +23,7 @@ from suarawarga.surveys.definitions import (
     PROFILE_OPTIONS,
     UNSUR_ORDER,
     ProfileField,
+    Unsur,
     profile_option_key,
     profile_question_key,
     unsur_label,
@@ -233,12 +234,21 @@ def _append(sheet: Worksheet, values: list[Any], number_format: str | None = Non
                 cell.number_format = number_format
 
 
+def _summary_header(column: str, label: Label) -> str:
+    """Return a summary column's heading in the report's language (CSV keeps the field names)."""
+    if column.startswith("nrr_"):
+        unsur = Unsur(column.removeprefix("nrr_"))
+        return f"NRR {unsur_label(unsur)} {label(unsur_name_key(unsur))}"  # NRR: the regulation's term
+    return label(f"survey.export.column.{column}")
+
+
 def _summary_sheet(sheet: Worksheet, report: IkmReport, label: Label) -> None:
     sheet.title = "Ringkasan"
     append_row(sheet, [f"Indeks Kepuasan Masyarakat — periode {report.period.label}"])
     append_row(sheet, [f"Bobot: {label(report.weight.catalogue_key)}"])
     append_row(sheet, [])
-    append_row(sheet, list(CSV_COLUMNS))
+    append_row(sheet, [_summary_header(c, label) for c in CSV_COLUMNS])
+    yes_no = {"yes": label("survey.export.yes"), "no": label("survey.export.no"), "": None}
     for row in report_rows(report):
         flat: dict[str, Any] = dict(_flat(row))
         flat["n"] = row["n"]
@@ -246,7 +256,11 @@ def _summary_sheet(sheet: Worksheet, report: IkmReport, label: Label) -> None:
             flat[key] = _number(Decimal(flat[key])) if flat[key] else None
         flat["min_sample"] = row["min_sample"]
         flat["mean_of_unit_ikms_units"] = (row.get("mean_of_unit_ikms") or {}).get("units")
-        append_row(sheet, [flat[c] for c in CSV_COLUMNS])
+        flat["scope"] = label(f"survey.export.scope.{row['scope']}")
+        flat["sample_ok"] = yes_no[flat["sample_ok"]]
+        flat["weakest"] = ", ".join(unsur_label(Unsur(u)) for u in row["weakest"]) or None
+        flat["weight"] = label(report.weight.catalogue_key)
+        append_row(sheet, [flat[c] if flat[c] != "" else None for c in CSV_COLUMNS])
         for header, cell in zip(CSV_COLUMNS, sheet[sheet.max_row], strict=False):
             if header.startswith("nrr_"):
                 cell.number_format = "0.000"
