@@ -428,9 +428,9 @@ async def test_digests_reach_telegram_with_the_figures_of_the_database(app: App,
             week = (figures.received, figures.accepted, figures.resolved, figures.reopened, len(figures.overdue))
             assert row[3:8] == week, code
             assert (row[8] or "") == ", ".join(figures.overdue[:3]), code  # an empty cell reads as None
-            rated = figures.ikm_quarter
+            quarter = figures.ikm_quarter
             assert (row[15], row[16], row[17]) == (
-                (float(rated[0]), rated[1], figures.n_quarter) if rated else (None, None, figures.n_quarter)
+                (float(quarter[0]), quarter[1], figures.n_quarter) if quarter else (None, None, figures.n_quarter)
             ), code
 
         # A week later, with eight more OPDs without any figure: the chart keeps its size, the workbook has them.

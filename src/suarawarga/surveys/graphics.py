@@ -346,8 +346,10 @@ def qr_poster(png: Path, text: PosterText, links: Sequence[PosterLink]) -> Poste
     draw = ImageDraw.Draw(image)
     drawn: list[str] = []
 
-    def paragraph(words: str, font: Font, spacing: float = 1.3) -> list[tuple[str, Font, int]]:
-        return [(line, font, int(font.size * spacing)) for line in _wrap(draw, words, font, inner)]
+    def paragraph(words: str, size: int, bold: bool = False) -> list[tuple[str, Font, int]]:
+        """Return a wrapped paragraph's lines with their font and line height."""
+        font = _font(size, bold)
+        return [(line, font, int(size * 1.3)) for line in _wrap(draw, words, font, inner)]
 
     def height_of(lines: list[tuple[str, Font, int]]) -> int:
         return sum(step for _, _, step in lines)
@@ -364,10 +366,10 @@ def qr_poster(png: Path, text: PosterText, links: Sequence[PosterLink]) -> Poste
         )
         drawn.append(line)
 
-    title = paragraph(text.title, _font(54, bold=True))
-    unit = paragraph(text.unit, _font(50, bold=True))
-    invite = paragraph(text.invite, _font(32))
-    steps = [(line, font, step) for item in text.steps.split("\n") for line, font, step in paragraph(item, _font(28))]
+    title = paragraph(text.title, 54, bold=True)
+    unit = paragraph(text.unit, 50, bold=True)
+    invite = paragraph(text.invite, 32)
+    steps = [(line, font, step) for item in text.steps.split("\n") for line, font, step in paragraph(item, 28)]
     footer_font = _font(24)
     footer = _wrap(draw, text.footer, footer_font, inner)
 
