@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from suarawarga.reports.digest import CityDigest
-from suarawarga.surveys.cells import append_row
+from suarawarga.surveys.cells import append_row, heading_row
 from suarawarga.surveys.graphics import Label, Ranked, ranking_bars, ranking_note, sample_short
 
 
@@ -78,7 +78,7 @@ def write_workbook(digest: CityDigest, target: Path) -> None:
         "Sampel cukup",
         "Unsur terlemah",
     ]
-    append_row(sheet, header)
+    heading_row(sheet, header)
     ranked = len(digest.ranking())
     for place, line in enumerate(digest.ordered(), 1):
         append_row(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["FORMULA_STARTS", "append_row", "csv_text", "xlsx_text"]
+__all__ = ["FORMULA_STARTS", "append_row", "csv_text", "heading_row", "xlsx_text"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a CSV field as a formula."""
@@ -41,3 +41,16 @@ def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"  # openpyxl types a text starting with '=' as a formula ('f')
+
+
+def heading_row(sheet: Worksheet, headings: Iterable[str]) -> None:
+    """Append a row of column headings, bold and wrapped, with columns wide enough to read them."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    append_row(sheet, headings)
+    for column, cell in enumerate(sheet[sheet.max_row], 1):
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        width = min(max(len(str(cell.value or "")) * 0.6, 10), 24)  # long headings wrap over two or three lines
+        sheet.column_dimensions[get_column_letter(column)].width = width

@@ -18,7 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from suarawarga.surveys.cells import append_row, csv_text
+from suarawarga.surveys.cells import append_row, csv_text, heading_row
 from suarawarga.surveys.definitions import (
     PROFILE_OPTIONS,
     UNSUR_ORDER,
@@ -247,7 +247,7 @@ def _summary_sheet(sheet: Worksheet, report: IkmReport, label: Label) -> None:
     append_row(sheet, [f"Indeks Kepuasan Masyarakat — periode {report.period.label}"])
     append_row(sheet, [f"Bobot: {label(report.weight.catalogue_key)}"])
     append_row(sheet, [])
-    append_row(sheet, [_summary_header(c, label) for c in CSV_COLUMNS])
+    heading_row(sheet, [_summary_header(c, label) for c in CSV_COLUMNS])
     yes_no = {"yes": label("survey.export.yes"), "no": label("survey.export.no"), "": None}
     for row in report_rows(report):
         flat: dict[str, Any] = dict(_flat(row))
@@ -259,7 +259,7 @@ def _summary_sheet(sheet: Worksheet, report: IkmReport, label: Label) -> None:
         flat["scope"] = label(f"survey.export.scope.{row['scope']}")
         flat["sample_ok"] = yes_no[flat["sample_ok"]]
         flat["weakest"] = ", ".join(unsur_label(Unsur(u)) for u in row["weakest"]) or None
-        flat["weight"] = label(report.weight.catalogue_key)
+        flat["weight"] = WEIGHT_TEXT[report.weight]  # "1/9", "0,111": the heading says "Bobot"
         append_row(sheet, [flat[c] if flat[c] != "" else None for c in CSV_COLUMNS])
         for header, cell in zip(CSV_COLUMNS, sheet[sheet.max_row], strict=False):
             if header.startswith("nrr_"):
