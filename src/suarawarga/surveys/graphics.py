@@ -333,6 +333,20 @@ def _break_link(draw: ImageDraw.ImageDraw, link: str, font: Font, width: int) ->
     return [*lines, rest]
 
 
+def _numbered(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> list[tuple[str, int]]:
+    """Wrap a list whose lines may start "1. ": return (line, indent in pixels), continuations under the text."""
+    out: list[tuple[str, int]] = []
+    for item in text.split("\n"):
+        head, space, rest = item.partition(" ")
+        if space and head.endswith(".") and head[:-1].isdigit():
+            indent = int(draw.textlength(head + " ", font=font))
+            lines = _wrap(draw, rest, font, width - indent)
+            out += [(f"{head} {lines[0]}", 0), *((line, indent) for line in lines[1:])]
+        else:
+            out += [(line, 0) for line in _wrap(draw, item, font, width)]
+    return out
+
+
 def qr_poster(png: Path, text: PosterText, links: Sequence[PosterLink]) -> Poster:
     """Write an A4 poster (PNG, and PDF beside it): city, title, unit, QR codes with their links, steps."""
     from PIL import Image, ImageDraw
@@ -369,7 +383,8 @@ def qr_poster(png: Path, text: PosterText, links: Sequence[PosterLink]) -> Poste
     title = paragraph(text.title, 54, bold=True)
     unit = paragraph(text.unit, 50, bold=True)
     invite = paragraph(text.invite, 32)
-    steps = [(line, font, step) for item in text.steps.split("\n") for line, font, step in paragraph(item, 28)]
+    step_font = _font(28)
+    steps = _numbered(draw, text.steps, step_font, inner - 20)
     footer_font = _font(24)
     footer = _wrap(draw, text.footer, footer_font, inner)
 
@@ -379,7 +394,7 @@ def qr_poster(png: Path, text: PosterText, links: Sequence[PosterLink]) -> Poste
         [ln for shown in link.printed for ln in _break_link(draw, shown, link_font, slot - 30)] for link in links
     ]
     below_code = 64 + max(len(p) for p in printed) * 32
-    fixed = height_of(title) + height_of(unit) + height_of(invite) + height_of(steps) + below_code + len(footer) * 32
+    fixed = height_of(title) + height_of(unit) + height_of(invite) + len(steps) * 36 + below_code + len(footer) * 32
     room = height - band - 60 - fixed  # what the QR codes and the gaps may share
     gaps = 5
     side_limit = min(slot - 40, room - gaps * 40, 900)
@@ -433,7 +448,10 @@ def qr_poster(png: Path, text: PosterText, links: Sequence[PosterLink]) -> Poste
         placed.append(QrCode(link.caption, link.url, left, top, module, modules))
     y += side + below_code + gap
     box_top = y - gap // 3
-    put(steps, "#202124", left=margin + 10)  # a numbered list reads best left-aligned
+    for line, indent in steps:  # a numbered list reads best left-aligned, wrapped lines under their text
+        draw.text((margin + 10 + indent, y), line, font=step_font, fill="#202124")
+        drawn.append(line)
+        y += 36
     draw.rounded_rectangle((margin - 20, box_top, width - margin + 20, y + 10), radius=18, outline=BLUE, width=3)
     y = height - 50 - len(footer) * 32
     draw.line((margin, y - 16, width - margin, y - 16), fill="#dadce0", width=2)
