@@ -113,25 +113,22 @@ async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
     """Draw a PNG: NRR per unsur of a unit, or the IKM of every OPD ranked, over the A–D bands."""
-    from suarawarga.surveys.graphics import ikm_ranking_chart, nrr_chart
+    from suarawarga.surveys.graphics import Ranked, decimal, ikm_ranking_chart, nrr_chart, sample_short
     from suarawarga.surveys.services import Scope
 
     output = output_file("--output", args.output)
     report = await _report(app, args)
-    label = _label(app, args.language)
+    language = args.language or app.settings.language
+    label = _label(app, language)
     weight = label(report.weight.catalogue_key)
     if args.unit:
         main = report.first()
         if main.result is None:
             return refuse(args, f"no responses for {main.code} in {report.period.label}", 1)
-        title = (
-            f"{main.name}\nIKM {report.period.label}: {main.result.ikm_display} "
-            f"{label(main.result.mutu.catalogue_key)} (n = {main.n_respondents}, {weight})"
-        )
-        await asyncio.to_thread(nrr_chart, output, title, main.result, label)
+        await asyncio.to_thread(nrr_chart, output, main, report.period.label, weight, label, language)
     else:
         heads = [
-            (line.name, line.result.ikm, line.n_respondents)
+            Ranked(line.name, line.result.ikm, line.n_respondents, sample_short(line.n_respondents, line.sample_ok))
             for line in report.lines
             if line.result is not None
             and line.scope is not Scope.CITY
@@ -141,10 +138,17 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
         if not heads:
             return refuse(args, f"no responses in {report.period.label}", 1)
         city = report.first()
-        title = f"IKM {report.period.label} per OPD ({weight})"
+        title = label("survey.chart.ranking_title", period=report.period.label)
         if city.result is not None:
-            title += f"\n{city.name}: {city.result.ikm_display} {city.result.mutu.value} (n = {city.n_respondents})"
-        await asyncio.to_thread(ikm_ranking_chart, output, title, heads)
+            title += "\n" + label(
+                "survey.chart.city_line",
+                city=city.name,
+                ikm=decimal(city.result.ikm_display, language),
+                mutu=city.result.mutu.value,
+                n=str(city.n_respondents),
+                weight=weight,
+            )
+        await asyncio.to_thread(ikm_ranking_chart, output, title, heads, label, language)
     _out(f"wrote {output}")
     return 0
 
@@ -212,34 +216,48 @@ def decode_csv(data: bytes) -> str:
 
 async def cmd_qr(app: App, args: argparse.Namespace) -> int:
     """Write a counter poster (PNG and PDF) with QR codes that open the unit's survey."""
-    from suarawarga.surveys.graphics import qr_poster, telegram_link, whatsapp_link
+    from suarawarga.surveys.graphics import (
+        PosterLink,
+        PosterText,
+        qr_poster,
+        telegram_link,
+        whatsapp_link,
+        whatsapp_message,
+        whatsapp_number,
+    )
 
     async with app.uow() as uow:
         unit = await uow.units.by_code(args.unit)
     if unit is None:
         fail(unknown_unit(args.unit))
-    links: list[tuple[str, str]] = []
+    label = _label(app, args.language)
+    links: list[PosterLink] = []
     bot = args.bot_username or app.settings.telegram_bot_username
     if bot:
-        links.append(("Telegram", telegram_link(bot, unit.code)))
+        url = telegram_link(bot, unit.code)
+        links.append(PosterLink("Telegram", url, (url.removeprefix("https://"),)))
     if app.settings.whatsapp_phone_number:
-        links.append(("WhatsApp", whatsapp_link(app.settings.whatsapp_phone_number, unit.code)))
+        number = whatsapp_number(app.settings.whatsapp_phone_number)
+        url = whatsapp_link(number, unit.code)
+        typed = label("survey.poster.whatsapp_send", text=whatsapp_message(unit.code))
+        links.append(PosterLink("WhatsApp", url, (f"wa.me/{number}", typed)))
     if not links:
         fail("no link to print: pass --bot-username or set SUARAWARGA_TELEGRAM_BOT_USERNAME (and/or ...PHONE_NUMBER)")
-    label = _label(app, args.language)
+    async with app.uow() as uow:
+        city = await uow.units.city_name()
     output = output_file("--output", args.output or f"qr-{unit.code}.png").with_suffix(".png")
-    poster = await asyncio.to_thread(
-        qr_poster,
-        output,
-        label("survey.poster.title"),
-        unit.name,
-        label("survey.poster.invite"),
-        label("survey.poster.footer", code=unit.code),
-        links,
+    text = PosterText(
+        city=label("survey.poster.city", city=city) if city else "",
+        title=label("survey.poster.title"),
+        unit=unit.name,
+        invite=label("survey.poster.invite"),
+        steps=label("survey.poster.steps"),
+        footer=label("survey.poster.footer", code=unit.code),
     )
+    poster = await asyncio.to_thread(qr_poster, output, text, links)
     _out(f"wrote {poster.png} and {poster.pdf}")
-    for caption, url in links:
-        _out(f"  {caption}: {url}")
+    for link in links:
+        _out(f"  {link.caption}: {link.url}")
     return 0
 
 

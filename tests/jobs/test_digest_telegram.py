@@ -198,9 +198,13 @@ UNIT_TEXT = re.compile(
     r"Unsur terlemah: (?P<weakest>.+)\Z"
 )
 RANK_LINE = re.compile(
-    r"(?P<place>\d+)\. (?P<code>[A-Z0-9-]+): IKM (?P<ikm>[\d,]+|-) \((?P<mutu>[A-D-]), n=(?P<n>\d+)\) · "
+    r"(?P<place>\d+)\. (?P<name>[^:\n]+): IKM (?P<ikm>[\d,]+) \((?P<mutu>[A-D]), n=(?P<n>\d+)(, sampel kecil)?\) · "
     r"masuk (?P<received>\d+) · selesai (?P<resolved>\d+) · terlambat (?P<overdue>\d+)"
 )
+UNRATED_LINE = re.compile(
+    r"^- (?P<name>[^:\n]+): masuk (?P<received>\d+) · selesai (?P<resolved>\d+) · terlambat (?P<overdue>\d+)$", re.M
+)
+IDLE_LINE = re.compile(r"^Belum ada jawaban survei maupun pengaduan \((?P<count>\d+) unit\): (?P<codes>.+)$", re.M)
 
 
 def check_unit_text(text: str, want: Figures) -> None:
@@ -312,6 +316,12 @@ async def seed_week(app: App) -> dict[Filing, str]:
     return codes
 
 
+async def unit_names(app: App) -> dict[str, str]:
+    """Return every unit's name by code."""
+    async with app.uow() as uow:
+        return {u.code: u.name for u in await uow.units.list()}
+
+
 async def opd_level_codes(app: App) -> set[str]:
     """Return the codes of the OPD-level units (OPDs, kecamatan and other city bodies) in the database."""
     async with app.uow() as uow:
@@ -380,23 +390,33 @@ async def test_digests_reach_telegram_with_the_figures_of_the_database(app: App,
         assert unit_digests(ROAD_OFFICER.id) == []
         assert "Unsur terlemah: sarana" in unit_digests(ROAD_HEAD.id)[0]
 
-        # The city admins: the ranking of every OPD-level unit, then the chart and the workbook.
+        # The city admins: the units with an IKM ranked by name, those with only complaints, the rest in one line.
         for admin in ADMINS:
             methods = [r["method"] for r in sends(api, admin.id)][-3:]
             assert methods == ["sendMessage", "sendPhoto", "sendDocument"]
         ranking = "\n".join(r["text"] for r in sends(api, ADMINS[0].id, "sendMessage"))
-        assert f"Ringkasan mingguan 2026-W48 untuk admin kota: peringkat {len(units)} unit" in ranking
+        names = await unit_names(app)
+        code_of = {name: code for code, name in names.items()}
+        rated = {code for code in units if want.get(code, Figures()).ikm_quarter}
+        header = f"Ringkasan mingguan 2026-W48 untuk admin kota: {len(rated)} dari {len(units)} unit sudah mendapat"
+        assert header in ranking
         lines = [m.groupdict() for m in RANK_LINE.finditer(ranking)]
-        assert {line["code"] for line in lines} == units
-        assert [int(line["place"]) for line in lines] == list(range(1, len(units) + 1))
+        assert {code_of[line["name"]] for line in lines} == rated
+        assert [int(line["place"]) for line in lines] == list(range(1, len(rated) + 1))
         for line in lines:
-            figures = want.get(line["code"], Figures())
-            rated = figures.ikm_quarter
-            assert decimal(line["ikm"]) == (rated[0] if rated else None), line
-            assert (line["mutu"], int(line["n"])) == ((rated[1] if rated else "-"), figures.n_quarter), line
+            figures = want[code_of[line["name"]]]
+            assert figures.ikm_quarter is not None
+            assert (decimal(line["ikm"]), line["mutu"]) == figures.ikm_quarter, line
+            assert int(line["n"]) == figures.n_quarter, line
             counts = (int(line["received"]), int(line["resolved"]), int(line["overdue"]))
             assert counts == (figures.received, figures.resolved, len(figures.overdue)), line
-        assert [line["code"] for line in lines[:3]] == ["DLH", "DPUPR", "DINKES"]  # by IKM, then by overdue
+        assert [code_of[line["name"]] for line in lines] == ["DLH", "DPUPR"]  # by IKM
+        unrated = [m.groupdict() for m in UNRATED_LINE.finditer(ranking)]
+        assert [code_of[line["name"]] for line in unrated] == ["DINKES"]  # complaints, no survey answers
+        assert (int(unrated[0]["received"]), int(unrated[0]["overdue"])) == (1, 1)
+        idle = IDLE_LINE.search(ranking)
+        assert idle is not None and "IKM -" not in ranking
+        assert set(idle["codes"].split(", ")) == units - rated - {"DINKES"} and int(idle["count"]) == len(units) - 3
 
         chart, workbook = city_files(api, ADMINS[0].id)
         assert city_files(api, ADMINS[1].id) == (chart, workbook)  # the second admin got them by file_id
@@ -408,12 +428,12 @@ async def test_digests_reach_telegram_with_the_figures_of_the_database(app: App,
             week = (figures.received, figures.accepted, figures.resolved, figures.reopened, len(figures.overdue))
             assert row[3:8] == week, code
             assert (row[8] or "") == ", ".join(figures.overdue[:3]), code  # an empty cell reads as None
-            rated = figures.ikm_quarter
+            quarter = figures.ikm_quarter
             assert (row[15], row[16], row[17]) == (
-                (float(rated[0]), rated[1], figures.n_quarter) if rated else (None, None, figures.n_quarter)
+                (float(quarter[0]), quarter[1], figures.n_quarter) if quarter else (None, None, figures.n_quarter)
             ), code
 
-        # A week later, with eight more OPDs: the chart grows by a bar row per unit, the workbook has their rows.
+        # A week later, with eight more OPDs without any figure: the chart keeps its size, the workbook has them.
         seed = read_seed()
         extra = tuple(UnitSeed(f"UJI-{n}", f"Dinas Uji {n}", UnitKind.OPD, None, False, False, None) for n in range(8))
         async with app.uow() as uow:
@@ -422,7 +442,6 @@ async def test_digests_reach_telegram_with_the_figures_of_the_database(app: App,
         clock.set(MONDAY_W49 + timedelta(days=7))
         await run_worker_jobs(app)
         chart, workbook = city_files(api, ADMINS[0].id)
-        per_unit = (chart_height(chart) - first_height) / len(extra)
-        assert 0.5 * first_height / len(units) <= per_unit <= 1.5 * first_height / len(units)
+        assert chart_height(chart) == first_height  # units without any figure are a footnote, not empty bars
         assert set(workbook_rows(workbook)) == units | {u.code for u in extra}
         assert api.rate_limit_hits == 0

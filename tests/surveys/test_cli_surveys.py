@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from suarawarga.__main__ import build_parser, main
-from suarawarga.surveys.graphics import qr_matrix, qr_poster, telegram_link, whatsapp_link
+from suarawarga.surveys.graphics import PosterLink, PosterText, qr_matrix, qr_poster, telegram_link, whatsapp_link
 
 HEADER = "submitted_at,persyaratan,prosedur,waktu,biaya,produk,kompetensi,perilaku,pengaduan,sarana,unit,saran"
 ROWS = [
@@ -164,9 +164,13 @@ def test_qr_command_writes_png_and_pdf(
 
 def test_poster_modules_match_the_qr_matrix(tmp_path: Path) -> None:
     """Every module drawn on the poster has the colour of the encoded QR matrix (a decode without a decoder)."""
-    links = [("Telegram", telegram_link("SuaraWargaBot", "DISDUKCAPIL")), ("WhatsApp", whatsapp_link("62811", "X"))]
-    poster = qr_poster(tmp_path / "p.png", "SURVEI", "Dinas Dukcapil", "Pindai", "Kode: DISDUKCAPIL", links)
-    assert [c.url for c in poster.codes] == [url for _, url in links]
+    links = [
+        PosterLink("Telegram", telegram_link("SuaraWargaBot", "DISDUKCAPIL"), ("t.me/SuaraWargaBot",)),
+        PosterLink("WhatsApp", whatsapp_link("62811", "X"), ("wa.me/62811",)),
+    ]
+    text = PosterText("Pemerintah Kota Padang", "SURVEI", "Dinas Dukcapil", "Pindai", "1. Pindai", "Kode: DISDUKCAPIL")
+    poster = qr_poster(tmp_path / "p.png", text, links)
+    assert [c.url for c in poster.codes] == [link.url for link in links]
     with Image.open(poster.png) as image:
         pixels = image.convert("L")
         for code in poster.codes:
@@ -179,4 +183,4 @@ def test_poster_modules_match_the_qr_matrix(tmp_path: Path) -> None:
                     y = code.top + row * code.module + code.module // 2
                     assert (pixels.getpixel((x, y)) == 0) is dark, (code.caption, row, col)
     with pytest.raises(ValueError, match="at least one link"):
-        qr_poster(tmp_path / "q.png", "t", "u", "i", "f", [])
+        qr_poster(tmp_path / "q.png", text, [])

@@ -146,6 +146,8 @@ class SeedResult:
 async def load_seed(uow: UnitOfWork, seed: Seed) -> SeedResult:
     """Insert or update units and categories by code (idempotent); categories not in the seed are hidden."""
     ids: dict[str, int] = {}
+    if seed.city_name:
+        await uow.units.set_city(seed.city_code, seed.city_name)
     for unit in seed.units:
         ids[unit.code] = unit_id = await uow.units.upsert(
             {

@@ -18,6 +18,7 @@ from suarawarga.complaints.model import StaffRole
 from suarawarga.handlers.notify import STAFF_LANGUAGE, officer_recipient, unit_recipients
 from suarawarga.jobs.context import JobContext, JobResult, job_context
 from suarawarga.reports.digest import CityDigest, UnitWeek, gather
+from suarawarga.surveys.graphics import sample_short
 from suarawarga.surveys.periods import Period, PeriodKind, period_containing, previous
 
 if TYPE_CHECKING:
@@ -77,25 +78,50 @@ def unit_params(line: UnitWeek, week: Period, catalogue: Catalogue, language: st
 
 
 def city_params(digest: CityDigest, catalogue: Catalogue, language: str = STAFF_LANGUAGE) -> dict[str, str]:
-    """Return the catalogue parameters of the city admins' digest: the ranking, one line per unit."""
+    """Return the parameters of the city admins' digest: the units with an IKM ranked, then the others."""
+
+    def text(key: str, /, **params: str) -> str:
+        """Render a digest text in the given language."""
+        return catalogue.render(key, language, params)
+
     rows = [
-        catalogue.render(
+        text(
             "digest.ranking_line",
-            language,
-            {
-                "place": str(place),
-                "code": line.unit.code,
-                "ikm": number(line.ikm_quarter.ikm),
-                "mutu": line.ikm_quarter.mutu or "-",
-                "n": str(line.ikm_quarter.n),
-                "received": str(line.received),
-                "resolved": str(line.resolved),
-                "overdue": str(line.overdue),
-            },
+            place=str(place),
+            unit=line.unit.name,
+            ikm=number(line.ikm_quarter.ikm),
+            mutu=line.ikm_quarter.mutu or "-",
+            n=str(line.ikm_quarter.n),
+            small=text("digest.ranking_small") if sample_short(line.ikm_quarter.n, line.ikm_quarter.sample_ok) else "",
+            received=str(line.received),
+            resolved=str(line.resolved),
+            overdue=str(line.overdue),
         )
         for place, line in enumerate(digest.ranking(), 1)
-    ]
-    return {"week": digest.week.label, "ranking": "\n".join(rows), "units": str(len(digest.units))}
+    ] or [text("digest.ranking_none")]
+    unrated = digest.unrated()
+    if unrated:
+        rows.append(text("digest.unrated_title"))
+        rows += [
+            text(
+                "digest.unrated_line",
+                unit=line.unit.name,
+                received=str(line.received),
+                resolved=str(line.resolved),
+                overdue=str(line.overdue),
+            )
+            for line in unrated
+        ]
+    idle = digest.idle()
+    if idle:
+        codes = ", ".join(sorted(line.unit.code for line in idle))  # codes keep a long list short
+        rows.append(text("digest.idle_line", count=str(len(idle)), units=codes))
+    return {
+        "week": digest.week.label,
+        "ranking": "\n".join(rows),
+        "rated": str(len(digest.ranking())),
+        "units": str(len(digest.units)),
+    }
 
 
 async def _recipients(ctx: JobContext, line: UnitWeek) -> dict[ConversationKey, str]:
@@ -125,7 +151,12 @@ def write_files(app: App, digest: CityDigest) -> tuple[OutboundFile, ...]:
     (app.attachments.root / folder).mkdir(parents=True, exist_ok=True)
     chart = folder / f"ikm-{digest.week.label}.png"
     sheet = folder / f"laporan-{digest.week.label}.xlsx"
-    write_chart(digest, app.attachments.root / chart)
+
+    def label(key: str, /, **params: str) -> str:
+        """Render a chart text in the staff's language."""
+        return app.catalogue.render(key, STAFF_LANGUAGE, params)
+
+    write_chart(digest, app.attachments.root / chart, label, STAFF_LANGUAGE)
     write_workbook(digest, app.attachments.root / sheet)
     return (
         OutboundFile(Attachment.PHOTO, chart.as_posix(), chart.name),

@@ -63,6 +63,11 @@ class UnitWeek:
         return self.received - self.received_before
 
     @property
+    def active(self) -> bool:
+        """Return whether the unit had any complaint figure this week (or an overdue one)."""
+        return any((self.received, self.accepted, self.resolved, self.reopened, self.overdue, self.rating_n))
+
+    @property
     def ikm_change(self) -> Decimal | None:
         """Return this week's IKM minus last week's (None if either is missing)."""
         if self.ikm_week.ikm is None or self.ikm_before is None:
@@ -79,13 +84,29 @@ class CityDigest:
     units: list[UnitWeek]
 
     def ranking(self) -> list[UnitWeek]:
-        """Return units with an IKM this quarter by IKM (highest first), then the rest by overdue count."""
-        rated = sorted(
+        """Return the units with an IKM this quarter, highest first (ties by fewer overdue, then by name)."""
+        return sorted(
             (u for u in self.units if u.ikm_quarter.ikm is not None),
-            key=lambda u: (-(u.ikm_quarter.ikm or 0), u.overdue, u.unit.code),
+            key=lambda u: (-(u.ikm_quarter.ikm or 0), u.overdue, u.unit.name.casefold()),
         )
-        rest = sorted((u for u in self.units if u.ikm_quarter.ikm is None), key=lambda u: (-u.overdue, u.unit.code))
-        return rated + rest
+
+    def unrated(self) -> list[UnitWeek]:
+        """Return the units with complaints but no IKM this quarter, most overdue first, then by name."""
+        return sorted(
+            (u for u in self.units if u.ikm_quarter.ikm is None and u.active),
+            key=lambda u: (-u.overdue, u.unit.name.casefold()),
+        )
+
+    def idle(self) -> list[UnitWeek]:
+        """Return the units with neither survey answers this quarter nor complaints, by name."""
+        return sorted(
+            (u for u in self.units if u.ikm_quarter.ikm is None and not u.active),
+            key=lambda u: u.unit.name.casefold(),
+        )
+
+    def ordered(self) -> list[UnitWeek]:
+        """Return every unit: the ranking, then the unrated units with complaints, then the idle ones."""
+        return self.ranking() + self.unrated() + self.idle()
 
 
 def _two(value: float | Decimal) -> Decimal:

@@ -5,40 +5,47 @@ from __future__ import annotations
 from pathlib import Path
 
 from suarawarga.reports.digest import CityDigest
-from suarawarga.surveys.graphics import BANDS  # the mutu bands on the IKM scale, from the arithmetic's thresholds
+from suarawarga.surveys.cells import append_row, heading_row
+from suarawarga.surveys.graphics import Label, Ranked, ranking_bars, ranking_note, sample_short
 
 
-def write_chart(digest: CityDigest, target: Path) -> None:
-    """Draw the quarter-to-date IKM per unit over the A–D bands, and overdue complaints per unit."""
-    import matplotlib
+def write_chart(digest: CityDigest, target: Path, label: Label, language: str) -> None:
+    """Draw the quarter-to-date IKM of the units with data over the A–D bands, and their overdue complaints."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    ranked = digest.ranking()
-    names = [line.unit.code for line in ranked]
-    height = max(4.0, 0.28 * len(names) + 1.5)
-    figure, (left, right) = pyplot.subplots(1, 2, figsize=(13, height), sharey=True, width_ratios=(3, 1))
-    positions = list(range(len(names)))
-    for mutu, low, high, colour in BANDS:
-        left.axvspan(low, high, color=colour, zorder=0)
-        left.text((low + high) / 2, -1.2, mutu.value, ha="center", va="center", fontsize=10, fontweight="bold")
-    values = [float(line.ikm_quarter.ikm) if line.ikm_quarter.ikm is not None else 0.0 for line in ranked]
-    left.barh(positions, values, color="#3c78d8", zorder=2)
-    for y, line in zip(positions, ranked, strict=True):
-        label = f"{line.ikm_quarter.ikm:.2f} (n={line.ikm_quarter.n})" if line.ikm_quarter.ikm is not None else "n=0"
-        left.text(max(values[y], 25.0) + 0.5, y, label, va="center", fontsize=7, zorder=3)
-    left.set_xlim(25, 100)
-    left.set_yticks(positions, names, fontsize=7)
-    left.invert_yaxis()
-    left.set_xlabel("IKM (triwulan berjalan)")
-    left.set_title(f"IKM per unit — {digest.week.label}")
-    right.barh(positions, [line.overdue for line in ranked], color="#cc0000")
-    right.set_xlabel("Pengaduan melewati tenggat")
-    right.set_title("Terlambat")
-    figure.tight_layout()
+    shown = digest.ranking() + digest.unrated()
+    entries = [
+        Ranked(
+            line.unit.name,
+            line.ikm_quarter.ikm,
+            line.ikm_quarter.n,
+            sample_short(line.ikm_quarter.n, line.ikm_quarter.sample_ok),
+        )
+        for line in shown
+    ]
+    figure = Figure(figsize=(13, max(3.6, 0.42 * len(entries) + 2.4)), layout="constrained")
+    left, right = figure.subplots(1, 2, sharey=True, width_ratios=(3, 1))
+    ranking_bars(left, entries, label, language)
+    left.set_xlim(25, 116)
+    left.set_xticks(range(30, 101, 10))
+    left.set_xlabel(label("digest.chart.ikm_axis"))
+    left.set_title(label("digest.chart.title", week=digest.week.label))
+    overdue = [line.overdue for line in shown]
+    right.barh(range(len(shown)), overdue, height=0.6, color="#cc0000")
+    for y, count in enumerate(overdue):
+        right.text(count, y, f" {count}", va="center", fontsize=9)
+    right.set_xlim(0, max([*overdue, 1]) * 1.25)
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole complaints, never -0.04
+    right.set_xlabel(label("digest.chart.overdue_axis"))
+    right.set_title(label("digest.chart.overdue_title"))
+    notes = [note for note in (ranking_note(entries, label),) if note]
+    idle = digest.idle()
+    if idle:
+        notes.append(label("digest.chart.idle", count=str(len(idle))))
+    if notes:
+        figure.supxlabel("\n".join(notes), fontsize=9, color="#3c4043")
     figure.savefig(target, dpi=110)
-    pyplot.close(figure)
 
 
 def write_workbook(digest: CityDigest, target: Path) -> None:
@@ -48,7 +55,7 @@ def write_workbook(digest: CityDigest, target: Path) -> None:
     workbook = Workbook()
     sheet = workbook.create_sheet("Ringkasan", 0)
     del workbook[workbook.sheetnames[1]]  # the default empty sheet
-    sheet.append([f"Ringkasan mingguan {digest.week.label}", f"dibuat {digest.generated_at.isoformat()}"])
+    append_row(sheet, [f"Ringkasan mingguan {digest.week.label}", f"dibuat {digest.generated_at.isoformat()}"])
     header = [
         "Peringkat",
         "Kode",
@@ -71,11 +78,13 @@ def write_workbook(digest: CityDigest, target: Path) -> None:
         "Sampel cukup",
         "Unsur terlemah",
     ]
-    sheet.append(header)
-    for place, line in enumerate(digest.ranking(), 1):
-        sheet.append(
+    heading_row(sheet, header)
+    ranked = len(digest.ranking())
+    for place, line in enumerate(digest.ordered(), 1):
+        append_row(
+            sheet,
             [
-                place,
+                place if place <= ranked else None,
                 line.unit.code,
                 line.unit.name,
                 line.received,
@@ -95,6 +104,6 @@ def write_workbook(digest: CityDigest, target: Path) -> None:
                 line.ikm_quarter.n,
                 {True: "ya", False: "tidak", None: "-"}[line.ikm_quarter.sample_ok],
                 ", ".join(line.ikm_quarter.weakest),
-            ]
+            ],
         )
     workbook.save(target)

@@ -98,6 +98,14 @@ class CityAreaRow(Base):
     east: Mapped[float] = mapped_column(Float)
 
 
+class CityRow(Base):
+    """The city the seed describes (one row): its name is printed on posters and charts."""
+
+    __tablename__ = "city"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class CategoryRow(Base):
     """A complaint category and its routing."""
 

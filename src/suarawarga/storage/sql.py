@@ -44,6 +44,7 @@ from suarawarga.storage.orm import (
     ChatActivityRow,
     CitizenRow,
     CityAreaRow,
+    CityRow,
     ComplaintEventRow,
     ComplaintRow,
     ConsentRow,
@@ -71,6 +72,7 @@ def _table(model: type[Base]) -> Table:
 
 
 UNITS = _table(ServiceUnit)
+CITY = _table(CityRow)
 CATEGORIES = _table(CategoryRow)
 CITIZENS = _table(CitizenRow)
 IDENTITIES = _table(ChannelIdentity)
@@ -153,6 +155,15 @@ class UnitRepo(_Repo):
             index_elements=[UNITS.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
         ).returning(UNITS.c.id)
         return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def set_city(self, code: str, name: str) -> None:
+        """Store the seed's city (one row: a new seed replaces the previous city)."""
+        await self.conn.execute(delete(CITY))
+        await self.conn.execute(insert(CITY).values(code=code, name=name))
+
+    async def city_name(self) -> str | None:
+        """Return the name of the seeded city, e.g. "Kota Padang" (None before the first seed)."""
+        return (await self.conn.execute(select(CITY.c.name))).scalar()
 
     async def count(self) -> int:
         """Return how many units exist."""

@@ -18,10 +18,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from suarawarga.surveys.cells import append_row, csv_text, heading_row
 from suarawarga.surveys.definitions import (
     PROFILE_OPTIONS,
     UNSUR_ORDER,
     ProfileField,
+    Unsur,
     profile_option_key,
     profile_question_key,
     unsur_label,
@@ -77,6 +79,18 @@ CSV_COLUMNS = (
     "mean_of_unit_ikms_mutu",
     "mean_of_unit_ikms_units",
 )
+CSV_NUMBERS = frozenset(
+    (
+        "n",
+        *(f"nrr_{u.value}" for u in UNSUR_ORDER),
+        "ni",
+        "ikm",
+        "min_sample",
+        "mean_of_unit_ikms",
+        "mean_of_unit_ikms_units",
+    )
+)
+"""Columns holding numbers (written as they are); every other column is text and guarded against formulas."""
 
 
 def line_dict(line: IkmLine, report: IkmReport) -> dict[str, Any]:
@@ -156,7 +170,7 @@ def report_csv(report: IkmReport) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in report_rows(report):
-        writer.writerow(_flat(row))
+        writer.writerow({k: v if k in CSV_NUMBERS else csv_text(v) for k, v in _flat(row).items()})
     return out.getvalue()
 
 
@@ -213,19 +227,28 @@ def _rounded(value: Fraction | None, places: int) -> float | None:
 
 def _append(sheet: Worksheet, values: list[Any], number_format: str | None = None) -> None:
     """Append a row and give its non-integer numbers a fixed number of places."""
-    sheet.append(values)
+    append_row(sheet, values)
     if number_format is not None:
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, float):
                 cell.number_format = number_format
 
 
+def _summary_header(column: str, label: Label) -> str:
+    """Return a summary column's heading in the report's language (CSV keeps the field names)."""
+    if column.startswith("nrr_"):
+        unsur = Unsur(column.removeprefix("nrr_"))
+        return f"NRR {unsur_label(unsur)} {label(unsur_name_key(unsur))}"  # NRR: the regulation's term
+    return label(f"survey.export.column.{column}")
+
+
 def _summary_sheet(sheet: Worksheet, report: IkmReport, label: Label) -> None:
     sheet.title = "Ringkasan"
-    sheet.append([f"Indeks Kepuasan Masyarakat — periode {report.period.label}"])
-    sheet.append([f"Bobot: {label(report.weight.catalogue_key)}"])
-    sheet.append([])
-    sheet.append(list(CSV_COLUMNS))
+    append_row(sheet, [f"Indeks Kepuasan Masyarakat — periode {report.period.label}"])
+    append_row(sheet, [f"Bobot: {label(report.weight.catalogue_key)}"])
+    append_row(sheet, [])
+    heading_row(sheet, [_summary_header(c, label) for c in CSV_COLUMNS])
+    yes_no = {"yes": label("survey.export.yes"), "no": label("survey.export.no"), "": None}
     for row in report_rows(report):
         flat: dict[str, Any] = dict(_flat(row))
         flat["n"] = row["n"]
@@ -233,7 +256,11 @@ def _summary_sheet(sheet: Worksheet, report: IkmReport, label: Label) -> None:
             flat[key] = _number(Decimal(flat[key])) if flat[key] else None
         flat["min_sample"] = row["min_sample"]
         flat["mean_of_unit_ikms_units"] = (row.get("mean_of_unit_ikms") or {}).get("units")
-        sheet.append([flat[c] for c in CSV_COLUMNS])
+        flat["scope"] = label(f"survey.export.scope.{row['scope']}")
+        flat["sample_ok"] = yes_no[flat["sample_ok"]]
+        flat["weakest"] = ", ".join(unsur_label(Unsur(u)) for u in row["weakest"]) or None
+        flat["weight"] = WEIGHT_TEXT[report.weight]  # "1/9", "0,111": the heading says "Bobot"
+        append_row(sheet, [flat[c] if flat[c] != "" else None for c in CSV_COLUMNS])
         for header, cell in zip(CSV_COLUMNS, sheet[sheet.max_row], strict=False):
             if header.startswith("nrr_"):
                 cell.number_format = "0.000"
@@ -252,17 +279,17 @@ def _processing_sheet(
 ) -> None:
     """Write the standard "Pengolahan data ... per responden dan per unsur pelayanan" sheet."""
     weight = WEIGHT_TEXT[report.weight]
-    sheet.append(["PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT PER RESPONDEN DAN PER UNSUR PELAYANAN"])
-    sheet.append([f"Unit pelayanan: {line.name} ({line.code})"])
-    sheet.append([f"Periode: {report.period.label}"])
-    sheet.append([f"Bobot: {label(report.weight.catalogue_key)}"])
-    sheet.append([])
-    sheet.append(["No. Resp", *(unsur_label(u) for u in UNSUR_ORDER)])
+    append_row(sheet, ["PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT PER RESPONDEN DAN PER UNSUR PELAYANAN"])
+    append_row(sheet, [f"Unit pelayanan: {line.name} ({line.code})"])
+    append_row(sheet, [f"Periode: {report.period.label}"])
+    append_row(sheet, [f"Bobot: {label(report.weight.catalogue_key)}"])
+    append_row(sheet, [])
+    append_row(sheet, ["No. Resp", *(unsur_label(u) for u in UNSUR_ORDER)])
     for number, response in enumerate(responses, 1):
-        sheet.append([number, *(response.answers.get(u) for u in UNSUR_ORDER)])
+        append_row(sheet, [number, *(response.answers.get(u) for u in UNSUR_ORDER)])
     result = line.result
     if result is None:
-        sheet.append(["Belum ada responden pada periode ini."])
+        append_row(sheet, ["Belum ada responden pada periode ini."])
         return
     per_unsur = result.per_unsur
     _append(sheet, ["Σ Nilai/Unsur", *(r.tally.score_sum for r in per_unsur)])
@@ -270,8 +297,8 @@ def _processing_sheet(
     _append(sheet, [f"NRR tertimbang/Unsur (× {weight})", *(_rounded(r.weighted_nrr, 4) for r in per_unsur)], "0.0000")
     _append(sheet, ["*) Jumlah NRR tertimbang", _rounded(result.ni, 4)], "0.0000")
     _append(sheet, ["**) IKM Unit Pelayanan", _number(result.ikm_rounded)], "0.00")
-    sheet.append(["Mutu pelayanan", label(result.mutu.catalogue_key)])
-    sheet.append([])
+    append_row(sheet, ["Mutu pelayanan", label(result.mutu.catalogue_key)])
+    append_row(sheet, [])
     notes = [
         "Keterangan:",
         "U1 s.d. U9 = unsur-unsur pelayanan",
@@ -291,63 +318,66 @@ def _processing_sheet(
             f"({'terpenuhi' if line.sample_ok else 'BELUM terpenuhi'})"
         )
     for note in notes:
-        sheet.append([note])
-    sheet.append([])
-    sheet.append(["No", "Unsur Pelayanan", "Nilai Rata-rata"])
+        append_row(sheet, [note])
+    append_row(sheet, [])
+    append_row(sheet, ["No", "Unsur Pelayanan", "Nilai Rata-rata"])
     for r in per_unsur:
         _append(sheet, [r.label, label(unsur_name_key(r.unsur)), _rounded(r.nrr, 3)], "0.000")
-    sheet.append([])
-    sheet.append([f"IKM UNIT PELAYANAN: {result.ikm_display}"])
-    sheet.append([f"Mutu Pelayanan: {label(result.mutu.catalogue_key)}"])
+    append_row(sheet, [])
+    append_row(sheet, [f"IKM UNIT PELAYANAN: {result.ikm_display}"])
+    append_row(sheet, [f"Mutu Pelayanan: {label(result.mutu.catalogue_key)}"])
     bands = [Mutu.A, Mutu.B, Mutu.C, Mutu.D]
     for mutu in bands:
         upper = "100.00" if mutu is Mutu.A else format_ikm(MUTU_MIN_IKM[bands[bands.index(mutu) - 1]] - Decimal("0.01"))
-        sheet.append([f"{label(mutu.catalogue_key)}: {format_ikm(MUTU_MIN_IKM[mutu])}–{upper}"])
+        append_row(sheet, [f"{label(mutu.catalogue_key)}: {format_ikm(MUTU_MIN_IKM[mutu])}–{upper}"])
 
 
 def _profile_sheet(
     sheet: Worksheet, counts: Mapping[ProfileField, Mapping[str | None, int]], n: int, label: Label
 ) -> None:
-    sheet.append(["Profil responden", "Jawaban", "Jumlah", "Persentase"])
+    append_row(sheet, ["Profil responden", "Jawaban", "Jumlah", "Persentase"])
     for profile_field in ProfileField:
         given = counts.get(profile_field, {})
         for option in PROFILE_OPTIONS[profile_field]:
             count = given.get(option.value, 0)
-            sheet.append(
+            append_row(
+                sheet,
                 [
                     label(profile_question_key(profile_field)),
                     label(profile_option_key(profile_field, option)),
                     count,
                     _number(round_half_up(Decimal(count * 100) / n, 2)) if n else None,
-                ]
+                ],
             )
         missing = sum(c for code, c in given.items() if code not in {o.value for o in PROFILE_OPTIONS[profile_field]})
-        sheet.append(
+        append_row(
+            sheet,
             [
                 label(profile_question_key(profile_field)),
                 "tidak diisi",
                 missing,
                 _number(round_half_up(Decimal(missing * 100) / n, 2)) if n else None,
-            ]
+            ],
         )
 
 
 def _saran_sheet(
     sheet: Worksheet, responses: Sequence[StoredResponse], unit_codes: Mapping[int, str], tz: tzinfo
 ) -> None:
-    sheet.append(["No", "Tanggal", "Unit", "Layanan", "Saran"])
+    append_row(sheet, ["No", "Tanggal", "Unit", "Layanan", "Saran"])
     number = 0
     for response in responses:
         if response.saran:
             number += 1
-            sheet.append(
+            append_row(
+                sheet,
                 [
                     number,
                     response.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                     unit_codes.get(response.unit_id, str(response.unit_id)),
                     response.service or "",
                     response.saran,
-                ]
+                ],
             )
 
 
