@@ -52,42 +52,81 @@ async def unit_targets(ctx: Notifier, unit_id: int) -> list[ConversationKey]:
     return [ConversationKey(ChannelName(s.channel), s.chat_id) for s in officers]
 
 
-async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
-    """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers."""
+QUOTE = "│ "  # starts every line of citizen text in an officer's message
+
+
+def one_line(text: str) -> str:
+    """Return citizen text for a one-line field of an officer's message: breaks and control characters as spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def quoted(text: str) -> str:
+    """Return citizen text as a quoted block: each line starts with a bar, so none can pass for a field above it."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = "".join(ch if ch.isprintable() or ch == "\u200d" else " " for ch in raw).strip()
+        if line or (lines and lines[-1]):  # one blank line at most between paragraphs
+            lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(QUOTE + line for line in lines) or QUOTE + "-"
+
+
+async def card_params(
+    ctx: Notifier, complaint: Complaint, unit: Unit, language: str = STAFF_LANGUAGE
+) -> dict[str, str]:
+    """Return the fields of a complaint's card for officers; citizen text is made one-line or quoted."""
     category = await ctx.uow.categories.get(complaint.category_id)
     kecamatan = await ctx.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
     photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
-        where = complaint.location_text or "-"
+        where = one_line(complaint.location_text or "") or "-"
     # What the OPD may see of the reporter depends on the identity mode the citizen chose.
     if complaint.identity_mode is IdentityMode.NAMED:
         reporter = ctx.catalogue.render(
             "staff.reporter.named",
-            STAFF_LANGUAGE,
-            {"name": complaint.reporter_name or "-", "contact": complaint.reporter_contact or "-"},
+            language,
+            {
+                "name": one_line(complaint.reporter_name or "") or "-",
+                "contact": one_line(complaint.reporter_contact or "") or "-",
+            },
         )
     else:
-        reporter = ctx.catalogue.render(f"staff.reporter.{complaint.identity_mode}", STAFF_LANGUAGE)
+        reporter = ctx.catalogue.render(f"staff.reporter.{complaint.identity_mode}", language)
     description = complaint.description
     if len(description) > DESCRIPTION_PREVIEW:
         description = description[:DESCRIPTION_PREVIEW] + "…"
-    for key in await unit_targets(ctx, unit.id):
+    return {
+        "code": complaint.code,
+        "unit": unit.name,
+        "category": category.name_id if category else "-",
+        "description": description,  # raw, for WhatsApp templates (which take one-line parameters)
+        "text": quoted(description),  # what the catalogue texts show: last, and quoted
+        "location": where,
+        "kecamatan": kecamatan.name if kecamatan else "-",
+        "reporter": reporter,
+        "photos": str(len(photos)),
+    }
+
+
+async def announce_complaint(
+    ctx: Notifier,
+    complaint: Complaint,
+    unit: Unit,
+    text_key: str = "staff.new",
+    targets: list[ConversationKey] | None = None,
+) -> None:
+    """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers (or `targets`)."""
+    params = await card_params(ctx, complaint, unit)
+    photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    for key in await unit_targets(ctx, unit.id) if targets is None else targets:
         ctx.notify(
             Outbound(
                 key=key,
                 text_key=text_key,
-                params={
-                    "code": complaint.code,
-                    "unit": unit.name,
-                    "category": category.name_id if category else "-",
-                    "description": description,
-                    "location": where,
-                    "kecamatan": kecamatan.name if kecamatan else "-",
-                    "reporter": reporter,
-                    "photos": str(len(photos)),
-                },
+                params=params,
                 choices=staff_actions(complaint.code, complaint.identity_mode is IdentityMode.RAHASIA),
                 language=STAFF_LANGUAGE,
                 files=tuple(OutboundFile(Attachment.PHOTO, p.path) for p in photos),
