@@ -83,13 +83,13 @@ def _number(text: str) -> tuple[int | None, str]:
 
 async def remove_command(turn: Turn, args: str) -> str:
     """`hapuspetugas NOMOR [alasan]`: end an officer's membership; their buttons stop working at once."""
-    staff_id, reason = _number(args)
-    if staff_id is None:
-        usage(turn, "usage.hapuspetugas", args)
-        return _done(turn)
     memberships = await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))
     if not any(m.role in (StaffRole.HEAD, StaffRole.ADMIN) for m in memberships):
         turn.reply("staff.manage.not_allowed")
+        return _done(turn)
+    staff_id, reason = _number(args)
+    if staff_id is None:
+        usage(turn, "usage.hapuspetugas", args)
         return _done(turn)
     member = await turn.uow.staff.get(staff_id)
     managers = await _managers(turn, member.unit_id) if member is not None else []
