@@ -802,6 +802,23 @@ class OutboxRepo(_Repo):
         )
         return int(result.rowcount)
 
+    async def pending_for(self, channel: ChannelName, recipient: str, limit: int = 100) -> list[Outbound]:
+        """Return the pending messages to one chat, oldest first, whatever their next attempt (a console's own)."""
+        query = (
+            select(OUTBOX)
+            .where(
+                OUTBOX.c.channel == channel.value,
+                OUTBOX.c.recipient == recipient,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+            )
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        return [
+            Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id)
+            for r in await self.conn.execute(query)
+        ]
+
     async def counts(self) -> dict[str, int]:
         """Return how many messages are in each delivery state."""
         query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
