@@ -613,6 +613,9 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--role", choices=[r.value for r in StaffRole], default="officer")
     invite.add_argument("--hours", type=int, default=72, help="hours the code stays valid (default: 72)")
     invite.set_defaults(handler=cmd_staff_invite)
+    from suarawarga import cli_staff
+
+    cli_staff.register(s_sub)
 
     worker = sub.add_parser(
         "worker", help="run the scheduled jobs", description="Run the scheduler and outbox delivery (one per city)."
