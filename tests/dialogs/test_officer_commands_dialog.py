@@ -86,6 +86,25 @@ async def test_a_complaint_filed_before_any_officer_reaches_the_first_who_joins(
     second = Officer(dispatcher, app, clock, "budi")
     assert await second.join(await invite(app, "DPUPR")) == ["staff.join.ok"]
     assert [m.text_key for m in to(recorder, "budi")] == ["staff.join.ok"]
+    # a group linked later does not get the complaints the officers have already
+    group = Conversation(dispatcher, clock, app.catalogue, "group-dpupr")
+    assert await group.send(in_group(group, f"/hubungkan {await invite(app, 'DPUPR')}", "andi")) == ["staff.link.ok"]
+    # a unit whose first recipient is a group: the group gets the backlog
+    other = Conversation(dispatcher, clock, app.catalogue, "citizen-2")
+    rows = [(says, list(keys)) for says, keys in FILE_NAMED]
+    rows[3] = ("9", ["complaint.description.ask"])
+    await other.verify(rows)
+    waiting = other.last[0].params["code"]
+    async with app.uow() as uow:
+        complaint = await uow.complaints.by_code(waiting)
+        assert complaint is not None
+        unit = await uow.units.get(complaint.unit_id)
+    assert unit is not None and unit.code != "DPUPR"
+    theirs = Conversation(dispatcher, clock, app.catalogue, "group-other")
+    linked = await theirs.send(in_group(theirs, f"/hubungkan {await invite(app, unit.code)}", "sari"))
+    assert linked == ["staff.link.ok", "staff.backlog"]
+    assert [m.params["code"] for m in to(recorder, "group-other") if m.text_key == "staff.new"] == [waiting]
+    assert [m.text_key for m in to(recorder, "group-dpupr")] == ["staff.link.ok"]
 
 
 async def test_commands_without_their_argument_answer_a_usage_line(

@@ -7,7 +7,7 @@ import logging
 from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Flow, Step, Turn
-from suarawarga.bot.messages import Attachment, Choice, ConversationKey, Outbound, OutboundFile
+from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import (
     OPEN_STATUSES,
@@ -33,7 +33,6 @@ from suarawarga.handlers.notify import (
     quoted,
     tell_citizen,
     tell_unit,
-    unit_targets,
 )
 from suarawarga.handlers.rating import solved_choices
 
@@ -462,8 +461,11 @@ async def _send_backlog(turn: Turn, unit: Unit) -> None:
 
     A complaint filed while a unit had no officer and no group reached no one; it must reach the first who joins.
     """
-    if await unit_targets(turn, unit.id) != [turn.inbound.key]:
-        return  # others received the unit's complaints already
+    officers = await turn.uow.staff.for_unit(unit.id)
+    others = {ConversationKey(ChannelName(s.channel), s.chat_id) for s in officers}
+    others |= set(await turn.uow.staff.chats_of_unit(unit.id))
+    if others - {turn.inbound.key}:
+        return  # an officer or a group of the unit had its complaints already
     waiting = await turn.uow.complaints.list(unit.id, statuses=OPEN_STATUSES, limit=QUEUE_LIMIT)
     if not waiting:
         return
