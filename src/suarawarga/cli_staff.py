@@ -185,9 +185,12 @@ async def cmd_staff_history(app: App, args: argparse.Namespace) -> int:
         return 0
     for e, row in zip(events, rows, strict=True):
         subject = _safe(e.staff_name) if e.staff_id is not None else f"group {_safe(e.chat_id)}"
-        by = "admin (CLI)" if e.via is staffing.Via.CLI else _safe(e.by_name) if e.by_name else "chat"
-        reason = f" — {_safe(e.reason)}" if e.reason else ""
-        _out(f"{_when(app, e.at)}  {row['event']:<9} {e.unit_code:<16} {subject} ({e.channel}) by {by}{reason}")
+        if e.kind in (staffing.StaffEventKind.JOINED, staffing.StaffEventKind.LINKED):
+            how = "with an invite" + (f" as {_safe(e.reason)}" if e.reason else "")
+        else:
+            by = "admin (CLI)" if e.via is staffing.Via.CLI else _safe(e.by_name) if e.by_name else "chat"
+            how = f"by {by}" + (f" — {_safe(e.reason)}" if e.reason else "")
+        _out(f"{_when(app, e.at)}  {row['event']:<9} {e.unit_code:<16} {subject} ({e.channel}) {how}")
     _out(f"{len(rows)} staff change(s)")
     return 0
 
