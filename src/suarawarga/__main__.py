@@ -90,39 +90,53 @@ async def ensure_ready(app: App) -> None:
 
 
 async def cmd_console(app: App, args: argparse.Namespace) -> int:
-    """Chat with the bot in this terminal."""
-    from suarawarga.bot.channels.console import RecordingSender, console_key, parse_line, print_bot, read_local_file
-    from suarawarga.bot.messages import ChannelName
+    """Chat with the bot in this terminal (this chat's messages only; Ctrl-C leaves at once)."""
+    from suarawarga.bot.channels.console import (
+        ConsoleSender,
+        LineReader,
+        console_key,
+        parse_line,
+        print_between,
+        read_local_file,
+        show_waiting,
+        watch_outbox,
+    )
 
     if not args.no_setup:
         await ensure_ready(app)
-    app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue, echo=print_bot)
-    app.media.fetchers[ChannelName.CONSOLE] = read_local_file
     key = console_key(args.chat)
+    reader = LineReader("you> ")
+    app.senders[key.channel] = ConsoleSender(app.catalogue, key.chat_id, lambda text: print_between(text, reader))
+    app.media.fetchers[key.channel] = read_local_file
     print(
         "SuaraWarga console. Type a message, a number to pick an option, /lokasi LAT,LON to share\n"
         "a location,"
         " /foto PATH to send a photo, /menu, /batal, /bantuan, or /keluar (or Ctrl-D) to leave.\n"
     )
+    delivery = app.delivery()
     async with app.dispatcher() as dispatcher:
+        await show_waiting(app.uow, delivery, key)  # messages for this chat written while its console was closed
         first = parse_line("/start" if args.fresh else "/lanjut", key, app.clock)
         if not isinstance(first, str):
             await dispatcher.handle(first)
-        while True:
-            try:
-                line = await asyncio.to_thread(input, "you> ")
-            except EOFError:
-                print()
-                break
-            if line.strip() in ("/keluar", "/quit", "/exit"):
-                break
-            if not line.strip():
-                continue
-            inbound = parse_line(line, key, app.clock)
-            if isinstance(inbound, str):
-                print(inbound)
-                continue
-            await dispatcher.handle(inbound)
+        watcher = asyncio.create_task(watch_outbox(app.uow, delivery, key))
+        try:
+            while True:
+                line = await reader.readline()
+                if line is None:
+                    print()
+                    break
+                if line.strip() in ("/keluar", "/quit", "/exit"):
+                    break
+                if not line.strip():
+                    continue
+                inbound = parse_line(line, key, app.clock)
+                if isinstance(inbound, str):
+                    print(inbound)
+                    continue
+                await dispatcher.handle(inbound)
+        finally:
+            watcher.cancel()
     return 0
 
 
@@ -694,6 +708,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"hours the code stays valid, 1–{MAX_INVITE_HOURS} (default: 72)",
     )
     invite.set_defaults(handler=cmd_staff_invite)
+    from suarawarga import cli_staff
+
+    cli_staff.register(s_sub)
 
     worker = sub.add_parser(
         "worker", help="run the scheduled jobs", description="Run the scheduler and outbox delivery (one per city)."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -254,6 +255,17 @@ async def test_html_is_escaped_and_long_texts_are_split(channel: TelegramChannel
     assert first["reply_markup"] is None
     assert buttons(second) == ["photos:done"]
     assert f"{first['text']} {second['text']}" == long
+
+
+async def test_messages_go_out_without_link_previews(channel: TelegramChannel, api: FakeBotApi) -> None:
+    """A link in citizen text is not previewed (Telegram would fetch it and show its page to the officers)."""
+    api.private_chat(CITIZEN)
+    report = await channel.sender.send([to(CITIZEN.id, "label", label="lihat https://example.com/foto")])
+    assert report.failed == {}
+    sent = [params for method, params in api.calls if method == "sendMessage"]
+    assert sent
+    options = [params.get("link_preview_options") for params in sent]
+    assert [json.loads(o) if isinstance(o, str) else o for o in options] == [{"is_disabled": True}] * len(sent)
 
 
 def test_split_text_counts_utf16_units() -> None:

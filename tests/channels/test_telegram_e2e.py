@@ -262,7 +262,7 @@ async def test_complaint_from_filing_to_resolution(app: App, mode: str) -> None:
         await citizen.expect(world.text("answer.ask", code=code, question="Di depan SD nomor berapa tepatnya?"))
         api.user_sends_text(CITIZEN, None, "SD Negeri 12, Jl. Sudirman")
         await citizen.expect(world.text("answer.thanks", code=code))
-        await group.expect(world.text("staff.info_answer", code=code, answer="SD Negeri 12, Jl. Sudirman"))
+        await group.expect(world.text("staff.info_answer", code=code, text="│ SD Negeri 12, Jl. Sudirman"))
 
         world.press(OFFICER, GROUP, f"cmd:st done {code}")
         await officer.expect(world.text("staff.done.ask", code=code))

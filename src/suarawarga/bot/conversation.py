@@ -179,8 +179,10 @@ class Engine:
         idle: Command,
         group_commands: frozenset[str] = frozenset(),
         commands_with_arguments: frozenset[str] = frozenset(),
+        argument_shapes: Mapping[str, Callable[[str], bool]] | None = None,
     ) -> None:
         self.flows = flows
+        self.argument_shapes = argument_shapes or {}  # keyword -> whether typed text after it is its argument
         self.group_commands = group_commands
         self.commands_with_arguments = commands_with_arguments
         self.commands = commands
@@ -199,7 +201,8 @@ class Engine:
         if text and not inbound.choice:
             word, _, rest = text.partition(" ")
             command = self.keywords.get(word.lower())
-            if command and (not rest or command in self.commands_with_arguments):
+            shape = self.argument_shapes.get(command or "")
+            if command and (not rest or command in self.commands_with_arguments or (shape and shape(rest))):
                 return inbound, command, rest.strip()
             match = match_choice(text, state.choices)
             if match.ambiguous:

@@ -24,6 +24,7 @@ from suarawarga.complaints.model import (
     hash_invite,
     new_invite_code,
 )
+from suarawarga.complaints.staffing import StaffEventKind, Via
 from suarawarga.errors import NotAllowed, NotFound
 from suarawarga.storage.uow import UnitOfWork
 
@@ -235,7 +236,10 @@ async def join(
     unit = await uow.units.get(unit_id)
     if unit is None:
         raise NotFound("unit")
-    await uow.staff.join(unit_id, role, channel, external_id, chat_id, name, now)
+    staff_id = await uow.staff.join(unit_id, role, channel, external_id, chat_id, name, now)
+    await uow.staff.record_event(
+        now, StaffEventKind.JOINED, unit_id, channel.value, staff_id=staff_id, via=Via.CHAT, reason=role.value
+    )
     return unit, role
 
 
@@ -248,4 +252,5 @@ async def link_group(uow: UnitOfWork, code: str, channel: ChannelName, chat_id: 
     if unit is None:
         raise NotFound("unit")
     await uow.staff.link_chat(unit.id, channel, chat_id, now)
+    await uow.staff.record_event(now, StaffEventKind.LINKED, unit.id, channel.value, chat_id=chat_id, via=Via.CHAT)
     return unit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -108,13 +109,13 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
 
 @dataclass(frozen=True, slots=True)
 class StatusView:
-    """What a citizen sees of a complaint."""
+    """What a citizen sees of a complaint; `public`: seen by whoever holds the code, so no free-text notes."""
 
     complaint: Complaint
     unit: Unit
     category: Category
     history: list[ComplaintEvent]
-    erased: bool = False  # its reporter erased their data: shown to whoever has the code, without notes
+    public: bool = False  # seen through the code alone (anonymous, erased or not the reporter's): no notes
 
 
 async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> StatusView:
@@ -131,7 +132,11 @@ async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> Stat
     category = await uow.categories.get(complaint.category_id)
     if unit is None or category is None:
         raise NotFound(code)
-    return StatusView(complaint, unit, category, await uow.complaints.history(complaint.id), erased)
+    history = await uow.complaints.history(complaint.id)
+    public = citizen_id is None or complaint.citizen_id != citizen_id
+    if public:  # officers' notes may hold names, numbers, addresses: the code alone shows only the steps
+        history = [dataclasses.replace(event, note=None) for event in history]
+    return StatusView(complaint, unit, category, history, public)
 
 
 @dataclass(frozen=True, slots=True)

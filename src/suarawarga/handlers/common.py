@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -40,6 +41,10 @@ class Cmd(StrEnum):
     RATE = "nilai"
     MY_DATA = "dataku"
     ERASE = "hapusdata"
+    ACT = "tindak"
+    STAFF_LIST = "petugas"
+    STAFF_REMOVE = "hapuspetugas"
+    UNLINK = "putuskan"
 
 
 # Words a citizen may type as the whole message (WhatsApp has no slash commands).
@@ -74,9 +79,26 @@ KEYWORDS: dict[str, str] = {
     "mydata": Cmd.MY_DATA,
     "hapusdata": Cmd.ERASE,
     "deletemydata": Cmd.ERASE,
+    "tindak": Cmd.ACT,
+    "act": Cmd.ACT,
+    "petugas": Cmd.STAFF_LIST,
+    "staff": Cmd.STAFF_LIST,
+    "hapuspetugas": Cmd.STAFF_REMOVE,
+    "removestaff": Cmd.STAFF_REMOVE,
+    "putuskan": Cmd.UNLINK,
+    "unlink": Cmd.UNLINK,
 }
-COMMANDS_WITH_ARGUMENTS = frozenset({Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER, Cmd.RATE, Cmd.SURVEY})
-GROUP_COMMANDS = frozenset({Cmd.LINK, Cmd.QUEUE, Cmd.STAFF})
+COMMANDS_WITH_ARGUMENTS = frozenset(
+    {Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER, Cmd.RATE, Cmd.SURVEY, Cmd.STAFF_REMOVE}
+)
+# Keywords common in ordinary sentences ("petugas parkir ...", "tindak tegas ..."): typed without a slash they
+# are commands only when their argument has the command's shape, so a complaint's text is never taken for one.
+ARGUMENT_SHAPES: dict[str, Callable[[str], bool]] = {
+    Cmd.ACT: lambda rest: " " not in rest.strip(),
+    Cmd.STAFF_LIST: lambda rest: " " not in rest.strip(),
+    Cmd.UNLINK: lambda rest: rest.split()[0].isdigit(),
+}
+GROUP_COMMANDS = frozenset({Cmd.LINK, Cmd.QUEUE, Cmd.STAFF, Cmd.ACT, Cmd.UNLINK})
 
 
 def menu_choices() -> tuple[Choice, ...]:
@@ -242,9 +264,9 @@ async def status(turn: Turn, args: str) -> str:
         else:
             lines = [
                 turn.text(
-                    f"history.{event.kind}",
+                    history_key(turn, event.kind, view.public),
                     at=format_time(turn, event.at),
-                    note="" if view.erased else event.note or "",  # an officer's words may name the reporter
+                    note="" if view.public else event.note or "",  # an officer's words may name the reporter
                 )
                 for event in view.history
             ]
@@ -277,6 +299,12 @@ async def status(turn: Turn, args: str) -> str:
     if turn.state.flow is None:
         return END
     return STAY
+
+
+def history_key(turn: Turn, kind: str, public: bool) -> str:
+    """Return the text of a history line: seen by code alone, the variant without the officer's note."""
+    public_key = f"history.public.{kind}"
+    return public_key if public and turn.catalogue.has(public_key) else f"history.{kind}"
 
 
 def sender_of(turn: Turn) -> str:

@@ -63,35 +63,74 @@ async def unit_recipients(ctx: Notifier, unit_id: int) -> list[tuple[Conversatio
     return [officer_recipient(s) for s in officers]
 
 
-async def announce_complaint(ctx: Notifier, complaint: Complaint, unit: Unit, text_key: str = "staff.new") -> None:
-    """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers."""
+QUOTE = "│ "  # starts every line of citizen text in an officer's message
+
+
+def one_line(text: str) -> str:
+    """Return citizen text for a one-line field of an officer's message: breaks and control characters as spaces."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def quoted(text: str) -> str:
+    """Return citizen text as a quoted block: each line starts with a bar, so none can pass for a field above it."""
+    lines: list[str] = []
+    for raw in text.splitlines():
+        line = "".join(ch if ch.isprintable() or ch == "\u200d" else " " for ch in raw).strip()
+        if line or (lines and lines[-1]):  # one blank line at most between paragraphs
+            lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(QUOTE + line for line in lines) or QUOTE + "-"
+
+
+async def card_params(
+    ctx: Notifier, complaint: Complaint, unit: Unit, language: str = STAFF_LANGUAGE
+) -> dict[str, str]:
+    """Return the fields of a complaint's card for officers; citizen text is made one-line or quoted."""
     category = await ctx.uow.categories.get(complaint.category_id)
     kecamatan = await ctx.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
     photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
-        where = complaint.location_text or ""
+        where = one_line(complaint.location_text or "")
     description = complaint.description
     if len(description) > DESCRIPTION_PREVIEW:
         description = description[:DESCRIPTION_PREVIEW] + "…"
-    for key, language in await unit_recipients(ctx, unit.id):
+    return {
+        "code": complaint.code,
+        "unit": unit.name,
+        "category": category.name(language) if category else "-",
+        "description": description,  # raw, for WhatsApp templates (which take one-line parameters)
+        "text": quoted(description),  # what the catalogue texts show: last, and quoted
+        "location": where or ctx.catalogue.render("complaint.summary.no_location", language, {}),
+        "kecamatan": kecamatan_label(kecamatan.name)
+        if kecamatan
+        else ctx.catalogue.render("complaint.summary.no_kecamatan", language, {}),
+        "reporter": _reporter(ctx, complaint, language),
+        "photos": str(len(photos)),
+    }
+
+
+async def announce_complaint(
+    ctx: Notifier,
+    complaint: Complaint,
+    unit: Unit,
+    text_key: str = "staff.new",
+    targets: list[tuple[ConversationKey, str]] | None = None,
+) -> None:
+    """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers (or `targets`).
+
+    `targets`: chats with the language to write in (by default the unit's recipients, each in their own).
+    """
+    photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    for key, language in await unit_recipients(ctx, unit.id) if targets is None else targets:
+        params = await card_params(ctx, complaint, unit, language)
         ctx.notify(
             Outbound(
                 key=key,
                 text_key=text_key,
-                params={
-                    "code": complaint.code,
-                    "unit": unit.name,
-                    "category": category.name(language) if category else "-",
-                    "description": description,
-                    "location": where or ctx.catalogue.render("complaint.summary.no_location", language, {}),
-                    "kecamatan": kecamatan_label(kecamatan.name)
-                    if kecamatan
-                    else ctx.catalogue.render("complaint.summary.no_kecamatan", language, {}),
-                    "reporter": _reporter(ctx, complaint, language),
-                    "photos": str(len(photos)),
-                },
+                params=params,
                 choices=staff_actions(complaint.code, complaint.identity_mode is IdentityMode.RAHASIA),
                 language=language,
                 files=tuple(OutboundFile(Attachment.PHOTO, p.path) for p in photos),
@@ -108,10 +147,14 @@ def contact_text(ctx: Notifier, complaint: Complaint, language: str) -> str:
 def _reporter(ctx: Notifier, complaint: Complaint, language: str) -> str:
     """Say what the OPD may see of the reporter, which depends on the identity mode the citizen chose."""
     if complaint.identity_mode is IdentityMode.NAMED:
+        # One line each: a name or number with line breaks could forge a field of the card.
         return ctx.catalogue.render(
             "staff.reporter.named",
             language,
-            {"name": complaint.reporter_name or "", "contact": contact_text(ctx, complaint, language)},
+            {
+                "name": one_line(complaint.reporter_name or ""),
+                "contact": one_line(contact_text(ctx, complaint, language)),
+            },
         )
     return ctx.catalogue.render(f"staff.reporter.{complaint.identity_mode}", language)
 

@@ -59,7 +59,10 @@ async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now:
 async def rate(turn: Turn, args: str) -> str:
     """Record `nilai CODE ya|belum|sebagian|1..4` from the complaint's reporter."""
     parts = args.split()
-    code = normalise_code(parts[0]) if parts else None
+    if not parts:
+        turn.reply("usage.nilai")
+        return STAY if turn.state.flow else END
+    code = normalise_code(parts[0])
     answer = parts[1].lower() if len(parts) > 1 else ""
     complaint = await turn.uow.complaints.by_code(code) if code else None
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))

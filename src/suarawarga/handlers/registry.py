@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from suarawarga.bot.conversation import Command, Engine, Flow
-from suarawarga.handlers import common, complaint, data_rights, rating, staff, survey
+from suarawarga.handlers import common, complaint, data_rights, lookup, rating, staff, staff_admin, survey
 from suarawarga.handlers.common import Cmd
 
 FLOWS: tuple[Flow, ...] = (
@@ -18,8 +18,8 @@ COMMANDS: dict[str, Command] = {
     Cmd.START: common.start,
     Cmd.MENU: common.menu,
     Cmd.CANCEL: common.cancel,
-    Cmd.HELP: common.help_,
-    Cmd.STATUS: common.status,
+    Cmd.HELP: staff.help_command,
+    Cmd.STATUS: lookup.status_command,
     Cmd.COMPLAINT: common.complaint,
     Cmd.SURVEY: common.survey,
     Cmd.LANGUAGE: common.language,
@@ -32,6 +32,10 @@ COMMANDS: dict[str, Command] = {
     Cmd.RATE: rating.rate,
     Cmd.MY_DATA: data_rights.my_data,
     Cmd.ERASE: data_rights.erase_command,
+    Cmd.ACT: staff.act_command,
+    Cmd.STAFF_LIST: staff_admin.list_command,
+    Cmd.STAFF_REMOVE: staff_admin.remove_command,
+    Cmd.UNLINK: staff_admin.unlink_command,
 }
 
 
@@ -44,4 +48,5 @@ def build_engine(extra_flows: tuple[Flow, ...] = ()) -> Engine:
         idle=common.idle,
         group_commands=common.GROUP_COMMANDS,
         commands_with_arguments=common.COMMANDS_WITH_ARGUMENTS,
+        argument_shapes=common.ARGUMENT_SHAPES,
     )

@@ -7,7 +7,7 @@ import logging
 from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Flow, Step, Turn
-from suarawarga.bot.messages import Attachment, Choice, ConversationKey, Outbound, OutboundFile
+from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import (
     OPEN_STATUSES,
@@ -17,13 +17,32 @@ from suarawarga.complaints.model import (
     IdentityMode,
     NewAttachment,
     Staff,
+    Unit,
     UnitKind,
+    can_handle,
     letter_count,
     normalise_code,
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
-from suarawarga.handlers.common import accept_photos, keep_files, photos_in, sender_of
-from suarawarga.handlers.notify import Action, announce_complaint, contact_text, tell_citizen, tell_unit
+from suarawarga.handlers import common
+from suarawarga.handlers.common import (
+    Cmd,
+    accept_photos,
+    format_time,
+    keep_files,
+    photos_in,
+    sender_of,
+)
+from suarawarga.handlers.notify import (
+    Action,
+    announce_complaint,
+    card_params,
+    contact_text,
+    one_line,
+    quoted,
+    tell_citizen,
+    tell_unit,
+)
 from suarawarga.handlers.rating import solved_choices
 
 log = logging.getLogger(__name__)
@@ -68,11 +87,14 @@ def _status_label(turn: Turn, status: ComplaintStatus) -> str:
 async def staff_action(turn: Turn, args: str) -> str:
     """Handle an officer's button: accept at once, or continue the action in the officer's private chat."""
     word, _, rest = args.partition(" ")
-    code = normalise_code(rest) or rest.strip()
+    code = normalise_code(rest)
     try:
         action = Action(word)
     except ValueError:
         turn.reply("error.unknown_command")
+        return STAY if turn.state.flow else END
+    if code is None:
+        usage(turn, "usage.tindak", rest)
         return STAY if turn.state.flow else END
     found = await _authorised(turn, code)
     if found is not None:
@@ -328,9 +350,29 @@ class A(StrEnum):
 
 
 async def answer_command(turn: Turn, args: str) -> str:
-    """Start answering the OPD's question about a complaint (`jawab CODE`)."""
-    code = normalise_code(args) or ""
+    """Start answering the OPD's question about a complaint (`jawab CODE`; the code may go when only one waits)."""
+    code = normalise_code(args) if args.strip() else await _only_waiting(turn)
+    if code is None:
+        usage(turn, "usage.jawab", args)
+        return STAY if turn.state.flow else END
     return turn.start_flow("answer", code=code)
+
+
+async def _only_waiting(turn: Turn) -> str | None:
+    """Return the code of the citizen's one complaint waiting for their answer, if exactly one does."""
+    found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
+    mine = await turn.uow.complaints.for_citizen(found[0]) if found else []
+    waiting = [c.code for c in mine if c.status is ComplaintStatus.MENUNGGU_INFO]
+    return waiting[0] if len(waiting) == 1 else None
+
+
+def usage(turn: Turn, usage_key: str, given: str) -> None:
+    """Answer a command whose argument is missing or malformed with its usage line (and the value, if any)."""
+    value = one_line(given)[:30]
+    if value:
+        turn.reply("usage.bad_value", value=value, usage=turn.text(usage_key))
+    else:
+        turn.reply(usage_key)
 
 
 async def answer_enter(turn: Turn) -> str:
@@ -368,7 +410,7 @@ async def on_answer(turn: Turn) -> str:
     files = tuple(NewAttachment(**p) for p in keep_files(turn, await accept_photos(turn, photos, "photo")))
     answer = text or turn.text("answer.photo_only", count=str(len(photos)))
     handled = await handling.provide_info(turn.uow, complaint, answer, files, turn.clock.now())
-    await tell_unit(turn, handled.unit.id, "staff.info_answer", code=complaint.code, answer=answer)
+    await tell_unit(turn, handled.unit.id, "staff.info_answer", code=complaint.code, answer=answer, text=quoted(answer))
     turn.reply("answer.thanks", code=complaint.code)
     return END
 
@@ -381,6 +423,9 @@ async def join_command(turn: Turn, args: str) -> str:
     if turn.inbound.group:
         turn.reply("staff.join.private_only")
         return END
+    if not args.strip():
+        usage(turn, "usage.gabung", "")
+        return STAY if turn.state.flow else END
     try:
         unit, role = await handling.join(
             turn.uow,
@@ -397,6 +442,7 @@ async def join_command(turn: Turn, args: str) -> str:
     else:
         await turn.uow.staff.set_language(turn.inbound.key.channel, sender_of(turn), turn.language)  # as chosen so far
         turn.reply("staff.join.ok", unit=unit.name, role=turn.text(f"staff.role.{role}"))
+        await _send_backlog(turn, unit)
     return STAY if turn.state.flow else END
 
 
@@ -405,6 +451,9 @@ async def link_command(turn: Turn, args: str) -> str:
     if not turn.inbound.group:
         turn.reply("staff.link.group_only")
         return STAY if turn.state.flow else END
+    if not args.strip():
+        usage(turn, "usage.hubungkan", "")
+        return END
     try:
         unit = await handling.link_group(
             turn.uow, args, turn.inbound.key.channel, turn.inbound.key.chat_id, turn.clock.now()
@@ -414,15 +463,40 @@ async def link_command(turn: Turn, args: str) -> str:
         turn.reply("staff.invite_invalid")
     else:
         turn.reply("staff.link.ok", unit=unit.name)
+        await _send_backlog(turn, unit)
     return END
 
 
+async def _send_backlog(turn: Turn, unit: Unit) -> None:
+    """Send the unit's open complaints to this chat when it is the unit's only recipient, i.e. its first one.
+
+    A complaint filed while a unit had no officer and no group reached no one; it must reach the first who joins.
+    """
+    officers = await turn.uow.staff.for_unit(unit.id)
+    others = {ConversationKey(ChannelName(s.channel), s.chat_id) for s in officers}
+    others |= set(await turn.uow.staff.chats_of_unit(unit.id))
+    if others - {turn.inbound.key}:
+        return  # an officer or a group of the unit had its complaints already
+    waiting = await turn.uow.complaints.list(unit.id, statuses=OPEN_STATUSES, limit=QUEUE_LIMIT)
+    if not waiting:
+        return
+    turn.reply("staff.backlog", unit=unit.name, count=str(len(waiting)))
+    for complaint in waiting:
+        await announce_complaint(turn, complaint, unit, "staff.new", targets=[(turn.inbound.key, turn.language)])
+
+
 async def queue_command(turn: Turn, _args: str) -> str:
-    """`antrian`: list the open complaints of the officer's (or this group's) units, oldest first."""
-    if turn.inbound.group:
-        unit_ids = await turn.uow.staff.units_of_chat(turn.inbound.key.channel, turn.inbound.key.chat_id)
-    else:
-        unit_ids = [s.unit_id for s in await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))]
+    """`antrian`: list the open complaints of the officer's units (in a group: those linked to it), oldest first.
+
+    Each item has a button (and the documented `tindak KODE`) that shows it with its actions; only staff may
+    read a queue, also in a linked group.
+    """
+    memberships = await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))
+    unit_ids = [s.unit_id for s in memberships]
+    if turn.inbound.group and memberships:
+        linked = await turn.uow.staff.units_of_chat(turn.inbound.key.channel, turn.inbound.key.chat_id)
+        admin = await turn.uow.units.city_admin()
+        unit_ids = [u for u in linked if any(can_handle(s, u, admin.id if admin else None) for s in memberships)]
     if not unit_ids:
         turn.reply("staff.not_allowed")
         return STAY if turn.state.flow else END
@@ -438,11 +512,98 @@ async def queue_command(turn: Turn, _args: str) -> str:
         lines = [
             turn.text(
                 "staff.queue.item",
+                number=str(number),
                 code=c.code,
                 status=_status_label(turn, c.status),
                 days=str((now - c.filed_at).days),
             )
-            for c in open_
+            for number, c in enumerate(open_, 1)
         ]
-        turn.reply("staff.queue", unit=unit.name, items="\n".join(lines), count=str(len(open_)))
+        buttons = [Choice(f"{COMMAND_CHOICE_PREFIX}{Cmd.ACT} {c.code}", "label", {"label": c.code}) for c in open_]
+        turn.reply("staff.queue", buttons, unit=unit.name, items="\n".join(lines), count=str(len(open_)))
     return STAY if turn.state.flow else END
+
+
+def allowed_actions(complaint: Complaint) -> tuple[Choice, ...]:
+    """Return the action buttons that fit a complaint's status (and, if confidential, the one to see the reporter)."""
+    actions = [
+        a
+        for a in Action
+        if (a is Action.IDENTITY and complaint.identity_mode is IdentityMode.RAHASIA)
+        or (a in ACTION_EVENTS and complaint.status in handling.TRANSITIONS[ACTION_EVENTS[a]][0])
+    ]
+    return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {a} {complaint.code}", f"staff.button.{a}") for a in actions)
+
+
+async def act_command(turn: Turn, args: str) -> str:
+    """`tindak KODE`: show an officer a complaint of their unit with the actions its status allows."""
+    code = normalise_code(args)
+    if code is None:
+        usage(turn, "usage.tindak", args)
+        return STAY if turn.state.flow else END
+    found = await _authorised(turn, code)
+    if found is not None:
+        complaint = found[1]
+        unit = await turn.uow.units.get(complaint.unit_id)
+        if unit is not None:
+            params = await card_params(turn, complaint, unit, turn.language)
+            params["status"] = _status_label(turn, complaint.status)
+            params["filed"] = format_time(turn, complaint.filed_at)
+            actions = allowed_actions(complaint)
+            turn.replies.append(
+                Outbound(
+                    key=turn.inbound.key, text_key="staff.card", params=params, choices=actions, language=turn.language
+                )
+            )
+            if not actions:
+                turn.reply("staff.card.no_action")
+    return STAY if turn.state.flow else END
+
+
+async def officer_status(turn: Turn, code: str) -> bool:
+    """Show `status KODE` to an officer who may handle the complaint (its whole history, and its actions).
+
+    Returns False (nothing said) when the sender is not such an officer, or filed the complaint themselves:
+    then the citizen's view answers.
+    """
+    memberships = await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))
+    if not memberships:
+        return False
+    try:
+        staff, complaint = await handling.authorise(turn.uow, memberships, code)
+    except (NotAllowed, NotFound):
+        return False
+    found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
+    if found is not None and complaint.citizen_id == found[0]:
+        return False
+    unit = await turn.uow.units.get(complaint.unit_id)
+    category = await turn.uow.categories.get(complaint.category_id)
+    lines = [
+        turn.text(
+            "staff.history.info_provided" if e.kind is EventKind.INFO_PROVIDED else f"history.{e.kind}",
+            at=format_time(turn, e.at),
+            note=one_line(e.note or ""),
+        )
+        for e in await turn.uow.complaints.history(complaint.id)
+    ]
+    turn.reply(
+        "status.detail",
+        allowed_actions(complaint),
+        code=complaint.code,
+        status=_status_label(turn, complaint.status),
+        category=category.name(turn.language) if category else "-",
+        unit=unit.name if unit else "-",
+        filed=format_time(turn, complaint.filed_at),
+        history="\n".join(lines),
+    )
+    log.info("officer %d looked up complaint %d", staff.id, complaint.id)
+    return True
+
+
+async def help_command(turn: Turn, args: str) -> str:
+    """`bantuan`: the commands everyone has, and for an officer also the officers' commands."""
+    outcome = await common.help_(turn, args)
+    if await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn)):
+        # after the common commands, before the menu (whose buttons a typed number refers to)
+        turn.replies.insert(1, Outbound(key=turn.inbound.key, text_key="staff.help", language=turn.language))
+    return outcome

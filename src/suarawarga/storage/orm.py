@@ -428,3 +428,28 @@ class IdentityViewRow(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime]
+
+
+class StaffEventRow(Base):
+    """The record of who joined, left or was removed from a unit's staff, and of groups linked and unlinked."""
+
+    __tablename__ = "staff_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("service_units.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))  # the group, for links and unlinks
+    by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))  # None: an admin at the CLI
+    via: Mapped[str] = mapped_column(String(8))  # "chat" or "cli"
+    reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class LookupFailureRow(Base):
+    """A status look-up that found nothing, kept for an hour to limit code guessing per chat."""
+
+    __tablename__ = "lookup_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of channel:chat id, not the id
+    at: Mapped[datetime] = mapped_column(index=True)

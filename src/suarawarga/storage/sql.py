@@ -36,6 +36,7 @@ from suarawarga.complaints.model import (
     Unit,
     UnitKind,
 )
+from suarawarga.complaints.staffing import LinkedGroup, Member, StaffEvent, StaffEventKind, Via
 from suarawarga.storage.orm import (
     AttachmentRow,
     Base,
@@ -52,11 +53,13 @@ from suarawarga.storage.orm import (
     IdentityViewRow,
     InboxRow,
     JobMarkRow,
+    LookupFailureRow,
     OutboxRow,
     PlaceNameRow,
     ProcessedInbound,
     RatingRow,
     ServiceUnit,
+    StaffEventRow,
     StaffInviteRow,
     StaffMemberRow,
     UnitChatRow,
@@ -93,6 +96,8 @@ RATINGS = _table(RatingRow)
 PLACES = _table(PlaceNameRow)
 CITY_AREA = _table(CityAreaRow)
 CONSENTS = _table(ConsentRow)
+STAFF_EVENTS = _table(StaffEventRow)
+LOOKUP_FAILURES = _table(LookupFailureRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -922,6 +927,23 @@ class OutboxRepo(_Repo):
         )
         return int(result.rowcount)
 
+    async def pending_for(self, channel: ChannelName, recipient: str, limit: int = 100) -> list[Outbound]:
+        """Return the pending messages to one chat, oldest first, whatever their next attempt (a console's own)."""
+        query = (
+            select(OUTBOX)
+            .where(
+                OUTBOX.c.channel == channel.value,
+                OUTBOX.c.recipient == recipient,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+            )
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        return [
+            Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id)
+            for r in await self.conn.execute(query)
+        ]
+
     async def counts(self) -> dict[str, int]:
         """Return how many messages are in each delivery state."""
         query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
@@ -1136,6 +1158,136 @@ class StaffRepo(_Repo):
         )
         return [int(r[0]) for r in await self.conn.execute(query)]
 
+    async def get(self, staff_id: int) -> Staff | None:
+        """Return an active membership by its id."""
+        query = select(STAFF).where(STAFF.c.id == staff_id, STAFF.c.active.is_(True))
+        row = (await self.conn.execute(query)).first()
+        return self._staff(row) if row else None
+
+    async def deactivate(self, staff_id: int) -> None:
+        """End a membership (kept for the records that name it; `join` with a new invite restores it)."""
+        await self.conn.execute(update(STAFF).where(STAFF.c.id == staff_id).values(active=False))
+
+    async def active_members(self, unit_id: int | None = None) -> list[Member]:
+        """Return the active memberships (of one unit, or all) with their unit codes, by unit code then id."""
+        query = (
+            select(STAFF, UNITS.c.code.label("unit_code"))
+            .join(UNITS, UNITS.c.id == STAFF.c.unit_id)
+            .where(STAFF.c.active.is_(True))
+            .order_by(UNITS.c.code, STAFF.c.id)
+        )
+        if unit_id is not None:
+            query = query.where(STAFF.c.unit_id == unit_id)
+        return [Member(self._staff(r), r.unit_code, r.created_at) for r in await self.conn.execute(query)]
+
+    async def linked_groups(
+        self, unit_id: int | None = None, channel: ChannelName | None = None, chat_id: str | None = None
+    ) -> list[LinkedGroup]:
+        """Return the group links (of one unit, or of one chat, or all), by unit code then id."""
+        query = (
+            select(UNIT_CHATS, UNITS.c.code.label("unit_code"))
+            .join(UNITS, UNITS.c.id == UNIT_CHATS.c.unit_id)
+            .order_by(UNITS.c.code, UNIT_CHATS.c.id)
+        )
+        if unit_id is not None:
+            query = query.where(UNIT_CHATS.c.unit_id == unit_id)
+        if channel is not None and chat_id is not None:
+            query = query.where(UNIT_CHATS.c.channel == channel.value, UNIT_CHATS.c.chat_id == chat_id)
+        return [
+            LinkedGroup(r.id, r.unit_id, r.unit_code, r.channel, r.chat_id, r.created_at)
+            for r in await self.conn.execute(query)
+        ]
+
+    async def linked_group(self, group_id: int) -> LinkedGroup | None:
+        """Return one group link by its id."""
+        query = (
+            select(UNIT_CHATS, UNITS.c.code.label("unit_code"))
+            .join(UNITS, UNITS.c.id == UNIT_CHATS.c.unit_id)
+            .where(UNIT_CHATS.c.id == group_id)
+        )
+        r = (await self.conn.execute(query)).first()
+        return LinkedGroup(r.id, r.unit_id, r.unit_code, r.channel, r.chat_id, r.created_at) if r else None
+
+    async def unlink(self, group_id: int) -> None:
+        """Remove a group link."""
+        await self.conn.execute(delete(UNIT_CHATS).where(UNIT_CHATS.c.id == group_id))
+
+    async def record_event(
+        self,
+        at: datetime,
+        kind: StaffEventKind,
+        unit_id: int,
+        channel: str,
+        *,
+        staff_id: int | None = None,
+        chat_id: str | None = None,
+        by_staff_id: int | None = None,
+        via: Via = Via.CLI,
+        reason: str | None = None,
+    ) -> None:
+        """Record a change to a unit's staff or groups."""
+        await self.conn.execute(
+            insert(STAFF_EVENTS).values(
+                at=at,
+                kind=kind.value,
+                unit_id=unit_id,
+                channel=channel,
+                staff_id=staff_id,
+                chat_id=chat_id,
+                by_staff_id=by_staff_id,
+                via=via.value,
+                reason=reason,
+            )
+        )
+
+    async def events(self, unit_id: int | None = None, limit: int = 200) -> list[StaffEvent]:
+        """Return the recorded staff changes, newest first."""
+        subject, actor = STAFF.alias("subject"), STAFF.alias("actor")
+        query = (
+            select(
+                STAFF_EVENTS,
+                UNITS.c.code.label("unit_code"),
+                subject.c.name.label("staff_name"),
+                actor.c.name.label("by_name"),
+            )
+            .join(UNITS, UNITS.c.id == STAFF_EVENTS.c.unit_id)
+            .outerjoin(subject, subject.c.id == STAFF_EVENTS.c.staff_id)
+            .outerjoin(actor, actor.c.id == STAFF_EVENTS.c.by_staff_id)
+            .order_by(STAFF_EVENTS.c.at.desc(), STAFF_EVENTS.c.id.desc())
+            .limit(limit)
+        )
+        if unit_id is not None:
+            query = query.where(STAFF_EVENTS.c.unit_id == unit_id)
+        return [
+            StaffEvent(
+                at=r.at,
+                kind=StaffEventKind(r.kind),
+                unit_code=r.unit_code,
+                channel=r.channel,
+                staff_id=r.staff_id,
+                staff_name=r.staff_name,
+                chat_id=r.chat_id,
+                by_name=r.by_name,
+                via=Via(r.via),
+                reason=r.reason,
+            )
+            for r in await self.conn.execute(query)
+        ]
+
+
+class LookupRepo(_Repo):
+    """Failed status look-ups per chat (by a hash of the chat), kept only as long as the limit looks back."""
+
+    async def failures_since(self, chat_hash: str, since: datetime) -> int:
+        """Return how many look-ups of a chat failed since a moment."""
+        query = select(func.count()).where(LOOKUP_FAILURES.c.chat_hash == chat_hash, LOOKUP_FAILURES.c.at >= since)
+        return int((await self.conn.execute(query)).scalar_one())
+
+    async def add_failure(self, chat_hash: str, at: datetime, forget_before: datetime) -> None:
+        """Record a failed look-up, and forget every chat's failures older than `forget_before`."""
+        await self.conn.execute(delete(LOOKUP_FAILURES).where(LOOKUP_FAILURES.c.at < forget_before))
+        await self.conn.execute(insert(LOOKUP_FAILURES).values(chat_hash=chat_hash, at=at))
+
 
 class AuditRepo(_Repo):
     """The log of officers viewing confidential reporters' identities."""
@@ -1349,6 +1501,7 @@ class SqlUnitOfWork:
     inbox: InboxRepo
     jobs: JobRepo
     surveys: SurveyRepo
+    lookups: LookupRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -1367,6 +1520,7 @@ class SqlUnitOfWork:
         self.jobs = JobRepo(conn)
         self.audit = AuditRepo(conn)
         self.surveys = SurveyRepo(conn)
+        self.lookups = LookupRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         InboundRepo,
         InboxRepo,
         JobRepo,
+        LookupRepo,
         OutboxRepo,
         StaffRepo,
         UnitRepo,
@@ -42,6 +43,7 @@ class UnitOfWork(Protocol):
     jobs: JobRepo
     surveys: SurveyRepo
     audit: AuditRepo
+    lookups: LookupRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import mimetypes
+import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,9 +24,12 @@ from suarawarga.bot.messages import (
     Outbound,
     parse_command,
 )
-from suarawarga.bot.sender import Progress, SendReport
+from suarawarga.bot.sender import Delivery, Progress, SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock
+from suarawarga.storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 
 def render(message: Outbound, catalogue: Catalogue) -> str:
@@ -100,6 +107,100 @@ class RecordingSender:
         return [render(m, self.catalogue) for m in self.sent if chat_id is None or m.key.chat_id == chat_id]
 
 
+class ConsoleSender:
+    """The sender of one console session: shows its own chat's messages, and leaves every other chat's messages
+    pending in the outbox (reporting nothing for them), for that chat's console to show when it is opened."""
+
+    def __init__(self, catalogue: Catalogue, chat_id: str, echo: Callable[[str], None]) -> None:
+        self.catalogue = catalogue
+        self.chat_id = chat_id
+        self.echo = echo
+        self._shown: set[str] = set()  # ids shown already: the pump and the catch-up may both hand a message over
+
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
+        """Show this chat's messages in order and report them sent; say nothing of the others."""
+        report = SendReport()
+        for message in messages:
+            if message.key.chat_id != self.chat_id:
+                continue  # not for this terminal: stays pending until its own console is opened
+            if message.id is None or message.id not in self._shown:
+                self.echo(render(message, self.catalogue))
+                if message.id is not None:
+                    self._shown.add(message.id)
+            if message.id is not None:
+                report.sent.append(message.id)
+        return report
+
+
+class LineReader:
+    """Typed lines from a daemon thread, so that waiting for one can be cancelled at once (Ctrl-C).
+
+    `asyncio.to_thread(input)` cannot: the event loop waits for its executor's threads when it closes, that is
+    until Enter is pressed. A daemon thread is not waited for.
+    """
+
+    def __init__(self, prompt: str) -> None:
+        self.prompt = prompt
+        self.waiting = False  # True while a line is being asked for (messages arriving then redraw the prompt)
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._wanted = threading.Event()
+        self._loop = asyncio.get_running_loop()
+        threading.Thread(target=self._read, name="console-input", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            piped = _PipedLines() if not sys.stdin.isatty() else None
+        except (OSError, ValueError):  # no readable standard input at all: that is the end of input
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, None)
+            return
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            try:
+                if piped is None:
+                    line: str | None = input(self.prompt)  # a terminal: C-level line reading, with editing
+                else:
+                    sys.stdout.write(self.prompt)
+                    sys.stdout.flush()
+                    line = piped.readline()
+            except (EOFError, OSError, ValueError):
+                line = None
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+            if line is None:
+                return
+
+    async def readline(self) -> str | None:
+        """Return the next typed line, or None at the end of input."""
+        self.waiting = True
+        self._wanted.set()
+        try:
+            return await self._lines.get()
+        finally:
+            self.waiting = False
+
+
+class _PipedLines:
+    """Lines of piped input read from the file descriptor itself: a daemon thread blocked in `sys.stdin` would
+    hold its lock and abort the interpreter at exit ("could not acquire lock ... at interpreter shutdown")."""
+
+    def __init__(self) -> None:
+        self._fd = sys.stdin.fileno()
+        self._buffer = b""
+
+    def readline(self) -> str | None:
+        """Return the next line without its line break, or None at the end of input."""
+        while b"\n" not in self._buffer:
+            chunk = os.read(self._fd, 4096)
+            if not chunk:
+                if not self._buffer:
+                    return None
+                rest, self._buffer = self._buffer, b""
+                return rest.decode("utf-8", "replace")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("utf-8", "replace").rstrip("\r")
+
+
 def console_key(chat_id: str) -> ConversationKey:
     """Return the conversation key of a console session."""
     return ConversationKey(ChannelName.CONSOLE, chat_id)
@@ -110,3 +211,33 @@ def print_bot(text: str, out: TextIO = sys.stdout) -> None:
     for line in text.splitlines() or [""]:
         print(f"bot> {line}", file=out)
     print(file=out, flush=True)
+
+
+async def show_waiting(uow_factory: UnitOfWorkFactory, delivery: Delivery, key: ConversationKey) -> int:
+    """Deliver (to this console) the messages pending for its chat, oldest first; return how many."""
+    async with uow_factory() as uow:
+        waiting = await uow.outbox.pending_for(key.channel, key.chat_id)
+    if waiting:
+        await delivery.deliver(waiting)
+    return len(waiting)
+
+
+async def watch_outbox(
+    uow_factory: UnitOfWorkFactory, delivery: Delivery, key: ConversationKey, interval: float = 1.0
+) -> None:
+    """Show, as they come, the messages other processes (another console, the worker) write to this chat."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await show_waiting(uow_factory, delivery, key)
+        except Exception:  # e.g. the SQLite file is busy with another console's write: the next tick retries
+            log.debug("could not look for waiting console messages", exc_info=True)
+
+
+def print_between(text: str, reader: LineReader, out: TextIO = sys.stdout) -> None:
+    """Print a bot message; one that arrives while a line is being typed goes above a fresh prompt."""
+    if reader.waiting:
+        print(file=out)
+    print_bot(text, out)
+    if reader.waiting:
+        print(reader.prompt, end="", file=out, flush=True)

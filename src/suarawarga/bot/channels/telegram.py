@@ -47,6 +47,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    LinkPreviewOptions,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -154,6 +155,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
         rest = rest[at:].lstrip("\n ")
     parts.append(rest)
     return [part for part in parts if part.strip()] or [text[:limit]]
+
+
+# No link previews: a link in citizen text must not make Telegram fetch it (and show its page in an officer's
+# group); the bot's own texts need none.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def escape(value: str) -> str:
@@ -518,14 +524,21 @@ class TelegramSender:
             try:
                 sent = await self._api(
                     chat_id,
-                    lambda: self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup),
+                    lambda: self.bot.send_message(
+                        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+                    ),
                 )
             except BadRequest as exc:
                 if "can't parse entities" not in str(exc).lower():
                     raise
                 # A template (a city's own texts) with stray HTML: send it as plain text rather than not at all.
                 log.warning("text is not valid Telegram HTML, sent as plain text: %s", exc)
-                sent = await self._api(chat_id, lambda: self.bot.send_message(chat_id, fallback, reply_markup=markup))
+                sent = await self._api(
+                    chat_id,
+                    lambda: self.bot.send_message(
+                        chat_id, fallback, reply_markup=markup, link_preview_options=NO_PREVIEW
+                    ),
+                )
             if question:
                 remember(self._open_keyboards, chat_id, sent.message_id)
 
