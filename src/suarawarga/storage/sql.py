@@ -1031,6 +1031,19 @@ class InboxStatus(StrEnum):
     FAILED = "failed"  # could not be parsed or processed after retries
 
 
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """One stored update as admins see it (no payload: it holds names and texts)."""
+
+    id: int
+    channel: str
+    external_id: str
+    status: str
+    attempts: int
+    received_at: datetime
+    last_error: str | None
+
+
 class InboxRepo(_Repo):
     """Raw platform updates, stored before they are acknowledged and drained by the processor."""
 
@@ -1117,6 +1130,40 @@ class InboxRepo(_Repo):
         """Return how many updates are in each state."""
         query = select(INBOX.c.status, func.count()).group_by(INBOX.c.status)
         return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
+
+    async def listing(
+        self, status: str | None = None, channel: ChannelName | None = None, limit: int = 100
+    ) -> list[InboxEntry]:
+        """Return the newest stored updates, optionally in one state and on one channel (for admins)."""
+        query = (
+            select(
+                INBOX.c.id,
+                INBOX.c.channel,
+                INBOX.c.external_id,
+                INBOX.c.status,
+                INBOX.c.attempts,
+                INBOX.c.received_at,
+                INBOX.c.last_error,
+            )
+            .order_by(INBOX.c.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(INBOX.c.status == status)
+        if channel is not None:
+            query = query.where(INBOX.c.channel == channel.value)
+        return [
+            InboxEntry(
+                id=int(r.id),
+                channel=r.channel,
+                external_id=r.external_id,
+                status=r.status,
+                attempts=int(r.attempts),
+                received_at=r.received_at,
+                last_error=r.last_error,
+            )
+            for r in await self.conn.execute(query)
+        ]
 
 
 class JobRepo(_Repo):
