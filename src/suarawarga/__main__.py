@@ -687,9 +687,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--format", choices=["table", "json"], default="table")
     audit.set_defaults(handler=cmd_audit)
 
-    from suarawarga import cli_surveys
+    from suarawarga import cli_inbox, cli_surveys
 
     cli_surveys.register(sub)
+    cli_inbox.register(sub)
     return parser
 
 
