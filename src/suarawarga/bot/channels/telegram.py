@@ -107,6 +107,7 @@ _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
 _UNSUPPORTED = ("sticker", "animation", "poll", "dice", "game", "story", "paid_media", "invoice", "checklist")
 _HOLD_GRACE = timedelta(minutes=2)  # a chat's hold lapses this long after its due time, whatever happened
 _GROUP_WINDOW = 61.0  # seconds: Telegram's minute, plus a margin for the time a request takes to arrive
+ID_LIMIT = 2**52  # chat and user ids "have at most 52 significant bits" (Bot API); anything else is not an id
 
 Accept = Callable[[ChannelName, str, dict[str, Any]], Awaitable[bool]]
 T = TypeVar("T")
@@ -769,10 +770,10 @@ class TelegramChannel:
         if user is None or user.is_bot:  # channel posts relayed to a group, anonymous admins
             return None
         inbound = Inbound(
-            key=ConversationKey(CHANNEL, str(message.chat.id)),
-            external_id=str(update.update_id),
+            key=ConversationKey(CHANNEL, _id(message.chat.id)),
+            external_id=_id(update.update_id, 0),
             received_at=self.clock.now(),
-            sender_id=str(user.id),
+            sender_id=_id(user.id),
             sender_name=_text(user.full_name),
             language=_text(user.language_code),
             group=message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
@@ -842,6 +843,10 @@ class TelegramChannel:
         """Answer a button press at once, remove an answered question's keyboard, and return the choice."""
         message = query.message
         data = _text(query.data)
+        user = query.from_user
+        chat_id, sender_id, update_id = _id(message.chat.id) if message else "", _id(user.id), _id(update.update_id, 0)
+        if message is not None:
+            _id(message.message_id, 0)
         is_question = data is not None and not data.startswith(COMMAND_CHOICE_PREFIX)
         remove_keyboard = message is not None and message.is_accessible and is_question
         if message is not None and remove_keyboard:
@@ -857,12 +862,11 @@ class TelegramChannel:
                 raise outcome
         if message is None or data is None or message.chat.type == ChatType.CHANNEL:
             return None
-        user = query.from_user
         return Inbound(
-            key=ConversationKey(CHANNEL, str(message.chat.id)),
-            external_id=str(update.update_id),
+            key=ConversationKey(CHANNEL, chat_id),
+            external_id=update_id,
             received_at=self.clock.now(),
-            sender_id=str(user.id),
+            sender_id=sender_id,
             sender_name=_text(user.full_name),
             language=_text(user.language_code),
             choice=data,
@@ -875,6 +879,17 @@ def _text(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise TypeError("a text field of the update is not text")
+
+
+def _id(value: object, low: int = -ID_LIMIT) -> str:
+    """Return a chat, user, message or update id as text; anything but an integer in range makes the update malformed.
+
+    PTB checks no types: a chat id of 70 digits, a string holding NUL or a lone surrogate reached the database,
+    failed there and was retried for ever. `low` is 0 for ids that are never negative.
+    """
+    if type(value) is not int or not low <= value < ID_LIMIT:
+        raise ValueError("an id of the update is not an id")
+    return str(value)
 
 
 def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChannel | None:

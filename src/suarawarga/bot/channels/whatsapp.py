@@ -121,6 +121,7 @@ RETRY_WAITS: dict[int, timedelta | None] = {
 STATUS_RANK = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read"}
 ID_MAX, CHAT_ID_MAX = 128, 64  # the longest message id and chat id the database holds (a wamid is ~60 characters)
 BSUID = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")  # business-scoped user id, e.g. US.13491208655302741918
+WA_ID = re.compile(r"[0-9]{1,20}")  # a wa_id is the phone number's digits (E.164: at most 15)
 _SPACES = re.compile(r"\s+")
 
 
@@ -657,7 +658,7 @@ class WhatsAppChannel:
         contacts = _items(payload.get("contacts"))
         wa_id = message.get("from")
         contact = next((c for c in contacts if wa_id and c.get("wa_id") == wa_id), contacts[0] if contacts else {})
-        chat_id = _id(wa_id or message.get("from_user_id") or contact.get("user_id"), CHAT_ID_MAX)
+        chat_id = _user_id(wa_id or message.get("from_user_id") or contact.get("user_id"))
         kind = message.get("type")
         if wamid is None or chat_id is None or kind == "system":
             return None
@@ -923,6 +924,13 @@ def _timestamp(value: Any, default: datetime) -> datetime:
 def _id(value: Any, limit: int) -> str | None:
     """Return an id from a delivery if it is one: printable text the database can hold; None otherwise."""
     return value if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable() else None
+
+
+def _user_id(value: Any) -> str | None:
+    """Return a sender id if it is one: a wa_id (digits) or a business-scoped user id, of bounded length."""
+    if not isinstance(value, str) or len(value) > CHAT_ID_MAX:
+        return None
+    return value if WA_ID.fullmatch(value) or BSUID.fullmatch(value) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
