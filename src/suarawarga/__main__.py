@@ -363,7 +363,11 @@ async def _serve_http(app: App, args: argparse.Namespace, asgi: Any, telegram: T
                 server.should_exit = True
                 await task
 
-    config = uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False)
+    from suarawarga.httpserver import server_options
+
+    config = uvicorn.Config(
+        asgi, host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False, **server_options()
+    )
     _settle_heap()
     await _until_stopped(serve(Server(config)))
 

@@ -52,7 +52,7 @@ from suarawarga.bot.messages import (
 )
 from suarawarga.bot.sender import MAX_ATTEMPTS, Progress, Sender, SendReport, backoff
 from suarawarga.bot.texts import Catalogue
-from suarawarga.bot.web import load_json, read_limited
+from suarawarga.bot.web import BodyReader, load_json
 from suarawarga.clock import Clock
 from suarawarga.config import WhatsAppTemplate
 from suarawarga.storage.uow import UnitOfWorkFactory
@@ -537,6 +537,7 @@ class WhatsAppChannel:
         self._own_client = client is None
         api.client = client
         self.parallel = asyncio.Semaphore(max(concurrency, 1))  # chats sent to at the same time
+        self.bodies = BodyReader()  # webhook bodies read at once, before their signature can be checked
         self._uploading = asyncio.Lock()
         self._progress: dict[str, tuple[str, int, str]] = {}  # parcel -> (rendering, parts sent, last wamid)
         self._media: dict[str, tuple[str, datetime]] = {}  # attachment path -> (media id, uploaded at)
@@ -585,9 +586,9 @@ class WhatsAppChannel:
         header = request.headers.get("x-hub-signature-256", "")
         if not header.startswith("sha256="):
             return PlainTextResponse("missing signature", status_code=401)
-        body = await read_limited(request)
-        if body is None:
-            return PlainTextResponse("too large", status_code=413)
+        body = await self.bodies.read(request)
+        if isinstance(body, Response):
+            return body
         if not signature_ok(self._secret, body, header):
             return PlainTextResponse("bad signature", status_code=401)
         try:
