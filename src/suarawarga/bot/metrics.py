@@ -57,6 +57,12 @@ class Metrics:
             ["channel", "stage"],
             registry=self.registry,
         )
+        self.too_old = Counter(
+            "suarawarga_inbound_too_old",
+            "Messages refused (acknowledged, not stored) because their own timestamp is older than the message log",
+            ["channel"],
+            registry=self.registry,
+        )
         self.inbox_failed = Gauge(
             "suarawarga_inbox_failed",
             "Stored updates given up on and kept for inspection (`suarawarga inbox list --status failed`)",

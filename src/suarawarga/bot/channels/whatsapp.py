@@ -50,6 +50,7 @@ from suarawarga.bot.messages import (
     OutboxStatus,
     parse_command,
 )
+from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.sender import MAX_ATTEMPTS, Progress, Sender, SendReport, backoff
 from suarawarga.bot.texts import Catalogue
 from suarawarga.bot.web import BodyReader, load_json
@@ -524,8 +525,15 @@ class WhatsAppChannel:
         attachments: AttachmentStore,
         client: httpx.AsyncClient | None = None,
         concurrency: int = 8,
+        horizon: timedelta | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        """Wire the channel; `client` is injected by tests, otherwise opened in start()."""
+        """Wire the channel; `client` is injected by tests, otherwise opened in start().
+
+        `horizon`: messages whose own timestamp is older are refused (acknowledged, not stored): the processed
+        ids that stop a replayed delivery are pruned after the message-log period, so a replay after it would
+        be processed again.
+        """
         self.api = api
         self._secret = app_secret.encode()
         self._verify_token = verify_token
@@ -538,6 +546,8 @@ class WhatsAppChannel:
         api.client = client
         self.parallel = asyncio.Semaphore(max(concurrency, 1))  # chats sent to at the same time
         self.bodies = BodyReader()  # webhook bodies read at once, before their signature can be checked
+        self.horizon = horizon
+        self.metrics = metrics
         self._uploading = asyncio.Lock()
         self._progress: dict[str, tuple[str, int, str]] = {}  # parcel -> (rendering, parts sent, last wamid)
         self._media: dict[str, tuple[str, datetime]] = {}  # attachment path -> (media id, uploaded at)
@@ -599,6 +609,7 @@ class WhatsAppChannel:
             return PlainTextResponse("bad delivery", status_code=400)
         statuses: list[dict[str, Any]] = []
         accepted: list[Awaitable[bool]] = []
+        now = self.clock.now()
         for value in _values(delivery):
             metadata = _dict(value.get("metadata"))
             number = metadata.get("phone_number_id")
@@ -607,6 +618,8 @@ class WhatsAppChannel:
             contacts = _items(value.get("contacts"))
             for message in _items(value.get("messages")):
                 wamid = _id(message.get("id"), ID_MAX)
+                if wamid is not None and self._too_old(message, now):
+                    continue  # a 200 all the same: Meta must not retry it
                 if wamid is not None:
                     stored = {"message": message, "contacts": contacts, "metadata": metadata}
                     accepted.append(inbox.accept(CHANNEL, wamid, stored))
@@ -615,6 +628,15 @@ class WhatsAppChannel:
         if statuses:
             await self.apply_statuses(statuses)
         return PlainTextResponse("ok")
+
+    def _too_old(self, message: Mapping[str, Any], now: datetime) -> bool:
+        """Tell whether a message is older than the horizon by its own timestamp (and count it if so)."""
+        if self.horizon is None or _timestamp(message.get("timestamp"), now) >= now - self.horizon:
+            return False
+        log.warning("refused a WhatsApp message older than %d days (a replay?)", self.horizon.days)
+        if self.metrics is not None:
+            self.metrics.too_old.labels(CHANNEL.value).inc()
+        return True
 
     async def apply_statuses(self, statuses: Sequence[Mapping[str, Any]]) -> None:
         """Record delivery statuses on the outbox rows sent as those wamids; statuses of others are ignored."""
@@ -894,6 +916,8 @@ def whatsapp_channel(app: App, client: httpx.AsyncClient | None = None) -> Whats
         catalogue=app.catalogue,
         attachments=app.attachments,
         client=client,
+        horizon=timedelta(days=settings.message_log_days),
+        metrics=app.metrics,
     )
 
 
