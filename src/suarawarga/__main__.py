@@ -60,6 +60,7 @@ async def ensure_ready(app: App) -> None:
         if await uow.units.count() == 0:
             await load_seed(uow, read_seed())
             await uow.commit()
+    await app.load_log_key()  # made and stored on first setup
 
 
 async def cmd_console(app: App, args: argparse.Namespace) -> int:

@@ -96,6 +96,7 @@ async def running(
 
     `poll_interval`: how often to look for updates other processes stored (default: the inbox's own).
     """
+    await app.load_log_key()
     async with started(channels):
         for channel in channels:
             app.senders[channel.name] = channel.sender

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from suarawarga.bot.messages import Choice, ConversationKey, Inbound, Outbound, OutboundFile
 from suarawarga.errors import UserInputError
+from suarawarga.logging import SenderTags
 
 if TYPE_CHECKING:
     from suarawarga.bot.texts import Catalogue
@@ -37,6 +38,7 @@ class Policy:
     complaints_per_day: int = 5
     max_photos: int = 5
     surveys_per_unit_per_day: int = 1
+    tags: SenderTags = field(default_factory=SenderTags, compare=False)  # the log's sender tags (keyed)
 
 
 @dataclass(slots=True)

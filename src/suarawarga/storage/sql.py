@@ -34,6 +34,7 @@ from suarawarga.complaints.model import (
     UnitKind,
 )
 from suarawarga.storage.orm import (
+    AppSecretRow,
     AttachmentRow,
     Base,
     CategoryRow,
@@ -82,6 +83,7 @@ UNIT_CHATS = _table(UnitChatRow)
 JOB_MARKS = _table(JobMarkRow)
 IDENTITY_VIEWS = _table(IdentityViewRow)
 RATINGS = _table(RatingRow)
+APP_SECRETS = _table(AppSecretRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -1166,6 +1168,17 @@ class InboxRepo(_Repo):
         ]
 
 
+class SecretRepo(_Repo):
+    """Secrets the application makes for itself, one per name, shared by every process on the database."""
+
+    async def get_or_add(self, name: str, candidate: str, now: datetime) -> str:
+        """Return the secret stored under `name`, storing `candidate` first if there is none (the first one wins)."""
+        stmt = _upsert(self.conn, APP_SECRETS).values(name=name, value=candidate, created_at=now)
+        await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=[APP_SECRETS.c.name]))
+        found = await self.conn.execute(select(APP_SECRETS.c.value).where(APP_SECRETS.c.name == name))
+        return str(found.scalar_one())
+
+
 class JobRepo(_Repo):
     """Idempotency marks for scheduled work, and the citizens' ratings of resolutions."""
 
@@ -1252,6 +1265,7 @@ class SqlUnitOfWork:
     inbox: InboxRepo
     jobs: JobRepo
     surveys: SurveyRepo
+    secrets: SecretRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -1270,6 +1284,7 @@ class SqlUnitOfWork:
         self.jobs = JobRepo(conn)
         self.audit = AuditRepo(conn)
         self.surveys = SurveyRepo(conn)
+        self.secrets = SecretRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         InboxRepo,
         JobRepo,
         OutboxRepo,
+        SecretRepo,
         StaffRepo,
         UnitRepo,
     )
@@ -42,6 +43,7 @@ class UnitOfWork(Protocol):
     jobs: JobRepo
     surveys: SurveyRepo
     audit: AuditRepo
+    secrets: SecretRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
