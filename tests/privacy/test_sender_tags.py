@@ -62,7 +62,7 @@ async def test_every_process_on_the_database_tags_alike(
 def test_short_keys_are_refused_and_the_key_is_never_shown() -> None:
     """A key under 16 bytes is refused, in the settings and in code; repr never shows a key."""
     with pytest.raises(ValidationError):
-        Settings(log_tag_secret="short")
+        Settings(log_tag_secret=SecretStr("short"))
     with pytest.raises(ValueError, match="16 bytes"):
         SenderTags(b"short")
     assert "0123456789abcdef" not in repr(SenderTags(b"0123456789abcdef"))
