@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # bytes; Telegram and Meta deliveries are far smaller
 MAX_UPDATE_ID = 2**52  # Telegram's update ids are far smaller (Bot API ids have at most 52 significant bits)
-READ_SLOTS = 32  # bodies read at the same time per route: with MAX_BODY, at most ~32 MB held by uploads
+READ_SLOTS = 16  # bodies read at the same time per route: with MAX_BODY, at most ~16 MB held by uploads
 SLOT_WAIT = 5.0  # seconds a request may wait for a slot before it is told to come back later (503)
 BODY_TIMEOUT = 10.0  # seconds a whole body may take to arrive (webhooks send a few kB at once)
 MAX_DEPTH = 64  # levels of nesting; deliveries have about ten, and storing one recurses once per level
