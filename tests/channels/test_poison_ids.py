@@ -142,6 +142,7 @@ async def test_whatsapp_good_ids_and_bounded_message_ids(rig: Rig) -> None:
     assert parsed is not None and parsed.key.chat_id == "US.13491208655302741918"
     assert await rig.channel.parse(wa_payload("6281234567890", "wamid." + "x" * 200)) is None
     assert await rig.channel.parse(wa_payload("6281234567890", "wamid.\x00")) is None
+    assert await rig.channel.parse(wa_payload("6281234567890", "wamid.\u00e9\u200b")) is None  # not ASCII
 
 
 async def test_a_lone_surrogate_in_a_whatsapp_sender_is_acknowledged_not_a_500(rig: Rig) -> None:

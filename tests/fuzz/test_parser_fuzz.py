@@ -189,8 +189,8 @@ def well_formed(inbound: Inbound, channel: ChannelName) -> None:
     for value in (inbound.text, inbound.command, inbound.choice, inbound.contact, inbound.sender_name):
         assert value is None or isinstance(value, str), inbound
         assert value is None or not CONTROLS.search(value.replace("\n", "").replace("\t", "")), inbound
-    for value in (inbound.key.chat_id, inbound.sender_id, inbound.external_id):
-        assert 0 < len(value) <= 64 and value.isprintable() and value.isascii(), inbound
+    for value, limit in ((inbound.key.chat_id, 64), (inbound.sender_id, 64), (inbound.external_id, 128)):
+        assert 0 < len(value) <= limit and value.isprintable() and value.isascii(), inbound
     if channel is ChannelName.TELEGRAM:
         assert abs(int(inbound.key.chat_id)) < 2**52 and abs(int(inbound.sender_id)) < 2**52, inbound
 

@@ -119,7 +119,7 @@ class Dispatcher:
         return list(await asyncio.gather(*(self.handle(i) for i in inbounds)))
 
     def _lane_of(self, key: ConversationKey) -> int:
-        return zlib.crc32(f"{key.channel}:{key.chat_id}".encode()) % len(self._queues)
+        return zlib.crc32(f"{key.channel}:{key.chat_id}".encode("utf-8", "surrogatepass")) % len(self._queues)
 
     async def _lane(self, queue: asyncio.Queue[_Item]) -> None:
         while True:

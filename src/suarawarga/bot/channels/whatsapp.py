@@ -947,8 +947,9 @@ def _timestamp(value: Any, default: datetime) -> datetime:
 
 
 def _id(value: Any, limit: int) -> str | None:
-    """Return an id from a delivery if it is one: printable text the database can hold; None otherwise."""
-    return value if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable() else None
+    """Return an id from a delivery if it is one: printable ASCII the database can hold; None otherwise."""
+    ok = isinstance(value, str) and 0 < len(value) <= limit and value.isascii() and value.isprintable()
+    return value if ok else None
 
 
 def _user_id(value: Any) -> str | None:
