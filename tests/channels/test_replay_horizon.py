@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from suarawarga.bootstrap import App
@@ -59,3 +60,24 @@ async def test_messages_inside_the_horizon_are_taken(rig: Rig, app: App, clock: 
     async with app.uow() as uow:
         assert await uow.inbox.counts() == {"done": 1}
     assert await rig.keys(CITIZEN.address)
+
+
+async def test_a_telegram_message_older_than_the_horizon_is_acknowledged_and_dropped(app: App) -> None:
+    """The same class on Telegram: a captured webhook request replayed after the pruning is not processed."""
+    from tests.channels.test_poison_ids import tg_message
+    from tests.channels.test_telegram_e2e import SECRET, product
+
+    async with product(app, "webhook") as world, httpx.AsyncClient() as http:
+        world.channel.horizon = timedelta(days=app.settings.message_log_days)
+        world.channel.metrics = app.metrics
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        now = app.clock.now()
+        old = tg_message(7001, 5001)
+        old["message"]["date"] = int((now - timedelta(days=app.settings.message_log_days, hours=1)).timestamp())
+        recent = tg_message(7002, 5001)
+        recent["message"]["date"] = int((now - timedelta(days=1)).timestamp())
+        assert (await http.post(world.webhook_url, json=old, headers=headers)).status_code == 200
+        assert (await http.post(world.webhook_url, json=recent, headers=headers)).status_code == 200
+        async with app.uow() as uow:
+            assert sum((await uow.inbox.counts()).values()) == 1  # only the recent one was stored
+    assert 'suarawarga_inbound_too_old_total{channel="telegram"} 1.0' in app.metrics.render().decode()

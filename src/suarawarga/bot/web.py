@@ -123,8 +123,11 @@ def load_json(body: bytes) -> Any:
     return value
 
 
-def telegram_route(inbox: Acceptor, secret: str) -> Route:
-    """Return POST /telegram: secret header checked in constant time before the body is parsed."""
+def telegram_route(inbox: Acceptor, secret: str, too_old: Callable[[Any], bool] | None = None) -> Route:
+    """Return POST /telegram: secret header checked in constant time before the body is parsed.
+
+    `too_old(update)` tells of an update that is acknowledged but not stored (a replay past the message log).
+    """
     expected = secret.encode()
     reader = BodyReader()
 
@@ -143,6 +146,8 @@ def telegram_route(inbox: Acceptor, secret: str) -> Route:
         # Strictly an integer: "42", 43.9 and true are not update ids (int() took them, and true became 1).
         if type(update_id) is not int or not 0 <= update_id < MAX_UPDATE_ID:
             return PlainTextResponse("bad update", status_code=400)
+        if too_old is not None and too_old(update):
+            return PlainTextResponse("ok")  # a 200 all the same: nothing to deliver again
         await inbox.accept(ChannelName.TELEGRAM, str(update_id), update)
         return PlainTextResponse("ok")
 

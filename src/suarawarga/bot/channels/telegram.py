@@ -80,6 +80,7 @@ from suarawarga.bot.messages import (
     OutboundFile,
     parse_command,
 )
+from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.sender import Progress, Sender, SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.bot.web import telegram_route
@@ -625,6 +626,10 @@ class TelegramChannel:
         self.telegram_sender = TelegramSender(bot, catalogue, attachments, clock, limits)
         self.sender: Sender = self.telegram_sender
         self.parser: Parser = self.parse
+        # Set by telegram_channel(): messages older than this by their own date are refused at the webhook (a
+        # replay of a captured request after the processed-ids log was pruned would be processed again).
+        self.horizon: timedelta | None = None
+        self.metrics: Metrics | None = None
 
     @classmethod
     def connect(
@@ -678,7 +683,18 @@ class TelegramChannel:
         """Return POST /telegram when a webhook secret is configured (no secret, no webhook)."""
         if self.webhook_secret is None:
             return []
-        return [telegram_route(inbox, self.webhook_secret)]
+        return [telegram_route(inbox, self.webhook_secret, self._too_old)]
+
+    def _too_old(self, update: Any) -> bool:
+        """Tell whether a webhook update's message is older than the horizon by its own date (and count it)."""
+        message = update.get("message") if isinstance(update, dict) else None
+        date = message.get("date") if isinstance(message, dict) else None
+        if self.horizon is None or type(date) is not int or date >= (self.clock.now() - self.horizon).timestamp():
+            return False
+        log.warning("refused a Telegram message older than %d days (a replay?)", self.horizon.days)
+        if self.metrics is not None:
+            self.metrics.too_old.labels(CHANNEL.value).inc()
+        return True
 
     async def start(self) -> None:
         """Open the HTTP clients and learn the bot's identity (getMe), which also checks the token."""
@@ -901,7 +917,7 @@ def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChann
     secret = settings.telegram_webhook_secret
     if limits is None and settings.telegram_send_rate is not None:
         limits = Limits(per_second=settings.telegram_send_rate)
-    return TelegramChannel.connect(
+    channel = TelegramChannel.connect(
         token,
         settings.telegram_api_url,
         catalogue=app.catalogue,
@@ -910,3 +926,5 @@ def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChann
         webhook_secret=secret.get_secret_value() if secret is not None else None,
         limits=limits,
     )
+    channel.horizon, channel.metrics = timedelta(days=settings.message_log_days), app.metrics
+    return channel
