@@ -87,6 +87,7 @@ async def ensure_ready(app: App) -> None:
         if await uow.units.count() == 0:
             await load_seed(uow, read_seed())
             await uow.commit()
+    await app.load_log_key()  # made and stored on first setup
 
 
 async def cmd_console(app: App, args: argparse.Namespace) -> int:
@@ -444,7 +445,11 @@ async def _serve_http(app: App, args: argparse.Namespace, asgi: Any, telegram: T
                 server.should_exit = True
                 await task
 
-    config = uvicorn.Config(asgi, host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False)
+    from suarawarga.httpserver import server_options
+
+    config = uvicorn.Config(
+        asgi, host=args.host, port=args.port, lifespan="off", log_config=None, server_header=False, **server_options()
+    )
     _settle_heap()
     await _until_stopped(serve(Server(config)))
 
@@ -809,9 +814,10 @@ def build_parser() -> argparse.ArgumentParser:
     u_list.add_argument("--format", choices=["table", "json"], default="table")
     u_list.set_defaults(handler=cmd_unit_list)
 
-    from suarawarga import cli_surveys
+    from suarawarga import cli_inbox, cli_surveys
 
     cli_surveys.register(sub)
+    cli_inbox.register(sub)
     for words, command in commands(parser):  # every error and remark names the command it is about
         command.set_defaults(command_name=" ".join(["suarawarga", *words]))
     return parser

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,9 +20,14 @@ from suarawarga.clock import Clock, SystemClock
 from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.config import Settings
 from suarawarga.handlers.registry import build_engine
+from suarawarga.logging import SenderTags
 from suarawarga.storage.db import make_engine
 from suarawarga.storage.sql import SqlUnitOfWork
 from suarawarga.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+SENDER_TAG_ROW = "log_tag"  # name of the sender-tag key in the app_secrets table
 
 
 @dataclass
@@ -76,6 +83,23 @@ class App:
             media=self.media,
         )
 
+    async def load_log_key(self) -> None:
+        """Key the log's sender tags: the configured secret, else the one in the database (made there if none).
+
+        Tolerant: a database without the table yet (a process started with --no-setup on an old schema) keeps
+        the random per-process key, whose tags are just as unreversible but differ between processes.
+        """
+        if self.settings.log_tag_secret is not None:
+            return  # set by build()
+        try:
+            async with self.uow() as uow:
+                key = await uow.secrets.get_or_add(SENDER_TAG_ROW, secrets.token_hex(32), self.clock.now())
+                await uow.commit()
+        except Exception as exc:
+            log.warning("sender tags use a per-process key: the stored key could not be read (%s)", type(exc).__name__)
+            return
+        self.policy.tags.set_key(bytes.fromhex(key))
+
     async def aclose(self) -> None:
         """Release the database connections."""
         await self.db.dispose()
@@ -102,6 +126,9 @@ def build(
             complaints_per_day=settings.complaints_per_day,
             max_photos=settings.max_photos,
             surveys_per_unit_per_day=settings.surveys_per_unit_per_day,
+            tags=SenderTags(
+                settings.log_tag_secret.get_secret_value().encode() if settings.log_tag_secret is not None else None
+            ),
         ),
         engine=build_engine(),
         attachments=attachments,

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Logging level.")
     log_format: str = Field(default="text", description="Log format: text, or json (one object per line).")
+    log_tag_secret: SecretStr | None = Field(
+        default=None,
+        description="Key (at least 16 characters) of the keyed hash that tags senders in the logs. Unset: a random "
+        "key is made on first setup and kept in the database (table app_secrets).",
+    )
     retention_days: int = Field(
         default=730, ge=30, description="Days after closure before a complaint's files and personal data are erased."
     )
@@ -139,6 +144,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("unknown timezone (expected an IANA name, e.g. Asia/Jakarta)") from exc
+        return value
+
+    @field_validator("log_tag_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError("log_tag_secret must have at least 16 characters")
         return value
 
     @field_validator("language")

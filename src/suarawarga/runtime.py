@@ -96,6 +96,7 @@ async def running(
 
     `poll_interval`: how often to look for updates other processes stored (default: the inbox's own).
     """
+    await app.load_log_key()
     async with started(channels):
         for channel in channels:
             app.senders[channel.name] = channel.sender
@@ -158,6 +159,7 @@ def _app(run: Accepting, routes: list[BaseRoute]) -> Starlette:
             inbox = await uow.inbox.counts()
         run.app.metrics.set_outbox(counts, oldest, run.app.clock.now())
         run.app.metrics.inbox_backlog.set(inbox.get("pending", 0))
+        run.app.metrics.inbox_failed.set(inbox.get("failed", 0))
         return run.app.metrics.render()
 
     return create_web_app([*routes, metrics_route(metrics)], health)

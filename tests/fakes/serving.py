@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Generator
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -30,18 +31,21 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 with a free port as a task on the running loop; yield its base URL."""
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="off",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-    )
+async def serve_app(app: ASGIApp, **options: Any) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 with a free port as a task on the running loop; yield its base URL.
+
+    `options` are further uvicorn.Config arguments (e.g. those of `suarawarga.httpserver.server_options`).
+    """
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "lifespan": "off",
+        "log_config": None,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": 2,
+    }
+    config = uvicorn.Config(app, **{**settings, **options, "timeout_graceful_shutdown": 2})
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve())
     try:

@@ -10,6 +10,7 @@ inbox tries those again). A webhook route always answers with a status (200, 400
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,6 +37,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 ROUTE_STATUSES = {200, 400, 401, 403, 413}
+CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 SCALARS = st.one_of(
     st.none(),
@@ -74,12 +76,12 @@ TG_TEXTS = st.one_of(
     ODD_TEXT,
 )
 TG_USER = st.fixed_dictionaries(
-    {"id": maybe(st.integers(1, 2**40)), "is_bot": maybe(st.booleans()), "first_name": maybe(ODD_TEXT)},
+    {"id": maybe(st.integers(1, 2**40) | st.integers()), "is_bot": maybe(st.booleans()), "first_name": maybe(ODD_TEXT)},
     optional={"last_name": maybe(ODD_TEXT), "language_code": maybe(st.sampled_from(["id", "en", "xx"]))},
 )
 TG_CHAT = st.fixed_dictionaries(
     {
-        "id": maybe(st.integers(-(10**13), 10**12)),
+        "id": maybe(st.integers(-(10**13), 10**12) | st.integers() | ODD_TEXT),
         "type": maybe(st.sampled_from(["private", "group", "supergroup", "channel"])),
     },
     optional={"title": maybe(ODD_TEXT), "first_name": maybe(ODD_TEXT)},
@@ -150,6 +152,12 @@ TG_POISON = [
     b'{"update_id": "12", "message": {"text": NaN}}',
     b'{"update_id": 13, "message": {"text": 1e999}}',
     b'{"update_id": 14, "message": {"text": "\\u0000\\ud800"}}',
+    b'{"update_id": 18, "message": {"message_id": 1, "date": 1, "chat": {"id": ' + b"9" * 70 + b', "type": "private"}, '
+    b'"from": {"id": 1, "is_bot": false, "first_name": "x"}, "text": "hi"}}',
+    b'{"update_id": 19, "message": {"message_id": 1, "date": 1, "chat": {"id": "\\ud800", "type": "private"}, '
+    b'"from": {"id": 1, "is_bot": false, "first_name": "x"}, "text": "hi"}}',
+    b'{"update_id": 20, "message": {"message_id": 1, "date": 1, "chat": {"id": "1\\u0000", "type": "private"}, '
+    b'"from": {"id": 1, "is_bot": false, "first_name": "x"}, "text": "hi"}}',
     b'{"update_id": 15',
     b'{"update_id": 16, "x": ' + b"[" * 930 + b"]" * 930 + b"}",  # parses, then fails to be stored
     b'{"update_id": 17, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
@@ -180,6 +188,11 @@ def well_formed(inbound: Inbound, channel: ChannelName) -> None:
     assert isinstance(inbound.external_id, str) and isinstance(inbound.sender_id, str)
     for value in (inbound.text, inbound.command, inbound.choice, inbound.contact, inbound.sender_name):
         assert value is None or isinstance(value, str), inbound
+        assert value is None or not CONTROLS.search(value.replace("\n", "").replace("\t", "")), inbound
+    for value, limit in ((inbound.key.chat_id, 64), (inbound.sender_id, 64), (inbound.external_id, 128)):
+        assert 0 < len(value) <= limit and value.isprintable() and value.isascii(), inbound
+    if channel is ChannelName.TELEGRAM:
+        assert abs(int(inbound.key.chat_id)) < 2**52 and abs(int(inbound.sender_id)) < 2**52, inbound
 
 
 @FUZZ

@@ -18,6 +18,7 @@ from suarawarga.bot.attachments import draft_paths
 from suarawarga.bot.matching import match_choice
 from suarawarga.bot.messages import Choice, ConversationKey, Inbound, Outbound, OutboundFile
 from suarawarga.errors import UserInputError
+from suarawarga.logging import SenderTags
 
 if TYPE_CHECKING:
     from suarawarga.bot.attachments import MediaIntake
@@ -42,6 +43,7 @@ class Policy:
     complaints_per_day: int = 5
     max_photos: int = 5
     surveys_per_unit_per_day: int = 1
+    tags: SenderTags = field(default_factory=SenderTags, compare=False)  # the log's sender tags (keyed)
 
 
 @dataclass(slots=True)

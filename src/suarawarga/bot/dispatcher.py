@@ -9,7 +9,9 @@ Order of work for each inbound (see ARCHITECTURE.md, 3.2):
 Group commit: a lane takes every message waiting for it and runs them all in one transaction (messages of one
 chat in arrival order), so a busy bot pays a handful of round trips per batch rather than per message. If any
 step fails, the batch is rolled back and its messages are run again one per transaction, so one bad message
-cannot take others down with it; a message whose step fails on its own gets an apology and a reset state.
+cannot take others down with it; a message whose step fails on its own gets an apology and a reset state. A
+message that fails on its own outside a step (e.g. the database refuses what it wrote) fails alone; the caller
+may try it again, and on its last attempt it gets the apology too and `GaveUp` tells the caller to stop.
 """
 
 from __future__ import annotations
@@ -41,12 +43,17 @@ class StepFailed(Exception):
     """A flow step raised: the batch must be retried one message at a time."""
 
 
+class GaveUp(Exception):
+    """A message failed on its last attempt: its chat got the apology instead, and it is not to be tried again."""
+
+
 @dataclass(slots=True)
 class _Item:
     inbound: Inbound
     future: asyncio.Future[list[Outbound]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     queued: float = field(default_factory=time.perf_counter)
     duplicate: bool = False  # a repeat of a message already processed: counted as such, not as processed
+    last: bool = False  # its last attempt: if it fails on its own, apologise and give up instead of raising
 
 
 class Dispatcher:
@@ -99,11 +106,14 @@ class Dispatcher:
             await stop(task)
         self._tasks = []
 
-    async def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Process one inbound and return the replies it produced (empty for a duplicate)."""
+    async def handle(self, inbound: Inbound, *, last_attempt: bool = False) -> list[Outbound]:
+        """Process one inbound and return the replies it produced (empty for a duplicate).
+
+        If it fails on its own it raises; with `last_attempt` it is answered with the apology and raises `GaveUp`.
+        """
         if not self._tasks:
             raise RuntimeError("use 'async with dispatcher:' before handle()")
-        item = _Item(inbound)
+        item = _Item(inbound, last=last_attempt)
         self._queues[self._lane_of(inbound.key)].put_nowait(item)
         return await item.future
 
@@ -112,7 +122,7 @@ class Dispatcher:
         return list(await asyncio.gather(*(self.handle(i) for i in inbounds)))
 
     def _lane_of(self, key: ConversationKey) -> int:
-        return zlib.crc32(f"{key.channel}:{key.chat_id}".encode()) % len(self._queues)
+        return zlib.crc32(f"{key.channel}:{key.chat_id}".encode("utf-8", "surrogatepass")) % len(self._queues)
 
     async def _lane(self, queue: asyncio.Queue[_Item]) -> None:
         while True:
@@ -133,28 +143,52 @@ class Dispatcher:
                     queue.task_done()
 
     async def _process(self, items: list[_Item]) -> None:
+        gave_up: GaveUp | None = None
         try:
             results, outbound = await self._run_batch(items)
         except Exception as exc:
             if len(items) > 1:
-                # Isolate the failing message (a failed step, or e.g. a duplicate that another process stored at
-                # the same moment): the others still go through.
+                # Isolate the failing message (a failed step, a write the database refuses, or e.g. a duplicate
+                # that another process stored at the same moment): each runs alone, and one that fails on its own
+                # fails alone while the others still go through.
                 for item in items:
-                    await self._process([item])
+                    try:
+                        await self._process([item])
+                    except Exception as single:
+                        self._failed(item, single)
                 return
-            if not isinstance(exc, StepFailed):
+            if isinstance(exc, StepFailed):
+                results, outbound = await self._apologise(items[0].inbound)
+            elif items[0].last:
+                log.error(
+                    "giving up on a %s message after its last attempt", items[0].inbound.key.channel, exc_info=exc
+                )
+                results, outbound = await self._apologise(items[0].inbound)
+                gave_up = GaveUp(type(exc).__name__)
+            else:
                 raise
-            results, outbound = await self._apologise(items[0].inbound)
         done = time.perf_counter()
         for item, replies in zip(items, results, strict=True):
             if self.metrics is not None and not item.duplicate:
                 channel = item.inbound.key.channel.value
                 self.metrics.inbound.labels(channel).inc()
                 self.metrics.latency.labels(channel).observe(done - item.queued)
-            if not item.future.done():
+            if item.future.done():
+                continue
+            if gave_up is not None:
+                item.future.set_exception(gave_up)
+            else:
                 item.future.set_result(replies)
         if outbound and self.on_committed is not None:
             await self.on_committed(outbound)
+
+    def _failed(self, item: _Item, exc: Exception) -> None:
+        """Fail one isolated message (its caller may try it again); no traceback: it is bounded by the attempts."""
+        log.warning("a %s message failed on its own: %s", item.inbound.key.channel, type(exc).__name__)
+        if self.metrics is not None:
+            self.metrics.errors.labels("message_failed").inc()
+        if not item.future.done():
+            item.future.set_exception(exc)
 
     async def _run_batch(self, items: list[_Item]) -> tuple[list[list[Outbound]], list[Outbound]]:
         now = self.clock.now()

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from suarawarga.bot.batching import GroupCommit
-from suarawarga.bot.dispatcher import Dispatcher
+from suarawarga.bot.dispatcher import Dispatcher, GaveUp
 from suarawarga.bot.messages import ChannelName, Inbound
 from suarawarga.bot.tasks import stop
 from suarawarga.clock import Clock
@@ -30,7 +30,7 @@ from suarawarga.storage.uow import UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 Parser = Callable[[dict[str, Any]], Awaitable[Inbound | None]]
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # a row that failed this often is dead-lettered: status failed, kept (and listed) until pruned
 POLL_INTERVAL = 2.0  # seconds between drains when nobody wakes the processor (rows left by another process)
 SHARDED_POLL_INTERVAL = 0.1  # with several processes, rows stored by the others are found by polling
 PARSE_CONCURRENCY = 16  # rows of a batch parsed at the same time
@@ -68,7 +68,9 @@ def chat_of(channel: ChannelName, payload: dict[str, Any]) -> str | None:
 def chat_hash(channel: ChannelName, payload: dict[str, Any]) -> int:
     """Return the non-negative hash that assigns an update's chat to a shard."""
     chat = chat_of(channel, payload)
-    return zlib.crc32(f"{channel}:{chat}".encode()) & 0x7FFFFFFF if chat else 0
+    # surrogatepass: this runs before the adapter checked the ids, on whatever the webhook was sent (a lone
+    # surrogate in a chat id made the webhook answer 500); the parser refuses such an update later.
+    return zlib.crc32(f"{channel}:{chat}".encode("utf-8", "surrogatepass")) & 0x7FFFFFFF if chat else 0
 
 
 # A raw update as the webhook hands it over: (channel, external id, payload).
@@ -202,7 +204,8 @@ class InboxProcessor:
                 return 0
             done: list[int] = []
             failed: list[tuple[int, str, bool]] = []
-            parsed: list[tuple[int, Inbound]] = []
+            parsed: list[tuple[int, Inbound, int]] = []
+            channels = {row_id: channel for row_id, channel, _, _ in rows}
             # Parsers wait on the network (button answers, media downloads, the WhatsApp window's timestamp):
             # rows are parsed side by side, and reach the dispatcher afterwards in arrival order.
             slots = asyncio.Semaphore(PARSE_CONCURRENCY)
@@ -227,13 +230,19 @@ class InboxProcessor:
                 if inbound is None:
                     done.append(row_id)
                 else:
-                    parsed.append((row_id, inbound))
+                    parsed.append((row_id, inbound, attempts))
             results = await asyncio.gather(
-                *(self.dispatcher.handle(inbound) for _, inbound in parsed), return_exceptions=True
+                *(
+                    self.dispatcher.handle(inbound, last_attempt=attempts + 1 >= MAX_ATTEMPTS)
+                    for _, inbound, attempts in parsed
+                ),
+                return_exceptions=True,
             )
-            for (row_id, _), result in zip(parsed, results, strict=True):
-                if isinstance(result, BaseException):
-                    failed.append((row_id, type(result).__name__, False))
+            for (row_id, _, attempts), result in zip(parsed, results, strict=True):
+                if isinstance(result, GaveUp):  # answered with the apology: a dead letter now
+                    failed.append((row_id, str(result), True))
+                elif isinstance(result, BaseException):
+                    failed.append((row_id, type(result).__name__, attempts + 1 >= MAX_ATTEMPTS))
                 else:
                     done.append(row_id)
             async with self.uow_factory() as uow:
@@ -241,4 +250,25 @@ class InboxProcessor:
                 for row_id, error, final in failed:
                     await uow.inbox.fail(row_id, error, final)
                 await uow.commit()
+            self._count_dead_letters(failed, channels, {row_id for row_id, _, _ in parsed})
             return len(rows) if done or any(final for _, _, final in failed) else 0
+
+    def _count_dead_letters(
+        self, failed: list[tuple[int, str, bool]], channels: Mapping[int, str], dispatched: set[int]
+    ) -> None:
+        """Log and count the rows given up on (they stay in the inbox with status failed until pruned)."""
+        for row_id, error, final in failed:
+            if not final:
+                continue
+            stage = "process" if row_id in dispatched else "parse"
+            log.warning(
+                "gave up on %s update %d at %s after %d attempts: %s",
+                channels[row_id],
+                row_id,
+                stage,
+                MAX_ATTEMPTS,
+                error,
+            )
+            metrics = self.dispatcher.metrics
+            if metrics is not None:
+                metrics.dead_letters.labels(channels[row_id], stage).inc()

@@ -55,6 +55,25 @@ class MediaRef:
     sha256: str
 
 
+# Control characters (C0 but tab and line feed, DEL, C1) and lone surrogates, which no citizen means to send: the
+# database refuses NUL and surrogates (the complaint was lost at "Kirim"), and terminals act on escape sequences.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAKS = re.compile("[\t\n\r]+")
+_ONE_LINE = ("command", "choice", "contact", "language", "unsupported", "sender_name")
+
+
+def clean_text(value: str) -> str:
+    """Return free text without control characters or lone surrogates; new lines (CR LF -> LF) and tabs stay."""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", value)
+
+
+def clean_line(value: str) -> str:
+    """Return a one-line value (a name, a choice id) with line breaks as spaces and no other control character."""
+    return _CONTROLS.sub("", _LINE_BREAKS.sub(" ", value))
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingFile:
     """A file a chat sent, still at the platform: fetched only if a step accepts it (see bot/attachments.py)."""
@@ -68,7 +87,11 @@ class IncomingFile:
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One message or button press from a chat, normalised by an adapter."""
+    """One message or button press from a chat, normalised by an adapter.
+
+    Whatever an adapter puts in its text fields is cleaned here, the one place every channel's input passes:
+    free text keeps its new lines and tabs, one-line fields keep no control character at all.
+    """
 
     key: ConversationKey
     external_id: str  # Telegram update_id / WhatsApp message id: unique per channel, used to drop duplicates
@@ -84,6 +107,14 @@ class Inbound:
     unsupported: str | None = None  # "sticker", "reaction", ...: a message type no step can use
     sender_name: str | None = None
     group: bool = False  # from a group chat: only commands and buttons are acted on there
+
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            object.__setattr__(self, "text", clean_text(self.text))
+        for name in _ONE_LINE:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, clean_line(value))
 
     @property
     def is_empty(self) -> bool:

@@ -51,6 +51,23 @@ class Metrics:
         self.inbox_backlog = Gauge(
             "suarawarga_inbox_pending", "Stored updates not yet processed", registry=self.registry
         )
+        self.dead_letters = Counter(
+            "suarawarga_inbound_dead_letters",
+            "Stored updates given up on after their last attempt, by channel and stage (parse or process)",
+            ["channel", "stage"],
+            registry=self.registry,
+        )
+        self.too_old = Counter(
+            "suarawarga_inbound_too_old",
+            "Messages refused (acknowledged, not stored) because their own timestamp is older than the message log",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.inbox_failed = Gauge(
+            "suarawarga_inbox_failed",
+            "Stored updates given up on and kept for inspection (`suarawarga inbox list --status failed`)",
+            registry=self.registry,
+        )
 
     def set_outbox(self, counts: dict[str, int], oldest: datetime | None, now: datetime) -> None:
         """Update the outbox gauges from a database reading."""

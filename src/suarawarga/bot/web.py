@@ -2,10 +2,15 @@
 
 Each route verifies the request before it parses it (Telegram's secret-token header, WhatsApp's HMAC over
 the raw body), stores the update through the inbox (committed), and only then answers 200.
+
+Bodies are read by a `BodyReader`: at most a few at a time (a body is read before WhatsApp's signature can be
+checked, so anyone may send one), each within a deadline and a size limit. A client that goes away mid-upload
+gets a quiet 400, not a logged traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -14,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -24,7 +29,10 @@ from suarawarga.bot.messages import ChannelName
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # bytes; Telegram and Meta deliveries are far smaller
-MAX_UPDATE_ID = 2**63  # Telegram's update ids are far smaller; an id must fit the inbox's column
+MAX_UPDATE_ID = 2**52  # Telegram's update ids are far smaller (Bot API ids have at most 52 significant bits)
+READ_SLOTS = 16  # bodies read at the same time per route: with MAX_BODY, at most ~16 MB held by uploads
+SLOT_WAIT = 5.0  # seconds a request may wait for a slot before it is told to come back later (503)
+BODY_TIMEOUT = 10.0  # seconds a whole body may take to arrive (webhooks send a few kB at once)
 MAX_DEPTH = 64  # levels of nesting; deliveries have about ten, and storing one recurses once per level
 HealthCheck = Callable[[], Any]
 
@@ -40,6 +48,41 @@ async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
         if len(body) > limit:
             return None
     return bytes(body)
+
+
+class BodyReader:
+    """Reads request bodies at most `slots` at a time, each within `timeout` seconds and `limit` bytes.
+
+    An unauthenticated sender can make the server hold a body (WhatsApp's signature covers the body, so it is
+    read first): 150 held uploads took 190 MB. Here at most `slots` bodies are in memory at once; a request that
+    finds no slot within `wait` seconds gets 503 (Meta and Telegram retry), a body slower than `timeout` 408.
+    """
+
+    def __init__(
+        self, limit: int = MAX_BODY, slots: int = READ_SLOTS, timeout: float = BODY_TIMEOUT, wait: float = SLOT_WAIT
+    ) -> None:
+        self.limit, self.timeout, self.wait = limit, timeout, wait
+        self._slots = asyncio.Semaphore(slots)
+
+    async def read(self, request: Request) -> bytes | Response:
+        """Return the raw body, or the refusal to answer with."""
+        try:
+            async with asyncio.timeout(self.wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            return PlainTextResponse("busy", status_code=503, headers={"retry-after": "5"})
+        try:
+            async with asyncio.timeout(self.timeout):
+                body = await read_limited(request, self.limit)
+        except TimeoutError:
+            return PlainTextResponse("body too slow", status_code=408, headers={"connection": "close"})
+        except ClientDisconnect:  # the sender went away mid-upload: nobody reads the answer, nothing to log
+            return PlainTextResponse("incomplete body", status_code=400)
+        finally:
+            self._slots.release()
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        return body
 
 
 def _finite(text: str) -> float:
@@ -80,24 +123,31 @@ def load_json(body: bytes) -> Any:
     return value
 
 
-def telegram_route(inbox: Acceptor, secret: str) -> Route:
-    """Return POST /telegram: secret header checked in constant time before the body is parsed."""
+def telegram_route(inbox: Acceptor, secret: str, too_old: Callable[[Any], bool] | None = None) -> Route:
+    """Return POST /telegram: secret header checked in constant time before the body is parsed.
+
+    `too_old(update)` tells of an update that is acknowledged but not stored (a replay past the message log).
+    """
     expected = secret.encode()
+    reader = BodyReader()
 
     async def receive(request: Request) -> Response:
         given = request.headers.get("x-telegram-bot-api-secret-token", "").encode()
         if not secrets.compare_digest(given, expected):
             return PlainTextResponse("forbidden", status_code=403)
-        body = await read_limited(request)
-        if body is None:
-            return PlainTextResponse("too large", status_code=413)
+        body = await reader.read(request)
+        if isinstance(body, Response):
+            return body
         try:
             update = load_json(body)
-            update_id = int(update["update_id"])
+            update_id = update["update_id"]
         except (ValueError, KeyError, TypeError):
             return PlainTextResponse("bad update", status_code=400)
-        if not 0 <= update_id < MAX_UPDATE_ID:
+        # Strictly an integer: "42", 43.9 and true are not update ids (int() took them, and true became 1).
+        if type(update_id) is not int or not 0 <= update_id < MAX_UPDATE_ID:
             return PlainTextResponse("bad update", status_code=400)
+        if too_old is not None and too_old(update):
+            return PlainTextResponse("ok")  # a 200 all the same: nothing to deliver again
         await inbox.accept(ChannelName.TELEGRAM, str(update_id), update)
         return PlainTextResponse("ok")
 

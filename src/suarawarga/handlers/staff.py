@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from enum import StrEnum
 
@@ -63,8 +62,7 @@ ACTION_EVENTS = {
 
 def _who(turn: Turn) -> str:
     """Return a short, non-reversible tag of the sender for the logs (no ids or names in logs)."""
-    raw = f"{turn.inbound.key.channel}:{sender_of(turn)}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:10]
+    return turn.policy.tags.tag(turn.inbound.key.channel, sender_of(turn))
 
 
 async def _authorised(turn: Turn, code: str) -> tuple[Staff, Complaint] | None:

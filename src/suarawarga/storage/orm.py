@@ -353,6 +353,15 @@ class JobMarkRow(Base):
     created_at: Mapped[datetime]
 
 
+class AppSecretRow(Base):
+    """A secret the application made for itself on first setup (the key of the log's sender tags); never logged."""
+
+    __tablename__ = "app_secrets"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
 class RatingRow(Base):
     """The citizen's verdict on a resolution: solved or not, and a 1–4 rating of the handling."""
 

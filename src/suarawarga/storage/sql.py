@@ -38,6 +38,7 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.complaints.staffing import LinkedGroup, Member, StaffEvent, StaffEventKind, Via
 from suarawarga.storage.orm import (
+    AppSecretRow,
     AttachmentRow,
     Base,
     CategoryRow,
@@ -98,6 +99,7 @@ CITY_AREA = _table(CityAreaRow)
 CONSENTS = _table(ConsentRow)
 STAFF_EVENTS = _table(StaffEventRow)
 LOOKUP_FAILURES = _table(LookupFailureRow)
+APP_SECRETS = _table(AppSecretRow)
 
 
 def _upsert(conn: AsyncConnection, table: Any) -> Any:
@@ -1318,6 +1320,19 @@ class InboxStatus(StrEnum):
     FAILED = "failed"  # could not be parsed or processed after retries
 
 
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """One stored update as admins see it (no payload: it holds names and texts)."""
+
+    id: int
+    channel: str
+    external_id: str
+    status: str
+    attempts: int
+    received_at: datetime
+    last_error: str | None
+
+
 class InboxRepo(_Repo):
     """Raw platform updates, stored before they are acknowledged and drained by the processor."""
 
@@ -1404,6 +1419,51 @@ class InboxRepo(_Repo):
         """Return how many updates are in each state."""
         query = select(INBOX.c.status, func.count()).group_by(INBOX.c.status)
         return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
+
+    async def listing(
+        self, status: str | None = None, channel: ChannelName | None = None, limit: int = 100
+    ) -> list[InboxEntry]:
+        """Return the newest stored updates, optionally in one state and on one channel (for admins)."""
+        query = (
+            select(
+                INBOX.c.id,
+                INBOX.c.channel,
+                INBOX.c.external_id,
+                INBOX.c.status,
+                INBOX.c.attempts,
+                INBOX.c.received_at,
+                INBOX.c.last_error,
+            )
+            .order_by(INBOX.c.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(INBOX.c.status == status)
+        if channel is not None:
+            query = query.where(INBOX.c.channel == channel.value)
+        return [
+            InboxEntry(
+                id=int(r.id),
+                channel=r.channel,
+                external_id=r.external_id,
+                status=r.status,
+                attempts=int(r.attempts),
+                received_at=r.received_at,
+                last_error=r.last_error,
+            )
+            for r in await self.conn.execute(query)
+        ]
+
+
+class SecretRepo(_Repo):
+    """Secrets the application makes for itself, one per name, shared by every process on the database."""
+
+    async def get_or_add(self, name: str, candidate: str, now: datetime) -> str:
+        """Return the secret stored under `name`, storing `candidate` first if there is none (the first one wins)."""
+        stmt = _upsert(self.conn, APP_SECRETS).values(name=name, value=candidate, created_at=now)
+        await self.conn.execute(stmt.on_conflict_do_nothing(index_elements=[APP_SECRETS.c.name]))
+        found = await self.conn.execute(select(APP_SECRETS.c.value).where(APP_SECRETS.c.name == name))
+        return str(found.scalar_one())
 
 
 class JobRepo(_Repo):
@@ -1502,6 +1562,7 @@ class SqlUnitOfWork:
     jobs: JobRepo
     surveys: SurveyRepo
     lookups: LookupRepo
+    secrets: SecretRepo
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -1521,6 +1582,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepo(conn)
         self.surveys = SurveyRepo(conn)
         self.lookups = LookupRepo(conn)
+        self.secrets = SecretRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         JobRepo,
         LookupRepo,
         OutboxRepo,
+        SecretRepo,
         StaffRepo,
         UnitRepo,
     )
@@ -44,6 +45,7 @@ class UnitOfWork(Protocol):
     surveys: SurveyRepo
     audit: AuditRepo
     lookups: LookupRepo
+    secrets: SecretRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

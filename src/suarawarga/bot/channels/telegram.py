@@ -81,6 +81,7 @@ from suarawarga.bot.messages import (
     OutboundFile,
     parse_command,
 )
+from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.sender import Progress, Sender, SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.bot.web import telegram_route
@@ -108,6 +109,7 @@ _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
 _UNSUPPORTED = ("sticker", "animation", "poll", "dice", "game", "story", "paid_media", "invoice", "checklist")
 _HOLD_GRACE = timedelta(minutes=2)  # a chat's hold lapses this long after its due time, whatever happened
 _GROUP_WINDOW = 61.0  # seconds: Telegram's minute, plus a margin for the time a request takes to arrive
+ID_LIMIT = 2**52  # chat and user ids "have at most 52 significant bits" (Bot API); anything else is not an id
 
 Accept = Callable[[ChannelName, str, dict[str, Any]], Awaitable[bool]]
 T = TypeVar("T")
@@ -637,6 +639,10 @@ class TelegramChannel:
         self.telegram_sender = TelegramSender(bot, catalogue, attachments, clock, limits)
         self.sender: Sender = self.telegram_sender
         self.parser: Parser = self.parse
+        # Set by telegram_channel(): messages older than this by their own date are refused at the webhook (a
+        # replay of a captured request after the processed-ids log was pruned would be processed again).
+        self.horizon: timedelta | None = None
+        self.metrics: Metrics | None = None
 
     @classmethod
     def connect(
@@ -690,7 +696,18 @@ class TelegramChannel:
         """Return POST /telegram when a webhook secret is configured (no secret, no webhook)."""
         if self.webhook_secret is None:
             return []
-        return [telegram_route(inbox, self.webhook_secret)]
+        return [telegram_route(inbox, self.webhook_secret, self._too_old)]
+
+    def _too_old(self, update: Any) -> bool:
+        """Tell whether a webhook update's message is older than the horizon by its own date (and count it)."""
+        message = update.get("message") if isinstance(update, dict) else None
+        date = message.get("date") if isinstance(message, dict) else None
+        if self.horizon is None or type(date) is not int or date >= (self.clock.now() - self.horizon).timestamp():
+            return False
+        log.warning("refused a Telegram message older than %d days (a replay?)", self.horizon.days)
+        if self.metrics is not None:
+            self.metrics.too_old.labels(CHANNEL.value).inc()
+        return True
 
     async def start(self) -> None:
         """Open the HTTP clients and learn the bot's identity (getMe), which also checks the token."""
@@ -782,10 +799,10 @@ class TelegramChannel:
         if user is None or user.is_bot:  # channel posts relayed to a group, anonymous admins
             return None
         inbound = Inbound(
-            key=ConversationKey(CHANNEL, str(message.chat.id)),
-            external_id=str(update.update_id),
+            key=ConversationKey(CHANNEL, _id(message.chat.id)),
+            external_id=_id(update.update_id, 0),
             received_at=self.clock.now(),
-            sender_id=str(user.id),
+            sender_id=_id(user.id),
             sender_name=_text(user.full_name),
             language=_text(user.language_code),
             group=message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
@@ -860,6 +877,10 @@ class TelegramChannel:
         """Answer a button press at once, remove an answered question's keyboard, and return the choice."""
         message = query.message
         data = _text(query.data)
+        user = query.from_user
+        chat_id, sender_id, update_id = _id(message.chat.id) if message else "", _id(user.id), _id(update.update_id, 0)
+        if message is not None:
+            _id(message.message_id, 0)
         is_question = data is not None and not data.startswith(COMMAND_CHOICE_PREFIX)
         remove_keyboard = message is not None and message.is_accessible and is_question
         if message is not None and remove_keyboard:
@@ -875,12 +896,11 @@ class TelegramChannel:
                 raise outcome
         if message is None or data is None or message.chat.type == ChatType.CHANNEL:
             return None
-        user = query.from_user
         return Inbound(
-            key=ConversationKey(CHANNEL, str(message.chat.id)),
-            external_id=str(update.update_id),
+            key=ConversationKey(CHANNEL, chat_id),
+            external_id=update_id,
             received_at=self.clock.now(),
-            sender_id=str(user.id),
+            sender_id=sender_id,
             sender_name=_text(user.full_name),
             language=_text(user.language_code),
             choice=data,
@@ -895,6 +915,17 @@ def _text(value: object) -> str | None:
     raise TypeError("a text field of the update is not text")
 
 
+def _id(value: object, low: int = -ID_LIMIT) -> str:
+    """Return a chat, user, message or update id as text; anything but an integer in range makes the update malformed.
+
+    PTB checks no types: a chat id of 70 digits, a string holding NUL or a lone surrogate reached the database,
+    failed there and was retried for ever. `low` is 0 for ids that are never negative.
+    """
+    if type(value) is not int or not low <= value < ID_LIMIT:
+        raise ValueError("an id of the update is not an id")
+    return str(value)
+
+
 def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChannel | None:
     """Build the Telegram channel from the settings; None when no bot token is set."""
     settings = app.settings
@@ -904,7 +935,7 @@ def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChann
     secret = settings.telegram_webhook_secret
     if limits is None and settings.telegram_send_rate is not None:
         limits = Limits(per_second=settings.telegram_send_rate)
-    return TelegramChannel.connect(
+    channel = TelegramChannel.connect(
         token,
         settings.telegram_api_url,
         catalogue=app.catalogue,
@@ -913,3 +944,5 @@ def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChann
         webhook_secret=secret.get_secret_value() if secret is not None else None,
         limits=limits,
     )
+    channel.horizon, channel.metrics = timedelta(days=settings.message_log_days), app.metrics
+    return channel

@@ -51,9 +51,10 @@ from suarawarga.bot.messages import (
     OutboxStatus,
     parse_command,
 )
+from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.sender import MAX_ATTEMPTS, Progress, Sender, SendReport, backoff
 from suarawarga.bot.texts import Catalogue
-from suarawarga.bot.web import load_json, read_limited
+from suarawarga.bot.web import BodyReader, load_json
 from suarawarga.clock import Clock
 from suarawarga.config import WhatsAppTemplate
 from suarawarga.storage.uow import UnitOfWorkFactory
@@ -122,6 +123,7 @@ RETRY_WAITS: dict[int, timedelta | None] = {
 STATUS_RANK = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read"}
 ID_MAX, CHAT_ID_MAX = 128, 64  # the longest message id and chat id the database holds (a wamid is ~60 characters)
 BSUID = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")  # business-scoped user id, e.g. US.13491208655302741918
+WA_ID = re.compile(r"[0-9]{1,20}")  # a wa_id is the phone number's digits (E.164: at most 15)
 _SPACES = re.compile(r"\s+")
 
 
@@ -524,8 +526,15 @@ class WhatsAppChannel:
         attachments: AttachmentStore,
         client: httpx.AsyncClient | None = None,
         concurrency: int = 8,
+        horizon: timedelta | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        """Wire the channel; `client` is injected by tests, otherwise opened in start()."""
+        """Wire the channel; `client` is injected by tests, otherwise opened in start().
+
+        `horizon`: messages whose own timestamp is older are refused (acknowledged, not stored): the processed
+        ids that stop a replayed delivery are pruned after the message-log period, so a replay after it would
+        be processed again.
+        """
         self.api = api
         self._secret = app_secret.encode()
         self._verify_token = verify_token
@@ -537,6 +546,9 @@ class WhatsAppChannel:
         self._own_client = client is None
         api.client = client
         self.parallel = asyncio.Semaphore(max(concurrency, 1))  # chats sent to at the same time
+        self.bodies = BodyReader()  # webhook bodies read at once, before their signature can be checked
+        self.horizon = horizon
+        self.metrics = metrics
         self._uploading = asyncio.Lock()
         self._progress: dict[str, tuple[str, int, str]] = {}  # parcel -> (rendering, parts sent, last wamid)
         self._media: dict[str, tuple[str, datetime]] = {}  # attachment path -> (media id, uploaded at)
@@ -585,9 +597,9 @@ class WhatsAppChannel:
         header = request.headers.get("x-hub-signature-256", "")
         if not header.startswith("sha256="):
             return PlainTextResponse("missing signature", status_code=401)
-        body = await read_limited(request)
-        if body is None:
-            return PlainTextResponse("too large", status_code=413)
+        body = await self.bodies.read(request)
+        if isinstance(body, Response):
+            return body
         if not signature_ok(self._secret, body, header):
             return PlainTextResponse("bad signature", status_code=401)
         try:
@@ -598,6 +610,7 @@ class WhatsAppChannel:
             return PlainTextResponse("bad delivery", status_code=400)
         statuses: list[dict[str, Any]] = []
         accepted: list[Awaitable[bool]] = []
+        now = self.clock.now()
         for value in _values(delivery):
             metadata = _dict(value.get("metadata"))
             number = metadata.get("phone_number_id")
@@ -606,6 +619,8 @@ class WhatsAppChannel:
             contacts = _items(value.get("contacts"))
             for message in _items(value.get("messages")):
                 wamid = _id(message.get("id"), ID_MAX)
+                if wamid is not None and self._too_old(message, now):
+                    continue  # a 200 all the same: Meta must not retry it
                 if wamid is not None:
                     stored = {"message": message, "contacts": contacts, "metadata": metadata}
                     accepted.append(inbox.accept(CHANNEL, wamid, stored))
@@ -614,6 +629,15 @@ class WhatsAppChannel:
         if statuses:
             await self.apply_statuses(statuses)
         return PlainTextResponse("ok")
+
+    def _too_old(self, message: Mapping[str, Any], now: datetime) -> bool:
+        """Tell whether a message is older than the horizon by its own timestamp (and count it if so)."""
+        if self.horizon is None or _timestamp(message.get("timestamp"), now) >= now - self.horizon:
+            return False
+        log.warning("refused a WhatsApp message older than %d days (a replay?)", self.horizon.days)
+        if self.metrics is not None:
+            self.metrics.too_old.labels(CHANNEL.value).inc()
+        return True
 
     async def apply_statuses(self, statuses: Sequence[Mapping[str, Any]]) -> None:
         """Record delivery statuses on the outbox rows sent as those wamids; statuses of others are ignored."""
@@ -658,7 +682,7 @@ class WhatsAppChannel:
         contacts = _items(payload.get("contacts"))
         wa_id = message.get("from")
         contact = next((c for c in contacts if wa_id and c.get("wa_id") == wa_id), contacts[0] if contacts else {})
-        chat_id = _id(wa_id or message.get("from_user_id") or contact.get("user_id"), CHAT_ID_MAX)
+        chat_id = _user_id(wa_id or message.get("from_user_id") or contact.get("user_id"))
         kind = message.get("type")
         if wamid is None or chat_id is None or kind == "system":
             return None
@@ -903,6 +927,8 @@ def whatsapp_channel(app: App, client: httpx.AsyncClient | None = None) -> Whats
         catalogue=app.catalogue,
         attachments=app.attachments,
         client=client,
+        horizon=timedelta(days=settings.message_log_days),
+        metrics=app.metrics,
     )
 
 
@@ -932,8 +958,16 @@ def _timestamp(value: Any, default: datetime) -> datetime:
 
 
 def _id(value: Any, limit: int) -> str | None:
-    """Return an id from a delivery if it is one: printable text the database can hold; None otherwise."""
-    return value if isinstance(value, str) and 0 < len(value) <= limit and value.isprintable() else None
+    """Return an id from a delivery if it is one: printable ASCII the database can hold; None otherwise."""
+    ok = isinstance(value, str) and 0 < len(value) <= limit and value.isascii() and value.isprintable()
+    return value if ok else None
+
+
+def _user_id(value: Any) -> str | None:
+    """Return a sender id if it is one: a wa_id (digits) or a business-scoped user id, of bounded length."""
+    if not isinstance(value, str) or len(value) > CHAT_ID_MAX:
+        return None
+    return value if WA_ID.fullmatch(value) or BSUID.fullmatch(value) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
