@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from suarawarga.bootstrap import App
-from suarawarga.bot.messages import ChannelName
-from suarawarga.storage.sql import InboxStatus
+from suarawarga.bot.messages import ChannelName, InboxStatus
+
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
 
 
 async def cmd_inbox_list(app: App, args: argparse.Namespace) -> int:

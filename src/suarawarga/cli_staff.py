@@ -11,13 +11,15 @@ import argparse
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
 from suarawarga.complaints import staffing
 from suarawarga.complaints.model import Unit
 from suarawarga.errors import NotFound
+
+if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
 
 STAFF_LANGUAGE = "id"  # officers are told in Indonesian, as in chat
 

@@ -27,6 +27,14 @@ class OutboxStatus(StrEnum):
     UNREACHABLE = "unreachable"  # the recipient blocked the bot or does not exist
 
 
+class InboxStatus(StrEnum):
+    """Processing state of a raw platform update; persisted by name."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"  # could not be parsed or processed after retries
+
+
 class MediaKind(StrEnum):
     """What kind of file a citizen or officer sent."""
 

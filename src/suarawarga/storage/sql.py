@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Self
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
@@ -18,7 +17,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from suarawarga.bot.conversation import ConversationState
-from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
+from suarawarga.bot.messages import ChannelName, ConversationKey, InboxStatus, Outbound, OutboxStatus
 from suarawarga.complaints.model import (
     ActorKind,
     Area,
@@ -1310,14 +1309,6 @@ class AuditRepo(_Repo):
         if since is not None:
             query = query.where(IDENTITY_VIEWS.c.at >= since)
         return [(r[0], r[1], r[2], r[3], r[4]) for r in await self.conn.execute(query)]
-
-
-class InboxStatus(StrEnum):
-    """Processing state of a raw platform update."""
-
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"  # could not be parsed or processed after retries
 
 
 @dataclass(frozen=True, slots=True)
