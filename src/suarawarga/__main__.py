@@ -28,7 +28,7 @@ async def cmd_db_upgrade(app: App, args: argparse.Namespace) -> int:
     """Create or upgrade the database schema."""
     from suarawarga.storage.migrate import upgrade
 
-    await upgrade(app.db, args.revision)
+    await upgrade(app.db, args.revision, app.settings.timezone)
     print(f"database at revision {args.revision}")
     return 0
 
@@ -55,7 +55,7 @@ async def ensure_ready(app: App) -> None:
     from suarawarga.complaints.services import load_seed
     from suarawarga.storage.migrate import upgrade
 
-    await upgrade(app.db)
+    await upgrade(app.db, timezone=app.settings.timezone)
     async with app.uow() as uow:
         if await uow.units.count() == 0:
             await load_seed(uow, read_seed())
@@ -652,7 +652,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_job_parser = sub.add_parser(
         "run-job", help="run one job now", description="Run one scheduled job by hand (idempotent: reruns skip)."
     )
-    run_job_parser.add_argument("name", choices=["deadlines", "closure", "retention", "digests", "outbox"])
+    run_job_parser.add_argument(
+        "name", choices=["deadlines", "closure", "retention", "digests", "outbox", "rollup-check"]
+    )
     when = run_job_parser.add_mutually_exclusive_group()
     when.add_argument("--at", help="run as if it were this time (ISO, city time if no offset)")
     when.add_argument("--period", help="for digests: the period, e.g. 2026-W48")

@@ -16,6 +16,7 @@ from suarawarga.jobs.closure import close_unanswered
 from suarawarga.jobs.context import JobResult
 from suarawarga.jobs.deadlines import check_deadlines
 from suarawarga.jobs.retention import erase_old
+from suarawarga.jobs.rollup import check_yesterday
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class JobName(StrEnum):
     RETENTION = "retention"
     DIGESTS = "digests"
     OUTBOX = "outbox"
+    ROLLUP_CHECK = "rollup-check"
 
 
 Job = Callable[[App, datetime], Awaitable[JobResult]]
@@ -66,6 +68,7 @@ def jobs() -> dict[JobName, Job]:
         JobName.RETENTION: erase_old,
         JobName.DIGESTS: send_weekly_digests,
         JobName.OUTBOX: deliver_outbox,
+        JobName.ROLLUP_CHECK: check_yesterday,
     }
 
 
@@ -90,6 +93,8 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
             day_of_week=app.settings.digest_day, hour=int(hour), minute=int(minute), timezone=tz
         ),
         JobName.OUTBOX: IntervalTrigger(seconds=10, timezone=tz),
+        # After midnight, when yesterday's answers are all in; before the 02:30 retention run.
+        JobName.ROLLUP_CHECK: CronTrigger(hour=1, minute=15, timezone=tz),
     }
     for name, trigger in triggers.items():
         scheduler.add_job(

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, Self
 
@@ -1206,8 +1206,10 @@ class SqlUnitOfWork:
     jobs: JobRepo
     surveys: SurveyRepo
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
+        """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
         self._engine = engine
+        self._tz = tz
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -1222,7 +1224,7 @@ class SqlUnitOfWork:
         self.staff, self.inbox = StaffRepo(conn), InboxRepo(conn)
         self.jobs = JobRepo(conn)
         self.audit = AuditRepo(conn)
-        self.surveys = SurveyRepo(conn)
+        self.surveys = SurveyRepo(conn, self._tz)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
