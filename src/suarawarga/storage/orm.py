@@ -157,6 +157,9 @@ class ComplaintRow(Base):
     __table_args__ = (
         Index("ix_complaints_unit_status", "unit_id", "status"),
         Index("ix_complaints_citizen_filed", "citizen_id", "filed_at"),
+        # Public statistics: complaints filed in a window, and those open now.
+        Index("ix_complaints_filed_at", "filed_at"),
+        Index("ix_complaints_status_filed", "status", "filed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,6 +55,9 @@ from suarawarga.storage.orm import (
     UnitChatRow,
 )
 from suarawarga.storage.survey_sql import SurveyRepo
+
+if TYPE_CHECKING:
+    from suarawarga.storage.statistics_sql import StatisticsRepo
 
 
 def _table(model: type[Base]) -> Table:
@@ -1205,6 +1208,7 @@ class SqlUnitOfWork:
     inbox: InboxRepo
     jobs: JobRepo
     surveys: SurveyRepo
+    statistics: StatisticsRepo
 
     def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
         """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
@@ -1225,6 +1229,9 @@ class SqlUnitOfWork:
         self.jobs = JobRepo(conn)
         self.audit = AuditRepo(conn)
         self.surveys = SurveyRepo(conn, self._tz)
+        from suarawarga.storage.statistics_sql import StatisticsRepo  # it reads this module's tables
+
+        self.statistics = StatisticsRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         StaffRepo,
         UnitRepo,
     )
+    from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
 
@@ -42,6 +43,7 @@ class UnitOfWork(Protocol):
     jobs: JobRepo
     surveys: SurveyRepo
     audit: AuditRepo
+    statistics: StatisticsRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -1,4 +1,4 @@
-"""survey_daily: the daily roll-up of IKM answers, filled from the answers already stored
+"""public site: the daily roll-up of IKM answers (filled from those stored) and indexes for complaint statistics
 
 Revision ID: 0017
 Revises: 0008
@@ -7,7 +7,6 @@ Create Date: 2026-12-04 23:20:00
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -26,10 +25,14 @@ BATCH = 5000
 
 
 def _timezone() -> ZoneInfo:
-    """Return the city's timezone: given by the application, else the setting, else the default."""
+    """Return the city's timezone: given by the application, else from the settings."""
     config = op.get_context().config
     given = config.attributes.get("timezone") if config is not None else None
-    return ZoneInfo(str(given or os.environ.get("SUARAWARGA_TIMEZONE") or "Asia/Jakarta"))
+    if given:
+        return ZoneInfo(str(given))
+    from suarawarga.config import load_settings  # run by the alembic command itself: read the settings then
+
+    return load_settings().tz
 
 
 def _backfill(table: sa.Table) -> None:
@@ -83,10 +86,16 @@ def upgrade() -> None:
     with op.batch_alter_table("survey_daily", schema=None) as batch_op:
         batch_op.create_index("ix_survey_daily_day", ["day"], unique=False)
     _backfill(table)
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.create_index("ix_complaints_filed_at", ["filed_at"], unique=False)
+        batch_op.create_index("ix_complaints_status_filed", ["status", "filed_at"], unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.drop_index("ix_complaints_status_filed")
+        batch_op.drop_index("ix_complaints_filed_at")
     with op.batch_alter_table("survey_daily", schema=None) as batch_op:
         batch_op.drop_index("ix_survey_daily_day")
     op.drop_table("survey_daily")
