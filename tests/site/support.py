@@ -58,6 +58,8 @@ async def populate(app: App) -> City:
         first = await uow.complaints.by_code(filed[0].code)
         assert first is not None
         accepted = await handling.accept(uow, staff, first, now - timedelta(days=19))
-        await handling.resolve(uow, staff, accepted.complaint, "Sudah ditambal, hubungi 0812", (), now - timedelta(days=12))
+        await handling.resolve(
+            uow, staff, accepted.complaint, "Sudah ditambal, hubungi 0812", (), now - timedelta(days=12)
+        )
         await uow.commit()
     return City(made, filed)

@@ -142,6 +142,10 @@ class Site:
             text = str(value)
             return text.replace(".", ",") if lang == "id" else text
 
+        def count(value: int) -> str:
+            grouped = f"{value:,}"
+            return grouped.replace(",", ".") if lang == "id" else grouped
+
         def percent(value: Decimal | None) -> str:
             return "—" if value is None else f"{num(value)} %"
 
@@ -172,6 +176,7 @@ class Site:
             "switch_url": request.url.path + ("?" + urlencode(switch) if switch else ""),
             "num": num,
             "percent": percent,
+            "count": count,
             "change": change,
             "when": when,
             "sample": sample,
