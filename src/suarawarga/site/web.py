@@ -147,7 +147,7 @@ class Site:
             return grouped.replace(",", ".") if lang == "id" else grouped
 
         def percent(value: Decimal | None) -> str:
-            return "—" if value is None else f"{num(value)} %"
+            return "—" if value is None else f"{num(value)}\u00a0%"
 
         def change(value: Decimal | None) -> str:
             if value is None:
