@@ -106,7 +106,7 @@ def expected(choice: list[int], patterns: list[tuple[int | None, ...]]) -> IkmRe
 async def prepare(engine: AsyncEngine) -> int:
     """Migrate, seed the units and return the benchmarked unit's id."""
     await upgrade(engine)
-    async with SqlUnitOfWork(engine) as uow:
+    async with SqlUnitOfWork(engine, TZ) as uow:
         await load_seed(uow, read_seed())
         await uow.commit()
         unit = await uow.units.by_code(UNIT)
@@ -121,7 +121,7 @@ async def measure(engine: AsyncEngine, period: Period) -> tuple[float, float, Ik
     result: IkmResult | None = None
     n = 0
     for _ in range(4):
-        async with SqlUnitOfWork(engine) as uow:
+        async with SqlUnitOfWork(engine, TZ) as uow:
             started = time.perf_counter()
             n, result = await unit_ikm(uow, UNIT, period)
             timings.append(time.perf_counter() - started)

@@ -77,3 +77,18 @@ def test_nothing_reads_the_environment_or_the_clock_at_import() -> None:
             if needle in source:
                 offenders.append(f"{path.relative_to(SRC)}: {needle}")
     assert offenders == []
+
+
+WEB_PACKAGES = ("site",)
+
+
+@pytest.mark.parametrize("package", WEB_PACKAGES)
+def test_the_web_faces_use_the_services_not_storage(package: str) -> None:
+    """The public site reaches data through the services and the unit-of-work protocol, never storage itself."""
+    offenders = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in (SRC / package).rglob("*.py")
+        for name in _imports(path)
+        if name.startswith("suarawarga.storage") and name != "suarawarga.storage.uow"
+    }
+    assert offenders == set()

@@ -50,7 +50,7 @@ async def cmd_db_upgrade(app: App, args: argparse.Namespace) -> int:
     """Create or upgrade the database schema."""
     from suarawarga.storage.migrate import upgrade
 
-    await upgrade(app.db, args.revision)
+    await upgrade(app.db, args.revision, app.settings.timezone)
     out(f"database at revision {args.revision}")
     return 0
 
@@ -82,7 +82,7 @@ async def ensure_ready(app: App) -> None:
     from suarawarga.complaints.services import load_seed
     from suarawarga.storage.migrate import upgrade
 
-    await upgrade(app.db)
+    await upgrade(app.db, timezone=app.settings.timezone)
     async with app.uow() as uow:
         if await uow.units.count() == 0:
             await load_seed(uow, read_seed())

@@ -48,7 +48,7 @@ class App:
 
     def uow(self) -> UnitOfWork:
         """Open a new unit of work (use with `async with`)."""
-        return SqlUnitOfWork(self.db)
+        return SqlUnitOfWork(self.db, self.settings.tz)
 
     def delivery(self) -> Delivery:
         """Return the outbox delivery over this app's senders."""

@@ -138,8 +138,17 @@ def channels_for(app: App) -> list[Channel]:
 
 
 def web_app(run: Accepting) -> Starlette:
-    """Return the ASGI app for a running process: every channel's webhook routes, /healthz and /metrics."""
-    return _app(run, [route for channel in run.channels for route in channel.routes(run.acceptor)])
+    """Return the ASGI app for a web process: every channel's webhook routes, /healthz and /metrics.
+
+    A process that also processes updates (`serve` without `--accept-only`) serves the public site too; an
+    accept-only process keeps to the webhooks, so that nothing delays an acknowledgement.
+    """
+    site: list[BaseRoute] = []
+    if isinstance(run, Running):
+        from suarawarga.site.web import site_routes
+
+        site = site_routes(run.app)
+    return _app(run, [route for channel in run.channels for route in channel.routes(run.acceptor)], site)
 
 
 def status_app(run: Accepting) -> Starlette:
@@ -147,7 +156,7 @@ def status_app(run: Accepting) -> Starlette:
     return _app(run, [])
 
 
-def _app(run: Accepting, routes: list[BaseRoute]) -> Starlette:
+def _app(run: Accepting, routes: list[BaseRoute], site: Sequence[BaseRoute] = ()) -> Starlette:
     async def health() -> None:
         async with run.app.uow() as uow:
             await uow.units.count()
@@ -162,4 +171,4 @@ def _app(run: Accepting, routes: list[BaseRoute]) -> Starlette:
         run.app.metrics.inbox_failed.set(inbox.get("failed", 0))
         return run.app.metrics.render()
 
-    return create_web_app([*routes, metrics_route(metrics)], health)
+    return create_web_app([*routes, metrics_route(metrics)], health, site)

@@ -136,7 +136,7 @@ async def test_a_run_killed_midway_and_restarted_sends_each_digest_once(app: App
             await super().commit()
 
     healthy = app.uow
-    app.uow = lambda: DyingUnitOfWork(app.db)  # type: ignore[method-assign]
+    app.uow = lambda: DyingUnitOfWork(app.db, app.settings.tz)  # type: ignore[method-assign]
     try:
         await send_weekly_digests(app, MONDAY_W49)
     except Killed:

@@ -163,8 +163,10 @@ def metrics_route(render: Callable[[], Awaitable[bytes]]) -> Route:
     return Route("/metrics", metrics, methods=["GET"])
 
 
-def create_web_app(extra_routes: Sequence[BaseRoute], health: HealthCheck | None = None) -> Starlette:
-    """Return the ASGI app with the given channel routes and GET /healthz."""
+def create_web_app(
+    extra_routes: Sequence[BaseRoute], health: HealthCheck | None = None, site: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """Return the ASGI app with the given channel routes and GET /healthz, then the public site's routes."""
 
     async def healthz(_request: Request) -> Response:
         if health is not None:
@@ -175,4 +177,4 @@ def create_web_app(extra_routes: Sequence[BaseRoute], health: HealthCheck | None
                 return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    return Starlette(routes=[*extra_routes, Route("/healthz", healthz, methods=["GET"])])
+    return Starlette(routes=[*extra_routes, Route("/healthz", healthz, methods=["GET"]), *site])

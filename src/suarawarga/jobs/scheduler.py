@@ -17,6 +17,7 @@ from suarawarga.jobs.context import JobResult
 from suarawarga.jobs.deadlines import check_deadlines
 from suarawarga.jobs.files import clean_files
 from suarawarga.jobs.retention import erase_old
+from suarawarga.jobs.rollup import check_yesterday
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class JobName(StrEnum):
     DIGESTS = "digests"
     OUTBOX = "outbox"
     FILES = "files"
+    ROLLUP_CHECK = "rollup-check"
 
 
 Job = Callable[[App, datetime], Awaitable[JobResult]]
@@ -69,6 +71,7 @@ def jobs() -> dict[JobName, Job]:
         JobName.DIGESTS: send_weekly_digests,
         JobName.OUTBOX: deliver_outbox,
         JobName.FILES: clean_files,
+        JobName.ROLLUP_CHECK: check_yesterday,
     }
 
 
@@ -94,6 +97,8 @@ def build_scheduler(app: App) -> AsyncIOScheduler:
         ),
         JobName.OUTBOX: IntervalTrigger(seconds=10, timezone=tz),
         JobName.FILES: CronTrigger(hour=3, minute=15, timezone=tz),  # after retention has erased old files
+        # After midnight, when yesterday's answers are all in; before the 02:30 retention run.
+        JobName.ROLLUP_CHECK: CronTrigger(hour=1, minute=15, timezone=tz),
     }
     for name, trigger in triggers.items():
         scheduler.add_job(

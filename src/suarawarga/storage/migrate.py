@@ -22,12 +22,13 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Create or upgrade the schema on the engine's database."""
+async def upgrade(engine: AsyncEngine, revision: str = "head", timezone: str | None = None) -> None:
+    """Create or upgrade the schema on the engine's database (`timezone`: the city's, for the IKM roll-up)."""
 
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
+        config.attributes["timezone"] = timezone
         command.upgrade(config, revision)
 
     try:

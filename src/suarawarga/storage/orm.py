@@ -10,6 +10,8 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -197,6 +200,9 @@ class ComplaintRow(Base):
     __table_args__ = (
         Index("ix_complaints_unit_status", "unit_id", "status"),
         Index("ix_complaints_citizen_filed", "citizen_id", "filed_at"),
+        # Public statistics: complaints filed in a window, and those open now.
+        Index("ix_complaints_filed_at", "filed_at"),
+        Index("ix_complaints_status_filed", "status", "filed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -427,6 +433,28 @@ class SurveyResponseRow(Base):
     perilaku: Mapped[int | None] = mapped_column(SmallInteger)
     pengaduan: Mapped[int | None] = mapped_column(SmallInteger)
     sarana: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+SCORES_PER_UNSUR = (1, 2, 3, 4)
+SURVEY_DAILY_COUNT_COLUMNS = tuple(f"{code}_{score}" for code in SURVEY_UNSUR_COLUMNS for score in SCORES_PER_UNSUR)
+"""The roll-up's count columns: how many answers gave each score to each unsur (`persyaratan_1` .. `sarana_4`)."""
+
+
+SURVEY_DAILY = Table(
+    "survey_daily",
+    Base.metadata,
+    Column("unit_id", ForeignKey("service_units.id"), primary_key=True),
+    Column("day", Date, primary_key=True),  # the city-local day the questionnaires were given
+    Column("respondents", Integer, nullable=False),
+    *(Column(name, Integer, nullable=False) for name in SURVEY_DAILY_COUNT_COLUMNS),
+    Index("ix_survey_daily_day", "day"),
+)
+"""The daily roll-up of the IKM answers: per unit and city-local day, respondents and score counts.
+
+Written in the same transaction as every questionnaire stored (chat or import), so the IKM of any period is a sum
+over at most a few hundred rows per unit, and stays exact: the counts are integers (docs/ikm.md §3).
+`run-job rollup-check` recomputes a day from the answers and repairs any difference.
+"""
 
 
 class IdentityViewRow(Base):

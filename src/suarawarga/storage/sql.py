@@ -8,8 +8,8 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Self
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -65,6 +65,9 @@ from suarawarga.storage.orm import (
     UnitChatRow,
 )
 from suarawarga.storage.survey_sql import SurveyRepo
+
+if TYPE_CHECKING:
+    from suarawarga.storage.statistics_sql import StatisticsRepo
 
 
 def _table(model: type[Base]) -> Table:
@@ -1554,9 +1557,12 @@ class SqlUnitOfWork:
     surveys: SurveyRepo
     lookups: LookupRepo
     secrets: SecretRepo
+    statistics: StatisticsRepo
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
+        """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
         self._engine = engine
+        self._tz = tz
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -1571,9 +1577,12 @@ class SqlUnitOfWork:
         self.staff, self.inbox = StaffRepo(conn), InboxRepo(conn)
         self.jobs = JobRepo(conn)
         self.audit = AuditRepo(conn)
-        self.surveys = SurveyRepo(conn)
+        self.surveys = SurveyRepo(conn, self._tz)
         self.lookups = LookupRepo(conn)
         self.secrets = SecretRepo(conn)
+        from suarawarga.storage.statistics_sql import StatisticsRepo  # it reads this module's tables
+
+        self.statistics = StatisticsRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

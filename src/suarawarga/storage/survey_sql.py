@@ -1,22 +1,27 @@
 """SQL repository of IKM survey responses: storing them and aggregating them per unit and period in SQL.
 
 The aggregation returns, per unit, the number of respondents and the count of each score 1..4 per unsur;
-answers and score sums follow exactly from those counts (the CHECK constraints keep scores in 1..4), so
-each unsur costs four aggregates, and a million responses of one unit-quarter aggregate in well under a
-second on SQLite and PostgreSQL (benchmarks/ikm_aggregate.py). Repositories never commit.
+answers and score sums follow exactly from those counts (the CHECK constraints keep scores in 1..4).
+
+Every questionnaire stored also adds its counts to the daily roll-up (`survey_daily`: unit x city-local day),
+in the same transaction. A period that runs from one local midnight to another (every reporting period does)
+is then summed from at most one row per unit and day instead of scanning the answers, so `report ikm` and the
+public site stay fast at any number of answers (benchmarks/ikm_aggregate.py). `scan_tallies` still reads the
+answers themselves: the nightly roll-up check compares the two. Repositories never commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from suarawarga.storage.orm import SURVEY_UNSUR_COLUMNS, SurveyResponseRow
+from suarawarga.storage.orm import SURVEY_DAILY, SURVEY_DAILY_COUNT_COLUMNS, SURVEY_UNSUR_COLUMNS, SurveyResponseRow
 from suarawarga.surveys.definitions import SCORES, UNSUR_ORDER, ProfileField
 from suarawarga.surveys.ikm import UnsurTally
 from suarawarga.surveys.model import NewResponse, Profile, ResponseSource, StoredResponse, UnitTallies
@@ -75,21 +80,68 @@ def _distribution_columns() -> list[ColumnElement[Any]]:
     ]
 
 
-class SurveyRepo:
-    """IKM survey responses."""
+DAILY = SURVEY_DAILY
+DailyCounts = list[int]  # respondents, then the count of each score of each unsur (SURVEY_DAILY_COUNT_COLUMNS order)
 
-    def __init__(self, conn: AsyncConnection) -> None:
+
+def _daily_counts(responses: Iterable[NewResponse], tz: tzinfo) -> dict[tuple[int, date], DailyCounts]:
+    """Add up questionnaires per unit and city-local day, as roll-up counts."""
+    totals: dict[tuple[int, date], DailyCounts] = {}
+    for response in responses:
+        key = (response.unit_id, response.submitted_at.astimezone(tz).date())
+        counts = totals.setdefault(key, [0] * (1 + len(SURVEY_DAILY_COUNT_COLUMNS)))
+        counts[0] += 1
+        for position, unsur in enumerate(UNSUR_ORDER):
+            score = response.answers.get(unsur)
+            if score is not None:
+                counts[1 + position * len(SCORES) + SCORES.index(score)] += 1
+    return totals
+
+
+def _daily_values(unit_id: int, day: date, counts: DailyCounts) -> dict[str, Any]:
+    return {
+        "unit_id": unit_id,
+        "day": day,
+        "respondents": counts[0],
+        **dict(zip(SURVEY_DAILY_COUNT_COLUMNS, counts[1:], strict=True)),
+    }
+
+
+class SurveyRepo:
+    """IKM survey responses and their daily roll-up."""
+
+    def __init__(self, conn: AsyncConnection, tz: tzinfo) -> None:
         self.conn = conn
+        self.tz = tz  # the city's: roll-up days are its calendar days
 
     async def add(self, response: NewResponse) -> int:
-        """Store one response and return its id."""
+        """Store one response (and its roll-up counts) and return its id."""
         result = await self.conn.execute(insert(RESPONSES).values(**_row_values(response)).returning(RESPONSES.c.id))
+        await self._roll_up([response])
         return int(result.scalar_one())
 
     async def add_many(self, responses: Sequence[NewResponse]) -> None:
-        """Store many responses in one executemany."""
+        """Store many responses in one executemany, and their roll-up counts."""
         if responses:
             await self.conn.execute(insert(RESPONSES), [_row_values(r) for r in responses])
+            await self._roll_up(responses)
+
+    async def _roll_up(self, responses: Iterable[NewResponse]) -> None:
+        """Add the responses' counts to their days' roll-up rows (created when missing), atomically."""
+        rows = [_daily_values(unit, day, counts) for (unit, day), counts in _daily_counts(responses, self.tz).items()]
+        if not rows:
+            return
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(DAILY)
+        added = ("respondents", *SURVEY_DAILY_COUNT_COLUMNS)
+        statement = statement.on_conflict_do_update(
+            index_elements=[DAILY.c.unit_id, DAILY.c.day],
+            set_={name: DAILY.c[name] + statement.excluded[name] for name in added},
+        )
+        # One statement per row keeps the upsert's order stable (no deadlock between two imports) and cheap:
+        # a chat answer touches one row, an import a few hundred at most (one per unit and day).
+        for row in sorted(rows, key=lambda r: (r["unit_id"], r["day"])):
+            await self.conn.execute(statement, row)
 
     async def existing_import_keys(self, keys: Iterable[str]) -> set[str]:
         """Return which of the import keys are already stored."""
@@ -114,13 +166,61 @@ class SurveyRepo:
         )
         return int((await self.conn.execute(query)).scalar_one())
 
+    def _local_day(self, moment: datetime) -> date | None:
+        """Return the city-local day a moment starts, or None when it is not a local midnight."""
+        local = moment.astimezone(self.tz)
+        return local.date() if local.time() == time(0) else None
+
     async def tallies(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None = None
     ) -> list[UnitTallies]:
-        """Return, per unit with responses in [start, end), its respondents and per-unsur score counts."""
+        """Return, per unit with responses in [start, end), its respondents and per-unsur score counts.
+
+        Whole city-local days are summed from the daily roll-up; other bounds scan the answers.
+        """
+        first, after = self._local_day(start), self._local_day(end)
+        if first is None or after is None:
+            return await self.scan_tallies(start, end, unit_ids)
+        return await self.daily_tallies(first, after, unit_ids)
+
+    async def daily_tallies(
+        self, first: date, after: date, unit_ids: Collection[int] | None = None
+    ) -> list[UnitTallies]:
+        """Return the roll-up's tallies per unit for the local days first <= day < after."""
+        query = select(
+            DAILY.c.unit_id,
+            func.sum(DAILY.c.respondents).label("n"),
+            *(func.sum(DAILY.c[name]).label(name) for name in SURVEY_DAILY_COUNT_COLUMNS),
+        ).where(DAILY.c.day >= first, DAILY.c.day < after)
+        if unit_ids is not None:
+            query = query.where(DAILY.c.unit_id.in_(sorted(unit_ids)))
+        rows = await self.conn.execute(query.group_by(DAILY.c.unit_id))
+        return [self._unit_tallies(row) for row in rows if row.n]
+
+    async def scan_tallies(
+        self, start: datetime, end: datetime, unit_ids: Collection[int] | None = None
+    ) -> list[UnitTallies]:
+        """Return the tallies per unit computed from the answers themselves (no roll-up)."""
         query = select(RESPONSES.c.unit_id, func.count().label("n"), *_distribution_columns())
         query = _in_period(query, start, end, unit_ids).group_by(RESPONSES.c.unit_id)
         return [self._unit_tallies(row) for row in await self.conn.execute(query)]
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """Return the moments a city-local day starts and the next one starts."""
+        start = datetime.combine(day, time(0), tzinfo=self.tz)
+        return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
+
+    async def replace_daily(self, day: date, tallies: Sequence[UnitTallies]) -> None:
+        """Rewrite one day's roll-up rows from the given tallies (the roll-up check's repair)."""
+        await self.conn.execute(delete(DAILY).where(DAILY.c.day == day))
+        rows = []
+        for tally in tallies:
+            counts = [tally.n_respondents]
+            for unsur_tally in tally.tallies:
+                counts.extend(unsur_tally.count(score) for score in SCORES)
+            rows.append(_daily_values(tally.unit_id, day, counts))
+        if rows:
+            await self.conn.execute(insert(DAILY), rows)
 
     @staticmethod
     def _unit_tallies(row: Row[Any]) -> UnitTallies:

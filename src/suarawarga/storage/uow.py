@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         StaffRepo,
         UnitRepo,
     )
+    from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
 
@@ -46,6 +47,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     lookups: LookupRepo
     secrets: SecretRepo
+    statistics: StatisticsRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 
 from suarawarga.clock import day_start
@@ -36,8 +36,10 @@ __all__ = [
     "IkmLine",
     "IkmReport",
     "ImportOutcome",
+    "RollupDifference",
     "Scope",
     "answered_today",
+    "check_rollup",
     "day_start",
     "descendants",
     "ikm_report",
@@ -312,3 +314,40 @@ async def import_responses(
         if progress is not None:
             progress(min(start + batch, total), total)
     return ImportOutcome(total, inserted, already, len(parsed.problems))
+
+
+# --------------------------------------------------------------------------------------------- roll-up
+
+
+@dataclass(frozen=True, slots=True)
+class RollupDifference:
+    """A unit whose roll-up of one day differed from its answers: respondents in each, and whether counts did."""
+
+    unit_id: int
+    day: date
+    rollup_respondents: int
+    answer_respondents: int
+
+
+async def check_rollup(uow: UnitOfWork, day: date, repair: bool = True) -> list[RollupDifference]:
+    """Recompute one city-local day's roll-up from the answers; report (and by default repair) differences.
+
+    The caller commits. The roll-up is written with every answer, so a difference means a write that bypassed
+    the repository (a manual SQL fix, a restore) or a change of the city's timezone.
+    """
+    start, end = uow.surveys.day_bounds(day)
+    scanned = {t.unit_id: t for t in await uow.surveys.scan_tallies(start, end)}
+    rolled = {t.unit_id: t for t in await uow.surveys.daily_tallies(day, date.fromordinal(day.toordinal() + 1))}
+    differences = [
+        RollupDifference(
+            unit_id,
+            day,
+            rolled[unit_id].n_respondents if unit_id in rolled else 0,
+            scanned[unit_id].n_respondents if unit_id in scanned else 0,
+        )
+        for unit_id in sorted(scanned.keys() | rolled.keys())
+        if scanned.get(unit_id) != rolled.get(unit_id)
+    ]
+    if differences and repair:
+        await uow.surveys.replace_daily(day, list(scanned.values()))
+    return differences
