@@ -71,6 +71,7 @@ class FloodRun:
         self.quiet: list[Chat] = []
         self.pool: HttpPool | None = None
         self.acked = 0
+        self.answered = asyncio.Event()  # set when the last quiet citizen got its reply
 
     def _sent(self, chat_id: str) -> None:
         chat = self.by_chat.get(chat_id)
@@ -79,6 +80,8 @@ class FloodRun:
         chat.replies += 1
         if chat.asked is not None and chat.answered is None:
             chat.answered = time.monotonic()
+            if all(c.answered is not None for c in self.quiet):
+                self.answered.set()
 
     def make_chats(self) -> None:
         """Create the flooding chats and the quiet citizens (numbers apart, so chats never coincide)."""
@@ -207,9 +210,8 @@ class FloodRun:
         step = args.spread / max(len(self.quiet), 1)
         asks = [self.ask(c, started + args.quiet_start + i * step) for i, c in enumerate(self.quiet)]
         await asyncio.gather(*asks)
-        deadline = time.monotonic() + args.max_wait
-        while time.monotonic() < deadline and any(c.answered is None for c in self.quiet):
-            await asyncio.sleep(0.1)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.answered.wait(), args.max_wait)
         floods_done = all(f.done() for f in floods)
         for task in floods:
             task.cancel()

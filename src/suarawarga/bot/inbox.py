@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from suarawarga.bot.batching import GroupCommit
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.messages import ChannelName, Inbound
+from suarawarga.bot.input_limit import NOTICE_KEY, Admission, InputLimit
+from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.tasks import stop
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWorkFactory
@@ -148,9 +149,11 @@ class InboxProcessor:
         batch: int = 200,
         shard: tuple[int, int] = (0, 1),
         poll_interval: float | None = None,
+        limit: InputLimit | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.dispatcher = dispatcher
+        self.limit = limit or InputLimit(metrics=dispatcher.metrics)
         self.parsers = parsers
         self.clock = clock
         self.batch = batch
@@ -200,6 +203,9 @@ class InboxProcessor:
                 rows = await uow.inbox.pending(self.batch, shard=self.shard)
             if not rows:
                 return 0
+            rows, dropped = await self._within_limit(rows)
+            if not rows:
+                return dropped
             done: list[int] = []
             failed: list[tuple[int, str, bool]] = []
             parsed: list[tuple[int, Inbound]] = []
@@ -242,3 +248,39 @@ class InboxProcessor:
                     await uow.inbox.fail(row_id, error, final)
                 await uow.commit()
             return len(rows) if done or any(final for _, _, final in failed) else 0
+
+    async def _within_limit(
+        self, rows: list[tuple[int, str, dict[str, Any], int]]
+    ) -> tuple[list[tuple[int, str, dict[str, Any], int]], int]:
+        """Drop, unread, the rows of chats over the input limit (one notice each); return the rest and the count."""
+        now = self.clock.now()
+        kept: list[tuple[int, str, dict[str, Any], int]] = []
+        dropped: list[int] = []
+        notices: list[ConversationKey] = []
+        for row in rows:
+            channel = ChannelName(row[1])
+            chat = chat_of(channel, row[2]) if channel in self.parsers else None
+            verdict = Admission.PROCESS if chat is None else self.limit.admit(ConversationKey(channel, chat), now)
+            if verdict is Admission.PROCESS:
+                kept.append(row)
+                continue
+            dropped.append(row[0])
+            if verdict is Admission.NOTICE:
+                notices.append(ConversationKey(channel, chat or ""))
+        if not dropped:
+            return rows, 0
+        log.info("dropped %d update(s) of chats writing faster than the input limit", len(dropped))
+        dispatcher = self.dispatcher
+        async with self.uow_factory() as uow:
+            states = await uow.conversations.load_many(notices)
+            default = dispatcher.policy.default_language
+            messages = [
+                Outbound(key, NOTICE_KEY, language=states[key].language if key in states else default)
+                for key in notices
+            ]
+            stored = await uow.outbox.add_many(messages, now, dispatcher.hold, dispatcher.holder)
+            await uow.inbox.finish(dropped, now)
+            await uow.commit()
+        if stored and dispatcher.on_committed is not None:
+            await dispatcher.on_committed(stored)
+        return kept, len(dropped)

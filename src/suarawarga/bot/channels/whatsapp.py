@@ -747,6 +747,10 @@ class WhatsAppChannel:
         blocked: _Failure | None = None
         async with self.parallel:
             for parcel in self._parcels(messages, window):
+                if blocked is not None and blocked.verdict is Verdict.RETRY:
+                    # Not tried: it waits behind the earlier message in the outbox, which keeps the chat's order.
+                    report.deferred.update(dict.fromkeys(parcel.ids, timedelta(0)))
+                    continue
                 blocked = blocked or state.throttled
                 if blocked is not None:  # keep the chat's order: nothing overtakes a message that must wait
                     _record(report, parcel.ids, blocked)
