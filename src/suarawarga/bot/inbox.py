@@ -203,9 +203,9 @@ class InboxProcessor:
                 rows = await uow.inbox.pending(self.batch, shard=self.shard)
             if not rows:
                 return 0
-            rows, dropped = await self._within_limit(rows)
+            rows, over = self._split_over_limit(rows)
             if not rows:
-                return dropped
+                return await self._drop_over_limit(over)
             done: list[int] = []
             failed: list[tuple[int, str, bool]] = []
             parsed: list[tuple[int, Inbound]] = []
@@ -242,6 +242,7 @@ class InboxProcessor:
                     failed.append((row_id, type(result).__name__, False))
                 else:
                     done.append(row_id)
+            await self._drop_over_limit(over)  # after the replies to the chat's earlier messages
             async with self.uow_factory() as uow:
                 await uow.inbox.finish(done, self.clock.now())
                 for row_id, error, final in failed:
@@ -249,28 +250,32 @@ class InboxProcessor:
                 await uow.commit()
             return len(rows) if done or any(final for _, _, final in failed) else 0
 
-    async def _within_limit(
+    def _split_over_limit(
         self, rows: list[tuple[int, str, dict[str, Any], int]]
-    ) -> tuple[list[tuple[int, str, dict[str, Any], int]], int]:
-        """Drop, unread, the rows of chats over the input limit (one notice each); return the rest and the count."""
+    ) -> tuple[list[tuple[int, str, dict[str, Any], int]], list[tuple[int, ConversationKey | None]]]:
+        """Split rows into those to process and those of chats over the input limit (with the chat to notify)."""
         now = self.clock.now()
         kept: list[tuple[int, str, dict[str, Any], int]] = []
-        dropped: list[int] = []
-        notices: list[ConversationKey] = []
+        over: list[tuple[int, ConversationKey | None]] = []
         for row in rows:
             channel = ChannelName(row[1])
             chat = chat_of(channel, row[2]) if channel in self.parsers else None
-            verdict = Admission.PROCESS if chat is None else self.limit.admit(ConversationKey(channel, chat), now)
+            key = ConversationKey(channel, chat) if chat is not None else None
+            verdict = Admission.PROCESS if key is None else self.limit.admit(key, now)
             if verdict is Admission.PROCESS:
                 kept.append(row)
-                continue
-            dropped.append(row[0])
-            if verdict is Admission.NOTICE:
-                notices.append(ConversationKey(channel, chat or ""))
-        if not dropped:
-            return rows, 0
-        log.info("dropped %d update(s) of chats writing faster than the input limit", len(dropped))
+            else:
+                over.append((row[0], key if verdict is Admission.NOTICE else None))
+        return kept, over
+
+    async def _drop_over_limit(self, over: list[tuple[int, ConversationKey | None]]) -> int:
+        """Finish the rows over the input limit unread and notify their chats once; return how many."""
+        if not over:
+            return 0
+        log.info("dropped %d update(s) of chats writing faster than the input limit", len(over))
         dispatcher = self.dispatcher
+        notices = [key for _, key in over if key is not None]
+        now = self.clock.now()
         async with self.uow_factory() as uow:
             states = await uow.conversations.load_many(notices)
             default = dispatcher.policy.default_language
@@ -279,8 +284,8 @@ class InboxProcessor:
                 for key in notices
             ]
             stored = await uow.outbox.add_many(messages, now, dispatcher.hold, dispatcher.holder)
-            await uow.inbox.finish(dropped, now)
+            await uow.inbox.finish([row_id for row_id, _ in over], now)
             await uow.commit()
         if stored and dispatcher.on_committed is not None:
             await dispatcher.on_committed(stored)
-        return kept, len(dropped)
+        return len(over)

@@ -29,6 +29,8 @@ PUMP_CHAT_SLICE = 4  # a chat's messages the pump hands over at once (Telegram's
 PUMP_CHATS = 64  # chats the pump delivers to at the same time
 STALE_AFTER = timedelta(minutes=5)  # a reply this old with a later reply behind it is dropped, not sent
 ORDER_PATIENCE = 10.0  # seconds to keep asking the database whether a chat has an earlier message pending
+# The console prints in the process, at once and never fails: none of its messages waits for a retry.
+NEVER_PENDING = frozenset({ChannelName.CONSOLE})
 RETRY_BASE = timedelta(seconds=5)
 RECORD_PATIENCE = 60.0  # seconds to keep trying to record what was sent while the database is unreachable
 RETRY_CAP = timedelta(minutes=30)
@@ -160,12 +162,15 @@ class Delivery:
         While the database cannot say (a restart), none is sent: they stay pending and the retry loop sends them
         in order once their hold ends.
         """
+        checked = [m for m in messages if m.key.channel not in NEVER_PENDING]
+        if not checked:
+            return list(messages)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ORDER_PATIENCE
         wait = 0.05
         while True:
             try:
-                waiting = await self._order.add(messages)
+                waiting = await self._order.add(checked)
                 break
             except Exception:
                 if loop.time() + wait > deadline:
