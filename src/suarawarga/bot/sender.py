@@ -26,7 +26,6 @@ CLAIM_LEASE = timedelta(seconds=120)  # how long the retry loop owns a message i
 CLAIM_PER_CHAT = 8  # a chat's messages in one retry pass: a backlog neither fills the pass nor outlasts the lease
 PUMP_CHUNK = 32  # messages of whole chats handed to one delivery; chunks go out side by side
 PUMP_CHAT_SLICE = 4  # a chat's messages the pump hands over at once (Telegram's burst): other chats go meanwhile
-PUMP_CHATS = 64  # chats the pump delivers to at the same time
 STALE_AFTER = timedelta(minutes=5)  # a reply this old with a later reply behind it is dropped, not sent
 ORDER_PATIENCE = 10.0  # seconds to keep asking the database whether a chat has an earlier message pending
 # The console prints in the process, at once and never fails: none of its messages waits for a retry.
@@ -277,10 +276,10 @@ class OutboxPump:
     """Sends freshly committed messages in the background, each chat in commit order, chats independently.
 
     Every chat has its own queue and, while it has messages, its own worker, which hands the chat's messages to
-    delivery a slice (`PUMP_CHAT_SLICE`) at a time and takes its turn again behind the other chats (at most
-    `PUMP_CHATS` are delivered to at once). So a chat that floods, and whose platform pacing (Telegram: 1 message
-    a second) makes its backlog slow, holds up only itself: another chat's reply leaves as soon as the platform's
-    overall pacing allows, on every channel.
+    delivery a slice (`PUMP_CHAT_SLICE`) at a time, then lets the other chats' workers run. So a chat that floods,
+    and whose platform pacing (Telegram: 1 message a second) makes its backlog slow, holds up only itself: another
+    chat's reply leaves as soon as the platform's overall pacing allows, on every channel. (Concurrent deliveries
+    share their database work: the order check and WhatsApp's window look-up are group queries.)
 
     Messages are stored with a hold (`HOLD`): for that long only this pump may send them. A message still
     queued when its hold is nearly over is left to the retry loop instead, so it is never sent twice; the
@@ -292,7 +291,6 @@ class OutboxPump:
         self.clock = clock
         self._chats: dict[ConversationKey, deque[tuple[datetime, Outbound]]] = {}
         self._workers: dict[ConversationKey, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(PUMP_CHATS)
         self._open = False
 
     async def submit(self, messages: list[Outbound]) -> None:
@@ -333,20 +331,19 @@ class OutboxPump:
                 queue = self._chats.get(key)
                 if not queue:
                     break
-                async with self._slots:
-                    now = self.clock.now()
-                    batch: list[Outbound] = []
-                    while queue and len(batch) < PUMP_CHAT_SLICE:
-                        deadline, message = queue.popleft()
-                        if deadline > now:  # else its hold ends soon: the retry loop sends it, in order
-                            batch.append(message)
-                    if not batch:
-                        continue
-                    try:
-                        await self.delivery.deliver(batch)
-                    except Exception:  # they stay pending in the outbox; the retry loop takes them after the hold
-                        log.exception("outbox pump failed to deliver %d messages", len(batch))
-                await asyncio.sleep(0)  # the chat goes behind the others waiting for a slot
+                now = self.clock.now()
+                batch: list[Outbound] = []
+                while queue and len(batch) < PUMP_CHAT_SLICE:
+                    deadline, message = queue.popleft()
+                    if deadline > now:  # else its hold ends soon: the retry loop sends it, in order
+                        batch.append(message)
+                if not batch:
+                    continue
+                try:
+                    await self.delivery.deliver(batch)
+                except Exception:  # they stay pending in the outbox; the retry loop takes them after the hold
+                    log.exception("outbox pump failed to deliver %d messages", len(batch))
+                await asyncio.sleep(0)  # the other chats' workers run before this chat's next slice
         finally:
             if self._workers.get(key) is asyncio.current_task():
                 del self._workers[key]
