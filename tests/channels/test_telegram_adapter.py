@@ -377,8 +377,9 @@ async def test_bad_requests_fail_and_network_errors_retry(channel: TelegramChann
     api.fail_next("sendMessage", 1, error_code=502)
     one, two = to(CITIZEN.id, "menu.intro"), to(CITIZEN.id, "menu.welcome")
     report = await channel.sender.send([one, two])
-    assert set(report.retry) == {one.id, two.id}
+    assert set(report.retry) == {one.id}
     assert report.retry[one.id][1] is None  # the outbox's back-off decides
+    assert set(report.deferred) == {two.id}  # not tried, so no attempt counted: it waits behind `one`
     report = await channel.sender.send([one, two])
     assert report.sent == [one.id, two.id]
 
@@ -400,12 +401,11 @@ async def test_short_429_is_waited_out_and_long_429_goes_back_to_the_outbox(
     first, second, other = to(CITIZEN.id, "menu.intro"), to(CITIZEN.id, "menu.welcome"), to(OTHER.id, "menu.intro")
     report = await channel.sender.send([first, second, other])
     assert report.sent == [other.id]
-    waits = {k: w or timedelta(0) for k, (_, w) in report.retry.items()}
-    assert waits[first.id] == timedelta(seconds=30)
-    assert waits[second.id] > waits[first.id]  # due just after it, so the outbox keeps their order
+    assert report.retry[first.id][1] == timedelta(seconds=30)
+    assert report.deferred[second.id] > timedelta(seconds=30)  # not tried; due just after `first`, in order
     later = to(CITIZEN.id, "help.text")
     report = await channel.sender.send([later])  # a new message to that chat waits behind the held ones
-    assert list(report.retry) == [later.id]
+    assert list(report.deferred) == [later.id]
     assert len(messages(api, CITIZEN.id)) == 1
 
     clock.advance(timedelta(seconds=33))
@@ -439,8 +439,8 @@ async def test_pacing_keeps_under_the_limits_and_chats_independent(app: App) -> 
             batch = [to(GROUP.id, "menu.intro") for _ in range(22)]
             report = await telegram.sender.send(batch)
             assert report.sent == [m.id for m in batch[:20]]
-            assert set(report.retry) == {batch[20].id, batch[21].id}
-            assert all(w is not None and w >= timedelta(seconds=50) for _, w in report.retry.values())
+            assert set(report.deferred) == {batch[20].id, batch[21].id}  # our pacing: no attempt counted
+            assert all(w >= timedelta(seconds=50) for w in report.deferred.values())
             assert api.rate_limit_hits == 0
         finally:
             await telegram.stop()

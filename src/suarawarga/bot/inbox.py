@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from suarawarga.bot.batching import GroupCommit
 from suarawarga.bot.dispatcher import Dispatcher, GaveUp
-from suarawarga.bot.messages import ChannelName, Inbound
+from suarawarga.bot.input_limit import NOTICE_KEY, Admission, InputLimit
+from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.tasks import stop
 from suarawarga.clock import Clock
 from suarawarga.storage.uow import UnitOfWorkFactory
@@ -150,9 +151,11 @@ class InboxProcessor:
         batch: int = 200,
         shard: tuple[int, int] = (0, 1),
         poll_interval: float | None = None,
+        limit: InputLimit | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.dispatcher = dispatcher
+        self.limit = limit or InputLimit(metrics=dispatcher.metrics)
         self.parsers = parsers
         self.clock = clock
         self.batch = batch
@@ -202,6 +205,9 @@ class InboxProcessor:
                 rows = await uow.inbox.pending(self.batch, shard=self.shard)
             if not rows:
                 return 0
+            rows, over = self._split_over_limit(rows)
+            if not rows:
+                return await self._drop_over_limit(over)
             done: list[int] = []
             failed: list[tuple[int, str, bool]] = []
             parsed: list[tuple[int, Inbound, int]] = []
@@ -245,6 +251,7 @@ class InboxProcessor:
                     failed.append((row_id, type(result).__name__, attempts + 1 >= MAX_ATTEMPTS))
                 else:
                     done.append(row_id)
+            await self._drop_over_limit(over)  # after the replies to the chat's earlier messages
             async with self.uow_factory() as uow:
                 await uow.inbox.finish(done, self.clock.now())
                 for row_id, error, final in failed:
@@ -272,3 +279,43 @@ class InboxProcessor:
             metrics = self.dispatcher.metrics
             if metrics is not None:
                 metrics.dead_letters.labels(channels[row_id], stage).inc()
+
+    def _split_over_limit(
+        self, rows: list[tuple[int, str, dict[str, Any], int]]
+    ) -> tuple[list[tuple[int, str, dict[str, Any], int]], list[tuple[int, ConversationKey | None]]]:
+        """Split rows into those to process and those of chats over the input limit (with the chat to notify)."""
+        now = self.clock.now()
+        kept: list[tuple[int, str, dict[str, Any], int]] = []
+        over: list[tuple[int, ConversationKey | None]] = []
+        for row in rows:
+            channel = ChannelName(row[1])
+            chat = chat_of(channel, row[2]) if channel in self.parsers else None
+            key = ConversationKey(channel, chat) if chat is not None else None
+            verdict = Admission.PROCESS if key is None else self.limit.admit(key, now)
+            if verdict is Admission.PROCESS:
+                kept.append(row)
+            else:
+                over.append((row[0], key if verdict is Admission.NOTICE else None))
+        return kept, over
+
+    async def _drop_over_limit(self, over: list[tuple[int, ConversationKey | None]]) -> int:
+        """Finish the rows over the input limit unread and notify their chats once; return how many."""
+        if not over:
+            return 0
+        log.info("dropped %d update(s) of chats writing faster than the input limit", len(over))
+        dispatcher = self.dispatcher
+        notices = [key for _, key in over if key is not None]
+        now = self.clock.now()
+        async with self.uow_factory() as uow:
+            states = await uow.conversations.load_many(notices)
+            default = dispatcher.policy.default_language
+            messages = [
+                Outbound(key, NOTICE_KEY, language=states[key].language if key in states else default)
+                for key in notices
+            ]
+            stored = await uow.outbox.add_many(messages, now, dispatcher.hold, dispatcher.holder)
+            await uow.inbox.finish([row_id for row_id, _ in over], now)
+            await uow.commit()
+        if stored and dispatcher.on_committed is not None:
+            await dispatcher.on_committed(stored)
+        return len(over)

@@ -25,6 +25,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry, or an error no retry fixes
     UNREACHABLE = "unreachable"  # the recipient blocked the bot or does not exist
+    STALE = "stale"  # not sent: it waited minutes for a retry and the conversation went on without it
 
 
 class InboxStatus(StrEnum):

@@ -48,6 +48,12 @@ class Metrics:
             "Age of the oldest pending outbox message",
             registry=self.registry,
         )
+        self.input_dropped = Counter(
+            "suarawarga_input_dropped",
+            "Inbound messages dropped unread because their chat wrote faster than the input limit",
+            ["channel"],
+            registry=self.registry,
+        )
         self.inbox_backlog = Gauge(
             "suarawarga_inbox_pending", "Stored updates not yet processed", registry=self.registry
         )

@@ -260,7 +260,11 @@ class OutboxRow(Base):
     """A message waiting to be sent, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # A chat's messages in the order written: a message waits while an earlier one is pending.
+        Index("ix_outbox_chat", "channel", "recipient", "created_at"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))

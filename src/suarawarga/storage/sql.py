@@ -880,23 +880,51 @@ class OutboxRepo(_Repo):
             for r in await self.conn.execute(query)
         ]
 
-    async def claim_due(self, now: datetime, lease: timedelta, limit: int = 100) -> list[tuple[Outbound, int]]:
-        """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them."""
+    async def claim_due(
+        self, now: datetime, lease: timedelta, limit: int = 100, per_chat: int | None = None
+    ) -> list[tuple[Outbound, int]]:
+        """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them.
+
+        A chat's messages are taken in the order they were written: none while an earlier one to the same chat is
+        pending and not due (waiting for its retry, held by a pump, or claimed by another sender), and at most
+        `per_chat` of a chat at once, so that one chat's backlog cannot fill a pass (nor outlast the lease).
+        """
+        earlier = OUTBOX.alias("earlier")
+        waits_behind = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.channel == OUTBOX.c.channel,
+                earlier.c.recipient == OUTBOX.c.recipient,
+                earlier.c.status == OutboxStatus.PENDING.value,
+                earlier.c.next_attempt_at > now,
+                _before(earlier, OUTBOX),
+            )
+            .exists()
+        )
         query = (
             select(OUTBOX)
-            .where(OUTBOX.c.status == OutboxStatus.PENDING.value, OUTBOX.c.next_attempt_at <= now)
+            .where(OUTBOX.c.status == OutboxStatus.PENDING.value, OUTBOX.c.next_attempt_at <= now, ~waits_behind)
             .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
             .limit(limit)
         )
         if self.conn.dialect.name == "postgresql":
+            # Claimers take turns: one that skipped rows another had locked could take a later message of a chat
+            # whose earlier one that other is about to send.
+            await self.conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))
             query = query.with_for_update(skip_locked=True)
-        claimed = [
-            (
-                Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
-                int(r.attempts),
+        claimed: list[tuple[Outbound, int]] = []
+        taken: dict[tuple[str, str], int] = {}
+        for r in await self.conn.execute(query):
+            chat = (r.channel, r.recipient)
+            if per_chat is not None and taken.get(chat, 0) >= per_chat:
+                continue
+            taken[chat] = taken.get(chat, 0) + 1
+            claimed.append(
+                (
+                    Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
+                    int(r.attempts),
+                )
             )
-            for r in await self.conn.execute(query)
-        ]
         if claimed:  # the lease changes nothing the caller reads: the rows were read once, locked
             await self.conn.execute(
                 update(OUTBOX)
@@ -904,6 +932,71 @@ class OutboxRepo(_Repo):
                 .values(next_attempt_at=now + lease, held_by=None)
             )
         return claimed
+
+    async def waiting_chats(self, messages: Sequence[Outbound]) -> set[ConversationKey]:
+        """Return the chats of these messages that have an earlier message still pending (not among them)."""
+        firsts: dict[ConversationKey, str] = {}
+        for message in messages:
+            firsts.setdefault(message.key, message.id)
+        if not firsts:
+            return set()
+        first = OUTBOX.alias("first")
+        query = (
+            select(OUTBOX.c.channel, OUTBOX.c.recipient)
+            .join(first, and_(first.c.channel == OUTBOX.c.channel, first.c.recipient == OUTBOX.c.recipient))
+            .where(
+                first.c.id.in_(list(firsts.values())),
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.id.not_in([m.id for m in messages]),
+                _before(OUTBOX, first),
+            )
+            .distinct()
+        )
+        return {ConversationKey(ChannelName(r.channel), r.recipient) for r in await self.conn.execute(query)}
+
+    async def defer(self, ids: Sequence[str], next_at: datetime) -> None:
+        """Put messages back for later without counting an attempt (they waited their turn; nothing was tried)."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX).where(OUTBOX.c.id.in_(list(ids))).values(next_attempt_at=next_at, held_by=None)
+            )
+
+    async def drop_overtaken(self, now: datetime, older_than: timedelta, reason: str) -> list[tuple[str, str]]:
+        """Mark STALE the due replies written before `now - older_than` that a later reply to their chat follows.
+
+        Sent that late, a reply would answer a question the conversation has left (the citizen would answer an old
+        menu where a later question was asked). Notices (`template` set) are never dropped. Returns their
+        (channel, id).
+        """
+        old = await self.conn.execute(
+            select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.created_at, OUTBOX.c.payload).where(
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.next_attempt_at <= now,
+                OUTBOX.c.created_at < now - older_than,
+            )
+        )
+        candidates = [r for r in old if not r.payload.get("template")]
+        if not candidates:
+            return []
+        chats = {(r.channel, r.recipient) for r in candidates}
+        replies = await self.conn.execute(
+            select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.created_at, OUTBOX.c.payload).where(
+                tuple_(OUTBOX.c.channel, OUTBOX.c.recipient).in_(list(chats))
+            )
+        )
+        latest: dict[tuple[str, str], tuple[datetime, str]] = {}
+        for r in replies:
+            if not r.payload.get("template"):
+                chat = (r.channel, r.recipient)
+                latest[chat] = max(latest.get(chat, (r.created_at, r.id)), (r.created_at, r.id))
+        stale = [(r.channel, r.id) for r in candidates if latest[(r.channel, r.recipient)] > (r.created_at, r.id)]
+        if stale:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([i for _, i in stale]), OUTBOX.c.status == OutboxStatus.PENDING.value)
+                .values(status=OutboxStatus.STALE.value, last_error=reason[:300], held_by=None)
+            )
+        return stale
 
     async def prune(self, before: datetime) -> int:
         """Delete finished messages (sent, failed, unreachable) created before a moment."""
@@ -1524,6 +1617,12 @@ class JobRepo(_Repo):
 
 
 _OUTBOX_SEQUENCE = itertools.count()
+_CLAIM_LOCK = 0x5357_0B0C  # PostgreSQL advisory lock key: outbox claimers take turns
+
+
+def _before(a: Any, b: Any) -> Any:
+    """Return the condition "outbox row `a` was written before row `b`" (the outbox's (created_at, id) order)."""
+    return or_(a.c.created_at < b.c.created_at, and_(a.c.created_at == b.c.created_at, a.c.id < b.c.id))
 
 
 def _outbox_id() -> str:

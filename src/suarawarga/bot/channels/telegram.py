@@ -258,10 +258,11 @@ class Pacer:
 class _Defer(Exception):
     """The chat must wait longer than a send may block: the message goes back to the outbox."""
 
-    def __init__(self, seconds: float, reason: str) -> None:
+    def __init__(self, seconds: float, reason: str, *, tried: bool = True) -> None:
         super().__init__(reason)
         self.seconds = seconds
         self.reason = reason
+        self.tried = tried  # False: our own pacing held it back, so no attempt is counted
 
 
 class _Refuse(Exception):
@@ -373,18 +374,21 @@ class TelegramSender:
                     kind, error = stop
                     if kind == "unreachable":
                         report.unreachable[message.id] = error
-                    else:
-                        report.retry[message.id] = (error, None)
+                    else:  # not tried: it waits behind the earlier message, in the outbox's order
+                        report.deferred[message.id] = timedelta(0)
                     continue
                 wait = self._held(chat_id, message)
                 if wait is not None:
-                    report.retry[message.id] = ("waiting behind an earlier message", timedelta(seconds=wait))
+                    report.deferred[message.id] = timedelta(seconds=wait)
                     continue
                 try:
                     await self._send_message(chat_id, message)
                 except _Defer as deferred:
                     self._hold(chat_id, message.id, deferred.seconds)
-                    report.retry[message.id] = (deferred.reason, timedelta(seconds=deferred.seconds))
+                    if deferred.tried:
+                        report.retry[message.id] = (deferred.reason, timedelta(seconds=deferred.seconds))
+                    else:
+                        report.deferred[message.id] = timedelta(seconds=deferred.seconds)
                     continue
                 except Exception as exc:
                     kind, error = _verdict(exc)
@@ -591,7 +595,7 @@ class TelegramSender:
         while True:
             wait = self.pacer.chat_wait(chat_id) if paced else 0.0
             if wait > limits.max_wait:
-                raise _Defer(wait, f"paced: the chat may get its next message in {wait:.0f} s")
+                raise _Defer(wait, f"paced: the chat may get its next message in {wait:.0f} s", tried=False)
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue

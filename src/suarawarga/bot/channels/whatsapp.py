@@ -554,6 +554,8 @@ class WhatsAppChannel:
         self._media: dict[str, tuple[str, datetime]] = {}  # attachment path -> (media id, uploaded at)
         # The 24-hour window's bookkeeping: rows parsed side by side share one transaction.
         self._contacts: GroupCommit[tuple[str, datetime], None] = GroupCommit(self._note_contacts)
+        # When chats last wrote, for sends side by side (each chat's delivery is its own): one query for all.
+        self._windows: GroupCommit[list[str], dict[str, datetime]] = GroupCommit(self._last_contacts)
         self.sender = self
         self.parser = self.parse
 
@@ -710,6 +712,12 @@ class WhatsAppChannel:
             await uow.commit()
         return [None] * len(contacts)
 
+    async def _last_contacts(self, chat_lists: list[list[str]]) -> list[dict[str, datetime]]:
+        """Return when the chats of many sends last wrote, in one query."""
+        async with self.uow_factory() as uow:
+            last = await uow.inbound.last_contacts(CHANNEL, {chat for chats in chat_lists for chat in chats})
+        return [{chat: last[chat] for chat in chats if chat in last} for chats in chat_lists]
+
     async def _content(self, inbound: Inbound, message: Mapping[str, Any], kind: str) -> Inbound:
         body = _dict(message.get(kind))
         if kind == "text":
@@ -764,8 +772,7 @@ class WhatsAppChannel:
         by_chat: dict[str, list[Outbound]] = {}
         for message in messages:
             by_chat.setdefault(message.key.chat_id, []).append(message)
-        async with self.uow_factory() as uow:
-            last = await uow.inbound.last_contacts(CHANNEL, by_chat)
+        last = await self._windows.add(list(by_chat))
         now = self.clock.now()
         await asyncio.gather(
             *(
@@ -782,6 +789,10 @@ class WhatsAppChannel:
         blocked: _Failure | None = None
         async with self.parallel:
             for parcel in self._parcels(messages, window):
+                if blocked is not None and blocked.verdict is Verdict.RETRY:
+                    # Not tried: it waits behind the earlier message in the outbox, which keeps the chat's order.
+                    report.deferred.update(dict.fromkeys(parcel.ids, timedelta(0)))
+                    continue
                 blocked = blocked or state.throttled
                 if blocked is not None:  # keep the chat's order: nothing overtakes a message that must wait
                     _record(report, parcel.ids, blocked)
