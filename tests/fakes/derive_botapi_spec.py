@@ -1,7 +1,8 @@
 """Regenerate ``botapi_spec.json`` from the telegram-bot-api-spec ``api.json`` (facts only, no prose).
 
-Usage: ``python tests/fakes/derive_botapi_spec.py [path/to/api.json]``; the default source is
-``../shared/telegram-bot-api/api.json`` next to the repository (PaulSonOfLars/telegram-bot-api-spec, MIT).
+Usage: ``python tests/fakes/derive_botapi_spec.py path/to/api.json``, where ``api.json`` is a copy of the public
+PaulSonOfLars/telegram-bot-api-spec project's machine-readable Bot API (MIT). The tests need only the derived
+``botapi_spec.json``, which is committed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SOURCE = HERE.parents[2] / "shared" / "telegram-bot-api" / "api.json"
 OUTPUT = HERE / "botapi_spec.json"
 
 # Types whose fields the fake validates when they appear nested in parameters; the table also gets
@@ -93,7 +93,10 @@ def render(spec: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     """Read the source spec, write ``botapi_spec.json`` next to this script."""
-    source_path = Path(argv[1]) if len(argv) > 1 else DEFAULT_SOURCE
+    if len(argv) != 2:
+        sys.stderr.write("usage: python tests/fakes/derive_botapi_spec.py path/to/api.json\n")
+        return 2
+    source_path = Path(argv[1])
     spec = derive(json.loads(source_path.read_text(encoding="utf-8")))
     OUTPUT.write_text(render(spec), encoding="utf-8")
     return 0

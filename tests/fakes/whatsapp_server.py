@@ -2,7 +2,7 @@
 
 The server runs as an asyncio task (uvicorn + Starlette) on the test's own event loop. It takes the requests
 the product makes (``POST /{version}/{phone-number-id}/messages`` and ``/media``, ``GET /{version}/{media-id}``
-and the media URL it hands out), checks each one against the shapes and limits documented in REFERENCE.md
+and the media URL it hands out), checks each one against the shapes and limits documented in docs/platforms.md §2
 section 4, and answers like Meta: an error JSON with Meta's code for what breaks a rule, including 131047
 when a free-form message is sent outside the 24-hour window of the recipient's last message. It keeps a log
 of what each recipient got, can be told to fail the next sends with a given error code, and lets a test act

@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 
@@ -187,3 +188,38 @@ async def test_guessing_codes_is_slowed_to_ten_wrong_codes_an_hour(app: App) -> 
     assert [r.status_code for r in wrong] == [404] * 10
     assert blocked.status_code == 429 and blocked.headers["retry-after"] == "3600"
     assert later.status_code == 200
+
+
+async def test_every_unit_page_opens(app: App) -> None:
+    """The page of every unit, with or without answers, with or without sub-units, renders in both languages."""
+    await populate(app)
+    async with app.uow() as uow:
+        codes = [unit.code for unit in await uow.units.list()]
+    async with client(app) as http:
+        for code in codes:
+            for lang in ("id", "en"):
+                page = await http.get(f"/ikm/{code}?lang={lang}")
+                assert page.status_code == 200, (code, lang)
+    dinkes = (await _get(app, "/ikm/DINKES?periode=2026-Q4")).text
+    assert "belum cukup responden" in _row(dinkes, "unit", "PKM-ANDALAS")
+    assert "belum ada responden" in _row(dinkes, "period", "2026-Q1")
+
+
+async def test_a_failing_page_is_a_page_not_a_trace(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error gives the visitor the 500 page in their language; the trace goes to the log only."""
+    from suarawarga.site import web
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(web, "city_page", broken)
+    async with client(app) as http:
+        page = await http.get("/?lang=en")
+    assert page.status_code == 500
+    assert "Something went wrong" in page.text
+    assert "database on fire" not in page.text and "Traceback" not in page.text
+
+
+async def _get(app: App, path: str) -> httpx.Response:
+    async with client(app) as http:
+        return await http.get(path)

@@ -396,7 +396,7 @@ def test_weight_values() -> None:
     ],
 )
 def test_maximum_ikm_per_weight(weight: Weight, shown: str, ni_shown: str) -> None:
-    """All-4 answers give 100.00 / 99.90 / 99.00 under 1/9 / 0.111 / 0.11 (REFERENCE §1.1.3)."""
+    """All-4 answers give 100.00 / 99.90 / 99.00 under 1/9 / 0.111 / 0.11 (docs/ikm.md §3)."""
     result = compute_ikm(uniform((0, 0, 0, 7)), n_respondents=7, weight=weight)
     assert result.ikm_display == shown
     assert result.ni_display == ni_shown
@@ -404,7 +404,7 @@ def test_maximum_ikm_per_weight(weight: Weight, shown: str, ni_shown: str) -> No
 
 
 WEIGHT_CASES = [
-    # (distribution per unsur, n, weight, shown IKM, mutu): REFERENCE §5 "Effect on true IKM values".
+    # (distribution per unsur, n, weight, shown IKM, mutu): the effect of the legacy weights (docs/ikm.md §3).
     ((0, 0, 44, 56), 100, Weight.EXACT, "89.00", Mutu.A),
     ((0, 0, 44, 56), 100, Weight.LEGACY_0111, "88.91", Mutu.A),
     ((0, 0, 44, 56), 100, Weight.LEGACY_011, "88.11", Mutu.B),

@@ -1,6 +1,6 @@
 """The dispatcher: every inbound goes through dedupe, state, the flow step and the outbox in one transaction.
 
-Order of work for each inbound (see ARCHITECTURE.md, 3.2):
+Order of work for each inbound (docs/architecture.md §2, §3):
 1. drop it if (channel, external id) was processed before;
 2. serialise it behind earlier messages of the same chat (a chat always maps to the same lane);
 3. load the chat's state, run the step, save the state and write the replies to the outbox, then commit;

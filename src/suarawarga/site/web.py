@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import logging
 import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ from suarawarga.surveys.services import IkmLine, ikm_report, profile_counts, res
 
 if TYPE_CHECKING:
     from suarawarga.bootstrap import App
+
+log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -204,7 +207,7 @@ class Site:
         t = self.text(_language(request))
         heading = t(f"site.error.{status}.heading")
         body = text if text is not None else t(f"site.error.{status}.text") if status == 404 else ""
-        return self.render(request, "error.html", status, heading=heading, text=body)
+        return self.render(request, "notice.html", status, heading=heading, text=body)
 
     def _period(self, request: Request) -> Period:
         """Return the period asked for with ?periode= (a quarter, semester or year), or the current quarter."""
@@ -421,7 +424,14 @@ def site_routes(app: App) -> list[BaseRoute]:
     get = ["GET", "HEAD"]
 
     def route(path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
-        return Route(path, endpoint, methods=get)
+        async def guarded(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except Exception:  # a visitor gets a page in their language, the log gets the trace
+                log.exception("public site: %s failed", request.url.path)
+                return site.error(request, 500, site.text(_language(request))("site.error.500.text"))
+
+        return Route(path, guarded, methods=get)
 
     return [
         route("/", site.home),

@@ -1,7 +1,7 @@
 """Stable codes for the IKM survey (PermenPANRB 14/2017).
 
 Everything persisted is a lowercase code from this module, never the position of a question in a form:
-sources disagree on whether U8 is *pengaduan* or *sarana* (REFERENCE.md §1.1.1, "Ordering trap").
+sources disagree on whether U8 is *pengaduan* or *sarana* (docs/ikm.md §2).
 User-facing wording lives in ``bot/catalogue/survey.yaml``; this module only builds the catalogue keys.
 """
 
@@ -53,7 +53,7 @@ class UnknownCodeError(ValueError):
 
 
 class Unsur(StrEnum):
-    """The nine service elements, declared in regulation order U1..U9 (REFERENCE.md §1.1.1)."""
+    """The nine service elements, declared in regulation order U1..U9 (docs/ikm.md §2)."""
 
     PERSYARATAN = "persyaratan"
     PROSEDUR = "prosedur"
@@ -95,7 +95,7 @@ def unsur_from_label(label: str) -> Unsur:
 
 
 class ProfileField(StrEnum):
-    """Respondent profile questions of the standard questionnaire (REFERENCE.md §1.1.2, PROFIL)."""
+    """Respondent profile questions of the standard questionnaire (docs/ikm.md §2)."""
 
     GENDER = "gender"
     AGE = "age"
@@ -111,7 +111,7 @@ class JenisKelamin(StrEnum):
 
 
 class UsiaBand(StrEnum):
-    """Age bands <25, 25-39, 40-55, >55 (REFERENCE.md §1.1.2: no official banding; common report bands)."""
+    """Age bands <25, 25-39, 40-55, >55 (docs/ikm.md §2: no official banding; common report bands)."""
 
     UNDER_25 = "lt25"
     FROM_25_TO_39 = "25_39"

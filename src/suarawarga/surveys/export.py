@@ -1,7 +1,7 @@
 """IKM reports as JSON rows, a text table, CSV and an xlsx workbook; every format shows the same figures.
 
 All figures come from :class:`suarawarga.surveys.services.IkmReport` and are rounded only here, half-up:
-NRR to 3 places, NI to 4, IKM to 2 (REFERENCE.md, "Decisions for SuaraWarga"). Every format states the weight
+NRR to 3 places, NI to 4, IKM to 2 (docs/ikm.md §3). Every format states the weight
 used, n, and (when the population is known) the Krejcie–Morgan minimum sample and whether n reaches it.
 Texts in the workbook come from the catalogue through a `label(key)` function, so this module needs no bot code.
 """

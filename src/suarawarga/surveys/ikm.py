@@ -1,6 +1,6 @@
 """Exact IKM arithmetic (PermenPANRB 14/2017), computed from per-unsur tallies.
 
-Rules (REFERENCE.md, "Decisions for SuaraWarga" and §1.1.3, §1.1.4, §2, §5):
+Rules (docs/ikm.md §3, §4):
 
 * NRR of an unsur = sum of its scores ÷ number of answers *to that unsur* (a respondent may skip one).
 * NI = Σ NRR × weight, with weight exactly 1/9 by default; legacy weights 0,111 and 0,11 only on request.
@@ -121,7 +121,7 @@ def weight_value(weight: Weight | str) -> Fraction:
 
 
 class Mutu(StrEnum):
-    """Mutu pelayanan letter (REFERENCE.md §1.1.4)."""
+    """Mutu pelayanan letter (docs/ikm.md §3)."""
 
     A = "A"
     B = "B"
@@ -571,7 +571,7 @@ KM_MARGIN: Final = Fraction(5, 100)
 def krejcie_morgan(population: int) -> int:
     """Return the Krejcie–Morgan minimum sample for a population, rounded to the nearest integer (half up).
 
-    S = χ²·N·P(1−P) / (d²·(N−1) + χ²·P(1−P)) with χ² = 3.841, P = 0.5, d = 0.05 (REFERENCE.md §2).
+    S = χ²·N·P(1−P) / (d²·(N−1) + χ²·P(1−P)) with χ² = 3.841, P = 0.5, d = 0.05 (docs/ikm.md §4).
     """
     if isinstance(population, bool) or not isinstance(population, int) or population < 1:
         raise IkmInputError(f"population must be a positive int, got {population!r}")

@@ -4,7 +4,7 @@ Columns: ``submitted_at`` and the nine unsur codes (``persyaratan`` … ``sarana
 ``service``, ``gender``, ``age``, ``education``, ``occupation`` and ``saran`` are optional (Indonesian names
 such as ``tanggal``, ``jenis_kelamin``, ``usia``, ``pendidikan``, ``pekerjaan``, ``layanan`` work too).
 Spreadsheets with U1..U9 headers must say which column is which unsur (``U8=pengaduan,U9=sarana``), because
-sources disagree on whether U8 is pengaduan or sarana (REFERENCE.md §1.1.1).
+sources disagree on whether U8 is pengaduan or sarana (docs/ikm.md §2).
 
 Every row gets an import key derived from its unit and content (and how many identical rows came before it
 in the file), so importing the same file again stores nothing twice. Pure; no I/O.

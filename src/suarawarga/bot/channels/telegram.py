@@ -13,7 +13,7 @@ is the choice id (at most 64 bytes, checked here); where a location is asked in 
 offers a "share location" button and the choices as text buttons; files go out with sendPhoto/sendDocument from
 the attachment store, and the file_id Telegram returns is reused for the next send of the same file.
 
-Pacing (REFERENCE.md 3.1): at most ~30 calls a second overall, a short burst then 1 a second per private chat, 20
+Pacing (docs/platforms.md §1.1): at most ~30 calls a second overall, a short burst then 1 a second per private chat, 20
 a minute per group. Calls are spaced evenly (28 a second by default) and take their turn first come, first served,
 so a large batch (the weekly digests) goes out at a steady rate without bursts that Telegram would answer with 429.
 Different chats are sent concurrently, each chat in order. A wait longer than a few seconds

@@ -11,7 +11,7 @@ rows) or a numbered text menu the citizen answers by typing the number; text is 
 files are uploaded and sent as image or document messages. Every limit is enforced here, before Meta sees
 the request. Outside the 24-hour window a message goes out as the approved template configured for its kind
 (`Outbound.template`). Meta's error codes decide between a retry, a switch to the template, unreachable and
-failed (REFERENCE.md, section 4).
+failed (docs/platforms.md §2).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = ChannelName.WHATSAPP
 
-# Limits of the Cloud API (REFERENCE.md 4.6, 4.7); every request is checked against them before it is sent.
+# Limits of the Cloud API (docs/platforms.md §2.6, §2.7); every request is checked against them before it is sent.
 TEXT_MAX = 4096
 BODY_MAX = 1024  # interactive body
 CAPTION_MAX = 1024
@@ -98,7 +98,7 @@ MEDIA_ID_TTL = timedelta(days=25)  # uploaded media live 30 days at Meta
 WINDOW = timedelta(hours=24)  # the customer-service window after a chat's last message
 WINDOW_MARGIN = timedelta(minutes=5)  # a send takes a moment: do not start one at the window's last second
 
-# Meta error codes (REFERENCE.md 4.9) and what to do about them.
+# Meta error codes (docs/platforms.md §2.9) and what to do about them.
 THROUGHPUT = 130429
 PAIR_RATE = 131056
 WINDOW_CLOSED = 131047
