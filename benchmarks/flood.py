@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import re
 import shutil
 import sys
@@ -38,7 +37,16 @@ from pathlib import Path
 from tests.fakes import telegram_server as tg
 from tests.fakes import whatsapp_server as wa
 
-from benchmarks.load import SECRET, BotApi, GraphApi, ServeProcess, percentile, recreate_database, run_cli
+from benchmarks.load import (
+    SECRET,
+    BotApi,
+    GraphApi,
+    ServeProcess,
+    percentile,
+    product_env,
+    recreate_database,
+    run_cli,
+)
 from benchmarks.load_http import HttpError, HttpPool
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/suarawarga_flood"
@@ -103,23 +111,7 @@ class FloodRun:
 
     def env(self) -> dict[str, str]:
         """Return the environment of the serve process: PostgreSQL and the two fakes."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SUARAWARGA_")}
-        env.update(
-            {
-                "SUARAWARGA_DATABASE_URL": self.args.database_url,
-                "SUARAWARGA_TELEGRAM_TOKEN": self.telegram.token,
-                "SUARAWARGA_TELEGRAM_API_URL": self.telegram.root_url,
-                "SUARAWARGA_TELEGRAM_WEBHOOK_SECRET": SECRET,
-                "SUARAWARGA_WHATSAPP_API_URL": self.whatsapp.root_url,
-                "SUARAWARGA_WHATSAPP_API_VERSION": wa.VERSION,
-                "SUARAWARGA_WHATSAPP_TOKEN": wa.TOKEN,
-                "SUARAWARGA_WHATSAPP_PHONE_NUMBER_ID": wa.PHONE_NUMBER_ID,
-                "SUARAWARGA_WHATSAPP_APP_SECRET": wa.APP_SECRET,
-                "SUARAWARGA_WHATSAPP_VERIFY_TOKEN": wa.VERIFY_TOKEN,
-                "SUARAWARGA_ATTACHMENTS_DIR": str(self.workdir / "attachments"),
-                "SUARAWARGA_LOG_LEVEL": "WARNING",
-            }
-        )
+        env = product_env(self.args.database_url, self.telegram, self.whatsapp, self.workdir, "WARNING")
         if self.args.telegram_rate:
             env["SUARAWARGA_TELEGRAM_SEND_RATE"] = str(self.args.telegram_rate)
         return env

@@ -494,6 +494,30 @@ def other_pytest_running() -> list[str]:
     return found
 
 
+def product_env(
+    database_url: str, telegram: BotApi, whatsapp: GraphApi, workdir: Path, log_level: str
+) -> dict[str, str]:
+    """Return the environment of a product process on PostgreSQL and the two local fakes (no other SUARAWARGA_)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUARAWARGA_")}
+    env.update(
+        {
+            "SUARAWARGA_DATABASE_URL": database_url,
+            "SUARAWARGA_TELEGRAM_TOKEN": telegram.token,
+            "SUARAWARGA_TELEGRAM_API_URL": telegram.root_url,
+            "SUARAWARGA_TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "SUARAWARGA_WHATSAPP_API_URL": whatsapp.root_url,
+            "SUARAWARGA_WHATSAPP_API_VERSION": wa.VERSION,
+            "SUARAWARGA_WHATSAPP_TOKEN": wa.TOKEN,
+            "SUARAWARGA_WHATSAPP_PHONE_NUMBER_ID": wa.PHONE_NUMBER_ID,
+            "SUARAWARGA_WHATSAPP_APP_SECRET": wa.APP_SECRET,
+            "SUARAWARGA_WHATSAPP_VERIFY_TOKEN": wa.VERIFY_TOKEN,
+            "SUARAWARGA_ATTACHMENTS_DIR": str(workdir / "attachments"),
+            "SUARAWARGA_LOG_LEVEL": log_level,
+        }
+    )
+    return env
+
+
 def percentile(values: Sequence[float], fraction: float) -> float:
     """Return the nearest-rank percentile of values (0 for none)."""
     if not values:
@@ -540,24 +564,8 @@ class LoadRun:
 
     def server_env(self) -> dict[str, str]:
         """Return the environment of the product's processes: PostgreSQL and the two fakes."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SUARAWARGA_")}
-        env.update(
-            {
-                "SUARAWARGA_DATABASE_URL": self.args.database_url,
-                "SUARAWARGA_TELEGRAM_TOKEN": self.telegram.token,
-                "SUARAWARGA_TELEGRAM_API_URL": self.telegram.root_url,
-                "SUARAWARGA_TELEGRAM_WEBHOOK_SECRET": SECRET,
-                "SUARAWARGA_WHATSAPP_API_URL": self.whatsapp.root_url,
-                "SUARAWARGA_WHATSAPP_API_VERSION": wa.VERSION,
-                "SUARAWARGA_WHATSAPP_TOKEN": wa.TOKEN,
-                "SUARAWARGA_WHATSAPP_PHONE_NUMBER_ID": wa.PHONE_NUMBER_ID,
-                "SUARAWARGA_WHATSAPP_APP_SECRET": wa.APP_SECRET,
-                "SUARAWARGA_WHATSAPP_VERIFY_TOKEN": wa.VERIFY_TOKEN,
-                "SUARAWARGA_ATTACHMENTS_DIR": str(self.workdir / "attachments"),
-                "SUARAWARGA_COMPLAINTS_PER_DAY": "1000",  # a duplicate must show as one, not hit the limit
-                "SUARAWARGA_LOG_LEVEL": self.args.log_level,
-            }
-        )
+        env = product_env(self.args.database_url, self.telegram, self.whatsapp, self.workdir, self.args.log_level)
+        env["SUARAWARGA_COMPLAINTS_PER_DAY"] = "1000"  # a duplicate must show as one, not hit the limit
         if self.args.telegram_rate:
             # Telegram allows a bot about 30 messages a second, and the product keeps under that; the fake has
             # no such limit, and 500 citizens need ~6 500 replies: at 28/s that alone would take 4 minutes.

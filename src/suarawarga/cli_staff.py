@@ -13,15 +13,12 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
 from suarawarga.complaints import staffing
 from suarawarga.complaints.model import Unit
 from suarawarga.errors import NotFound
 
 if TYPE_CHECKING:
     from suarawarga.bootstrap import App
-
-STAFF_LANGUAGE = "id"  # officers are told in Indonesian, as in chat
 
 
 def _out(text: str) -> None:
@@ -115,17 +112,7 @@ async def cmd_staff_remove(app: App, args: argparse.Namespace) -> int:
             return _fail("remove", f"no active officer with ID {args.id}: expected an ID from suarawarga staff list")
         unit = await uow.units.get(member.unit_id)
         unit_name = unit.name if unit else "-"
-        await uow.outbox.add_many(
-            [
-                Outbound(
-                    key=ConversationKey(ChannelName(member.channel), member.chat_id),
-                    text_key="staff.removed_you",
-                    params={"unit": unit_name},
-                    language=STAFF_LANGUAGE,
-                )
-            ],
-            now,
-        )
+        await uow.outbox.add_many([staffing.removal_notice(member, unit_name)], now)
         await uow.commit()
     _out(f"removed {_safe(member.name)} ({member.role.value}, {member.channel}) from {unit_name}")
     _out("their buttons and officer commands no longer work; they are told in chat; the removal is recorded")
@@ -144,17 +131,7 @@ async def cmd_staff_unlink_group(app: App, args: argparse.Namespace) -> int:
             )
         unit = await uow.units.get(group.unit_id)
         unit_name = unit.name if unit else group.unit_code
-        await uow.outbox.add_many(
-            [
-                Outbound(
-                    key=ConversationKey(ChannelName(group.channel), group.chat_id),
-                    text_key="staff.unlinked_here",
-                    params={"unit": unit_name},
-                    language=STAFF_LANGUAGE,
-                )
-            ],
-            now,
-        )
+        await uow.outbox.add_many([staffing.unlink_notice(group, unit_name)], now)
         await uow.commit()
     _out(f"the {group.channel} group {_safe(group.chat_id)} no longer receives the complaints of {unit_name}")
     _out("the unlink is recorded; without a group, the unit's complaints go to its officers' private chats")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from suarawarga.bot.messages import ChannelName
+from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
 from suarawarga.complaints.model import Staff, StaffRole, Unit
 from suarawarga.errors import NotAllowed, NotFound
 from suarawarga.storage.uow import UnitOfWork
@@ -130,6 +130,21 @@ async def remove_member(
         reason=(reason or "").strip()[:REASON_MAX] or None,
     )
     return member
+
+
+GROUP_LANGUAGE = "id"  # OPD groups work in Indonesian; an officer's own chat uses the language they chose
+
+
+def removal_notice(member: Staff, unit_name: str) -> Outbound:
+    """Return the message that tells a removed officer (in their language) that they no longer act for the unit."""
+    key = ConversationKey(ChannelName(member.channel), member.chat_id)
+    return Outbound(key=key, text_key="staff.removed_you", params={"unit": unit_name}, language=member.language)
+
+
+def unlink_notice(group: LinkedGroup, unit_name: str) -> Outbound:
+    """Return the message that tells an unlinked group it no longer receives the unit's complaints."""
+    key = ConversationKey(ChannelName(group.channel), group.chat_id)
+    return Outbound(key=key, text_key="staff.unlinked_here", params={"unit": unit_name}, language=GROUP_LANGUAGE)
 
 
 async def unlink_group(

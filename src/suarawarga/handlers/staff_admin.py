@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 
 from suarawarga.bot.conversation import END, STAY, Turn
-from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
 from suarawarga.complaints import handling, staffing
 from suarawarga.complaints.model import Staff, StaffRole, Unit
 from suarawarga.errors import NotAllowed, NotFound
 from suarawarga.handlers.common import format_time, sender_of
-from suarawarga.handlers.notify import STAFF_LANGUAGE, one_line
+from suarawarga.handlers.notify import one_line
 from suarawarga.handlers.staff import usage
 
 log = logging.getLogger(__name__)
@@ -109,14 +108,7 @@ async def remove_command(turn: Turn, args: str) -> str:
     unit_name = unit.name if unit else "-"
     log.info("staff member %d removed by staff member %d", removed.id, managers[0].id)
     turn.reply("staff.manage.removed", name=one_line(removed.name), unit=unit_name)
-    turn.notify(
-        Outbound(
-            key=ConversationKey(ChannelName(removed.channel), removed.chat_id),
-            text_key="staff.removed_you",
-            params={"unit": unit_name},
-            language=STAFF_LANGUAGE,
-        )
-    )
+    turn.notify(staffing.removal_notice(removed, unit_name))
     return _done(turn)
 
 
@@ -142,14 +134,7 @@ async def unlink_command(turn: Turn, args: str) -> str:
         unlinked.append(unit.name if unit else link.unit_code)
         log.info("group link %d removed by staff member %d", link.id, managers[0].id)
         if (link.channel, link.chat_id) != (turn.inbound.key.channel.value, turn.inbound.key.chat_id):
-            turn.notify(
-                Outbound(
-                    key=ConversationKey(ChannelName(link.channel), link.chat_id),
-                    text_key="staff.unlinked_here",
-                    params={"unit": unlinked[-1]},
-                    language=STAFF_LANGUAGE,
-                )
-            )
+            turn.notify(staffing.unlink_notice(link, unlinked[-1]))
     if unlinked:
         turn.reply("staff.manage.unlinked", units=", ".join(unlinked))
     elif group_id is not None:  # none such, or not the sender's to unlink: the same answer
