@@ -223,3 +223,12 @@ async def test_a_failing_page_is_a_page_not_a_trace(app: App, monkeypatch: pytes
 async def _get(app: App, path: str) -> httpx.Response:
     async with client(app) as http:
         return await http.get(path)
+
+
+def test_every_status_and_step_has_its_public_text(app: App) -> None:
+    """The tracking page names every complaint status and every public step in both languages."""
+    from suarawarga.complaints.model import ComplaintStatus
+    from suarawarga.complaints.public import PUBLIC_STEPS
+
+    keys = [f"site.status.{s}" for s in ComplaintStatus] + [f"site.step.{k}" for k in PUBLIC_STEPS]
+    assert sorted(k for k in keys if not app.catalogue.has(k)) == []

@@ -46,6 +46,7 @@ from suarawarga.surveys.services import IkmLine, ikm_report, profile_counts, res
 
 if TYPE_CHECKING:
     from suarawarga.bootstrap import App
+    from suarawarga.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +114,9 @@ class Site:
         self.failures = FailedLookups()
         self.city_name: str | None = None  # the seeded city's name, read with each page (a re-seed may rename it)
 
-    async def read_city(self) -> None:
-        """Read the city's name from the seed (kept for pages that do not read the database)."""
-        async with self.app.uow() as uow:
-            self.city_name = await uow.units.city_name() or self.city_name
+    async def read_city(self, uow: UnitOfWork) -> None:
+        """Read the city's name from the seed in a page's own unit of work (kept for pages that read nothing)."""
+        self.city_name = await uow.units.city_name() or self.city_name
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -230,9 +230,9 @@ class Site:
     async def home(self, request: Request) -> Response:
         """GET /: the city's IKM, every OPD ranked, complaint figures per OPD."""
         lang = _language(request)
-        await self.read_city()
-        city = (self.app.settings.city_code, self.city_name or self.text(lang)("site.city"))
         async with self.app.uow() as uow:
+            await self.read_city(uow)
+            city = (self.app.settings.city_code, self.city_name or self.text(lang)("site.city"))
             page = await city_page(uow, self.app.clock.now(), self.app.calendar, city)
         return self.render(request, "city.html", page=page)
 
@@ -242,8 +242,8 @@ class Site:
             period = self._period(request)
         except PeriodError:
             return self._bad_period(request)
-        await self.read_city()
         async with self.app.uow() as uow:
+            await self.read_city(uow)
             found = await find_unit(uow, request.path_params["code"])
             if found is None:
                 return self.error(request, 404)
@@ -378,8 +378,8 @@ class Site:
             response = self.render(request, "track.html", 429, asked=code, message=message, found=None)
             response.headers["retry-after"] = "3600"
             return self._no_store(response)
-        await self.read_city()
         async with self.app.uow() as uow:
+            await self.read_city(uow)
             found = await track(uow, code, _language(request))
         if found is None:
             self.failures.record(client, now)
