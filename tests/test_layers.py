@@ -89,6 +89,70 @@ def test_the_web_faces_use_the_services_not_storage(package: str) -> None:
         f"{path.relative_to(SRC)}: {name}"
         for path in (SRC / package).rglob("*.py")
         for name in _imports(path)
-        if name.startswith("suarawarga.storage") and name != "suarawarga.storage.uow"
+        if name.startswith("suarawarga.storage") and name.removeprefix("suarawarga.storage.") not in STORAGE_PORTS
     }
     assert offenders == set()
+
+
+STORAGE = SRC / "storage"
+STORAGE_MACHINERY = {"orm", "db", "migrate", "__init__"}  # tables, engines and migrations: SQLAlchemy's own
+STORAGE_PORTS = {
+    p.stem for p in STORAGE.glob("*.py") if not p.stem.endswith("_sql") and p.stem not in STORAGE_MACHINERY
+}
+COMPOSITION_ROOT = "bootstrap.py"
+
+
+def test_storage_modules_are_ports_or_sql() -> None:
+    """Each storage module is SQL (`*_sql.py`, or the tables, engine and migrations) or a port importing no SQL."""
+    offenders = {
+        f"storage/{port}.py: {name}"
+        for port in STORAGE_PORTS
+        for name in _imports(STORAGE / f"{port}.py")
+        if name.split(".")[0] in FORBIDDEN
+        or (name.startswith("suarawarga.storage.") and name.removeprefix("suarawarga.storage.") not in STORAGE_PORTS)
+    }
+    assert "uow" in STORAGE_PORTS
+    assert offenders == set()
+
+
+def test_only_the_composition_root_imports_sql_repositories() -> None:
+    """Outside storage/, only the composition root imports a `storage.*_sql` module; the rest use the ports."""
+    offenders = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in SRC.rglob("*.py")
+        if path.relative_to(SRC).parts[0] != "storage" and path.name != COMPOSITION_ROOT
+        for name in _imports(path)
+        if name.startswith("suarawarga.storage.") and name.endswith("_sql")
+    }
+    assert offenders == set()
+
+
+def test_loading_the_storage_ports_does_not_load_sqlalchemy() -> None:
+    """The unit-of-work port and every repository Protocol load without SQLAlchemy (a fake can implement them)."""
+    script = (
+        "import sys\n"
+        + "".join(f"import suarawarga.storage.{port}\n" for port in sorted(STORAGE_PORTS))
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_every_repository_of_the_unit_of_work_is_a_protocol_of_a_port() -> None:
+    """Each repository the `UnitOfWork` port lists is typed by a Protocol defined in a storage port module."""
+    import typing
+
+    from suarawarga.storage import uow
+
+    protocols: dict[str, type] = {}
+    for port in STORAGE_PORTS - {"uow"}:
+        module = __import__(f"suarawarga.storage.{port}", fromlist=["_"])
+        protocols |= {
+            name: value
+            for name, value in vars(module).items()
+            if isinstance(value, type) and getattr(value, "_is_protocol", False) and value.__module__ == module.__name__
+        }
+    hints = typing.get_type_hints(uow.UnitOfWork, localns=protocols)
+    repositories = {name: hint for name, hint in hints.items() if not name.startswith("_")}
+    assert len(repositories) >= 15
+    assert {name: hint.__name__ for name, hint in repositories.items() if hint not in protocols.values()} == {}

@@ -22,8 +22,8 @@ from suarawarga.config import Settings
 from suarawarga.handlers.registry import build_engine
 from suarawarga.logging import SenderTags
 from suarawarga.storage.db import make_engine
-from suarawarga.storage.sql import SqlUnitOfWork
 from suarawarga.storage.uow import UnitOfWork
+from suarawarga.storage.uow_sql import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from suarawarga.bot.messages import (
 from suarawarga.bot.sender import SendReport
 from suarawarga.bot.texts import Catalogue
 from suarawarga.config import WhatsAppTemplate, default_whatsapp_templates
-from suarawarga.storage.sql import OutboxEntry
+from suarawarga.storage.outbox import OutboxEntry
 from tests.fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
@@ -64,7 +64,7 @@ async def open_window(rig: Rig, *users: WaUser) -> None:
     now = rig.app.clock.now()
     async with rig.app.uow() as uow:
         for user in users:
-            await uow.inbound.note_contact(ChannelName.WHATSAPP, user.address, now)
+            await uow.contacts.note_contact(ChannelName.WHATSAPP, user.address, now)
             rig.api.last_inbound[user.address] = now
         await uow.commit()
 
@@ -211,7 +211,7 @@ async def test_outside_the_window_the_kind_s_template_is_sent(rig: Rig) -> None:
 async def test_window_closed_at_meta_switches_to_the_template(rig: Rig, app: App) -> None:
     """If Meta answers 131047 although we thought the window open, the template goes instead and we learn."""
     async with app.uow() as uow:
-        await uow.inbound.note_contact(ChannelName.WHATSAPP, SITI.address, app.clock.now())
+        await uow.contacts.note_contact(ChannelName.WHATSAPP, SITI.address, app.clock.now())
         await uow.commit()
     report, (update,) = await deliver(rig, message(SITI, "Sudah diterima", template="complaint_update"))
     assert report.sent == [update]
@@ -219,7 +219,7 @@ async def test_window_closed_at_meta_switches_to_the_template(rig: Rig, app: App
     (sent,) = rig.api.to(SITI)
     assert sent.body["template"]["name"] == "sw_pembaruan_pengaduan"
     async with app.uow() as uow:
-        assert await uow.inbound.last_contacts(ChannelName.WHATSAPP, [SITI.address]) == {}
+        assert await uow.contacts.last_contacts(ChannelName.WHATSAPP, [SITI.address]) == {}
 
 
 async def test_throughput_limit_holds_back_the_whole_batch(rig: Rig, clock: FrozenClock) -> None:

@@ -237,8 +237,8 @@ async def test_each_message_opens_the_window_for_the_chat_and_the_citizen(
         identity = (await conn.execute(select(ChannelIdentity.last_inbound_at))).scalar_one()
     assert chat == identity == clock.now().replace(microsecond=0)
     async with app.uow() as uow:  # an older timestamp (a late retry of Meta) does not move it back
-        await uow.inbound.note_contact(ChannelName.WHATSAPP, SITI.address, clock.now() - timedelta(days=1))
-        assert (await uow.inbound.last_contacts(ChannelName.WHATSAPP, [SITI.address]))[SITI.address] == chat
+        await uow.contacts.note_contact(ChannelName.WHATSAPP, SITI.address, clock.now() - timedelta(days=1))
+        assert (await uow.contacts.last_contacts(ChannelName.WHATSAPP, [SITI.address]))[SITI.address] == chat
 
 
 async def test_the_channel_is_built_only_when_configured(app: App) -> None:

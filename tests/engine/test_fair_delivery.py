@@ -146,7 +146,7 @@ async def rig(app: App, clock: FrozenClock) -> AsyncIterator[Rig]:
     async with whatsapp_rig(app, clock) as running_rig:
         now = app.clock.now()
         async with app.uow() as uow:
-            await uow.inbound.note_contact(ChannelName.WHATSAPP, SITI.address, now)
+            await uow.contacts.note_contact(ChannelName.WHATSAPP, SITI.address, now)
             await uow.commit()
         running_rig.api.last_inbound[SITI.address] = now
         yield running_rig

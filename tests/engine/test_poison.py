@@ -10,7 +10,7 @@ import pytest
 from suarawarga.bootstrap import App
 from suarawarga.bot.inbox import MAX_ATTEMPTS, InboxProcessor
 from suarawarga.bot.messages import ChannelName, Outbound
-from suarawarga.storage.sql import OutboxRepo
+from suarawarga.storage.outbox_sql import OutboxRepo
 from tests.engine.test_inbox import parser, update
 
 POISON_CHAT = 666

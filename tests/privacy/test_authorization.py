@@ -89,7 +89,7 @@ class Cast:
         b, b_history = await self.complaint(self.code_b)
         async with self.app.uow() as uow:
             views = await uow.audit.identity_views()
-            ratings = [await uow.jobs.rating(c.id, 1) for c in (a, b)]
+            ratings = [await uow.ratings.rating(c.id, 1) for c in (a, b)]
             keys = [console_key(name) for name in (*self.people, self.reporter.key.chat_id)]
             states = await uow.conversations.load_many(keys)
         return (

@@ -224,7 +224,7 @@ class Dispatcher:
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
-            await uow.inbound.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
+            await uow.processed.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold, self.holder)
             await uow.commit()
         if erase and self.on_erase is not None:
@@ -290,7 +290,7 @@ class Dispatcher:
             by_channel.setdefault(item.inbound.key.channel, []).append(item.inbound.external_id)
         seen: set[tuple[str, str]] = set()
         for channel, ids in by_channel.items():
-            seen |= {(channel, e) for e in await uow.inbound.seen(ChannelName(channel), ids)}
+            seen |= {(channel, e) for e in await uow.processed.seen(ChannelName(channel), ids)}
         fresh: list[int] = []
         for index, item in enumerate(items):
             marker = (item.inbound.key.channel.value, item.inbound.external_id)
@@ -307,7 +307,7 @@ class Dispatcher:
         """Mark a message whose step failed as processed, reset the chat and say sorry, in one transaction."""
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            if await uow.inbound.seen(inbound.key.channel, [inbound.external_id]):
+            if await uow.processed.seen(inbound.key.channel, [inbound.external_id]):
                 return [[]], []
             states = await uow.conversations.load_many([inbound.key])
             state = states.get(inbound.key) or ConversationState(
@@ -316,7 +316,7 @@ class Dispatcher:
             state.clear()
             sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
             await uow.conversations.save_many({inbound.key: state}, now)
-            await uow.inbound.mark([(inbound.key.channel, inbound.external_id)], now)
+            await uow.processed.mark([(inbound.key.channel, inbound.external_id)], now)
             stored = await uow.outbox.add_many([sorry], now, self.hold, self.holder)
             await uow.commit()
         return [stored], stored

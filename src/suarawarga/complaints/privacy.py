@@ -94,7 +94,7 @@ async def _complaint_data(uow: UnitOfWork, complaint: Complaint) -> ComplaintDat
         len(await uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)),
         kecamatan.name if kecamatan else None,
         answers,
-        await uow.jobs.ratings(complaint.id),
+        await uow.ratings.ratings(complaint.id),
     )
 
 

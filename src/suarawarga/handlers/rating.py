@@ -76,13 +76,13 @@ async def rate(turn: Turn, args: str) -> str:
     if round_ == 0 or unit is None:
         turn.reply("rating.not_resolved", code=complaint.code)
     elif answer in {s.value for s in Solved}:
-        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, solved=answer)
+        await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, solved=answer)
         if answer == Solved.BELUM and complaint.status is ComplaintStatus.SELESAI:
             await _reopen(turn, complaint, turn.text("rating.reason.not_solved"))
         turn.reply("rating.ask_score", score_choices(complaint.code), code=complaint.code)
     elif answer.isdigit() and 1 <= int(answer) <= 4:
         score = int(answer)
-        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, score=score)
+        await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, score=score)
         if complaint.status is not ComplaintStatus.SELESAI:
             turn.reply("rating.thanks", code=complaint.code)  # already reopened (or closed): just keep the score
         elif score <= LOW_SCORE:

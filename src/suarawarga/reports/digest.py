@@ -175,7 +175,7 @@ async def gather(uow: UnitOfWork, calendar: WorkingCalendar, week: Period, now: 
             if len(line.oldest_overdue) < OLDEST_SHOWN:
                 line.oldest_overdue.append(complaint.code)  # complaints come oldest first
     for line in lines.values():
-        scores = await uow.jobs.scores(line.unit.id, week.start, week.end)
+        scores = await uow.ratings.scores(line.unit.id, week.start, week.end)
         if scores:
             line.rating_n = len(scores)
             line.rating_mean = _two(Decimal(sum(scores)) / len(scores))

@@ -664,7 +664,7 @@ class WhatsAppChannel:
                 verdict, wait = classify(error)
                 attempts = max(e.attempts for e in entries)
                 if verdict is Verdict.WINDOW:
-                    await uow.inbound.forget_contact(CHANNEL, entries[0].recipient)
+                    await uow.contacts.forget_contact(CHANNEL, entries[0].recipient)
                 if verdict in (Verdict.RETRY, Verdict.WINDOW) and attempts < MAX_ATTEMPTS:
                     await uow.outbox.reopen(ids, error.describe(), now + (wait or backoff(attempts)))
                 else:
@@ -708,14 +708,14 @@ class WhatsAppChannel:
         for chat_id, at in contacts:  # one row per chat: a statement may not change a row twice
             latest[chat_id] = max(at, latest.get(chat_id, at))
         async with self.uow_factory() as uow:
-            await uow.inbound.note_contacts(CHANNEL, latest)
+            await uow.contacts.note_contacts(CHANNEL, latest)
             await uow.commit()
         return [None] * len(contacts)
 
     async def _last_contacts(self, chat_lists: list[list[str]]) -> list[dict[str, datetime]]:
         """Return when the chats of many sends last wrote, in one query."""
         async with self.uow_factory() as uow:
-            last = await uow.inbound.last_contacts(CHANNEL, {chat for chats in chat_lists for chat in chats})
+            last = await uow.contacts.last_contacts(CHANNEL, {chat for chats in chat_lists for chat in chats})
         return [{chat: last[chat] for chat in chats if chat in last} for chats in chat_lists]
 
     async def _content(self, inbound: Inbound, message: Mapping[str, Any], kind: str) -> Inbound:
@@ -859,7 +859,7 @@ class WhatsAppChannel:
                 if verdict is Verdict.WINDOW and not use_template:
                     log.info("WhatsApp window closed for a chat: sending the template instead")
                     async with self.uow_factory() as uow:
-                        await uow.inbound.forget_contact(CHANNEL, chat_id)
+                        await uow.contacts.forget_contact(CHANNEL, chat_id)
                         await uow.commit()
                     use_template = True
                     continue

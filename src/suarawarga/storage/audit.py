@@ -1,0 +1,21 @@
+"""The port of the audit log of identity views.
+
+No SQLAlchemy here: the SQL implementation is in `audit_sql.py`; a test or a fake may implement these too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+
+class AuditRepository(Protocol):
+    """The log of officers viewing confidential reporters' identities."""
+
+    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime) -> None:
+        """Record that an officer saw a confidential complaint's reporter."""
+        ...
+
+    async def identity_views(self, since: datetime | None = None) -> list[tuple[datetime, str, str, str, str]]:
+        """Return (time, officer name, unit code, channel, complaint code), newest first."""
+        ...
