@@ -13,7 +13,7 @@ from suarawarga.storage.orm import (
     AttachmentRow,
     Base,
     CategoryRow,
-    ChannelIdentity,
+    ChannelIdentityRow,
     ChatActivityRow,
     CitizenRow,
     CityAreaRow,
@@ -28,13 +28,13 @@ from suarawarga.storage.orm import (
     LookupFailureRow,
     OutboxRow,
     PlaceNameRow,
-    ProcessedInbound,
+    ProcessedInboundRow,
     RatingRow,
-    ServiceUnit,
     StaffEventRow,
     StaffInviteRow,
     StaffMemberRow,
     UnitChatRow,
+    UnitRow,
 )
 
 
@@ -45,7 +45,7 @@ def _table(model: type[Base]) -> Table:
     return table
 
 
-UNITS = _table(ServiceUnit)
+UNITS = _table(UnitRow)
 
 
 CITY = _table(CityRow)
@@ -57,13 +57,13 @@ CATEGORIES = _table(CategoryRow)
 CITIZENS = _table(CitizenRow)
 
 
-IDENTITIES = _table(ChannelIdentity)
+IDENTITIES = _table(ChannelIdentityRow)
 
 
 CONVERSATIONS = _table(ConversationRow)
 
 
-PROCESSED = _table(ProcessedInbound)
+PROCESSED = _table(ProcessedInboundRow)
 
 
 COMPLAINTS = _table(ComplaintRow)
