@@ -16,7 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.complaints.deadlines import clocks
-from suarawarga.complaints.model import OPEN_STATUSES, EventKind, Unit, UnitKind
+from suarawarga.complaints.model import OPEN_STATUSES, Category, EventKind, Unit, UnitKind
+from suarawarga.storage.complaints import pages
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.surveys.ikm import Weight
 from suarawarga.surveys.periods import Period, PeriodKind, period_containing, previous
@@ -163,17 +164,21 @@ async def gather(uow: UnitOfWork, calendar: WorkingCalendar, week: Period, now: 
         lines[unit_id].median_accept_hours = _two(statistics.median(values))
     for unit_id, values in resolve_days.items():
         lines[unit_id].median_resolve_days = _two(statistics.median(values))
-    categories = {c.id: c for c in await uow.categories.list()}
-    for complaint in await uow.complaints.list(statuses=OPEN_STATUSES, limit=1_000_000):
-        line = lines.get(complaint.unit_id)
-        category = categories.get(complaint.category_id) or await uow.categories.get(complaint.category_id)
-        if line is None or category is None:
-            continue
-        history = await uow.complaints.history(complaint.id)
-        if any(c.missed(week.end) for c in clocks(complaint.filed_at, category, history, calendar)):
-            line.overdue += 1
-            if len(line.oldest_overdue) < OLDEST_SHOWN:
-                line.oldest_overdue.append(complaint.code)  # complaints come oldest first
+    categories: dict[int, Category | None] = {c.id: c for c in await uow.categories.list()}
+    async for page in pages(uow.complaints, OPEN_STATUSES):
+        histories = await uow.complaints.histories([c.id for c in page])
+        for complaint in page:
+            line = lines.get(complaint.unit_id)
+            if complaint.category_id not in categories:  # no longer offered: still the complaint's category
+                categories[complaint.category_id] = await uow.categories.get(complaint.category_id)
+            category = categories[complaint.category_id]
+            if line is None or category is None:
+                continue
+            history = histories[complaint.id]
+            if any(c.missed(week.end) for c in clocks(complaint.filed_at, category, history, calendar)):
+                line.overdue += 1
+                if len(line.oldest_overdue) < OLDEST_SHOWN:
+                    line.oldest_overdue.append(complaint.code)  # complaints come oldest first
     for line in lines.values():
         scores = await uow.ratings.scores(line.unit.id, week.start, week.end)
         if scores:

@@ -5,7 +5,7 @@ No SQLAlchemy here: the SQL implementation is in `complaints_sql.py`; a test or 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,6 +17,18 @@ from suarawarga.complaints.model import (
     EventKind,
     NewAttachment,
 )
+
+PAGE_SIZE = 500  # complaints per page when a job or report reads them all
+
+
+async def pages(
+    complaints: ComplaintRepository, statuses: Collection[ComplaintStatus], size: int = PAGE_SIZE
+) -> AsyncIterator[list[Complaint]]:
+    """Yield every complaint in these statuses, a page at a time, oldest filed first (no cap)."""
+    after: Complaint | None = None
+    while page := await complaints.page(statuses, after, size):
+        yield page
+        after = page[-1]
 
 
 class ComplaintRepository(Protocol):
@@ -60,6 +72,10 @@ class ComplaintRepository(Protocol):
         """Return a complaint's events, oldest first."""
         ...
 
+    async def histories(self, complaint_ids: Collection[int]) -> dict[int, list[ComplaintEvent]]:
+        """Return the events of many complaints at once, each oldest first (a complaint without any: [])."""
+        ...
+
     async def unlink_citizen(self, complaint_id: int, now: datetime) -> None:
         """Cut a complaint from its reporter: no citizen, chat, name, contact, photos or words of theirs."""
         ...
@@ -92,6 +108,12 @@ class ComplaintRepository(Protocol):
 
     async def for_citizen(self, citizen_id: int, limit: int = 10) -> list[Complaint]:
         """Return a citizen's most recent complaints."""
+        ...
+
+    async def page(
+        self, statuses: Collection[ComplaintStatus], after: Complaint | None = None, size: int = PAGE_SIZE
+    ) -> list[Complaint]:
+        """Return up to `size` complaints in these statuses filed after `after` (None: the first), oldest first."""
         ...
 
     async def list(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from suarawarga.complaints.model import (
@@ -26,6 +26,9 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
+from suarawarga.storage.complaints import PAGE_SIZE
+
+IN_CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
 
 
 class ComplaintRepo(SqlRepo):
@@ -127,22 +130,37 @@ class ComplaintRepo(SqlRepo):
         """Return the path of every file an attachment row refers to (the files job keeps exactly these)."""
         return set((await self.conn.execute(select(ATTACHMENTS.c.path))).scalars())
 
+    @staticmethod
+    def _event(r: Row[Any]) -> ComplaintEvent:
+        return ComplaintEvent(
+            at=r.at,
+            kind=EventKind(r.kind),
+            actor=ActorKind(r.actor_kind),
+            from_status=ComplaintStatus(r.from_status) if r.from_status else None,
+            to_status=ComplaintStatus(r.to_status) if r.to_status else None,
+            unit_id=r.unit_id,
+            note=r.note,
+            actor_id=r.actor_id,
+        )
+
     async def history(self, complaint_id: int) -> list[ComplaintEvent]:
         """Return a complaint's events, oldest first."""
         query = select(EVENTS).where(EVENTS.c.complaint_id == complaint_id).order_by(EVENTS.c.at, EVENTS.c.id)
-        return [
-            ComplaintEvent(
-                at=r.at,
-                kind=EventKind(r.kind),
-                actor=ActorKind(r.actor_kind),
-                from_status=ComplaintStatus(r.from_status) if r.from_status else None,
-                to_status=ComplaintStatus(r.to_status) if r.to_status else None,
-                unit_id=r.unit_id,
-                note=r.note,
-                actor_id=r.actor_id,
+        return [self._event(r) for r in await self.conn.execute(query)]
+
+    async def histories(self, complaint_ids: Collection[int]) -> dict[int, list[ComplaintEvent]]:
+        """Return the events of many complaints, each oldest first, in one query per `IN_CHUNK` ids."""
+        found: dict[int, list[ComplaintEvent]] = {i: [] for i in complaint_ids}
+        ids = sorted(found)
+        for start in range(0, len(ids), IN_CHUNK):
+            query = (
+                select(EVENTS)
+                .where(EVENTS.c.complaint_id.in_(ids[start : start + IN_CHUNK]))
+                .order_by(EVENTS.c.complaint_id, EVENTS.c.at, EVENTS.c.id)
             )
-            for r in await self.conn.execute(query)
-        ]
+            for r in await self.conn.execute(query):
+                found[r.complaint_id].append(self._event(r))
+        return found
 
     async def unlink_citizen(self, complaint_id: int, now: datetime) -> None:
         """Cut a complaint from its reporter: no citizen, chat, name, contact, photos or words of theirs."""
@@ -244,6 +262,25 @@ class ComplaintRepo(SqlRepo):
             .order_by(COMPLAINTS.c.filed_at.desc(), COMPLAINTS.c.id.desc())
             .limit(limit)
         )
+        return [self._complaint(r) for r in await self.conn.execute(query)]
+
+    async def page(
+        self, statuses: Collection[ComplaintStatus], after: Complaint | None = None, size: int = PAGE_SIZE
+    ) -> list[Complaint]:
+        """Return up to `size` complaints in these statuses filed after `after` (None: the first), oldest first.
+
+        Keyset paging on (filed_at, id): a caller reads every complaint page by page, with no cap, and a complaint
+        that changes status meanwhile neither repeats nor shifts the pages after it.
+        """
+        query = select(COMPLAINTS).where(COMPLAINTS.c.status.in_([s.value for s in statuses]))
+        if after is not None:
+            query = query.where(
+                or_(
+                    COMPLAINTS.c.filed_at > after.filed_at,
+                    and_(COMPLAINTS.c.filed_at == after.filed_at, COMPLAINTS.c.id > after.id),
+                )
+            )
+        query = query.order_by(COMPLAINTS.c.filed_at, COMPLAINTS.c.id).limit(size)
         return [self._complaint(r) for r in await self.conn.execute(query)]
 
     async def list(
