@@ -34,8 +34,8 @@ async def my_data(turn: Turn, _args: str) -> str:
         for c in data.consents
     ) or turn.text("data.no_complaints")
     identities = "\n".join(
-        turn.text("data.identity", channel=channel, id=_mask(external_id), since=format_time(turn, since))
-        for channel, external_id, since in data.identities
+        turn.text("data.identity", channel=a.channel, id=_mask(a.external_id), since=format_time(turn, a.since))
+        for a in data.identities
     )
     complaints = "\n".join(_complaint(turn, item) for item in data.complaints) or turn.text("data.no_complaints")
     surveys = "\n".join(_survey(turn, item) for item in data.surveys) or turn.text("data.no_complaints")
@@ -121,7 +121,7 @@ async def erase_command(turn: Turn, _args: str) -> str:
 
 async def erase_enter(turn: Turn) -> str:
     """Stop at once when nothing is stored."""
-    if await turn.uow.citizens.get_by_identity(turn.inbound.key.channel, sender_of(turn)) is None:
+    if await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn)) is None:
         turn.reply("data.none")
         return END
     return E.CONFIRM
@@ -139,11 +139,11 @@ async def on_confirm(turn: Turn) -> str:
         return END
     if turn.inbound.choice != "erase:yes":
         raise UserInputError("input.pick_button")
-    found = await turn.uow.citizens.get_by_identity(turn.inbound.key.channel, sender_of(turn))
+    found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
     if found is None:
         turn.reply("data.none")
         return END
-    erasure = await erase_citizen(turn.uow, found[0], turn.clock.now())
+    erasure = await erase_citizen(turn.uow, found.id, turn.clock.now())
     turn.erase_files.extend(erasure.files)
     # A draft kept for `lanjut` goes with the chat's state; its photos are already on disk.
     turn.erase_files.extend(draft_files(turn.state.parked))

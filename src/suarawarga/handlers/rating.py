@@ -66,7 +66,7 @@ async def rate(turn: Turn, args: str) -> str:
     answer = parts[1].lower() if len(parts) > 1 else ""
     complaint = await turn.uow.complaints.by_code(code) if code else None
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if complaint is None or found is None or complaint.citizen_id != found[0]:
+    if complaint is None or found is None or complaint.citizen_id != found.id:
         turn.reply("status.not_found", code=(parts[0] if parts else "")[:20])
         return STAY if turn.state.flow else END
     history = await turn.uow.complaints.history(complaint.id)

@@ -359,7 +359,7 @@ async def answer_command(turn: Turn, args: str) -> str:
 async def _only_waiting(turn: Turn) -> str | None:
     """Return the code of the citizen's one complaint waiting for their answer, if exactly one does."""
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    mine = await turn.uow.complaints.for_citizen(found[0]) if found else []
+    mine = await turn.uow.complaints.for_citizen(found.id) if found else []
     waiting = [c.code for c in mine if c.status is ComplaintStatus.MENUNGGU_INFO]
     return waiting[0] if len(waiting) == 1 else None
 
@@ -377,7 +377,7 @@ async def answer_enter(turn: Turn) -> str:
     """Check the complaint is the citizen's and waits for their answer."""
     complaint = await turn.uow.complaints.by_code(turn.data.get("code", ""))
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if complaint is None or found is None or complaint.citizen_id != found[0]:
+    if complaint is None or found is None or complaint.citizen_id != found.id:
         turn.reply("status.not_found", code=str(turn.data.get("code", ""))[:20])
         return END
     if complaint.status is not ComplaintStatus.MENUNGGU_INFO:
@@ -572,7 +572,7 @@ async def officer_status(turn: Turn, code: str) -> bool:
     except (NotAllowed, NotFound):
         return False
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if found is not None and complaint.citizen_id == found[0]:
+    if found is not None and complaint.citizen_id == found.id:
         return False
     unit = await turn.uow.units.get(complaint.unit_id)
     category = await turn.uow.categories.get(complaint.category_id)

@@ -5,6 +5,7 @@ No SQLAlchemy here: the SQL implementation is in `citizens_sql.py`; a test or a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -15,11 +16,29 @@ from suarawarga.complaints.model import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class KnownCitizen:
+    """A citizen found by one of their chat accounts."""
+
+    id: int
+    consent_at: datetime | None
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAccount:
+    """One of a citizen's identities on a channel, and since when it is known."""
+
+    channel: ChannelName
+    external_id: str
+    since: datetime
+
+
 class CitizenRepository(Protocol):
     """Citizens and their identities on each channel."""
 
-    async def find(self, channel: ChannelName, external_id: str) -> tuple[int, datetime | None] | None:
-        """Return (citizen id, consent time) for a channel identity, if known."""
+    async def find(self, channel: ChannelName, external_id: str) -> KnownCitizen | None:
+        """Return the citizen behind a channel identity, if known."""
         ...
 
     async def register(
@@ -28,12 +47,8 @@ class CitizenRepository(Protocol):
         """Create a citizen with one channel identity and return the citizen's id."""
         ...
 
-    async def get_by_identity(self, channel: ChannelName, external_id: str) -> tuple[int, datetime | None, str] | None:
-        """Return (citizen id, consent time, language) for a channel identity."""
-        ...
-
-    async def identities(self, citizen_id: int) -> list[tuple[str, str, datetime]]:
-        """Return a citizen's channel identities as (channel, external id, since)."""
+    async def identities(self, citizen_id: int) -> list[ChatAccount]:
+        """Return a citizen's chat accounts, first registered first."""
         ...
 
     async def delete(self, citizen_id: int) -> None:

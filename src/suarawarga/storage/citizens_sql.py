@@ -19,15 +19,21 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
+from suarawarga.storage.citizens import ChatAccount, KnownCitizen
 
 
 class CitizenRepo(SqlRepo):
     """Citizens and their identities on each channel."""
 
-    async def find(self, channel: ChannelName, external_id: str) -> tuple[int, datetime | None] | None:
-        """Return (citizen id, consent time) for a channel identity, if known."""
-        found = await self.get_by_identity(channel, external_id)
-        return found[:2] if found else None
+    async def find(self, channel: ChannelName, external_id: str) -> KnownCitizen | None:
+        """Return the citizen behind a channel identity, if known."""
+        query = (
+            select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
+            .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
+            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
+        )
+        row = (await self.conn.execute(query)).first()
+        return KnownCitizen(int(row.id), row.consent_at, row.language) if row else None
 
     async def register(
         self, channel: ChannelName, external_id: str, language: str, now: datetime, consent: bool
@@ -52,24 +58,16 @@ class CitizenRepo(SqlRepo):
         )
         return int(citizen_id)
 
-    async def get_by_identity(self, channel: ChannelName, external_id: str) -> tuple[int, datetime | None, str] | None:
-        """Return (citizen id, consent time, language) for a channel identity."""
-        query = (
-            select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
-            .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
-            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
-        )
-        row = (await self.conn.execute(query)).first()
-        return (int(row.id), row.consent_at, row.language) if row else None
-
-    async def identities(self, citizen_id: int) -> list[tuple[str, str, datetime]]:
-        """Return a citizen's channel identities as (channel, external id, since)."""
+    async def identities(self, citizen_id: int) -> list[ChatAccount]:
+        """Return a citizen's chat accounts, first registered first."""
         query = (
             select(IDENTITIES.c.channel, IDENTITIES.c.external_id, IDENTITIES.c.created_at)
             .where(IDENTITIES.c.citizen_id == citizen_id)
             .order_by(IDENTITIES.c.id)
         )
-        return [(r[0], r[1], r[2]) for r in await self.conn.execute(query)]
+        return [
+            ChatAccount(ChannelName(r.channel), r.external_id, r.created_at) for r in await self.conn.execute(query)
+        ]
 
     async def delete(self, citizen_id: int) -> None:
         """Delete a citizen, their consents and their channel identities."""

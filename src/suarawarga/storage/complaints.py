@@ -106,8 +106,8 @@ class ComplaintRepository(Protocol):
         """Return how many complaints a citizen filed since a moment."""
         ...
 
-    async def for_citizen(self, citizen_id: int, limit: int = 10) -> list[Complaint]:
-        """Return a citizen's most recent complaints."""
+    async def for_citizen(self, citizen_id: int, limit: int | None = 10) -> list[Complaint]:
+        """Return a citizen's most recent complaints (limit None: all of them)."""
         ...
 
     async def page(

@@ -254,8 +254,8 @@ class ComplaintRepo(SqlRepo):
         )
         return int((await self.conn.execute(query)).scalar_one())
 
-    async def for_citizen(self, citizen_id: int, limit: int = 10) -> list[Complaint]:
-        """Return a citizen's most recent complaints."""
+    async def for_citizen(self, citizen_id: int, limit: int | None = 10) -> list[Complaint]:
+        """Return a citizen's most recent complaints (limit None: all of them)."""
         query = (
             select(COMPLAINTS)
             .where(COMPLAINTS.c.citizen_id == citizen_id)
