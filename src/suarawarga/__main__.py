@@ -592,14 +592,23 @@ async def cmd_audit(app: App, args: argparse.Namespace) -> int:
     async with app.uow() as uow:
         views = await uow.audit.identity_views(since)
     rows = [
-        {"at": at.astimezone(app.clock.tz).isoformat(), "officer": name, "unit": unit, "channel": ch, "complaint": code}
-        for at, name, unit, ch, code in views
+        {
+            "at": v.at.astimezone(app.clock.tz).isoformat(),
+            "officer": v.officer,
+            "unit": v.unit_code,
+            "channel": v.channel,
+            "complaint": v.complaint_code,
+        }
+        for v in views
     ]
     if args.format == "json":
         out(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        for at, name, unit, channel, code in views:
-            out(f"{city_time(at, app.clock.tz)}  {clean(code)}  {clean(unit):<16} {clean(name)} ({clean(channel)})")
+        for v in views:
+            out(
+                f"{city_time(v.at, app.clock.tz)}  {clean(v.complaint_code)}  {clean(v.unit_code):<16} "
+                f"{clean(v.officer)} ({clean(v.channel)})"
+            )
         out(f"{len(rows)} identity view(s)")
     return 0
 

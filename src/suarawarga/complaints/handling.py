@@ -232,7 +232,7 @@ async def join(
     claimed = await uow.staff.claim_invite(hash_invite(code), now, f"{channel}:{external_id}")
     if claimed is None:
         raise NotFound("invite")
-    unit_id, role = claimed
+    unit_id, role = claimed.unit_id, claimed.role
     unit = await uow.units.get(unit_id)
     if unit is None:
         raise NotFound("unit")
@@ -248,7 +248,7 @@ async def link_group(uow: UnitOfWork, code: str, channel: ChannelName, chat_id: 
     claimed = await uow.staff.claim_invite(hash_invite(code), now, f"{channel}:group:{chat_id}")
     if claimed is None:
         raise NotFound("invite")
-    unit = await uow.units.get(claimed[0])
+    unit = await uow.units.get(claimed.unit_id)
     if unit is None:
         raise NotFound("unit")
     await uow.staff.link_chat(unit.id, channel, chat_id, now)

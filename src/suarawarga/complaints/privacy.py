@@ -13,6 +13,7 @@ from datetime import datetime
 from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import ActorKind, Complaint, Consent, EventKind
 from suarawarga.storage.citizens import ChatAccount
+from suarawarga.storage.complaints import Rating
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.surveys.model import StoredResponse
 
@@ -25,7 +26,7 @@ class ComplaintData:
     photos: int
     kecamatan: str | None = None
     answers: list[tuple[datetime, str]] = field(default_factory=list)  # their words to officers
-    ratings: list[tuple[int, str | None, int | None, datetime]] = field(default_factory=list)  # round, solved, score
+    ratings: list[Rating] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

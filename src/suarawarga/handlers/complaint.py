@@ -165,7 +165,7 @@ async def on_location(turn: Turn) -> str:
 async def _kecamatan_from_address(turn: Turn, address: str) -> str:
     """Skip the kecamatan question when the address names exactly one kecamatan (itself or a kelurahan)."""
     kecamatan = await turn.uow.units.list(UnitKind.KECAMATAN)
-    names = [(u.name, u.code) for u in kecamatan] + list(await turn.uow.units.places())
+    names = [(u.name, u.code) for u in kecamatan] + [(p.name, p.unit_code) for p in await turn.uow.units.places()]
     code = kecamatan_named_in(address, names)
     unit = next((u for u in kecamatan if u.code == code), None)
     if unit is None:

@@ -75,11 +75,11 @@ def _complaint(turn: Turn, item: ComplaintData) -> str:
     lines += [
         turn.text(
             "data.complaint.rating",
-            at=format_time(turn, at),
-            solved=turn.text(f"rating.solved.{solved}") if solved else "-",
-            score=str(score) if score is not None else "-",
+            at=format_time(turn, r.updated_at),
+            solved=turn.text(f"rating.solved.{r.solved}") if r.solved else "-",
+            score=str(r.score) if r.score is not None else "-",
         )
-        for _, solved, score, at in item.ratings
+        for r in item.ratings
     ]
     return "\n".join(lines)
 

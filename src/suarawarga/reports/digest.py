@@ -146,18 +146,19 @@ async def gather(uow: UnitOfWork, calendar: WorkingCalendar, week: Period, now: 
             lines[complaint.unit_id].received_before += 1
     accept_hours: dict[int, list[float]] = {}
     resolve_days: dict[int, list[float]] = {}
-    for unit_id, kind, at, filed_at in await uow.complaints.events_between(
+    for event in await uow.complaints.events_between(
         week.start, week.end, (EventKind.ACCEPTED, EventKind.RESOLVED, EventKind.REOPENED)
     ):
-        line = lines.get(unit_id)
+        line = lines.get(event.unit_id)
         if line is None:
             continue
-        if kind is EventKind.ACCEPTED:
+        waited = event.at - event.filed_at
+        if event.kind is EventKind.ACCEPTED:
             line.accepted += 1
-            accept_hours.setdefault(unit_id, []).append((at - filed_at) / timedelta(hours=1))
-        elif kind is EventKind.RESOLVED:
+            accept_hours.setdefault(event.unit_id, []).append(waited / timedelta(hours=1))
+        elif event.kind is EventKind.RESOLVED:
             line.resolved += 1
-            resolve_days.setdefault(unit_id, []).append((at - filed_at) / timedelta(days=1))
+            resolve_days.setdefault(event.unit_id, []).append(waited / timedelta(days=1))
         else:
             line.reopened += 1
     for unit_id, values in accept_hours.items():

@@ -5,8 +5,20 @@ No SQLAlchemy here: the SQL implementation is in `audit_sql.py`; a test or a fak
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    """An officer saw a confidential complaint's reporter."""
+
+    at: datetime
+    officer: str  # the officer's name
+    unit_code: str
+    channel: str  # the officer's channel
+    complaint_code: str
 
 
 class AuditRepository(Protocol):
@@ -16,6 +28,6 @@ class AuditRepository(Protocol):
         """Record that an officer saw a confidential complaint's reporter."""
         ...
 
-    async def identity_views(self, since: datetime | None = None) -> list[tuple[datetime, str, str, str, str]]:
-        """Return (time, officer name, unit code, channel, complaint code), newest first."""
+    async def identity_views(self, since: datetime | None = None) -> list[IdentityView]:
+        """Return the identity views (since a moment, or all), newest first."""
         ...

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
+from suarawarga.storage.audit import IdentityView
 from suarawarga.storage.base_sql import (
     COMPLAINTS,
     IDENTITY_VIEWS,
@@ -22,8 +23,8 @@ class AuditRepo(SqlRepo):
         """Record that an officer saw a confidential complaint's reporter."""
         await self.conn.execute(insert(IDENTITY_VIEWS).values(staff_id=staff_id, complaint_id=complaint_id, at=at))
 
-    async def identity_views(self, since: datetime | None = None) -> list[tuple[datetime, str, str, str, str]]:
-        """Return (time, officer name, unit code, channel, complaint code), newest first."""
+    async def identity_views(self, since: datetime | None = None) -> list[IdentityView]:
+        """Return the identity views (since a moment, or all), newest first."""
         query = (
             select(IDENTITY_VIEWS.c.at, STAFF.c.name, UNITS.c.code, STAFF.c.channel, COMPLAINTS.c.code)
             .join(STAFF, STAFF.c.id == IDENTITY_VIEWS.c.staff_id)
@@ -33,4 +34,4 @@ class AuditRepo(SqlRepo):
         )
         if since is not None:
             query = query.where(IDENTITY_VIEWS.c.at >= since)
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in await self.conn.execute(query)]
+        return [IdentityView(r[0], r[1], r[2], r[3], r[4]) for r in await self.conn.execute(query)]

@@ -6,6 +6,7 @@ No SQLAlchemy here: the SQL implementation is in `complaints_sql.py`; a test or 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,6 +30,26 @@ async def pages(
     while page := await complaints.page(statuses, after, size):
         yield page
         after = page[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A citizen's rating of one resolution round: solved (ya/tidak) and a score, as far as given."""
+
+    round: int
+    solved: str | None
+    score: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnitEvent:
+    """An event of a complaint as a unit's weekly figures count it."""
+
+    unit_id: int
+    kind: EventKind
+    at: datetime
+    filed_at: datetime  # when the complaint was filed
 
 
 class ComplaintRepository(Protocol):
@@ -96,10 +117,8 @@ class ComplaintRepository(Protocol):
         """Return the complaints filed in [start, end), oldest first."""
         ...
 
-    async def events_between(
-        self, start: datetime, end: datetime, kinds: Sequence[EventKind]
-    ) -> list[tuple[int, EventKind, datetime, datetime]]:
-        """Return (unit id, kind, time, complaint filed at) of the events of some kinds in [start, end)."""
+    async def events_between(self, start: datetime, end: datetime, kinds: Sequence[EventKind]) -> list[UnitEvent]:
+        """Return the events of some kinds in [start, end), oldest first."""
         ...
 
     async def count_filed_since(self, citizen_id: int, since: datetime) -> int:
@@ -134,8 +153,8 @@ class ComplaintRepository(Protocol):
 class RatingRepository(Protocol):
     """The citizens' ratings of resolutions: whether it was solved, and a score, per resolution round."""
 
-    async def rating(self, complaint_id: int, round_: int) -> tuple[str | None, int | None] | None:
-        """Return (solved, score) given for a resolution round, if any."""
+    async def rating(self, complaint_id: int, round_: int) -> Rating | None:
+        """Return the rating given for a resolution round, if any."""
         ...
 
     async def rate(
@@ -150,8 +169,8 @@ class RatingRepository(Protocol):
         """Store the solved answer or the score of a resolution round."""
         ...
 
-    async def ratings(self, complaint_id: int) -> list[tuple[int, str | None, int | None, datetime]]:
-        """Return a complaint's ratings as (round, solved, score, last changed), oldest round first."""
+    async def ratings(self, complaint_id: int) -> list[Rating]:
+        """Return a complaint's ratings, oldest round first."""
         ...
 
     async def scores(self, unit_id: int | None, since: datetime, until: datetime) -> list[int]:

@@ -26,7 +26,7 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
-from suarawarga.storage.complaints import PAGE_SIZE
+from suarawarga.storage.complaints import PAGE_SIZE, Rating, UnitEvent
 
 IN_CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
 
@@ -233,17 +233,15 @@ class ComplaintRepo(SqlRepo):
         )
         return [self._complaint(r) for r in await self.conn.execute(query)]
 
-    async def events_between(
-        self, start: datetime, end: datetime, kinds: Sequence[EventKind]
-    ) -> list[tuple[int, EventKind, datetime, datetime]]:
-        """Return (unit id, kind, time, complaint filed at) of the events of some kinds in [start, end)."""
+    async def events_between(self, start: datetime, end: datetime, kinds: Sequence[EventKind]) -> list[UnitEvent]:
+        """Return the events of some kinds in [start, end), oldest first."""
         query = (
             select(EVENTS.c.unit_id, EVENTS.c.kind, EVENTS.c.at, COMPLAINTS.c.filed_at)
             .join(COMPLAINTS, COMPLAINTS.c.id == EVENTS.c.complaint_id)
             .where(EVENTS.c.at >= start, EVENTS.c.at < end, EVENTS.c.kind.in_([k.value for k in kinds]))
             .order_by(EVENTS.c.at, EVENTS.c.id)
         )
-        return [(int(r[0]), EventKind(r[1]), r[2], r[3]) for r in await self.conn.execute(query)]
+        return [UnitEvent(int(r.unit_id), EventKind(r.kind), r.at, r.filed_at) for r in await self.conn.execute(query)]
 
     async def count_filed_since(self, citizen_id: int, since: datetime) -> int:
         """Return how many complaints a citizen filed since a moment."""
@@ -308,16 +306,11 @@ class ComplaintRepo(SqlRepo):
 class RatingRepo(SqlRepo):
     """The citizens' ratings of resolutions: whether it was solved, and a score, per resolution round."""
 
-    async def rating(self, complaint_id: int, round_: int) -> tuple[str | None, int | None] | None:
-        """Return (solved, score) given for a resolution round, if any."""
-        row = (
-            await self.conn.execute(
-                select(RATINGS.c.solved, RATINGS.c.score).where(
-                    RATINGS.c.complaint_id == complaint_id, RATINGS.c.round == round_
-                )
-            )
-        ).first()
-        return (row.solved, row.score) if row else None
+    async def rating(self, complaint_id: int, round_: int) -> Rating | None:
+        """Return the rating given for a resolution round, if any."""
+        query = select(RATINGS).where(RATINGS.c.complaint_id == complaint_id, RATINGS.c.round == round_)
+        row = (await self.conn.execute(query)).first()
+        return Rating(int(row.round), row.solved, row.score, row.updated_at) if row else None
 
     async def rate(
         self,
@@ -341,14 +334,14 @@ class RatingRepo(SqlRepo):
             stmt.on_conflict_do_update(index_elements=[RATINGS.c.complaint_id, RATINGS.c.round], set_=values)
         )
 
-    async def ratings(self, complaint_id: int) -> list[tuple[int, str | None, int | None, datetime]]:
-        """Return a complaint's ratings as (round, solved, score, last changed), oldest round first."""
+    async def ratings(self, complaint_id: int) -> list[Rating]:
+        """Return a complaint's ratings, oldest round first."""
         query = (
             select(RATINGS.c.round, RATINGS.c.solved, RATINGS.c.score, RATINGS.c.updated_at)
             .where(RATINGS.c.complaint_id == complaint_id)
             .order_by(RATINGS.c.round)
         )
-        return [(int(r[0]), r[1], r[2], r[3]) for r in await self.conn.execute(query)]
+        return [Rating(int(r.round), r.solved, r.score, r.updated_at) for r in await self.conn.execute(query)]
 
     async def scores(self, unit_id: int | None, since: datetime, until: datetime) -> list[int]:
         """Return the handling scores given in a period (for one unit, or all)."""

@@ -6,11 +6,21 @@ No SQLAlchemy here: the SQL implementation is in `conversations_sql.py`; a test 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.messages import ConversationKey
+
+
+@dataclass(frozen=True, slots=True)
+class DraftHolder:
+    """A chat in a flow or keeping a draft for `lanjut`: the only states that hold draft files."""
+
+    key: ConversationKey
+    data: dict[str, Any]  # the flow's data; a kept draft's data is under the key "parked"
+    updated_at: datetime
 
 
 class ConversationRepository(Protocol):
@@ -28,11 +38,8 @@ class ConversationRepository(Protocol):
         """Forget the drafts kept since before a moment; return them (their files are the caller's to delete)."""
         ...
 
-    async def drafts(self) -> list[tuple[ConversationKey, dict[str, Any], datetime]]:
-        """Return (chat, flow data, last change) of every chat in a flow or keeping a draft for `lanjut`.
-
-        Those are the only states that hold draft files; a kept draft's data is under the key "parked".
-        """
+    async def drafts(self) -> list[DraftHolder]:
+        """Return every chat in a flow or keeping a draft for `lanjut`, with its data and last change."""
         ...
 
     async def expire(self, key: ConversationKey, idle_since: datetime, now: datetime) -> bool:

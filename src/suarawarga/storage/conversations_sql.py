@@ -15,6 +15,7 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
+from suarawarga.storage.conversations import DraftHolder
 
 
 class ConversationRepo(SqlRepo):
@@ -81,11 +82,8 @@ class ConversationRepo(SqlRepo):
         await self.conn.execute(update(CONVERSATIONS).where(expired).values(parked=None, parked_at=None))
         return drafts
 
-    async def drafts(self) -> list[tuple[ConversationKey, dict[str, Any], datetime]]:
-        """Return (chat, flow data, last change) of every chat in a flow or keeping a draft for `lanjut`.
-
-        Those are the only states that hold draft files; a kept draft's data is under the key "parked".
-        """
+    async def drafts(self) -> list[DraftHolder]:
+        """Return every chat in a flow or keeping a draft for `lanjut`, with its data and last change."""
         query = select(
             CONVERSATIONS.c.channel,
             CONVERSATIONS.c.chat_id,
@@ -95,7 +93,7 @@ class ConversationRepo(SqlRepo):
         )
         busy = or_(CONVERSATIONS.c.flow.is_not(None), CONVERSATIONS.c.parked.is_not(None))
         return [
-            (
+            DraftHolder(
                 ConversationKey(ChannelName(r.channel), r.chat_id),
                 {**dict(r.data or {}), "parked": r.parked} if r.parked else dict(r.data or {}),
                 r.updated_at,

@@ -6,6 +6,7 @@ No SQLAlchemy here: the SQL implementation is in `staff_sql.py`; a test or a fak
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -15,6 +16,14 @@ from suarawarga.complaints.model import (
     StaffRole,
 )
 from suarawarga.complaints.staffing import LinkedGroup, Member, StaffEvent, StaffEventKind, Via
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedInvite:
+    """What a used-up invite grants: a role in a unit."""
+
+    unit_id: int
+    role: StaffRole
 
 
 class StaffRepository(Protocol):
@@ -51,8 +60,8 @@ class StaffRepository(Protocol):
         """Store a new invite (only the hash of its code)."""
         ...
 
-    async def claim_invite(self, code_hash: str, now: datetime, used_by: str) -> tuple[int, StaffRole] | None:
-        """Use up an unexpired, unused invite and return its (unit id, role); None if there is no such invite."""
+    async def claim_invite(self, code_hash: str, now: datetime, used_by: str) -> ClaimedInvite | None:
+        """Use up an unexpired, unused invite and return what it grants; None if there is no such invite."""
         ...
 
     async def link_chat(self, unit_id: int, channel: ChannelName, chat_id: str, now: datetime) -> None:

@@ -24,6 +24,7 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
+from suarawarga.storage.staff import ClaimedInvite
 
 
 class StaffRepo(SqlRepo):
@@ -109,8 +110,8 @@ class StaffRepo(SqlRepo):
             )
         )
 
-    async def claim_invite(self, code_hash: str, now: datetime, used_by: str) -> tuple[int, StaffRole] | None:
-        """Use up an unexpired, unused invite and return its (unit id, role); None if there is no such invite."""
+    async def claim_invite(self, code_hash: str, now: datetime, used_by: str) -> ClaimedInvite | None:
+        """Use up an unexpired, unused invite and return what it grants; None if there is no such invite."""
         result = await self.conn.execute(
             update(INVITES)
             .where(INVITES.c.code_hash == code_hash, INVITES.c.used_at.is_(None), INVITES.c.expires_at > now)
@@ -118,7 +119,7 @@ class StaffRepo(SqlRepo):
             .returning(INVITES.c.unit_id, INVITES.c.role)
         )
         row = result.first()
-        return (int(row.unit_id), StaffRole(row.role)) if row else None
+        return ClaimedInvite(int(row.unit_id), StaffRole(row.role)) if row else None
 
     async def link_chat(self, unit_id: int, channel: ChannelName, chat_id: str, now: datetime) -> None:
         """Link a group chat to a unit (idempotent)."""

@@ -6,6 +6,7 @@ No SQLAlchemy here: the SQL implementation is in `units_sql.py`; a test or a fak
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from suarawarga.complaints.model import (
@@ -14,6 +15,14 @@ from suarawarga.complaints.model import (
     Unit,
     UnitKind,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A place name (kelurahan) that lies in a unit (a kecamatan)."""
+
+    name: str
+    unit_code: str
 
 
 class UnitRepository(Protocol):
@@ -59,8 +68,8 @@ class UnitRepository(Protocol):
         """Replace the place names (kelurahan) that lie in a unit (a kecamatan)."""
         ...
 
-    async def places(self) -> Sequence[tuple[str, str]]:
-        """Return (place name, unit code) for every place name of an active unit."""
+    async def places(self) -> Sequence[Place]:
+        """Return every place name of an active unit."""
         ...
 
     async def set_city_area(self, area: Area | None) -> None:

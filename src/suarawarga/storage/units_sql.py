@@ -24,6 +24,7 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
+from suarawarga.storage.units import Place
 
 
 class UnitRepo(SqlRepo):
@@ -96,15 +97,15 @@ class UnitRepo(SqlRepo):
         if names:
             await self.conn.execute(insert(PLACES), [{"unit_id": unit_id, "name": name} for name in names])
 
-    async def places(self) -> Sequence[tuple[str, str]]:
-        """Return (place name, unit code) for every place name of an active unit."""
+    async def places(self) -> Sequence[Place]:
+        """Return every place name of an active unit."""
         query = (
             select(PLACES.c.name, UNITS.c.code)
             .join(UNITS, UNITS.c.id == PLACES.c.unit_id)
             .where(UNITS.c.active.is_(True))
             .order_by(PLACES.c.id)
         )
-        return [(row.name, row.code) for row in await self.conn.execute(query)]
+        return [Place(row.name, row.code) for row in await self.conn.execute(query)]
 
     async def set_city_area(self, area: Area | None) -> None:
         """Store the rectangle around the city (None: no check)."""
