@@ -16,7 +16,6 @@ from pydantic import SecretStr
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.attachments import MediaRefused
-from suarawarga.bot.channels import telegram as telegram_module
 from suarawarga.bot.channels.telegram import (
     Limits,
     Pacer,
@@ -25,6 +24,7 @@ from suarawarga.bot.channels.telegram import (
     telegram_channel,
     utf16_length,
 )
+from suarawarga.bot.channels.telegram import channel as telegram_module
 from suarawarga.bot.inbox import InboxProcessor
 from suarawarga.bot.messages import (
     Attachment,
