@@ -315,7 +315,7 @@ async def test_typed_answer_removes_the_previous_question_keyboard(channel: Tele
         [to(CITIZEN.id, "complaint.contact.ask", Choice("contact:skip", "complaint.contact.skip"))]
     )
     question = messages(api, CITIZEN.id)[-1]["message_id"]
-    notice = dataclasses.replace(to(CITIZEN.id, "update.accepted", code="PDG-ABCDEF", unit="DPUPR"), template="x")
+    notice = dataclasses.replace(to(CITIZEN.id, "update.accepted", code="PDG-ABCDEF", unit="DPUPR"), notice="x")
     await channel.sender.send([notice])
     still = api.message(CITIZEN.id, question)
     assert still is not None

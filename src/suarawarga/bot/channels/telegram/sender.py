@@ -253,7 +253,7 @@ class TelegramSender:
         done = self._resume.done(message.id) if message.id else 0
         stale = self._open_keyboards.get(chat_id)
         # A reply (not a notice) replaces the chat's current question: the old question's buttons go.
-        if done == 0 and stale is not None and message.template is None:
+        if done == 0 and stale is not None and message.notice is None:
             await self._close_keyboard(chat_id, stale)
         await self._resume.run(message.id, calls)
 
