@@ -1,7 +1,7 @@
-"""The web app that receives webhooks: one Starlette app for every channel, plus a health check.
+"""The web app that receives webhooks: one Starlette app for every channel's routes, plus a health check.
 
-Each route verifies the request before it parses it (Telegram's secret-token header, WhatsApp's HMAC over
-the raw body), stores the update through the inbox (committed), and only then answers 200.
+The routes are the channels' own (`Channel.routes`): each verifies the request before it parses it, stores the
+update through the inbox (committed), and only then answers 200. This module gives them the shared parts.
 
 Bodies are read by a `BodyReader`: at most a few at a time (a body is read before WhatsApp's signature can be
 checked, so anyone may send one), each within a deadline and a size limit. A client that goes away mid-upload
