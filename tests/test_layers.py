@@ -127,6 +127,26 @@ def test_only_the_composition_root_imports_sql_repositories() -> None:
     assert offenders == set()
 
 
+PLATFORM_LIBRARIES = ("telegram", "httpx")
+ADAPTERS = ("telegram", "whatsapp", "console")
+
+
+def _core_modules() -> list[Path]:
+    """Return the modules of the core: bot/ outside bot/channels/."""
+    return [p for p in (SRC / "bot").rglob("*.py") if p.relative_to(SRC / "bot").parts[0] != "channels"]
+
+
+def test_the_core_knows_no_platform() -> None:
+    """bot/ outside bot/channels/ imports no platform library and no channel module (channels are registered)."""
+    offenders = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in _core_modules()
+        for name in _imports(path)
+        if name.split(".")[0] in PLATFORM_LIBRARIES or name.startswith("suarawarga.bot.channels")
+    }
+    assert offenders == set()
+
+
 def test_loading_the_storage_ports_does_not_load_sqlalchemy() -> None:
     """The unit-of-work port and every repository Protocol load without SQLAlchemy (a fake can implement them)."""
     script = (
@@ -156,3 +176,36 @@ def test_every_repository_of_the_unit_of_work_is_a_protocol_of_a_port() -> None:
     repositories = {name: hint for name, hint in hints.items() if not name.startswith("_")}
     assert len(repositories) >= 15
     assert {name: hint.__name__ for name, hint in repositories.items() if hint not in protocols.values()} == {}
+
+
+def test_the_channel_toolkit_is_platform_neutral_and_adapters_stay_apart() -> None:
+    """bot/channels/*.py (the toolkit) imports no platform library; an adapter never imports another adapter."""
+    channels = SRC / "bot" / "channels"
+    offenders = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in channels.glob("*.py")
+        if path.stem not in ADAPTERS
+        for name in _imports(path)
+        if name.split(".")[0] in PLATFORM_LIBRARIES
+    }
+    for adapter in ADAPTERS:
+        paths = [*(channels / adapter).rglob("*.py"), channels / f"{adapter}.py"]
+        others = [f"suarawarga.bot.channels.{other}" for other in ADAPTERS if other != adapter]
+        offenders |= {
+            f"{path.relative_to(SRC)}: {name}"
+            for path in paths
+            if path.is_file()
+            for name in _imports(path)
+            if any(name == other or name.startswith(other + ".") for other in others)
+        }
+    assert offenders == set()
+
+
+def test_no_adapter_module_is_over_400_lines() -> None:
+    """Each part of a channel adapter stays small enough to read in one go."""
+    long = {
+        f"{path.relative_to(SRC)}: {lines}"
+        for path in (SRC / "bot" / "channels").rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 420
+    }
+    assert long == set()

@@ -107,8 +107,8 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
         await ensure_ready(app)
     key = console_key(args.chat)
     reader = LineReader("you> ")
-    app.senders[key.channel] = ConsoleSender(app.catalogue, key.chat_id, lambda text: print_between(text, reader))
-    app.media.fetchers[key.channel] = read_local_file
+    console = ConsoleSender(app.catalogue, key.chat_id, lambda text: print_between(text, reader))
+    app.register_sender(key.channel, console, read_local_file)
     print(
         "SuaraWarga console. Type a message, a number to pick an option, /lokasi LAT,LON to share\n"
         "a location,"
@@ -332,7 +332,7 @@ async def cmd_worker(app: App, args: argparse.Namespace) -> int:
     channels = channels_for(app)
     async with started(channels):
         for channel in channels:
-            app.senders[channel.name] = channel.sender
+            app.register_sender(channel.name, channel.sender, channel.fetch)
         scheduler = build_scheduler(app)
         scheduler.start()
         out(f"worker running: jobs {', '.join(j.id for j in scheduler.get_jobs())}; Ctrl-C to stop")

@@ -6,10 +6,11 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from suarawarga.bot.attachments import AttachmentStore, ImageRules, MediaIntake
+from suarawarga.bot.attachments import AttachmentStore, Fetch, ImageRules, MediaIntake
 from suarawarga.bot.conversation import Engine, Policy
 from suarawarga.bot.dispatcher import Dispatcher, OnCommitted
 from suarawarga.bot.messages import ChannelName, Outbound
@@ -43,8 +44,19 @@ class App:
     attachments: AttachmentStore
     calendar: WorkingCalendar
     media: MediaIntake
-    senders: dict[ChannelName, Sender] = field(default_factory=dict)
+    _senders: dict[ChannelName, Sender] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def senders(self) -> Mapping[ChannelName, Sender]:
+        """Return the registered senders by channel (read-only: `register_sender` adds one)."""
+        return MappingProxyType(self._senders)
+
+    def register_sender(self, channel: ChannelName, sender: Sender, fetch: Fetch | None = None) -> None:
+        """Plug in a channel's sender (and how to download the files its chats send, once a step accepts one)."""
+        self._senders[channel] = sender
+        if fetch is not None:
+            self.media.fetchers[channel] = fetch
 
     def uow(self) -> UnitOfWork:
         """Open a new unit of work (use with `async with`)."""
@@ -134,7 +146,7 @@ def build(
         attachments=attachments,
         calendar=WorkingCalendar(settings.tz, settings.extra_days_off),
         media=MediaIntake(attachments),
-        senders=dict(senders or {}),
+        _senders=dict(senders or {}),
     )
 
 

@@ -36,7 +36,7 @@ async def test_conversation_resumes_after_the_process_is_replaced(
     fresh_engine = make_engine(settings.database_url)
     try:
         second_app = build(settings, clock=clock, db=fresh_engine)
-        second_app.senders[ChannelName.CONSOLE] = RecordingSender(second_app.catalogue)
+        second_app.register_sender(ChannelName.CONSOLE, RecordingSender(second_app.catalogue))
         async with second_app.dispatcher() as second:
             again = Conversation(second, clock, second_app.catalogue, "resume")
             assert await again.say("Saluran air tersumbat dan banjir setiap hujan") == ["complaint.location.ask"]

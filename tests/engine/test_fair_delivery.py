@@ -79,7 +79,7 @@ async def test_a_flooding_chat_holds_up_no_other_chats_reply(app: App, api: Fake
     delay the reply of another Telegram chat, nor of a chat on another channel, committed after them."""
     channel = telegram(app, api, Limits())
     await channel.start()
-    app.senders[ChannelName.TELEGRAM] = channel.sender
+    app.register_sender(ChannelName.TELEGRAM, channel.sender)
     recorder = app.senders[ChannelName.CONSOLE]
     assert isinstance(recorder, RecordingSender)
     try:
@@ -113,7 +113,7 @@ async def test_telegram_reply_waits_behind_an_earlier_one_pending_retry(
     (with none of the first one's memory) sends it; then both go, menu first."""
     first = telegram(app, api)
     await first.start()
-    app.senders[ChannelName.TELEGRAM] = first.sender
+    app.register_sender(ChannelName.TELEGRAM, first.sender)
     try:
         api.fail_next("sendMessage", 1, error_code=code, retry_after=retry_after)
         (menu,) = await store(app, tg(QUIET, "menu.intro"))
@@ -122,7 +122,7 @@ async def test_telegram_reply_waits_behind_an_earlier_one_pending_retry(
         await first.stop()
     other = telegram(app, api)
     await other.start()
-    app.senders[ChannelName.TELEGRAM] = other.sender
+    app.register_sender(ChannelName.TELEGRAM, other.sender)
     try:
         clock.advance(timedelta(seconds=1))
         (question,) = await store(app, tg(QUIET, "complaint.location.ask"))
@@ -206,7 +206,7 @@ async def test_a_reply_overtaken_while_it_waited_is_dropped_as_stale(
     recorder = app.senders[ChannelName.CONSOLE]
     assert isinstance(recorder, RecordingSender)
     menu, notice = await store(
-        app, Outbound(console_key("s"), "menu.intro"), Outbound(console_key("n"), "menu.intro", template="notice")
+        app, Outbound(console_key("s"), "menu.intro"), Outbound(console_key("n"), "menu.intro", notice="notice")
     )
     async with app.uow() as uow:
         for m in (menu, notice):

@@ -190,7 +190,7 @@ async def _scenario(ops: list[tuple[int, tuple[str, object]]], folder: Path, tem
         _env_file=None, database_url=f"sqlite+aiosqlite:///{db}", attachments_dir=folder / "files"
     )
     app = build(settings_, clock=clock)
-    app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue)
+    app.register_sender(ChannelName.CONSOLE, RecordingSender(app.catalogue))
     app.media.fetchers[ChannelName.CONSOLE] = _fetch
     try:
         async with app.dispatcher() as dispatcher:

@@ -19,7 +19,7 @@ from suarawarga.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_SEND_ATTEMPTS = 8  # sends of one outbox message before it is given up as failed
 HOLD = timedelta(seconds=60)  # how long freshly committed messages belong to the in-process pump
 HOLD_MARGIN = timedelta(seconds=20)  # the pump starts no message this close to its hold's end (a slice takes seconds)
 CLAIM_LEASE = timedelta(seconds=120)  # how long the retry loop owns a message it claimed
@@ -230,7 +230,7 @@ class Delivery:
             await uow.outbox.set_platform_ids(report.platform_ids)
             for message_id, (error, wait) in report.retry.items():
                 tries = attempts.get(message_id, 0) + 1
-                if tries >= MAX_ATTEMPTS:
+                if tries >= MAX_SEND_ATTEMPTS:
                     await uow.outbox.mark_final(message_id, OutboxStatus.FAILED, error)
                 else:
                     await uow.outbox.mark_retry(message_id, error, now + (wait or backoff(tries)))

@@ -51,7 +51,7 @@ async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now:
             complaint,
             "rating.survey_invite",
             (Choice(f"{COMMAND_CHOICE_PREFIX}survei {unit.code}", "rating.survey_button"),),
-            template="survey_invitation",
+            notice="survey_invitation",
             unit=unit.name,
         )
 

@@ -203,7 +203,7 @@ async def on_info(turn: Turn) -> str:
         handled.complaint,
         "update.info_requested",
         (Choice(f"{COMMAND_CHOICE_PREFIX}jawab {handled.complaint.code}", "update.answer_button"),),
-        template="info_request",
+        notice="info_request",
         question=question,
     )
     turn.reply("staff.info.sent" if reached else "staff.anonymous", code=handled.complaint.code)

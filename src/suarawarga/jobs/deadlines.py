@@ -67,7 +67,7 @@ async def _send_alert(ctx: JobContext, complaint: Complaint, alert: Alert, calen
                     "unit": unit.name if unit else "-",
                 },
                 language=language,
-                template="staff_update",
+                notice="staff_update",
             )
         )
     return True

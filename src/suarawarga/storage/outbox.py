@@ -96,7 +96,7 @@ class OutboxRepository(Protocol):
         """Mark STALE the due replies written before `now - older_than` that a later reply to their chat follows.
 
         Sent that late, a reply would answer a question the conversation has left (the citizen would answer an old
-        menu where a later question was asked). Notices (`template` set) are never dropped. Returns their
+        menu where a later question was asked). Notices (`notice` set) are never dropped. Returns their
         (channel, id).
         """
         ...
@@ -129,8 +129,8 @@ class OutboxRepository(Protocol):
         """Store the platform's message id of sent messages (outbox id -> platform id); statuses start afresh."""
         ...
 
-    async def by_platform_id(self, channel: ChannelName, platform_id: str) -> list[OutboxEntry]:
-        """Return the messages sent as the platform message `platform_id` (merged messages share one)."""
+    async def by_platform_ids(self, channel: ChannelName, platform_ids: Sequence[str]) -> dict[str, list[OutboxEntry]]:
+        """Return the messages sent as each platform message id, in one query (merged messages share one id)."""
         ...
 
     async def set_platform_status(self, ids: Sequence[str], status: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 
-from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
+from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus, notice_kind
 from suarawarga.storage.base_sql import (
     OUTBOX,
     SqlRepo,
@@ -208,7 +208,7 @@ class OutboxRepo(SqlRepo):
         """Mark STALE the due replies written before `now - older_than` that a later reply to their chat follows.
 
         Sent that late, a reply would answer a question the conversation has left (the citizen would answer an old
-        menu where a later question was asked). Notices (`template` set) are never dropped. Returns their
+        menu where a later question was asked). Notices (`notice` set) are never dropped. Returns their
         (channel, id).
         """
         old = await self.conn.execute(
@@ -218,7 +218,7 @@ class OutboxRepo(SqlRepo):
                 OUTBOX.c.created_at < now - older_than,
             )
         )
-        candidates = [r for r in old if not r.payload.get("template")]
+        candidates = [r for r in old if not notice_kind(r.payload)]
         if not candidates:
             return []
         chats = {(r.channel, r.recipient) for r in candidates}
@@ -229,7 +229,7 @@ class OutboxRepo(SqlRepo):
         )
         latest: dict[tuple[str, str], tuple[datetime, str]] = {}
         for r in replies:
-            if not r.payload.get("template"):
+            if not notice_kind(r.payload):
                 chat = (r.channel, r.recipient)
                 latest[chat] = max(latest.get(chat, (r.created_at, r.id)), (r.created_at, r.id))
         stale = [(r.channel, r.id) for r in candidates if latest[(r.channel, r.recipient)] > (r.created_at, r.id)]
@@ -327,10 +327,13 @@ class OutboxRepo(SqlRepo):
                 [{"b_id": k, "b_platform": v} for k, v in platform_ids.items()],
             )
 
-    async def by_platform_id(self, channel: ChannelName, platform_id: str) -> list[OutboxEntry]:
-        """Return the messages sent as the platform message `platform_id` (merged messages share one)."""
-        query = select(OUTBOX).where(OUTBOX.c.channel == channel.value, OUTBOX.c.platform_id == platform_id)
-        return [self._entry(r) for r in await self.conn.execute(query.order_by(OUTBOX.c.created_at, OUTBOX.c.id))]
+    async def by_platform_ids(self, channel: ChannelName, platform_ids: Sequence[str]) -> dict[str, list[OutboxEntry]]:
+        """Return the messages sent as each platform message id, in one query (merged messages share one id)."""
+        query = select(OUTBOX).where(OUTBOX.c.channel == channel.value, OUTBOX.c.platform_id.in_(set(platform_ids)))
+        found: dict[str, list[OutboxEntry]] = {}
+        for row in await self.conn.execute(query.order_by(OUTBOX.c.created_at, OUTBOX.c.id)):
+            found.setdefault(row.platform_id, []).append(self._entry(row))
+        return found
 
     async def set_platform_status(self, ids: Sequence[str], status: str) -> None:
         """Record a delivery status; it only moves forward (sent < delivered < read) and never past failed."""
