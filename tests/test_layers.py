@@ -92,3 +92,15 @@ def test_the_web_faces_use_the_services_not_storage(package: str) -> None:
         if name.startswith("suarawarga.storage") and name != "suarawarga.storage.uow"
     }
     assert offenders == set()
+
+
+def test_only_the_entry_point_imports_the_command_line() -> None:
+    """The command line (`cli/`) is a face over the services: no module but `__main__` and `cli/` imports it."""
+    offenders = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in SRC.rglob("*.py")
+        if path.relative_to(SRC).parts[0] not in ("cli", "__main__.py")
+        for name in _imports(path)
+        if name == "suarawarga.cli" or name.startswith("suarawarga.cli.")
+    }
+    assert offenders == set()

@@ -22,10 +22,11 @@ import pytest
 import telegram
 from pydantic import SecretStr
 
-from suarawarga.__main__ import build_parser, cmd_poll, cmd_process, cmd_serve
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.messages import ChannelName, OutboxStatus
+from suarawarga.cli.main import build_parser
+from suarawarga.cli.run import cmd_poll, cmd_process, cmd_serve
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from suarawarga.runtime import Running, running, web_app
