@@ -23,7 +23,7 @@ async def my_data(turn: Turn, _args: str) -> str:
     data = await citizen_data(turn.uow, turn.inbound.key.channel, sender_of(turn))
     if data is None:
         turn.reply("data.none")
-        return STAY if turn.state.flow else END
+        return STAY
     consents = "\n".join(
         turn.text(
             "data.consent",
@@ -47,7 +47,7 @@ async def my_data(turn: Turn, _args: str) -> str:
         complaints=complaints,
         surveys=surveys,
     )
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 def _complaint(turn: Turn, item: ComplaintData) -> str:

@@ -90,16 +90,16 @@ async def staff_action(turn: Turn, args: str) -> str:
         action = Action(word)
     except ValueError:
         turn.reply("error.unknown_command")
-        return STAY if turn.state.flow else END
+        return STAY
     if code is None:
         usage(turn, "usage.tindak", rest)
-        return STAY if turn.state.flow else END
+        return STAY
     found = await _authorised(turn, code)
     if found is not None:
         staff, complaint = found
         if action is Action.IDENTITY:
             await _show_identity(turn, staff, complaint)
-            return STAY if turn.state.flow else END
+            return STAY
         allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[action]]
         if complaint.status not in allowed:
             turn.reply("staff.wrong_status", code=complaint.code, status=_status_label(turn, complaint.status))
@@ -113,7 +113,7 @@ async def staff_action(turn: Turn, args: str) -> str:
                 return turn.start_flow("staff", action=action.value, code=complaint.code)
             turn.handoff(private, "staff", action=action.value, code=complaint.code)
             turn.reply("staff.continue_private", officer=staff.name, code=complaint.code)
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None:
@@ -352,7 +352,7 @@ async def answer_command(turn: Turn, args: str) -> str:
     code = normalise_code(args) if args.strip() else await _only_waiting(turn)
     if code is None:
         usage(turn, "usage.jawab", args)
-        return STAY if turn.state.flow else END
+        return STAY
     return turn.start_flow("answer", code=code)
 
 
@@ -423,7 +423,7 @@ async def join_command(turn: Turn, args: str) -> str:
         return END
     if not args.strip():
         usage(turn, "usage.gabung", "")
-        return STAY if turn.state.flow else END
+        return STAY
     try:
         unit, role = await handling.join(
             turn.uow,
@@ -441,14 +441,14 @@ async def join_command(turn: Turn, args: str) -> str:
         await turn.uow.staff.set_language(turn.inbound.key.channel, sender_of(turn), turn.language)  # as chosen so far
         turn.reply("staff.join.ok", unit=unit.name, role=turn.text(f"staff.role.{role}"))
         await _send_backlog(turn, unit)
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def link_command(turn: Turn, args: str) -> str:
     """`hubungkan CODE` in a group: post the invite's unit's complaints to this group."""
     if not turn.inbound.group:
         turn.reply("staff.link.group_only")
-        return STAY if turn.state.flow else END
+        return STAY
     if not args.strip():
         usage(turn, "usage.hubungkan", "")
         return END
@@ -497,7 +497,7 @@ async def queue_command(turn: Turn, _args: str) -> str:
         unit_ids = [u for u in linked if any(can_handle(s, u, admin.id if admin else None) for s in memberships)]
     if not unit_ids:
         turn.reply("staff.not_allowed")
-        return STAY if turn.state.flow else END
+        return STAY
     now = turn.clock.now()
     for unit_id in dict.fromkeys(unit_ids):
         unit = await turn.uow.units.get(unit_id)
@@ -519,7 +519,7 @@ async def queue_command(turn: Turn, _args: str) -> str:
         ]
         buttons = [Choice(f"{COMMAND_CHOICE_PREFIX}{Cmd.ACT} {c.code}", "label", {"label": c.code}) for c in open_]
         turn.reply("staff.queue", buttons, unit=unit.name, items="\n".join(lines), count=str(len(open_)))
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 def allowed_actions(complaint: Complaint) -> tuple[Choice, ...]:
@@ -538,7 +538,7 @@ async def act_command(turn: Turn, args: str) -> str:
     code = normalise_code(args)
     if code is None:
         usage(turn, "usage.tindak", args)
-        return STAY if turn.state.flow else END
+        return STAY
     found = await _authorised(turn, code)
     if found is not None:
         complaint = found[1]
@@ -555,7 +555,7 @@ async def act_command(turn: Turn, args: str) -> str:
             )
             if not actions:
                 turn.reply("staff.card.no_action")
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def officer_status(turn: Turn, code: str) -> bool:
