@@ -51,6 +51,17 @@ class WrongStatus(NotAllowed):
         self.status = status
 
 
+def allows(kind: EventKind, status: ComplaintStatus) -> bool:
+    """Return whether the action `kind` may be taken on a complaint in `status` (the table above decides)."""
+    return status in TRANSITIONS[kind][0]
+
+
+def check_status(kind: EventKind, complaint: Complaint) -> None:
+    """Raise WrongStatus when the action `kind` does not fit the complaint's current status."""
+    if not allows(kind, complaint.status):
+        raise WrongStatus(complaint.status)
+
+
 @dataclass(frozen=True, slots=True)
 class Handled:
     """A complaint after an action, with the units involved."""
@@ -91,9 +102,8 @@ async def _act(
     unit_id: int | None = None,
     actor: ActorKind | None = None,
 ) -> Complaint:
-    allowed, default_status = TRANSITIONS[kind]
-    if complaint.status not in allowed:
-        raise WrongStatus(complaint.status)
+    check_status(kind, complaint)
+    default_status = TRANSITIONS[kind][1]
     new_status = to_status or default_status or complaint.status
     if kind is EventKind.REPLIED and complaint.status is S.DITERIMA:
         new_status = S.DIPROSES  # a reply to the citizen means the OPD has taken the complaint up

@@ -100,10 +100,9 @@ async def staff_action(turn: Turn, args: str) -> str:
         if action is Action.IDENTITY:
             await _show_identity(turn, staff, complaint)
             return STAY
-        allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[action]]
-        if complaint.status not in allowed:
-            turn.reply("staff.wrong_status", code=complaint.code, status=_status_label(turn, complaint.status))
-        elif action is Action.ACCEPT:
+        if not _fits(turn, action, complaint):
+            return STAY
+        if action is Action.ACCEPT:
             handled = await handling.accept(turn.uow, staff, complaint, turn.clock.now())
             turn.reply("staff.accepted", code=complaint.code, officer=staff.name)
             tell_citizen(turn, handled.complaint, "update.accepted", unit=handled.unit.name)
@@ -179,11 +178,17 @@ async def _again(turn: Turn) -> tuple[Staff, Complaint] | None:
     found = await _authorised(turn, turn.data["code"])
     if found is None:
         return None
-    allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[Action(turn.data["action"])]]
-    if found[1].status not in allowed:
-        turn.reply("staff.wrong_status", code=found[1].code, status=_status_label(turn, found[1].status))
-        return None
-    return found
+    return found if _fits(turn, Action(turn.data["action"]), found[1]) else None
+
+
+def _fits(turn: Turn, action: Action, complaint: Complaint) -> bool:
+    """Ask the domain whether the action fits the complaint's status; if not, tell the officer, and say no."""
+    try:
+        handling.check_status(ACTION_EVENTS[action], complaint)
+    except handling.WrongStatus as exc:
+        turn.reply("staff.wrong_status", code=complaint.code, status=_status_label(turn, exc.status))
+        return False
+    return True
 
 
 async def ask_info(turn: Turn) -> None:
@@ -360,7 +365,7 @@ async def _only_waiting(turn: Turn) -> str | None:
     """Return the code of the citizen's one complaint waiting for their answer, if exactly one does."""
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
     mine = await turn.uow.complaints.for_citizen(found[0]) if found else []
-    waiting = [c.code for c in mine if c.status is ComplaintStatus.MENUNGGU_INFO]
+    waiting = [c.code for c in mine if handling.allows(EventKind.INFO_PROVIDED, c.status)]
     return waiting[0] if len(waiting) == 1 else None
 
 
@@ -380,7 +385,7 @@ async def answer_enter(turn: Turn) -> str:
     if complaint is None or found is None or complaint.citizen_id != found[0]:
         turn.reply("status.not_found", code=str(turn.data.get("code", ""))[:20])
         return END
-    if complaint.status is not ComplaintStatus.MENUNGGU_INFO:
+    if not handling.allows(EventKind.INFO_PROVIDED, complaint.status):
         turn.reply("answer.not_waiting", code=complaint.code, status=_status_label(turn, complaint.status))
         return END
     history = await turn.uow.complaints.history(complaint.id)
@@ -401,7 +406,7 @@ async def on_answer(turn: Turn) -> str:
     if not photos and (letter_count(text) < TEXT_MIN or len(text) > TEXT_MAX):
         raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
     complaint = await turn.uow.complaints.by_code(turn.data["code"])
-    if complaint is None or complaint.status is not ComplaintStatus.MENUNGGU_INFO:
+    if complaint is None or not handling.allows(EventKind.INFO_PROVIDED, complaint.status):
         turn.reply("answer.not_waiting", code=turn.data["code"], status="-")
         return END
     # Fetched only now that the answer is taken (kind "photo" as on filing).
@@ -528,7 +533,7 @@ def allowed_actions(complaint: Complaint) -> tuple[Choice, ...]:
         a
         for a in Action
         if (a is Action.IDENTITY and complaint.identity_mode is IdentityMode.RAHASIA)
-        or (a in ACTION_EVENTS and complaint.status in handling.TRANSITIONS[ACTION_EVENTS[a]][0])
+        or (a in ACTION_EVENTS and handling.allows(ACTION_EVENTS[a], complaint.status))
     ]
     return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {a} {complaint.code}", f"staff.button.{a}") for a in actions)
 
