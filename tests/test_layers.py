@@ -104,3 +104,20 @@ def test_only_the_entry_point_imports_the_command_line() -> None:
         if name == "suarawarga.cli" or name.startswith("suarawarga.cli.")
     }
     assert offenders == set()
+
+
+def test_benchmarks_and_the_product_do_not_import_the_tests() -> None:
+    """The fake servers live in `fakes/`: benchmarks import them (never `tests`), and `src/` imports neither."""
+    root = SRC.parents[1]
+    offenders = {
+        f"{path.relative_to(root)}: {name}"
+        for folder, banned in (
+            (root / "benchmarks", ("tests",)),
+            (SRC, ("tests", "fakes")),
+            (root / "fakes", ("tests",)),
+        )
+        for path in folder.rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in banned
+    }
+    assert offenders == set()

@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 import telegram
+from fakes.serving import serve_app
+from fakes.telegram_server import Chat, FakeBotApi, User
 from pydantic import SecretStr
 
 from suarawarga.bootstrap import App
@@ -30,8 +32,6 @@ from suarawarga.cli.run import cmd_poll, cmd_process, cmd_serve
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from suarawarga.runtime import Running, running, web_app
-from tests.fakes.serving import serve_app
-from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.support.clock import FrozenClock
 from tests.support.images import heic_with_gps, jpeg_with_gps, same_picture_without_metadata
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +30,6 @@ from suarawarga.cli.main import build_parser
 from suarawarga.cli.messages import cmd_outbox_list
 from suarawarga.config import WhatsAppTemplate, default_whatsapp_templates
 from suarawarga.storage.sql import OutboxEntry
-from tests.fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
 from tests.support.whatsapp import Rig, whatsapp_rig

@@ -172,7 +172,7 @@ class Flow:
     enter: Handle | None = None  # runs on entry; returns the first step to ask, or END (e.g. limit reached)
 
 
-class Engine:
+class ConversationEngine:
     """Runs one inbound through global commands, the current step, and the prompt of the next step."""
 
     def __init__(

@@ -107,7 +107,7 @@ def _survey(turn: Turn, item: SurveyData) -> str:
     )
 
 
-class E(StrEnum):
+class ErasureStep(StrEnum):
     """Steps of the erasure flow."""
 
     CONFIRM = "confirm"
@@ -124,7 +124,7 @@ async def erase_enter(turn: Turn) -> str:
     if await turn.uow.citizens.get_by_identity(turn.inbound.key.channel, sender_of(turn)) is None:
         turn.reply("data.none")
         return END
-    return E.CONFIRM
+    return ErasureStep.CONFIRM
 
 
 async def ask_confirm(turn: Turn) -> None:
@@ -158,4 +158,9 @@ async def on_confirm(turn: Turn) -> str:
     return END
 
 
-ERASE_FLOW = Flow(name="erase", first=E.CONFIRM, enter=erase_enter, steps={E.CONFIRM: Step(ask_confirm, on_confirm)})
+ERASE_FLOW = Flow(
+    name="erase",
+    first=ErasureStep.CONFIRM,
+    enter=erase_enter,
+    steps={ErasureStep.CONFIRM: Step(ask_confirm, on_confirm)},
+)

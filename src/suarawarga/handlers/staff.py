@@ -139,7 +139,7 @@ async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None
         turn.reply("staff.identity.sent_private", officer=staff.name, code=complaint.code)
 
 
-class S(StrEnum):
+class OfficerStep(StrEnum):
     """Steps of the officer's flow; persisted by name."""
 
     INFO = "info"
@@ -151,10 +151,10 @@ class S(StrEnum):
 
 
 FIRST_STEP = {
-    Action.INFO: S.INFO,
-    Action.REPLY: S.REPLY,
-    Action.TRANSFER: S.TRANSFER_TARGET,
-    Action.RESOLVE: S.RESOLVE_NOTE,
+    Action.INFO: OfficerStep.INFO,
+    Action.REPLY: OfficerStep.REPLY,
+    Action.TRANSFER: OfficerStep.TRANSFER_TARGET,
+    Action.RESOLVE: OfficerStep.RESOLVE_NOTE,
 }
 
 
@@ -247,7 +247,7 @@ async def on_transfer_target(turn: Turn) -> str:
     if not choice.startswith("xfer:"):
         raise UserInputError("input.pick_button")
     turn.data["target"] = choice.removeprefix("xfer:")
-    return S.TRANSFER_REASON
+    return OfficerStep.TRANSFER_REASON
 
 
 async def ask_transfer_reason(turn: Turn) -> None:
@@ -289,7 +289,7 @@ async def ask_resolve_note(turn: Turn) -> None:
 async def on_resolve_note(turn: Turn) -> str:
     """Store the resolution note."""
     turn.data["note"] = _text(turn)
-    return S.RESOLVE_PHOTOS
+    return OfficerStep.RESOLVE_PHOTOS
 
 
 async def ask_resolve_photos(turn: Turn) -> None:
@@ -333,20 +333,20 @@ async def on_resolve_photos(turn: Turn) -> str:
 
 STAFF_FLOW = Flow(
     name="staff",
-    first=S.REPLY,
+    first=OfficerStep.REPLY,
     enter=staff_enter,
     steps={
-        S.INFO: Step(ask_info, on_info),
-        S.REPLY: Step(ask_reply, on_reply),
-        S.TRANSFER_TARGET: Step(ask_transfer_target, on_transfer_target),
-        S.TRANSFER_REASON: Step(ask_transfer_reason, on_transfer_reason),
-        S.RESOLVE_NOTE: Step(ask_resolve_note, on_resolve_note),
-        S.RESOLVE_PHOTOS: Step(ask_resolve_photos, on_resolve_photos),
+        OfficerStep.INFO: Step(ask_info, on_info),
+        OfficerStep.REPLY: Step(ask_reply, on_reply),
+        OfficerStep.TRANSFER_TARGET: Step(ask_transfer_target, on_transfer_target),
+        OfficerStep.TRANSFER_REASON: Step(ask_transfer_reason, on_transfer_reason),
+        OfficerStep.RESOLVE_NOTE: Step(ask_resolve_note, on_resolve_note),
+        OfficerStep.RESOLVE_PHOTOS: Step(ask_resolve_photos, on_resolve_photos),
     },
 )
 
 
-class A(StrEnum):
+class AnswerStep(StrEnum):
     """Steps of the citizen's answer flow."""
 
     ANSWER = "answer"
@@ -391,7 +391,7 @@ async def answer_enter(turn: Turn) -> str:
     history = await turn.uow.complaints.history(complaint.id)
     questions = [e.note for e in history if e.kind is EventKind.INFO_REQUESTED and e.note]
     turn.data["question"] = questions[-1] if questions else ""
-    return A.ANSWER
+    return AnswerStep.ANSWER
 
 
 async def ask_answer(turn: Turn) -> None:
@@ -418,7 +418,9 @@ async def on_answer(turn: Turn) -> str:
     return END
 
 
-ANSWER_FLOW = Flow(name="answer", first=A.ANSWER, enter=answer_enter, steps={A.ANSWER: Step(ask_answer, on_answer)})
+ANSWER_FLOW = Flow(
+    name="answer", first=AnswerStep.ANSWER, enter=answer_enter, steps={AnswerStep.ANSWER: Step(ask_answer, on_answer)}
+)
 
 
 async def join_command(turn: Turn, args: str) -> str:
