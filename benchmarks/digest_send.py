@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.fakes.telegram_server import GLOBAL_PER_SECOND, GROUP_PER_MINUTE, PRIVATE_BURST, Chat, FakeBotApi, User
+from fakes.telegram_server import GLOBAL_PER_SECOND, GROUP_PER_MINUTE, PRIVATE_BURST, Chat, FakeBotApi, User
 
 from suarawarga.bootstrap import App, build
 from suarawarga.bot.channels.telegram import TelegramChannel

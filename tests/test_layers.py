@@ -127,6 +127,18 @@ def test_only_the_composition_root_imports_sql_repositories() -> None:
     assert offenders == set()
 
 
+def test_only_the_entry_point_imports_the_command_line() -> None:
+    """The command line (`cli/`) is a face over the services: no module but `__main__` and `cli/` imports it."""
+    offenders = {
+        f"{path.relative_to(SRC)}: {name}"
+        for path in SRC.rglob("*.py")
+        if path.relative_to(SRC).parts[0] not in ("cli", "__main__.py")
+        for name in _imports(path)
+        if name == "suarawarga.cli" or name.startswith("suarawarga.cli.")
+    }
+    assert offenders == set()
+
+
 PLATFORM_LIBRARIES = ("telegram", "httpx")
 ADAPTERS = ("telegram", "whatsapp", "console")
 
@@ -209,3 +221,20 @@ def test_no_adapter_module_is_over_400_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 420
     }
     assert long == set()
+
+
+def test_benchmarks_and_the_product_do_not_import_the_tests() -> None:
+    """The fake servers live in `fakes/`: benchmarks import them (never `tests`), and `src/` imports neither."""
+    root = SRC.parents[1]
+    offenders = {
+        f"{path.relative_to(root)}: {name}"
+        for folder, banned in (
+            (root / "benchmarks", ("tests",)),
+            (SRC, ("tests", "fakes")),
+            (root / "fakes", ("tests",)),
+        )
+        for path in folder.rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in banned
+    }
+    assert offenders == set()

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fakes.telegram_server import Chat, FakeBotApi, User
 from pydantic import SecretStr
 
 from suarawarga.bootstrap import App
@@ -38,7 +39,6 @@ from suarawarga.bot.messages import (
     parse_command,
 )
 from suarawarga.errors import ChannelError
-from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
 

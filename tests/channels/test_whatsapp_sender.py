@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from suarawarga.__main__ import build_parser, cmd_outbox_list
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.whatsapp import render_parts, render_template
 from suarawarga.bot.messages import (
@@ -26,9 +26,10 @@ from suarawarga.bot.messages import (
 )
 from suarawarga.bot.sender import SendReport
 from suarawarga.bot.texts import Catalogue
+from suarawarga.cli.main import build_parser
+from suarawarga.cli.messages import cmd_outbox_list
 from suarawarga.config import WhatsAppTemplate, default_whatsapp_templates
 from suarawarga.storage.outbox import OutboxEntry
-from tests.fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
 from tests.support.whatsapp import Rig, whatsapp_rig

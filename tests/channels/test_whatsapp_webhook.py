@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from fakes.whatsapp_server import VERIFY_TOKEN, WaUser
 from sqlalchemy import func, select
 
 from suarawarga.bootstrap import App
@@ -15,7 +16,6 @@ from suarawarga.bot.attachments import MediaRefused
 from suarawarga.bot.channels.whatsapp import signature_ok, whatsapp_channel
 from suarawarga.bot.messages import ChannelName
 from suarawarga.storage.orm import ChannelIdentityRow, ChatActivityRow, ComplaintRow, InboxRow
-from tests.fakes.whatsapp_server import VERIFY_TOKEN, WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from suarawarga.__main__ import main
 from suarawarga.bootstrap import build
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.messages import ChannelName
+from suarawarga.cli.main import main
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import StaffRole
 from suarawarga.config import load_settings

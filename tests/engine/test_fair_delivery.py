@@ -11,17 +11,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fakes.telegram_server import FakeBotApi, User
+from fakes.whatsapp_server import WaUser
 
-from suarawarga.__main__ import build_parser, cmd_outbox_list
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender, console_key
 from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.input_limit import INPUT_PER_MINUTE, NOTICE_KEY
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
 from suarawarga.bot.sender import CLAIM_LEASE, STALE_AFTER, OutboxPump
+from suarawarga.cli.main import build_parser
+from suarawarga.cli.messages import cmd_outbox_list
 from suarawarga.runtime import running
-from tests.fakes.telegram_server import FakeBotApi, User
-from tests.fakes.whatsapp_server import WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 

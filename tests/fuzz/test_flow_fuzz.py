@@ -210,7 +210,7 @@ async def _scenario(ops: list[tuple[int, tuple[str, object]]], folder: Path, tem
             if state.flow is None:
                 assert state.step is None
             else:
-                flow = app.engine.flows[state.flow]
+                flow = app.conversations.flows[state.flow]
                 assert state.step in flow.steps, (state.flow, state.step)
     finally:
         await app.aclose()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from suarawarga.bot.attachments import MediaIntake
-from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn, offered
+from suarawarga.bot.conversation import ConversationEngine, ConversationState, Policy, Turn, offered
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.tasks import stop
@@ -57,11 +57,11 @@ class _Item:
 
 
 class Dispatcher:
-    """Runs inbound messages through the engine with exactly-once state changes and replies."""
+    """Runs inbound messages through the conversation engine with exactly-once state changes and replies."""
 
     def __init__(
         self,
-        engine: Engine,
+        conversations: ConversationEngine,
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         policy: Policy,
@@ -76,7 +76,7 @@ class Dispatcher:
         metrics: Metrics | None = None,
         media: MediaIntake | None = None,
     ) -> None:
-        self.engine = engine
+        self.conversations = conversations
         self.uow_factory = uow_factory
         self.clock = clock
         self.policy = policy
@@ -211,7 +211,7 @@ class Dispatcher:
                     )
                 turn = Turn(inbound, state, uow, self.clock, self.policy, self.catalogue, self.media)
                 try:
-                    await self.engine.run(turn)
+                    await self.conversations.run(turn)
                 except Exception as exc:
                     log.exception("step failed in flow %s step %s", state.flow, state.step)
                     if self.metrics is not None:
@@ -256,7 +256,7 @@ class Dispatcher:
             )
             other = Turn(inbound, target, uow, self.clock, self.policy, self.catalogue)
             try:
-                await self.engine.start(other, flow, data)
+                await self.conversations.start(other, flow, data)
             except Exception as exc:
                 log.exception("handoff to flow %s failed", flow)
                 raise StepFailed from exc

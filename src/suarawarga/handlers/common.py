@@ -207,7 +207,6 @@ async def help_(turn: Turn, _args: str) -> str:
     turn.reply("help.text")
     if turn.state.flow is None:
         show_menu(turn)
-        return END
     return STAY
 
 
@@ -219,7 +218,6 @@ async def language(turn: Turn, args: str) -> str:
     turn.reply("language.changed")
     if turn.state.flow is None:
         show_menu(turn)
-        return END
     return STAY
 
 
@@ -296,8 +294,6 @@ async def status(turn: Turn, args: str) -> str:
             )
         else:
             turn.reply("status.none")
-    if turn.state.flow is None:
-        return END
     return STAY
 
 

@@ -23,7 +23,7 @@ async def my_data(turn: Turn, _args: str) -> str:
     data = await citizen_data(turn.uow, turn.inbound.key.channel, sender_of(turn))
     if data is None:
         turn.reply("data.none")
-        return STAY if turn.state.flow else END
+        return STAY
     consents = "\n".join(
         turn.text(
             "data.consent",
@@ -47,7 +47,7 @@ async def my_data(turn: Turn, _args: str) -> str:
         complaints=complaints,
         surveys=surveys,
     )
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 def _complaint(turn: Turn, item: ComplaintData) -> str:
@@ -107,7 +107,7 @@ def _survey(turn: Turn, item: SurveyData) -> str:
     )
 
 
-class E(StrEnum):
+class ErasureStep(StrEnum):
     """Steps of the erasure flow."""
 
     CONFIRM = "confirm"
@@ -124,7 +124,7 @@ async def erase_enter(turn: Turn) -> str:
     if await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn)) is None:
         turn.reply("data.none")
         return END
-    return E.CONFIRM
+    return ErasureStep.CONFIRM
 
 
 async def ask_confirm(turn: Turn) -> None:
@@ -158,4 +158,9 @@ async def on_confirm(turn: Turn) -> str:
     return END
 
 
-ERASE_FLOW = Flow(name="erase", first=E.CONFIRM, enter=erase_enter, steps={E.CONFIRM: Step(ask_confirm, on_confirm)})
+ERASE_FLOW = Flow(
+    name="erase",
+    first=ErasureStep.CONFIRM,
+    enter=erase_enter,
+    steps={ErasureStep.CONFIRM: Step(ask_confirm, on_confirm)},
+)

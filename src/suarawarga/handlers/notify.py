@@ -44,11 +44,6 @@ def staff_actions(code: str, confidential: bool = False) -> tuple[Choice, ...]:
     return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {action} {code}", f"staff.button.{action}") for action in actions)
 
 
-async def unit_targets(ctx: Notifier, unit_id: int) -> list[ConversationKey]:
-    """Return where a unit's notifications go: its linked groups, or else its officers' private chats."""
-    return [key for key, _ in await unit_recipients(ctx, unit_id)]
-
-
 def officer_recipient(staff: Staff) -> tuple[ConversationKey, str]:
     """Return an officer's private chat and the language they chose."""
     return ConversationKey(ChannelName(staff.channel), staff.chat_id), staff.language

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, STAY, Turn
 from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints import handling
@@ -61,14 +61,14 @@ async def rate(turn: Turn, args: str) -> str:
     parts = args.split()
     if not parts:
         turn.reply("usage.nilai")
-        return STAY if turn.state.flow else END
+        return STAY
     code = normalise_code(parts[0])
     answer = parts[1].lower() if len(parts) > 1 else ""
     complaint = await turn.uow.complaints.by_code(code) if code else None
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
     if complaint is None or found is None or complaint.citizen_id != found.id:
         turn.reply("status.not_found", code=(parts[0] if parts else "")[:20])
-        return STAY if turn.state.flow else END
+        return STAY
     history = await turn.uow.complaints.history(complaint.id)
     round_ = handling.resolution_round(history)
     now = turn.clock.now()
@@ -93,7 +93,7 @@ async def rate(turn: Turn, args: str) -> str:
             await invite_to_survey(turn, handled.complaint, unit, now)
     else:
         turn.reply("input.pick_button")
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def _reopen(turn: Turn, complaint: Complaint, reason: str) -> None:
