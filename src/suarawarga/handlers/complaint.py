@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from suarawarga.bot.conversation import END, STAY, Flow, Step, Turn
 from suarawarga.bot.matching import Means
-from suarawarga.bot.messages import Choice
+from suarawarga.bot.messages import Attachment, Choice, Outbound, OutboundFile
 from suarawarga.complaints.model import (
     ADDRESS_MAX,
     ADDRESS_MIN,
@@ -23,10 +23,12 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.complaints.places import kecamatan_label, kecamatan_named_in
 from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
-from suarawarga.errors import UserInputError
+from suarawarga.complaints.supporting import SupportDraft, find_duplicates, support
+from suarawarga.errors import NotAllowed, NotFound, UserInputError
+from suarawarga.handlers import duplicates
 from suarawarga.handlers.common import accept_photos, keep_files, photos_in
 from suarawarga.handlers.consent import ensure_consent, require_consent
-from suarawarga.handlers.notify import announce_complaint
+from suarawarga.handlers.notify import announce_complaint, quoted, unit_recipients
 
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
 SUMMARY_DESCRIPTION_MAX = 300
@@ -41,6 +43,7 @@ class S(StrEnum):
     LOCATION = "location"
     LOCATION_CHECK = "location_check"
     KECAMATAN = "kecamatan"
+    DUPLICATE = "duplicate"
     PHOTOS = "photos"
     IDENTITY = "identity"
     NAME = "name"
@@ -143,6 +146,7 @@ async def on_location(turn: Turn) -> str:
     if inbound.choice == "loc:skip":
         turn.data.pop("location", None)
         turn.data.pop("address", None)
+        turn.data.pop("matches", None)
         return S.KECAMATAN
     if inbound.location is not None:
         lat, lon = inbound.location
@@ -150,6 +154,7 @@ async def on_location(turn: Turn) -> str:
             raise UserInputError("complaint.location.invalid")
         turn.data["location"] = [lat, lon]
         turn.data.pop("address", None)
+        turn.data.pop("matches", None)
         area = await turn.uow.units.city_area()
         return S.LOCATION_CHECK if area is not None and not area.contains(lat, lon) else S.KECAMATAN
     text = (inbound.text or "").strip()
@@ -159,6 +164,7 @@ async def on_location(turn: Turn) -> str:
         raise UserInputError("complaint.location.address_length", min=str(ADDRESS_MIN), max=str(ADDRESS_MAX))
     turn.data["address"] = text
     turn.data.pop("location", None)
+    turn.data.pop("matches", None)
     return await _kecamatan_from_address(turn, text)
 
 
@@ -172,11 +178,54 @@ async def _kecamatan_from_address(turn: Turn, address: str) -> str:
         return S.KECAMATAN
     turn.data["kecamatan"] = unit.code
     turn.reply("complaint.kecamatan.inferred", kecamatan=unit.name)
-    return _after_kecamatan(turn)
+    return await _after_kecamatan(turn)
 
 
-def _after_kecamatan(turn: Turn) -> str:
+async def _after_kecamatan(turn: Turn) -> str:
+    """Offer open reports about the same thing at the same place (once), else go on to the photos."""
+    if "matches" not in turn.data:
+        data = turn.data
+        location = data.get("location") or [None, None]
+        found = await find_duplicates(
+            turn.uow,
+            data["category"],
+            turn.clock.now(),
+            latitude=location[0],
+            longitude=location[1],
+            address=data.get("address"),
+            kecamatan_code=data.get("kecamatan"),
+            citizen_id=data.get("citizen"),
+        )
+        data["matches"] = [
+            duplicates.match_data(m, await duplicates.kecamatan_name(turn, m.kecamatan_id)) for m in found
+        ]
+        if found:
+            return S.DUPLICATE
+    return _to_photos(turn)
+
+
+def _to_photos(turn: Turn) -> str:
     return S.PHOTOS if turn.policy.max_photos > 0 else S.IDENTITY
+
+
+async def ask_duplicate(turn: Turn) -> None:
+    """Show the open reports that may be the same, to support one instead of filing again."""
+    category = await turn.uow.categories.by_code(turn.data["category"])
+    duplicates.offer(turn, category.name(turn.language) if category else "", turn.data["matches"])
+
+
+async def on_duplicate(turn: Turn) -> str:
+    """ "Ya, sama" on one: go on as its supporter; "Bukan, laporkan baru": the normal flow."""
+    choice = turn.inbound.choice or ""
+    matches = turn.data.get("matches", [])
+    if choice == "dup:new":
+        turn.data.pop("support", None)
+        return _to_photos(turn)
+    number = choice.removeprefix("dup:")
+    if not choice.startswith("dup:") or not number.isdigit() or not 1 <= int(number) <= len(matches):
+        raise UserInputError("input.pick_button")
+    turn.data["support"] = matches[int(number) - 1]
+    return _to_photos(turn)
 
 
 async def ask_location_check(turn: Turn) -> None:
@@ -218,7 +267,7 @@ async def on_kecamatan(turn: Turn) -> str:
         raise UserInputError("input.pick_button")
     code = choice.removeprefix("kec:")
     turn.data["kecamatan"] = None if code == "unknown" else code
-    return _after_kecamatan(turn)
+    return await _after_kecamatan(turn)
 
 
 async def ask_photos(turn: Turn) -> None:
@@ -311,9 +360,12 @@ async def on_contact(turn: Turn) -> str:
 
 
 async def ask_confirm(turn: Turn) -> None:
-    """Summarise the complaint and ask to send it."""
+    """Summarise the complaint (or the support) and ask to send it."""
     data = turn.data
     category = await turn.uow.categories.by_code(data["category"])
+    if data.get("support"):
+        await _ask_support_confirm(turn, category.name(turn.language) if category else data["category"])
+        return
     kecamatan = await turn.uow.units.by_code(data["kecamatan"]) if data.get("kecamatan") else None
     if data.get("location"):
         lat, lon = data["location"]
@@ -340,13 +392,89 @@ async def ask_confirm(turn: Turn) -> None:
     )
 
 
+async def _ask_support_confirm(turn: Turn, category: str) -> None:
+    data = turn.data
+    description = data["description"]
+    if len(description) > SUMMARY_DESCRIPTION_MAX:
+        description = description[:SUMMARY_DESCRIPTION_MAX] + "…"
+    mode = IdentityMode(data["identity"])
+    turn.reply(
+        "duplicate.summary",
+        (
+            Choice("confirm:send", "duplicate.confirm.send", means=Means.YES),
+            Choice("confirm:cancel", "complaint.confirm.cancel", means=Means.NO),
+        ),
+        category=category,
+        place=duplicates.place_text(turn, data["support"]),
+        description=description,
+        photos=str(len(data.get("photos", []))),
+        identity=turn.text(f"complaint.summary.who.{mode}", name=data.get("name", "")),
+    )
+
+
+async def _send_support(turn: Turn) -> str:
+    """Record the citizen as a supporter of the chosen report and tell them and its OPD."""
+    data = turn.data
+    code = await turn.uow.supports.code_of(int(data["support"]["id"]))
+    files = tuple(NewAttachment(**p) for p in keep_files(turn, data.get("photos", [])))
+    try:
+        supported = await support(
+            turn.uow,
+            code or "",
+            SupportDraft(
+                complaint_id=int(data["support"]["id"]),
+                identity_mode=IdentityMode(data["identity"]),
+                channel=turn.inbound.key.channel,
+                chat_id=turn.inbound.key.chat_id,
+                citizen_id=data.get("citizen"),
+                language=turn.language,
+                name=data.get("name"),
+                contact=data.get("contact"),
+                note=data["description"],
+                attachments=files,
+            ),
+            turn.clock.now(),
+        )
+    except (NotAllowed, NotFound):
+        turn.reply("duplicate.gone")
+        data.pop("support", None)
+        return S.CONFIRM
+    complaint = supported.complaint
+    unit = await turn.uow.units.get(complaint.unit_id)
+    anonymous = IdentityMode(data["identity"]) is IdentityMode.ANONIM
+    turn.reply(
+        "duplicate.joined.anonim" if anonymous else "duplicate.joined",
+        code=complaint.code,
+        unit=unit.name if unit else "-",
+        count=str(supported.supporters),
+    )
+    for key, language in await unit_recipients(turn, complaint.unit_id):
+        turn.notify(
+            Outbound(
+                key=key,
+                text_key="staff.supported",
+                params={
+                    "code": complaint.code,
+                    "count": str(supported.supporters),
+                    "text": quoted(data["description"]),
+                },
+                language=language,
+                files=tuple(OutboundFile(Attachment.PHOTO, f.path) for f in files),
+                template="staff_update",
+            )
+        )
+    return END
+
+
 async def on_confirm(turn: Turn) -> str:
-    """File the complaint and give its tracking code, or drop it."""
+    """File the complaint and give its tracking code (or record the support), or drop it."""
     if turn.inbound.choice == "confirm:cancel":
         turn.reply("cancel.done")
         return END
     if turn.inbound.choice != "confirm:send":
         raise UserInputError("input.pick_button")
+    if turn.data.get("support"):
+        return await _send_support(turn)
     citizen_id = turn.data.get("citizen")
     if citizen_id is not None and await _over_limit(turn, citizen_id):
         return END
@@ -396,6 +524,7 @@ FLOW = Flow(
         S.LOCATION: Step(ask_location, on_location),
         S.LOCATION_CHECK: Step(ask_location_check, on_location_check),
         S.KECAMATAN: Step(ask_kecamatan, on_kecamatan),
+        S.DUPLICATE: Step(ask_duplicate, on_duplicate),
         S.PHOTOS: Step(ask_photos, on_photos),
         S.IDENTITY: Step(ask_identity, on_identity),
         S.NAME: Step(ask_name, on_name),

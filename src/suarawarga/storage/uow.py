@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         UnitRepo,
     )
     from suarawarga.storage.statistics_sql import StatisticsRepo
+    from suarawarga.storage.supporters_sql import SupportRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
 
@@ -48,6 +49,7 @@ class UnitOfWork(Protocol):
     lookups: LookupRepo
     secrets: SecretRepo
     statistics: StatisticsRepo
+    supports: SupportRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
