@@ -4,7 +4,7 @@ officers' `gabungkan KODE ke KODE` / `pisahkan KODE`."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from suarawarga.bot.conversation import END, STAY, Turn
 from suarawarga.bot.messages import Choice, Outbound
@@ -61,7 +61,7 @@ def _when(turn: Turn, filed: str) -> str:
     return turn.text("duplicate.when.days", days=str(days))
 
 
-def _local_date(turn: Turn, iso: str) -> object:
+def _local_date(turn: Turn, iso: str) -> date:
     return datetime.fromisoformat(iso).astimezone(turn.clock.tz).date()
 
 
