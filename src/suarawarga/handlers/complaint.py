@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from suarawarga.bot.conversation import END, STAY, Flow, Step, Turn
 from suarawarga.bot.matching import Means
-from suarawarga.bot.messages import Attachment, Choice, Outbound, OutboundFile
+from suarawarga.bot.messages import Choice
 from suarawarga.complaints.model import (
     ADDRESS_MAX,
     ADDRESS_MIN,
@@ -28,7 +28,7 @@ from suarawarga.errors import NotAllowed, NotFound, UserInputError
 from suarawarga.handlers import duplicates
 from suarawarga.handlers.common import accept_photos, keep_files, photos_in
 from suarawarga.handlers.consent import ensure_consent, require_consent
-from suarawarga.handlers.notify import announce_complaint, quoted, unit_recipients
+from suarawarga.handlers.notify import announce_complaint
 
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
 SUMMARY_DESCRIPTION_MAX = 300
@@ -448,21 +448,7 @@ async def _send_support(turn: Turn) -> str:
         unit=unit.name if unit else "-",
         count=str(supported.supporters),
     )
-    for key, language in await unit_recipients(turn, complaint.unit_id):
-        turn.notify(
-            Outbound(
-                key=key,
-                text_key="staff.supported",
-                params={
-                    "code": complaint.code,
-                    "count": str(supported.supporters),
-                    "text": quoted(data["description"]),
-                },
-                language=language,
-                files=tuple(OutboundFile(Attachment.PHOTO, f.path) for f in files),
-                template="staff_update",
-            )
-        )
+    await duplicates.announce_support(turn, complaint, supported.supporters, data, [f.path for f in files])
     return END
 
 

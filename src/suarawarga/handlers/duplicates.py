@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
+from typing import Any
 
 from suarawarga.bot.conversation import END, STAY, Turn
-from suarawarga.bot.messages import Choice, Outbound
+from suarawarga.bot.messages import Attachment, Choice, Outbound, OutboundFile
 from suarawarga.complaints import handling
-from suarawarga.complaints.model import normalise_code
+from suarawarga.complaints.model import Complaint, IdentityMode, normalise_code
 from suarawarga.complaints.places import kecamatan_label
 from suarawarga.complaints.supporting import (
     UNMERGE_DAYS,
@@ -22,7 +23,7 @@ from suarawarga.complaints.supporting import (
 )
 from suarawarga.errors import NotAllowed, NotFound
 from suarawarga.handlers.common import sender_of
-from suarawarga.handlers.notify import one_line, tell_citizen
+from suarawarga.handlers.notify import one_line, quoted, tell_citizen, unit_recipients
 from suarawarga.handlers.supporters import support_key
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,37 @@ async def kecamatan_name(turn: Turn, unit_id: int | None) -> str | None:
     return kecamatan_label(unit.name) if unit else None
 
 
+async def announce_support(
+    turn: Turn, complaint: Complaint, count: int, data: dict[str, Any], files: list[str]
+) -> None:
+    """Tell the OPD a citizen joined a complaint: who (as they chose to be known), their note and photos."""
+    mode = IdentityMode(data["identity"])
+    for key, language in await unit_recipients(turn, complaint.unit_id):
+        if mode is IdentityMode.NAMED:  # one line each, as on a complaint's card
+            contact = data.get("contact") or turn.catalogue.render("staff.no_contact", language, {})
+            who = turn.catalogue.render(
+                "staff.reporter.named", language, {"name": one_line(data.get("name", "")), "contact": one_line(contact)}
+            )
+        else:
+            who = turn.catalogue.render(f"staff.reporter.{mode}", language, {})
+        turn.notify(
+            Outbound(
+                key=key,
+                text_key="staff.supported",
+                params={
+                    "code": complaint.code,
+                    "count": str(count),
+                    "supporter": who,
+                    "photos": str(len(files)),
+                    "text": quoted(data["description"]),
+                },
+                language=language,
+                files=tuple(OutboundFile(Attachment.PHOTO, path) for path in files),
+                template="staff_update",
+            )
+        )
+
+
 def _two_codes(args: str) -> tuple[str | None, str | None]:
     words = [w for w in args.replace(",", " ").split() if w.casefold() not in {"ke", "dengan", "into", "to"}]
     if len(words) != 2:
@@ -131,7 +163,7 @@ async def merge_command(turn: Turn, args: str) -> str:
     else:
         unit = await turn.uow.units.get(merged.target.unit_id)
         unit_name = unit.name if unit else "-"
-        tell_citizen(turn, source, "update.merged", target=merged.target.code, unit=unit_name)
+        told = tell_citizen(turn, source, "update.merged", target=merged.target.code, unit=unit_name)
         for support in await turn.uow.supports.of_complaint(merged.target.id):
             key = support_key(support)
             if key is not None and support.merged_from_id == source.id and support.citizen_id != source.citizen_id:
@@ -151,6 +183,7 @@ async def merge_command(turn: Turn, args: str) -> str:
             target=merged.target.code,
             count=str(count),
             days=str(UNMERGE_DAYS),
+            told=turn.text("merge.told" if told else "merge.not_told"),
         )
     return STAY if turn.state.flow else END
 
@@ -176,6 +209,11 @@ async def unmerge_command(turn: Turn, args: str) -> str:
         turn.reply("staff.not_allowed")
     else:
         unit = await turn.uow.units.get(undone.source.unit_id)
-        tell_citizen(turn, undone.source, "update.unmerged", unit=unit.name if unit else "-")
-        turn.reply("unmerge.done", source=undone.source.code, status=turn.text(f"status.label.{undone.source.status}"))
+        told = tell_citizen(turn, undone.source, "update.unmerged", unit=unit.name if unit else "-")
+        turn.reply(
+            "unmerge.done",
+            source=undone.source.code,
+            status=turn.text(f"status.label.{undone.source.status}"),
+            told=turn.text("merge.told" if told else "merge.not_told"),
+        )
     return STAY if turn.state.flow else END
