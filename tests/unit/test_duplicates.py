@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from benchmarks.duplicate_quality import load_pairs, precision_recall, score
+
 from suarawarga.complaints.duplicates import (
     RADIUS_M,
     bounding_box,
