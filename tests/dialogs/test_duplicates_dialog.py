@@ -337,3 +337,16 @@ async def test_statistics_count_supporters_as_demand(
     async with app.uow() as uow:
         (line,) = await complaint_statistics(uow, app.calendar, clock.now())
     assert (line.unit.code, line.received, line.supporters, line.open_now) == ("DISPERKIM", 1, 1, 1)
+
+
+async def test_a_citizen_is_never_offered_their_own_report(app: App, citizen: Conversation) -> None:
+    """Filing the same thing twice from one chat: no offer (it is theirs), the daily limit still applies."""
+    await file_first(citizen)
+    await citizen.verify(
+        [
+            ("pengaduan", ["complaint.category.ask"]),
+            ("Lampu jalan mati", ["complaint.description.ask"]),
+            ("Lampu jalan di Sudirman masih mati juga", ["complaint.location.ask"]),
+            ("jln sudirman no 12 padang barat", ["complaint.kecamatan.inferred", "complaint.photos.ask"]),
+        ]
+    )

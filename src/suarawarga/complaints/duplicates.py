@@ -1,6 +1,6 @@
 """Is this the same place? Distance between shared points, and the likeness of two typed Padang addresses.
 
-Deterministic and explainable (docs/complaints.md §8): two shared points are the same place within RADIUS_M
+Deterministic and explainable (docs/complaints.md §7): two shared points are the same place within RADIUS_M
 metres (haversine); two typed addresses are compared part by part after Indonesian normalisation (jl./jln. →
 jalan, no. → nomor, titles and initials dropped from street names), and every "not the same" names the part
 that differs. No I/O here.
@@ -8,6 +8,7 @@ that differs. No I/O here.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -181,11 +182,17 @@ def _number_after(tokens: list[str], marker: str) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _normalised_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Return kelurahan names in the compared form, padded for whole-word search (a look-up parses many)."""
+    return tuple(f" {n} " for n in (normalise(name) for name in names) if n)
+
+
 def _kelurahan(text: str, names: Iterable[str]) -> str | None:
     """Return the longest kelurahan name found in the normalised text (the seed's names)."""
     padded = f" {text} "
-    found = [n for n in (normalise(name) for name in names) if n and f" {n} " in padded]
-    return max(found, key=len) if found else None
+    found = [n for n in _normalised_names(tuple(names)) if n in padded]
+    return max(found, key=len).strip() if found else None
 
 
 def parse_address(text: str, kelurahan_names: Iterable[str] = ()) -> Address:
@@ -276,6 +283,19 @@ def compare(a: Address, b: Address) -> Verdict:
     shared = set(a.words) & set(b.words)
     likeness = fuzz.token_set_ratio(" ".join(a.words), " ".join(b.words))
     return Verdict(len(shared) >= 2 and likeness >= WORDS_RATIO, "kata")
+
+
+PLACE_KEY_MAX = 120
+
+
+def place_key(text: str | None) -> str | None:
+    """Return the stored key of a typed address: its street's name words (None without a street).
+
+    The look-up compares the few distinct keys of a kecamatan first and parses only the addresses whose key can
+    match, which gives the same verdicts as comparing every address (docs/complaints.md §7).
+    """
+    street = parse_address(text).street if text else ()
+    return " ".join(street)[:PLACE_KEY_MAX] or None
 
 
 def street_label(address: Address) -> str | None:

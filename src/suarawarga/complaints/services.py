@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 
 from suarawarga.bot.messages import ChannelName
 from suarawarga.clock import day_start
+from suarawarga.complaints.duplicates import place_key
 from suarawarga.complaints.model import (
     ActorKind,
     Category,
@@ -92,6 +93,7 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
             "reporter_name": None if anonymous else draft.reporter_name,
             "reporter_contact": None if anonymous else draft.reporter_contact,
             "location_text": draft.location_text,
+            "place_key": place_key(draft.location_text),  # the duplicate look-up's key (docs/complaints.md §7)
             "latitude": draft.latitude,
             "longitude": draft.longitude,
             "language": draft.language,

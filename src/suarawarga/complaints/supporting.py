@@ -3,7 +3,7 @@
 Use cases on an open unit of work (the caller commits). A supporter follows a complaint instead of filing it
 again: no new complaint, no new deadline. An officer may merge a complaint into another of the same OPD: it
 closes as a duplicate, its reporter (and its supporters) follow the other one, and the merge can be undone for
-UNMERGE_DAYS days (docs/complaints.md §8).
+UNMERGE_DAYS days (docs/complaints.md §7).
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.duplicates import (
     MAX_SHOWN,
     RADIUS_M,
+    Address,
     bounding_box,
     compare,
     haversine_m,
     parse_address,
+    same_street,
     street_label,
 )
 from suarawarga.complaints.model import (
@@ -102,16 +104,14 @@ async def find_duplicates(
     A shared point matches the points within RADIUS_M; a typed address matches the similar addresses of the same
     kecamatan. The citizen's own complaints and those they already support are left out.
     """
-    category = await uow.categories.by_code(category_code)
-    if category is None:
+    window = await uow.supports.window(category_code)
+    if window is None or window[1] <= 0:
         return []
-    days = await uow.supports.duplicate_days(category.id)
-    if days <= 0:
-        return []
+    category_id, days = window
     since = now - timedelta(days=days)
     found: list[tuple[datetime, int, Match]] = []
     if latitude is not None and longitude is not None:
-        for c in await uow.supports.near(category.id, bounding_box(latitude, longitude), since):
+        for c in await uow.supports.near(category_id, bounding_box(latitude, longitude), since):
             if c.latitude is None or c.longitude is None:
                 continue
             distance = haversine_m(latitude, longitude, c.latitude, c.longitude)
@@ -120,12 +120,14 @@ async def find_duplicates(
                 match = Match(c.id, street, c.kecamatan_id, distance, c.filed_at, ComplaintStatus(c.status), 0)
                 found.append((c.filed_at, c.id, match))
     elif address and kecamatan_code:
-        kecamatan = await uow.units.by_code(kecamatan_code)
-        if kecamatan is None:
+        found_kecamatan = await uow.supports.kecamatan_places(kecamatan_code)
+        if found_kecamatan is None:
             return []
-        names = [name for name, code in await uow.units.places() if code == kecamatan.code]
+        kecamatan_id, names = found_kecamatan
         mine = parse_address(address, names)
-        for c in await uow.supports.in_kecamatan(category.id, kecamatan.id, since):
+        # Only the addresses whose street can match are parsed: the same verdicts as `compare` on every one.
+        keys = [k for k in await uow.supports.place_keys(category_id, kecamatan_id, since) if street_fits(mine, k)]
+        for c in await uow.supports.in_kecamatan(category_id, kecamatan_id, since, keys):
             theirs = parse_address(c.location_text or "", names)
             if compare(mine, theirs).same:
                 match = Match(
@@ -135,13 +137,23 @@ async def find_duplicates(
     if not found:
         return []
     if citizen_id is not None:
-        own = {m.complaint_id for _, _, m in found if await _filed_by(uow, m.complaint_id, citizen_id)}
+        own = {c.id for c in await uow.complaints.for_citizen(citizen_id, limit=50)}
         own |= await uow.supports.supported_by(citizen_id)
         found = [item for item in found if item[2].complaint_id not in own]
     found.sort(key=lambda item: (item[0], item[1]), reverse=True)
     shown = [m for _, _, m in found[:MAX_SHOWN]]
     counts = await uow.supports.counts(m.complaint_id for m in shown)
     return [_with_count(m, counts.get(m.complaint_id, 0)) for m in shown]
+
+
+def street_fits(mine: Address, key: str) -> bool:
+    """Tell whether an address keyed `key` (its street) can be the same place as `mine`, as `compare` decides."""
+    street = tuple(key.split())
+    if mine.street:
+        return same_street(mine.street, street)
+    if mine.landmark:
+        return True  # two alike landmarks make the same place whatever the other's street
+    return same_street(street, tuple(w for w in mine.words if w in street))
 
 
 def _with_count(match: Match, supporters: int) -> Match:
@@ -154,10 +166,6 @@ def _with_count(match: Match, supporters: int) -> Match:
         match.status,
         supporters,
     )
-
-
-async def _filed_by(uow: UnitOfWork, complaint_id: int, citizen_id: int) -> bool:
-    return complaint_id in {c.id for c in await uow.complaints.for_citizen(citizen_id, limit=50)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,9 +204,9 @@ class ComplaintRow(Base):
         # Public statistics: complaints filed in a window, and those open now.
         Index("ix_complaints_filed_at", "filed_at"),
         Index("ix_complaints_status_filed", "status", "filed_at"),
-        # Duplicate look-up: a bounding box of one category, and one category in one kecamatan (docs/complaints.md §8).
+        # Duplicate look-up: a bounding box of one category, and one category in one kecamatan (docs/complaints.md §7).
         Index("ix_complaints_category_lat_lon", "category_id", "latitude", "longitude"),
-        Index("ix_complaints_category_kecamatan_filed", "category_id", "kecamatan_id", "filed_at"),
+        Index("ix_complaints_category_kecamatan", "category_id", "kecamatan_id", "filed_at", "status", "place_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -228,6 +228,7 @@ class ComplaintRow(Base):
     filed_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)  # closed as duplicate
+    place_key: Mapped[str | None] = mapped_column(String(120))  # the typed address's street, normalised (§8)
 
 
 class ComplaintEventRow(Base):

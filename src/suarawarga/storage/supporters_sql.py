@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from suarawarga.complaints.model import OPEN_STATUSES, ActorKind, Area, EventKind, IdentityMode
 from suarawarga.complaints.supporting import Candidate, Support
-from suarawarga.storage.orm import AttachmentRow, CategoryRow, ComplaintEventRow, ComplaintRow, SupportRow
+from suarawarga.storage.orm import (
+    AttachmentRow,
+    CategoryRow,
+    ComplaintEventRow,
+    ComplaintRow,
+    PlaceNameRow,
+    ServiceUnit,
+    SupportRow,
+)
 
 
 def _table(model: Any) -> Table:
@@ -27,6 +35,8 @@ COMPLAINTS = _table(ComplaintRow)
 CATEGORIES = _table(CategoryRow)
 EVENTS = _table(ComplaintEventRow)
 ATTACHMENTS = _table(AttachmentRow)
+UNITS = _table(ServiceUnit)
+PLACES = _table(PlaceNameRow)
 LOOKUP_ROWS_MAX = 2000  # addresses of one category in one kecamatan compared at most (the newest)
 
 
@@ -85,10 +95,23 @@ class SupportRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def duplicate_days(self, category_id: int) -> int:
-        """Return how many days back a category's open complaints are offered as the same (0: never)."""
-        query = select(CATEGORIES.c.duplicate_days).where(CATEGORIES.c.id == category_id)
-        return int((await self.conn.execute(query)).scalar_one_or_none() or 0)
+    async def window(self, category_code: str) -> tuple[int, int] | None:
+        """Return an active category's id and how many days back its open complaints are offered (0: never)."""
+        query = select(CATEGORIES.c.id, CATEGORIES.c.duplicate_days).where(
+            CATEGORIES.c.code == category_code, CATEGORIES.c.active.is_(True)
+        )
+        row = (await self.conn.execute(query)).first()
+        return (int(row.id), int(row.duplicate_days)) if row else None
+
+    async def kecamatan_places(self, kecamatan_code: str) -> tuple[int, list[str]] | None:
+        """Return a kecamatan's id and its kelurahan names (from the seed), in one read."""
+        query = (
+            select(UNITS.c.id, PLACES.c.name)
+            .select_from(UNITS.outerjoin(PLACES, PLACES.c.unit_id == UNITS.c.id))
+            .where(UNITS.c.code == kecamatan_code)
+        )
+        rows = (await self.conn.execute(query)).all()
+        return (int(rows[0].id), [r.name for r in rows if r.name]) if rows else None
 
     async def near(self, category_id: int, box: Area, since: datetime) -> list[Candidate]:
         """Return the open complaints of a category with a point inside a box, filed since a moment.
@@ -105,21 +128,45 @@ class SupportRepo:
         )
         return [_candidate(r) for r in await self.conn.execute(query)]
 
-    async def in_kecamatan(self, category_id: int, kecamatan_id: int, since: datetime) -> list[Candidate]:
-        """Return the open complaints of a category in a kecamatan with a typed address, newest first."""
+    def _typed(self, category_id: int, kecamatan_id: int, since: datetime) -> Any:
+        return (
+            COMPLAINTS.c.category_id == category_id,
+            COMPLAINTS.c.kecamatan_id == kecamatan_id,
+            COMPLAINTS.c.filed_at >= since,
+            COMPLAINTS.c.status.in_(_OPEN),
+            COMPLAINTS.c.location_text.is_not(None),
+        )
+
+    async def place_keys(self, category_id: int, kecamatan_id: int, since: datetime) -> list[str]:
+        """Return the distinct street keys of the open typed-address complaints of a category in a kecamatan."""
+        # Answered from the (category, kecamatan, filed_at, status, place_key) index alone: a key implies a text.
+        query = (
+            select(COMPLAINTS.c.place_key)
+            .where(*self._typed(category_id, kecamatan_id, since)[:4], COMPLAINTS.c.place_key.is_not(None))
+            .distinct()
+        )
+        return [str(r[0]) for r in await self.conn.execute(query)]
+
+    async def in_kecamatan(
+        self, category_id: int, kecamatan_id: int, since: datetime, keys: Sequence[str]
+    ) -> list[Candidate]:
+        """Return those complaints whose street key is one of `keys`, or that name no street; newest first."""
         query = (
             select(*_CANDIDATE_COLUMNS)
             .where(
-                COMPLAINTS.c.category_id == category_id,
-                COMPLAINTS.c.kecamatan_id == kecamatan_id,
-                COMPLAINTS.c.filed_at >= since,
-                COMPLAINTS.c.status.in_(_OPEN),
-                COMPLAINTS.c.location_text.is_not(None),
+                *self._typed(category_id, kecamatan_id, since),
+                or_(COMPLAINTS.c.place_key.is_(None), COMPLAINTS.c.place_key.in_(list(keys))),
             )
             .order_by(COMPLAINTS.c.filed_at.desc(), COMPLAINTS.c.id.desc())
             .limit(LOOKUP_ROWS_MAX)
         )
         return [_candidate(r) for r in await self.conn.execute(query)]
+
+    async def forget_place(self, complaint_id: int, now: datetime) -> None:
+        """Drop the street key with the address it came from (retention erases the address)."""
+        await self.conn.execute(
+            update(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id).values(place_key=None, updated_at=now)
+        )
 
     async def counts(self, complaint_ids: Iterable[int]) -> dict[int, int]:
         """Return the number of supporters of each complaint (absent: none)."""
