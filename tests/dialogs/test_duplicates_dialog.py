@@ -58,7 +58,7 @@ async def test_a_second_citizen_joins_the_open_report(
     second = citizen_chat(app, dispatcher, clock, "warga-2")
     await second.verify(SAME_PLACE)
     offer = second.last_texts[1]
-    assert "Jl. Jend Sudirman, Padang Barat" in offer and "belum ada pendukung" in offer
+    assert "Jl. Jend. Sudirman, Padang Barat" in offer and "belum ada pendukung" in offer
     assert "Lampu jalan mati" in offer and "dilaporkan hari ini" in offer
     # Nothing the first citizen wrote or is: no description, number, name or code.
     for private in ("toko roti", "No. 10", "Siti", code):

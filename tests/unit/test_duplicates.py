@@ -95,6 +95,9 @@ def test_a_street_label_never_carries_a_number_or_a_person() -> None:
     assert street_label(parse_address("Jl. Damar rumah Pak Budi no 21")) == "Jl. Damar"
     assert street_label(parse_address("jalan olo ladang dekat warung bu ani")) == "Jl. Olo Ladang"
     assert street_label(parse_address("dekat masjid")) is None
+    assert street_label(parse_address("jl jend sudirman no 3")) == "Jl. Jend. Sudirman"
+    assert street_label(parse_address("Jl. A. Yani")) == "Jl. A. Yani"
+    assert street_label(parse_address("jalan purus iii")) == "Jl. Purus III"
 
 
 def test_the_labelled_padang_pairs_meet_the_quality_target() -> None:

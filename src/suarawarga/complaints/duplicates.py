@@ -298,10 +298,17 @@ def place_key(text: str | None) -> str | None:
     return " ".join(street)[:PLACE_KEY_MAX] or None
 
 
+def _label_word(word: str) -> str:
+    """Return a street-name word as written on a sign: "Jend.", "Dr.", "A." for titles and initials."""
+    if word in _TITLES or len(word) == 1:
+        return word.capitalize() + "."
+    return word.upper() if word in {"ii", "iii", "iv"} else word.capitalize()
+
+
 def street_label(address: Address) -> str | None:
     """Return the street (or lane) of an address as a citizen may be shown it: "Jl. Jend Sudirman", no number."""
     if address.street_words:
-        return "Jl. " + " ".join(w.capitalize() for w in address.street_words)
+        return "Jl. " + " ".join(_label_word(w) for w in address.street_words)
     if address.lane:
         return "Gg. " + " ".join(w.capitalize() for w in address.lane)
     return None
