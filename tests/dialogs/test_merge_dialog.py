@@ -14,6 +14,7 @@ from suarawarga.reports.digest import gather
 from suarawarga.surveys.periods import PeriodKind, period_containing
 from tests.dialogs.test_staff_dialog import Officer, invite, to
 from tests.jobs.support import file
+from tests.site.support import client
 from tests.support.clock import FrozenClock
 
 
@@ -160,3 +161,19 @@ async def test_digest_and_statistics_count_a_merged_duplicate_as_demand(
         (stats,) = await complaint_statistics(uow, app.calendar, clock.now())
     assert (line.received, line.supporters) == (1, 1)
     assert (stats.unit.code, stats.received, stats.supporters, stats.open_now) == ("DPUPR", 1, 1, 1)
+
+
+async def test_the_tracking_page_shows_the_supporters_and_the_merge(
+    app: App, dispatcher: Dispatcher, clock: FrozenClock
+) -> None:
+    """/lacak shows "Didukung: N warga" on the target and the "digabungkan" step on the duplicate; no names."""
+    officer = await officer_of(app, dispatcher, clock, "DPUPR", "petugas-pu")
+    target = await file(app, clock.now(), chat="warga-1")
+    duplicate = await file(app, clock.now(), chat="warga-2")
+    await officer.private.verify([(f"gabungkan {duplicate.code} ke {target.code}", ["merge.done"])])
+    async with client(app) as http:
+        shown = (await http.get(f"/lacak/{target.code}")).text
+        merged = (await http.get(f"/lacak/{duplicate.code}")).text
+    assert 'data-supporters="1"' in shown and "1 warga" in shown
+    assert "Digabungkan dengan laporan lain tentang masalah yang sama" in merged
+    assert "Ani" not in shown + merged and "warga-2" not in shown + merged
