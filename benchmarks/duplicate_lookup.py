@@ -39,7 +39,7 @@ from suarawarga.complaints.supporting import find_duplicates
 from suarawarga.storage.db import make_engine
 from suarawarga.storage.migrate import upgrade
 from suarawarga.storage.orm import Base
-from suarawarga.storage.sql import SqlUnitOfWork
+from suarawarga.storage.uow_sql import SqlUnitOfWork
 
 TZ = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)

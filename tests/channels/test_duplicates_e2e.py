@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from fakes.whatsapp_server import WaUser
 
 from suarawarga.bootstrap import App
 from suarawarga.complaints.model import ComplaintStatus, EventKind
@@ -13,7 +14,6 @@ from tests.channels.test_telegram_e2e import file_complaint as file_on_telegram
 from tests.channels.test_whatsapp_e2e import ANDI as ANDI_WA
 from tests.channels.test_whatsapp_e2e import SITI, Phone, complaints, join_dpupr
 from tests.channels.test_whatsapp_e2e import file_complaint as file_on_whatsapp
-from tests.fakes.whatsapp_server import WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 

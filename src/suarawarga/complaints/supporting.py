@@ -41,41 +41,6 @@ UNMERGE_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """An open complaint that may be the same as a new one: only what the look-up and the list need."""
-
-    id: int
-    code: str
-    status: str
-    filed_at: datetime
-    kecamatan_id: int | None
-    location_text: str | None
-    latitude: float | None
-    longitude: float | None
-    citizen_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Support:
-    """A citizen following a complaint."""
-
-    id: int
-    complaint_id: int
-    citizen_id: int | None
-    channel: str | None
-    chat_id: str | None
-    identity_mode: IdentityMode
-    name: str | None
-    contact: str | None
-    language: str
-    created_at: datetime
-    merged_from_id: int | None
-    solved: str | None = None
-    score: int | None = None
-    files: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class Match:
     """An open complaint offered as "the same": only what a citizen may judge it by (no text, photo or person)."""
 

@@ -7,7 +7,7 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from suarawarga.bot.conversation import END, STAY, Turn
+from suarawarga.bot.conversation import STAY, Turn
 from suarawarga.bot.messages import Attachment, Choice, Outbound, OutboundFile
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import Complaint, IdentityMode, normalise_code
@@ -124,7 +124,7 @@ async def announce_support(
                 },
                 language=language,
                 files=tuple(OutboundFile(Attachment.PHOTO, path) for path in files),
-                template="staff_update",
+                notice="staff_update",
             )
         )
 
@@ -141,10 +141,10 @@ async def merge_command(turn: Turn, args: str) -> str:
     source_code, target_code = _two_codes(args)
     if source_code is None or target_code is None:
         turn.reply("usage.gabungkan")
-        return STAY if turn.state.flow else END
+        return STAY
     if source_code == target_code:
         turn.reply("merge.same")
-        return STAY if turn.state.flow else END
+        return STAY
     memberships = await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))
     try:
         staff, source = await handling.authorise(turn.uow, memberships, source_code)
@@ -173,7 +173,7 @@ async def merge_command(turn: Turn, args: str) -> str:
                         text_key="update.merged.supporter",
                         params={"code": source.code, "target": merged.target.code},
                         language=support.language,
-                        template="complaint_update",
+                        notice="complaint_update",
                     )
                 )
         count = (await turn.uow.supports.counts([merged.target.id])).get(merged.target.id, 0)
@@ -185,7 +185,7 @@ async def merge_command(turn: Turn, args: str) -> str:
             days=str(UNMERGE_DAYS),
             told=turn.text("merge.told" if told else "merge.not_told"),
         )
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def unmerge_command(turn: Turn, args: str) -> str:
@@ -193,7 +193,7 @@ async def unmerge_command(turn: Turn, args: str) -> str:
     code = normalise_code(args) if args.strip() else None
     if code is None:
         turn.reply("usage.pisahkan", days=str(UNMERGE_DAYS))
-        return STAY if turn.state.flow else END
+        return STAY
     memberships = await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))
     try:
         staff, source = await handling.authorise(turn.uow, memberships, code)
@@ -216,4 +216,4 @@ async def unmerge_command(turn: Turn, args: str) -> str:
             status=turn.text(f"status.label.{undone.source.status}"),
             told=turn.text("merge.told" if told else "merge.not_told"),
         )
-    return STAY if turn.state.flow else END
+    return STAY

@@ -11,15 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, STAY, Turn
 from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import Complaint, ComplaintStatus, Unit, normalise_code
-from suarawarga.complaints.supporting import Support
 from suarawarga.handlers.common import sender_of
 from suarawarga.handlers.notify import Notifier, tell_citizen, tell_unit
 from suarawarga.handlers.supporters import tell_supporters
+from suarawarga.storage.supporters import Support
 
 LOW_SCORE = 2  # a score at or below this reopens the complaint
 
@@ -53,7 +53,7 @@ async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now:
             complaint,
             "rating.survey_invite",
             (Choice(f"{COMMAND_CHOICE_PREFIX}survei {unit.code}", "rating.survey_button"),),
-            template="survey_invitation",
+            notice="survey_invitation",
             unit=unit.name,
         )
 
@@ -63,19 +63,19 @@ async def rate(turn: Turn, args: str) -> str:
     parts = args.split()
     if not parts:
         turn.reply("usage.nilai")
-        return STAY if turn.state.flow else END
+        return STAY
     code = normalise_code(parts[0])
     answer = parts[1].lower() if len(parts) > 1 else ""
     complaint = await turn.uow.complaints.by_code(code) if code else None
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if complaint is not None and found is not None and complaint.citizen_id != found[0]:
-        mine = [s for s in await turn.uow.supports.of_citizen(found[0]) if s.complaint_id == complaint.id]
+    if complaint is not None and found is not None and complaint.citizen_id != found.id:
+        mine = [s for s in await turn.uow.supports.of_citizen(found.id) if s.complaint_id == complaint.id]
         if mine:
             await _rate_as_supporter(turn, complaint, mine[0], answer)
-            return STAY if turn.state.flow else END
-    if complaint is None or found is None or complaint.citizen_id != found[0]:
+            return STAY
+    if complaint is None or found is None or complaint.citizen_id != found.id:
         turn.reply("status.not_found", code=(parts[0] if parts else "")[:20])
-        return STAY if turn.state.flow else END
+        return STAY
     history = await turn.uow.complaints.history(complaint.id)
     round_ = handling.resolution_round(history)
     now = turn.clock.now()
@@ -83,13 +83,13 @@ async def rate(turn: Turn, args: str) -> str:
     if round_ == 0 or unit is None:
         turn.reply("rating.not_resolved", code=complaint.code)
     elif answer in {s.value for s in Solved}:
-        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, solved=answer)
+        await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, solved=answer)
         if answer == Solved.BELUM and complaint.status is ComplaintStatus.SELESAI:
             await _reopen(turn, complaint, turn.text("rating.reason.not_solved"))
         turn.reply("rating.ask_score", score_choices(complaint.code), code=complaint.code)
     elif answer.isdigit() and 1 <= int(answer) <= 4:
         score = int(answer)
-        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, score=score)
+        await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, score=score)
         if complaint.status is not ComplaintStatus.SELESAI:
             turn.reply("rating.thanks", code=complaint.code)  # already reopened (or closed): just keep the score
         elif score <= LOW_SCORE:
@@ -101,7 +101,7 @@ async def rate(turn: Turn, args: str) -> str:
             await invite_to_survey(turn, handled.complaint, unit, now)
     else:
         turn.reply("input.pick_button")
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def _rate_as_supporter(turn: Turn, complaint: Complaint, support: Support, answer: str) -> None:

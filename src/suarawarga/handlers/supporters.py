@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from suarawarga.bot.messages import ChannelName, Choice, ConversationKey, Outbound
 from suarawarga.complaints.model import Complaint
-from suarawarga.complaints.supporting import Support
 from suarawarga.handlers.notify import Notifier
+from suarawarga.storage.supporters import Support
 
 
 def support_key(support: Support) -> ConversationKey | None:
@@ -38,7 +38,7 @@ async def tell_supporters(
                 params={"code": complaint.code, **params},
                 choices=choices,
                 language=support.language,
-                template="complaint_update",
+                notice="complaint_update",
             )
         )
         reached += 1

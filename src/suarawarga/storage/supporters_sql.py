@@ -8,19 +8,11 @@ from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from suarawarga.complaints.model import OPEN_STATUSES, ActorKind, Area, EventKind, IdentityMode
-from suarawarga.complaints.supporting import Candidate, Support
-from suarawarga.storage.orm import (
-    AttachmentRow,
-    CategoryRow,
-    ComplaintEventRow,
-    ComplaintRow,
-    PlaceNameRow,
-    ServiceUnit,
-    SupportRow,
-)
+from suarawarga.storage.base_sql import ATTACHMENTS, CATEGORIES, COMPLAINTS, EVENTS, PLACES, UNITS, SqlRepo
+from suarawarga.storage.orm import SupportRow
+from suarawarga.storage.supporters import Candidate, Support
 
 
 def _table(model: Any) -> Table:
@@ -31,12 +23,6 @@ def _table(model: Any) -> Table:
 
 
 SUPPORTS = _table(SupportRow)
-COMPLAINTS = _table(ComplaintRow)
-CATEGORIES = _table(CategoryRow)
-EVENTS = _table(ComplaintEventRow)
-ATTACHMENTS = _table(AttachmentRow)
-UNITS = _table(ServiceUnit)
-PLACES = _table(PlaceNameRow)
 LOOKUP_ROWS_MAX = 2000  # addresses of one category in one kecamatan compared at most (the newest)
 
 
@@ -89,11 +75,8 @@ def _support(row: Row[Any]) -> Support:
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
-class SupportRepo:
+class SupportRepo(SqlRepo):
     """Supporters, merges, and the look-up of open complaints near a new one."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def window(self, category_code: str) -> tuple[int, int] | None:
         """Return an active category's id and how many days back its open complaints are offered (0: never)."""
