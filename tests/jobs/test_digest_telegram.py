@@ -188,7 +188,8 @@ def decimal(text: str) -> Decimal | None:
 
 UNIT_TEXT = re.compile(
     r"Ringkasan mingguan 2026-W48 — (?P<unit>.+)\n"
-    r"Pengaduan masuk: (?P<received>\d+) \((?P<change>[+-]\d+) dari minggu lalu\)\n"
+    r"Pengaduan masuk: (?P<received>\d+) \((?P<change>[+-]\d+) dari minggu lalu\) · "
+    r"Dukungan warga: (?P<supporters>\d+)\n"
     r"Diterima OPD: (?P<accepted>\d+) · Selesai: (?P<resolved>\d+) · Dibuka kembali: (?P<reopened>\d+)\n"
     r"Melewati tenggat: (?P<overdue>\d+) \(terlama: (?P<oldest>[^)]*)\)\n"
     r"Median waktu sampai diterima: (?P<accept_hours>\S+) jam · sampai selesai: (?P<resolve_days>\S+) hari\n"
@@ -215,6 +216,7 @@ def check_unit_text(text: str, want: Figures) -> None:
     counts = [int(got[k]) for k in ("received", "accepted", "resolved", "reopened", "overdue")]
     assert counts == [want.received, want.accepted, want.resolved, want.reopened, len(want.overdue)]
     assert int(got["change"]) == want.received - want.received_before
+    assert got["supporters"] == "0"  # nobody joined a complaint in this week's data
     assert got["oldest"] == (", ".join(want.overdue[:3]) or "-")
     for key, values in (("accept_hours", want.accept_hours), ("resolve_days", want.resolve_days)):
         median = Decimal(str(statistics.median(values))).quantize(Decimal("0.1"), ROUND_HALF_UP) if values else None

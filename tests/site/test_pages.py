@@ -70,9 +70,9 @@ async def test_the_city_page_shows_the_reports_figures_and_nothing_private(app: 
     complaints = re.search(r'<table class="complaints[^"]*">.*?</table>', html, re.S)
     assert complaints
     dpupr = _row(complaints.group(0), "unit", "DPUPR")
-    # Received 3, resolved 1 (on time, after 8 days), 2 open, of which the one filed 10 days ago and never
-    # accepted is past its 3 working days.
-    assert dpupr.endswith("3 1 100,0 % 8,0 2 1"), dpupr
+    # Received 3, no supporters, resolved 1 (on time, after 8 days), 2 open, of which the one filed 10 days ago
+    # and never accepted is past its 3 working days.
+    assert dpupr.endswith("3 0 1 100,0 % 8,0 2 1"), dpupr
     for secret in PRIVATE:
         assert secret not in html
     assert "set-cookie" not in page.headers

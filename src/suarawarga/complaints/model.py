@@ -63,6 +63,9 @@ class EventKind(StrEnum):
     CLOSED = "closed"
     REMINDER = "reminder"
     ESCALATED = "escalated"
+    SUPPORTED = "supported"  # a citizen said "saya juga mengalami" (or a merged complaint's reporter joined)
+    MERGED = "merged"  # closed as a duplicate of another complaint of the same OPD
+    UNMERGED = "unmerged"  # a merge undone: the complaint is handled on its own again
 
 
 class ActorKind(StrEnum):
@@ -71,6 +74,7 @@ class ActorKind(StrEnum):
     CITIZEN = "citizen"
     STAFF = "staff"
     SYSTEM = "system"
+    SUPPORTER = "supporter"  # a citizen who follows someone else's complaint (actor_id: the support)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import ActorKind, Complaint, Consent, EventKind
 from suarawarga.storage.citizens import ChatAccount
 from suarawarga.storage.complaints import Rating
+from suarawarga.storage.supporters import Support
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.surveys.model import StoredResponse
 
@@ -49,6 +50,7 @@ class CitizenData:
     survey_answers: int
     consents: list[Consent] = field(default_factory=list)
     surveys: list[SurveyData] = field(default_factory=list)
+    supports: list[tuple[str, Support]] = field(default_factory=list)  # (code, support): reports they support
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Erasure:
     """What an erasure removed and kept."""
 
     complaints_kept: int = 0
+    supports_kept: int = 0  # supports still counted, no longer linked to the person
     codes: list[str] = field(default_factory=list)  # the kept complaints' codes: `status CODE` still works
     files: list[str] = field(default_factory=list)  # to delete from disk after the commit
     survey_answers_kept: int = 0
@@ -81,6 +84,9 @@ async def citizen_data(uow: UnitOfWork, channel: ChannelName, external_id: str) 
         survey_answers=len(surveys),
         consents=await uow.citizens.consents(citizen_id),
         surveys=surveys,
+        supports=[
+            (await uow.supports.code_of(s.complaint_id) or "-", s) for s in await uow.supports.of_citizen(citizen_id)
+        ],
     )
 
 
@@ -109,6 +115,9 @@ async def erase_citizen(uow: UnitOfWork, citizen_id: int, now: datetime) -> Eras
         await uow.complaints.unlink_citizen(complaint.id, now)
         result.complaints_kept += 1
         result.codes.append(complaint.code)
+    for support in await uow.supports.of_citizen(citizen_id):
+        result.files += await uow.supports.forget_citizen(support.id)
+        result.supports_kept += 1
     result.survey_answers_kept = await uow.surveys.unlink_citizen(citizen_id)
     for account in identities:
         await uow.outbox.cancel_for(account.channel, account.external_id, "recipient erased their data")

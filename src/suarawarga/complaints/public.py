@@ -23,6 +23,8 @@ PUBLIC_STEPS = frozenset(
         EventKind.RESOLVED,
         EventKind.REOPENED,
         EventKind.CLOSED,
+        EventKind.MERGED,
+        EventKind.UNMERGED,
     }
 )
 """Steps shown to the public; reminders and escalations are internal."""

@@ -47,6 +47,7 @@ class CategorySeed:
     accept_working_days: int
     respond_working_days: int
     resolve_days: int
+    duplicate_days: int = 30  # open complaints filed this many days back are offered as "the same" (0: never)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ def parse_seed(doc: Any, source: str = "seed") -> Seed:
                 accept_working_days=_positive(raw.get("accept_working_days", 3)),
                 respond_working_days=_positive(raw.get("respond_working_days", 5)),
                 resolve_days=_positive(raw.get("resolve_days", 60)),
+                duplicate_days=_days(raw.get("duplicate_days", 30)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{where}: {exc!r}")
@@ -217,6 +219,12 @@ def _bool(value: Any) -> bool:
 def _positive(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{value!r} is not a positive whole number")
+    return value
+
+
+def _days(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 365:
+        raise ValueError(f"duplicate_days {value!r} is not a whole number of days from 0 to 365")
     return value
 
 

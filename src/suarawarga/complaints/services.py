@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 
 from suarawarga.bot.messages import ChannelName
 from suarawarga.clock import day_start
+from suarawarga.complaints.duplicates import place_key
 from suarawarga.complaints.model import (
     ActorKind,
     Category,
@@ -92,6 +93,7 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
             "reporter_name": None if anonymous else draft.reporter_name,
             "reporter_contact": None if anonymous else draft.reporter_contact,
             "location_text": draft.location_text,
+            "place_key": place_key(draft.location_text),  # the duplicate look-up's key (docs/complaints.md §7)
             "latitude": draft.latitude,
             "longitude": draft.longitude,
             "language": draft.language,
@@ -126,7 +128,8 @@ async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> Stat
     # After `hapusdata` no one is linked any more: like an anonymous complaint, the code alone shows it.
     anonymous = complaint.identity_mode is IdentityMode.ANONIM
     erased = not anonymous and complaint.citizen_id is None
-    if not (anonymous or erased) and complaint.citizen_id != citizen_id:
+    supporter = citizen_id is not None and complaint.id in await uow.supports.supported_by(citizen_id)
+    if not (anonymous or erased or supporter) and complaint.citizen_id != citizen_id:
         raise NotFound(code)  # same answer as an unknown code: do not confirm that it exists
     unit = await uow.units.get(complaint.unit_id)
     category = await uow.categories.get(complaint.category_id)
@@ -136,6 +139,8 @@ async def status_for(uow: UnitOfWork, code: str, citizen_id: int | None) -> Stat
     public = citizen_id is None or complaint.citizen_id != citizen_id
     if public:  # officers' notes may hold names, numbers, addresses: the code alone shows only the steps
         history = [dataclasses.replace(event, note=None) for event in history]
+    else:  # a supporter's note is for the OPD, not for the reporter
+        history = [dataclasses.replace(e, note=None) if e.actor is ActorKind.SUPPORTER else e for e in history]
     return StatusView(complaint, unit, category, history, public)
 
 
@@ -181,6 +186,7 @@ async def load_seed(uow: UnitOfWork, seed: Seed) -> SeedResult:
                 "accept_working_days": category.accept_working_days,
                 "respond_working_days": category.respond_working_days,
                 "resolve_days": category.resolve_days,
+                "duplicate_days": category.duplicate_days,
                 "sort_order": order,
                 "active": True,
             }

@@ -48,6 +48,7 @@ class UnitComplaintStats:
 
     unit: Unit
     received: int = 0
+    supporters: int = 0  # citizens who joined these complaints ("saya juga mengalami"): demand, not complaints
     resolved: int = 0
     resolved_on_time: int = 0
     open_now: int = 0
@@ -135,9 +136,20 @@ async def complaint_statistics(
     categories = {c.id: c for c in await uow.statistics.categories()}
     outcomes = await uow.statistics.outcomes_since(now - days * DAY)
     open_now = await uow.statistics.open_complaints()
+    supporters = await uow.supports.supporters_since(now - days * DAY)
     for unit_id in {o.unit_id for o in outcomes} | {o.unit_id for o in open_now}:
         if unit_id not in units:  # a unit no longer active still owns its complaints
             old = await uow.units.get(unit_id)
             if old is not None:
                 units[unit_id] = old
-    return tally(outcomes, open_now, units, categories, calendar, now)
+    for unit_id in supporters:
+        if unit_id not in units and (old := await uow.units.get(unit_id)) is not None:
+            units[unit_id] = old
+    stats = tally(outcomes, open_now, units, categories, calendar, now)
+    tops = top_unit_of(units)
+    by_top = {s.unit.id: s for s in stats}
+    for unit_id, count in supporters.items():
+        top = tops.get(unit_id)
+        if top is not None:
+            by_top.setdefault(top.id, UnitComplaintStats(top)).supporters += count
+    return sorted(by_top.values(), key=lambda s: s.unit.name)

@@ -45,6 +45,8 @@ class Cmd(StrEnum):
     STAFF_LIST = "petugas"
     STAFF_REMOVE = "hapuspetugas"
     UNLINK = "putuskan"
+    MERGE = "gabungkan"
+    UNMERGE = "pisahkan"
 
 
 # Words a citizen may type as the whole message (WhatsApp has no slash commands).
@@ -87,6 +89,10 @@ KEYWORDS: dict[str, str] = {
     "removestaff": Cmd.STAFF_REMOVE,
     "putuskan": Cmd.UNLINK,
     "unlink": Cmd.UNLINK,
+    "gabungkan": Cmd.MERGE,
+    "merge": Cmd.MERGE,
+    "pisahkan": Cmd.UNMERGE,
+    "unmerge": Cmd.UNMERGE,
 }
 COMMANDS_WITH_ARGUMENTS = frozenset(
     {Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER, Cmd.RATE, Cmd.SURVEY, Cmd.STAFF_REMOVE}
@@ -97,8 +103,10 @@ ARGUMENT_SHAPES: dict[str, Callable[[str], bool]] = {
     Cmd.ACT: lambda rest: " " not in rest.strip(),
     Cmd.STAFF_LIST: lambda rest: " " not in rest.strip(),
     Cmd.UNLINK: lambda rest: rest.split()[0].isdigit(),
+    Cmd.MERGE: lambda rest: normalise_code(rest.split()[0]) is not None,
+    Cmd.UNMERGE: lambda rest: " " not in rest.strip(),
 }
-GROUP_COMMANDS = frozenset({Cmd.LINK, Cmd.QUEUE, Cmd.STAFF, Cmd.ACT, Cmd.UNLINK})
+GROUP_COMMANDS = frozenset({Cmd.LINK, Cmd.QUEUE, Cmd.STAFF, Cmd.ACT, Cmd.UNLINK, Cmd.MERGE, Cmd.UNMERGE})
 
 
 def menu_choices() -> tuple[Choice, ...]:

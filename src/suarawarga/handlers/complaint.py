@@ -23,7 +23,9 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.complaints.places import kecamatan_label, kecamatan_named_in
 from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
-from suarawarga.errors import UserInputError
+from suarawarga.complaints.supporting import SupportDraft, find_duplicates, support
+from suarawarga.errors import NotAllowed, NotFound, UserInputError
+from suarawarga.handlers import duplicates
 from suarawarga.handlers.common import accept_photos, keep_files, photos_in
 from suarawarga.handlers.consent import ensure_consent, require_consent
 from suarawarga.handlers.notify import announce_complaint
@@ -41,6 +43,7 @@ class ComplaintStep(StrEnum):
     LOCATION = "location"
     LOCATION_CHECK = "location_check"
     KECAMATAN = "kecamatan"
+    DUPLICATE = "duplicate"
     PHOTOS = "photos"
     IDENTITY = "identity"
     NAME = "name"
@@ -143,6 +146,7 @@ async def on_location(turn: Turn) -> str:
     if inbound.choice == "loc:skip":
         turn.data.pop("location", None)
         turn.data.pop("address", None)
+        turn.data.pop("matches", None)
         return ComplaintStep.KECAMATAN
     if inbound.location is not None:
         lat, lon = inbound.location
@@ -150,6 +154,7 @@ async def on_location(turn: Turn) -> str:
             raise UserInputError("complaint.location.invalid")
         turn.data["location"] = [lat, lon]
         turn.data.pop("address", None)
+        turn.data.pop("matches", None)
         area = await turn.uow.units.city_area()
         return (
             ComplaintStep.LOCATION_CHECK
@@ -163,6 +168,7 @@ async def on_location(turn: Turn) -> str:
         raise UserInputError("complaint.location.address_length", min=str(ADDRESS_MIN), max=str(ADDRESS_MAX))
     turn.data["address"] = text
     turn.data.pop("location", None)
+    turn.data.pop("matches", None)
     return await _kecamatan_from_address(turn, text)
 
 
@@ -176,11 +182,54 @@ async def _kecamatan_from_address(turn: Turn, address: str) -> str:
         return ComplaintStep.KECAMATAN
     turn.data["kecamatan"] = unit.code
     turn.reply("complaint.kecamatan.inferred", kecamatan=unit.name)
-    return _after_kecamatan(turn)
+    return await _after_kecamatan(turn)
 
 
-def _after_kecamatan(turn: Turn) -> str:
+async def _after_kecamatan(turn: Turn) -> str:
+    """Offer open reports about the same thing at the same place (once), else go on to the photos."""
+    if "matches" not in turn.data:
+        data = turn.data
+        location = data.get("location") or [None, None]
+        found = await find_duplicates(
+            turn.uow,
+            data["category"],
+            turn.clock.now(),
+            latitude=location[0],
+            longitude=location[1],
+            address=data.get("address"),
+            kecamatan_code=data.get("kecamatan"),
+            citizen_id=data.get("citizen"),
+        )
+        data["matches"] = [
+            duplicates.match_data(m, await duplicates.kecamatan_name(turn, m.kecamatan_id)) for m in found
+        ]
+        if found:
+            return ComplaintStep.DUPLICATE
+    return _to_photos(turn)
+
+
+def _to_photos(turn: Turn) -> str:
     return ComplaintStep.PHOTOS if turn.policy.max_photos > 0 else ComplaintStep.IDENTITY
+
+
+async def ask_duplicate(turn: Turn) -> None:
+    """Show the open reports that may be the same, to support one instead of filing again."""
+    category = await turn.uow.categories.by_code(turn.data["category"])
+    duplicates.offer(turn, category.name(turn.language) if category else "", turn.data["matches"])
+
+
+async def on_duplicate(turn: Turn) -> str:
+    """ "Ya, sama" on one: go on as its supporter; "Bukan, laporkan baru": the normal flow."""
+    choice = turn.inbound.choice or ""
+    matches = turn.data.get("matches", [])
+    if choice == "dup:new":
+        turn.data.pop("support", None)
+        return _to_photos(turn)
+    number = choice.removeprefix("dup:")
+    if not choice.startswith("dup:") or not number.isdigit() or not 1 <= int(number) <= len(matches):
+        raise UserInputError("input.pick_button")
+    turn.data["support"] = matches[int(number) - 1]
+    return _to_photos(turn)
 
 
 async def ask_location_check(turn: Turn) -> None:
@@ -222,7 +271,7 @@ async def on_kecamatan(turn: Turn) -> str:
         raise UserInputError("input.pick_button")
     code = choice.removeprefix("kec:")
     turn.data["kecamatan"] = None if code == "unknown" else code
-    return _after_kecamatan(turn)
+    return await _after_kecamatan(turn)
 
 
 async def ask_photos(turn: Turn) -> None:
@@ -315,9 +364,12 @@ async def on_contact(turn: Turn) -> str:
 
 
 async def ask_confirm(turn: Turn) -> None:
-    """Summarise the complaint and ask to send it."""
+    """Summarise the complaint (or the support) and ask to send it."""
     data = turn.data
     category = await turn.uow.categories.by_code(data["category"])
+    if data.get("support"):
+        await _ask_support_confirm(turn, category.name(turn.language) if category else data["category"])
+        return
     kecamatan = await turn.uow.units.by_code(data["kecamatan"]) if data.get("kecamatan") else None
     if data.get("location"):
         lat, lon = data["location"]
@@ -344,13 +396,75 @@ async def ask_confirm(turn: Turn) -> None:
     )
 
 
+async def _ask_support_confirm(turn: Turn, category: str) -> None:
+    data = turn.data
+    description = data["description"]
+    if len(description) > SUMMARY_DESCRIPTION_MAX:
+        description = description[:SUMMARY_DESCRIPTION_MAX] + "…"
+    mode = IdentityMode(data["identity"])
+    turn.reply(
+        "duplicate.summary",
+        (
+            Choice("confirm:send", "duplicate.confirm.send", means=Means.YES),
+            Choice("confirm:cancel", "complaint.confirm.cancel", means=Means.NO),
+        ),
+        category=category,
+        place=duplicates.place_text(turn, data["support"]),
+        description=description,
+        photos=str(len(data.get("photos", []))),
+        identity=turn.text(f"complaint.summary.who.{mode}", name=data.get("name", "")),
+    )
+
+
+async def _send_support(turn: Turn) -> str:
+    """Record the citizen as a supporter of the chosen report and tell them and its OPD."""
+    data = turn.data
+    code = await turn.uow.supports.code_of(int(data["support"]["id"]))
+    files = tuple(NewAttachment(**p) for p in keep_files(turn, data.get("photos", [])))
+    try:
+        supported = await support(
+            turn.uow,
+            code or "",
+            SupportDraft(
+                complaint_id=int(data["support"]["id"]),
+                identity_mode=IdentityMode(data["identity"]),
+                channel=turn.inbound.key.channel,
+                chat_id=turn.inbound.key.chat_id,
+                citizen_id=data.get("citizen"),
+                language=turn.language,
+                name=data.get("name"),
+                contact=data.get("contact"),
+                note=data["description"],
+                attachments=files,
+            ),
+            turn.clock.now(),
+        )
+    except (NotAllowed, NotFound):
+        turn.reply("duplicate.gone")
+        data.pop("support", None)
+        return ComplaintStep.CONFIRM
+    complaint = supported.complaint
+    unit = await turn.uow.units.get(complaint.unit_id)
+    anonymous = IdentityMode(data["identity"]) is IdentityMode.ANONIM
+    turn.reply(
+        "duplicate.joined.anonim" if anonymous else "duplicate.joined",
+        code=complaint.code,
+        unit=unit.name if unit else "-",
+        count=str(supported.supporters),
+    )
+    await duplicates.announce_support(turn, complaint, supported.supporters, data, [f.path for f in files])
+    return END
+
+
 async def on_confirm(turn: Turn) -> str:
-    """File the complaint and give its tracking code, or drop it."""
+    """File the complaint and give its tracking code (or record the support), or drop it."""
     if turn.inbound.choice == "confirm:cancel":
         turn.reply("cancel.done")
         return END
     if turn.inbound.choice != "confirm:send":
         raise UserInputError("input.pick_button")
+    if turn.data.get("support"):
+        return await _send_support(turn)
     citizen_id = turn.data.get("citizen")
     if citizen_id is not None and await _over_limit(turn, citizen_id):
         return END
@@ -400,6 +514,7 @@ FLOW = Flow(
         ComplaintStep.LOCATION: Step(ask_location, on_location),
         ComplaintStep.LOCATION_CHECK: Step(ask_location_check, on_location_check),
         ComplaintStep.KECAMATAN: Step(ask_kecamatan, on_kecamatan),
+        ComplaintStep.DUPLICATE: Step(ask_duplicate, on_duplicate),
         ComplaintStep.PHOTOS: Step(ask_photos, on_photos),
         ComplaintStep.IDENTITY: Step(ask_identity, on_identity),
         ComplaintStep.NAME: Step(ask_name, on_name),

@@ -37,7 +37,21 @@ async def my_data(turn: Turn, _args: str) -> str:
         turn.text("data.identity", channel=a.channel, id=_mask(a.external_id), since=format_time(turn, a.since))
         for a in data.identities
     )
-    complaints = "\n".join(_complaint(turn, item) for item in data.complaints) or turn.text("data.no_complaints")
+    supports = [
+        turn.text(
+            "data.support",
+            code=code,
+            since=format_time(turn, s.created_at),
+            mode=turn.text(f"complaint.identity.{s.identity_mode}"),
+            name=s.name or "-",
+            contact=s.contact or "-",
+            photos=str(len(s.files)),
+        )
+        for code, s in data.supports
+    ]
+    complaints = "\n".join([*(_complaint(turn, item) for item in data.complaints), *supports]) or turn.text(
+        "data.no_complaints"
+    )
     surveys = "\n".join(_survey(turn, item) for item in data.surveys) or turn.text("data.no_complaints")
     turn.reply(
         "data.mine",

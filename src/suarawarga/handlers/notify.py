@@ -85,6 +85,7 @@ async def card_params(
     category = await ctx.uow.categories.get(complaint.category_id)
     kecamatan = await ctx.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
     photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    supporters = (await ctx.uow.supports.counts([complaint.id])).get(complaint.id, 0)
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
@@ -104,6 +105,9 @@ async def card_params(
         else ctx.catalogue.render("complaint.summary.no_kecamatan", language, {}),
         "reporter": _reporter(ctx, complaint, language),
         "photos": str(len(photos)),
+        "supporters": ctx.catalogue.render("staff.card.supporters", language, {"count": str(supporters)})
+        if supporters
+        else "",
     }
 
 

@@ -18,6 +18,8 @@ from suarawarga.complaints import handling
 from suarawarga.complaints.model import Complaint, ComplaintStatus, Unit, normalise_code
 from suarawarga.handlers.common import sender_of
 from suarawarga.handlers.notify import Notifier, tell_citizen, tell_unit
+from suarawarga.handlers.supporters import tell_supporters
+from suarawarga.storage.supporters import Support
 
 LOW_SCORE = 2  # a score at or below this reopens the complaint
 
@@ -66,6 +68,11 @@ async def rate(turn: Turn, args: str) -> str:
     answer = parts[1].lower() if len(parts) > 1 else ""
     complaint = await turn.uow.complaints.by_code(code) if code else None
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
+    if complaint is not None and found is not None and complaint.citizen_id != found.id:
+        mine = [s for s in await turn.uow.supports.of_citizen(found.id) if s.complaint_id == complaint.id]
+        if mine:
+            await _rate_as_supporter(turn, complaint, mine[0], answer)
+            return STAY
     if complaint is None or found is None or complaint.citizen_id != found.id:
         turn.reply("status.not_found", code=(parts[0] if parts else "")[:20])
         return STAY
@@ -90,13 +97,30 @@ async def rate(turn: Turn, args: str) -> str:
         else:
             handled = await handling.close(turn.uow, complaint, f"rating {score}", now, by_citizen=True)
             turn.reply("rating.closed", code=complaint.code)
+            await tell_supporters(turn, handled.complaint, "support.update.closed")
             await invite_to_survey(turn, handled.complaint, unit, now)
     else:
         turn.reply("input.pick_button")
     return STAY
 
 
+async def _rate_as_supporter(turn: Turn, complaint: Complaint, support: Support, answer: str) -> None:
+    """Keep a supporter's own verdict and score; only the reporter's answer reopens or closes the complaint."""
+    unit = await turn.uow.units.get(complaint.unit_id)
+    if handling.resolution_round(await turn.uow.complaints.history(complaint.id)) == 0 or unit is None:
+        turn.reply("rating.not_resolved", code=complaint.code)
+    elif answer in {s.value for s in Solved}:
+        await turn.uow.supports.rate(support.id, turn.clock.now(), solved=answer)
+        turn.reply("rating.ask_score", score_choices(complaint.code), code=complaint.code)
+    elif answer.isdigit() and 1 <= int(answer) <= 4:
+        await turn.uow.supports.rate(support.id, turn.clock.now(), score=int(answer))
+        turn.reply("support.rating.thanks", code=complaint.code, unit=unit.name)
+    else:
+        turn.reply("input.pick_button")
+
+
 async def _reopen(turn: Turn, complaint: Complaint, reason: str) -> None:
     handled = await handling.reopen(turn.uow, complaint, reason, turn.clock.now())
+    await tell_supporters(turn, handled.complaint, "support.update.reopened", unit=handled.unit.name)
     turn.reply("rating.reopened", code=complaint.code, unit=handled.unit.name)
     await tell_unit(turn, handled.unit.id, "staff.reopened", code=complaint.code, reason=reason)

@@ -43,6 +43,7 @@ from suarawarga.handlers.notify import (
     tell_unit,
 )
 from suarawarga.handlers.rating import solved_choices
+from suarawarga.handlers.supporters import tell_supporters
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ async def staff_action(turn: Turn, args: str) -> str:
             handled = await handling.accept(turn.uow, staff, complaint, turn.clock.now())
             turn.reply("staff.accepted", code=complaint.code, officer=staff.name)
             tell_citizen(turn, handled.complaint, "update.accepted", unit=handled.unit.name)
+            await tell_supporters(turn, handled.complaint, "support.update.accepted", unit=handled.unit.name)
         else:
             private = ConversationKey(turn.inbound.key.channel, staff.chat_id)
             if turn.inbound.key == private:
@@ -277,6 +279,7 @@ async def on_transfer_reason(turn: Turn) -> str:
         reason=reason,
     )
     tell_citizen(turn, handled.complaint, "update.transferred", unit=handled.unit.name)
+    await tell_supporters(turn, handled.complaint, "support.update.transferred", unit=handled.unit.name)
     turn.reply("staff.xfer.done", code=handled.complaint.code, unit=handled.unit.name)
     return END
 
@@ -327,7 +330,11 @@ async def on_resolve_photos(turn: Turn) -> str:
         unit=handled.unit.name,
         note=turn.data["note"],
     )
-    turn.reply("staff.done.sent" if reached else "staff.anonymous", code=handled.complaint.code)
+    code = handled.complaint.code
+    await tell_supporters(
+        turn, handled.complaint, "support.update.resolved", solved_choices(code), unit=handled.unit.name
+    )
+    turn.reply("staff.done.sent" if reached else "staff.anonymous", code=code)
     return END
 
 
@@ -514,6 +521,7 @@ async def queue_command(turn: Turn, _args: str) -> str:
         if not open_:
             turn.reply("staff.queue.empty", unit=unit.name)
             continue
+        supporters = await turn.uow.supports.counts(c.id for c in open_)
         lines = [
             turn.text(
                 "staff.queue.item",
@@ -521,6 +529,9 @@ async def queue_command(turn: Turn, _args: str) -> str:
                 code=c.code,
                 status=_status_label(turn, c.status),
                 days=str((now - c.filed_at).days),
+                supporters=turn.text("staff.queue.supporters", count=str(supporters[c.id]))
+                if supporters.get(c.id)
+                else "",
             )
             for number, c in enumerate(open_, 1)
         ]

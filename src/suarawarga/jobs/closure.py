@@ -9,6 +9,7 @@ from suarawarga.complaints import handling
 from suarawarga.complaints.model import Complaint, ComplaintStatus, EventKind
 from suarawarga.handlers.notify import tell_citizen
 from suarawarga.handlers.rating import invite_to_survey
+from suarawarga.handlers.supporters import tell_supporters
 from suarawarga.jobs.context import JobResult, job_context
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ async def close_unanswered(app: App, now: datetime) -> JobResult:
                     continue
                 handled = await handling.close(ctx.uow, complaint, "no answer", now, by_citizen=False)
                 tell_citizen(ctx, handled.complaint, "update.closed")
+                await tell_supporters(ctx, handled.complaint, "support.update.closed")
                 await invite_to_survey(ctx, handled.complaint, handled.unit, now)
                 await ctx.commit()
                 result.done += 1

@@ -57,6 +57,7 @@ def unit_params(line: UnitWeek, week: Period, catalogue: Catalogue, language: st
         "week": week.label,
         "received": str(line.received),
         "received_change": signed(line.received_change),
+        "supporters": str(line.supporters),
         "accepted": str(line.accepted),
         "resolved": str(line.resolved),
         "reopened": str(line.reopened),

@@ -53,6 +53,7 @@ async def erase_old(app: App, now: datetime) -> JobResult:
                 continue
             files = await ctx.uow.complaints.attachments(complaint_id)
             await ctx.uow.complaints.erase_personal_data(complaint_id, ERASED, now)
+            await ctx.uow.supports.forget_place(complaint_id, now)
             await ctx.commit()
         # Files go only after the commit: a failed transaction must not leave records pointing at nothing.
         for item in files:

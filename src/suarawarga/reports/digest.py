@@ -1,8 +1,10 @@
 """The weekly digest: each OPD's complaint handling and IKM figures for an ISO week, and the city ranking.
 
 Figures per unit (complaints by the unit they are routed to now; IKM pooled over the unit and its sub-units):
-received, accepted, resolved and reopened in the week; overdue at the end of the week (a missed clock, with the
-oldest codes); median time from filing to acceptance and to resolution of those accepted/resolved in the week;
+received (a complaint merged into another as a duplicate is demand, counted among the supporters), supporters
+("saya juga mengalami", and merged duplicates' reporters) given in the week, accepted, resolved and reopened in
+the week; overdue at the end of the week (a missed clock, with the oldest codes); median time from filing to
+acceptance and to resolution of those accepted/resolved in the week;
 the citizens' handling rating (1–4, its own figure, never part of the IKM); IKM of the week and of the quarter
 so far with n and sample adequacy, the weakest unsur; change against the previous week.
 """
@@ -44,6 +46,7 @@ class UnitWeek:
 
     unit: Unit
     received: int = 0
+    supporters: int = 0
     accepted: int = 0
     resolved: int = 0
     reopened: int = 0
@@ -66,7 +69,9 @@ class UnitWeek:
     @property
     def active(self) -> bool:
         """Return whether the unit had any complaint figure this week (or an overdue one)."""
-        return any((self.received, self.accepted, self.resolved, self.reopened, self.overdue, self.rating_n))
+        return any(
+            (self.received, self.supporters, self.accepted, self.resolved, self.reopened, self.overdue, self.rating_n)
+        )
 
     @property
     def ikm_change(self) -> Decimal | None:
@@ -144,6 +149,13 @@ async def gather(uow: UnitOfWork, calendar: WorkingCalendar, week: Period, now: 
     for complaint in await uow.complaints.filed_between(before.start, before.end):
         if complaint.unit_id in lines:
             lines[complaint.unit_id].received_before += 1
+    for period, field_name in ((week, "received"), (before, "received_before")):
+        for unit_id, merged in (await uow.supports.merged_between(period.start, period.end)).items():
+            if unit_id in lines:
+                setattr(lines[unit_id], field_name, getattr(lines[unit_id], field_name) - merged)
+    for unit_id, count in (await uow.supports.supporters_filed_between(week.start, week.end)).items():
+        if unit_id in lines:
+            lines[unit_id].supporters = count
     accept_hours: dict[int, list[float]] = {}
     resolve_days: dict[int, list[float]] = {}
     for event in await uow.complaints.events_between(

@@ -183,6 +183,7 @@ class Tracked:
     status: ComplaintStatus
     filed_at: datetime
     steps: Sequence[PublicStep]
+    supporters: int = 0  # citizens who joined it ("saya juga mengalami"); a count, never who
 
 
 async def track(uow: UnitOfWork, code: str, language: str) -> Tracked | None:
@@ -202,4 +203,5 @@ async def track(uow: UnitOfWork, code: str, language: str) -> Tracked | None:
         complaint.status,
         complaint.filed_at,
         public_steps(await uow.complaints.history(complaint.id)),
+        (await uow.supports.counts([complaint.id])).get(complaint.id, 0),
     )

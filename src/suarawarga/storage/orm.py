@@ -124,6 +124,7 @@ class CategoryRow(Base):
     accept_working_days: Mapped[int] = mapped_column(Integer, default=3)
     respond_working_days: Mapped[int] = mapped_column(Integer, default=5)
     resolve_days: Mapped[int] = mapped_column(Integer, default=60)
+    duplicate_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")  # look-back for duplicates
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -203,6 +204,9 @@ class ComplaintRow(Base):
         # Public statistics: complaints filed in a window, and those open now.
         Index("ix_complaints_filed_at", "filed_at"),
         Index("ix_complaints_status_filed", "status", "filed_at"),
+        # Duplicate look-up: a bounding box of one category, and one category in one kecamatan (docs/complaints.md §7).
+        Index("ix_complaints_category_lat_lon", "category_id", "latitude", "longitude"),
+        Index("ix_complaints_category_kecamatan", "category_id", "kecamatan_id", "filed_at", "status", "place_key"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -223,6 +227,8 @@ class ComplaintRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     filed_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)  # closed as duplicate
+    place_key: Mapped[str | None] = mapped_column(String(120))  # the typed address's street, normalised (§8)
 
 
 class ComplaintEventRow(Base):
@@ -494,3 +500,30 @@ class LookupFailureRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of channel:chat id, not the id
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SupportRow(Base):
+    """A citizen who said "saya juga mengalami": they follow a complaint instead of filing the same one again.
+
+    Personal fields follow the supporter's own identity choice (anonim keeps none); `hapusdata` blanks them and the
+    citizen link. `merged_from_id`: the support came from an officer merging that complaint into this one.
+    """
+
+    __tablename__ = "complaint_supports"
+    __table_args__ = (Index("ix_complaint_supports_complaint", "complaint_id", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id", ondelete="SET NULL"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    identity_mode: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    merged_from_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    via: Mapped[str] = mapped_column(String(8))  # "chat": said "Ya, sama"; "merge": reporter of a merged complaint
+    files: Mapped[list[str] | None] = mapped_column(JSON)  # photos the supporter added (erased with them)
+    solved: Mapped[str | None] = mapped_column(String(16))  # the supporter's own verdict on the resolution
+    score: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[datetime | None]

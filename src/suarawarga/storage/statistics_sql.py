@@ -46,7 +46,7 @@ class StatisticsRepo:
             COMPLAINTS.c.status,
             COMPLAINTS.c.filed_at,
             type_coerce(first_resolved, AwareDateTime()).label("resolved_at"),
-        ).where(COMPLAINTS.c.filed_at >= since)
+        ).where(COMPLAINTS.c.filed_at >= since, COMPLAINTS.c.merged_into_id.is_(None))  # a duplicate is demand
         rows = await self.conn.execute(query)
         return [
             Outcome(int(r.unit_id), int(r.category_id), ComplaintStatus(r.status), r.filed_at, r.resolved_at)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the domain's modules import this one; the ports import the 
     from suarawarga.storage.secrets import SecretRepository
     from suarawarga.storage.staff import StaffRepository
     from suarawarga.storage.statistics import StatisticsRepository
+    from suarawarga.storage.supporters import SupportRepository
     from suarawarga.storage.surveys import SurveyRepository
     from suarawarga.storage.units import CategoryRepository, UnitRepository
 
@@ -49,6 +50,7 @@ class UnitOfWork(Protocol):
     lookups: LookupRepository
     secrets: SecretRepository
     statistics: StatisticsRepository
+    supports: SupportRepository
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -23,6 +23,7 @@ from suarawarga.storage.outbox_sql import OutboxRepo
 from suarawarga.storage.secrets_sql import SecretRepo
 from suarawarga.storage.staff_sql import StaffRepo
 from suarawarga.storage.statistics_sql import StatisticsRepo
+from suarawarga.storage.supporters_sql import SupportRepo
 from suarawarga.storage.survey_sql import SurveyRepo
 from suarawarga.storage.units_sql import CategoryRepo, UnitRepo
 from suarawarga.storage.uow import UnitOfWork
@@ -59,6 +60,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.lookups = LookupRepo(conn)
         self.secrets = SecretRepo(conn)
         self.statistics = StatisticsRepo(conn)
+        self.supports = SupportRepo(conn)
 
     async def __aexit__(self, *exc: object) -> None:
         """Roll back anything not committed and return the connection to the pool."""
