@@ -203,6 +203,10 @@ class ComplaintRow(Base):
         # Public statistics: complaints filed in a window, and those open now.
         Index("ix_complaints_filed_at", "filed_at"),
         Index("ix_complaints_status_filed", "status", "filed_at"),
+        # The staff queue: a member's units, or one kecamatan or category, in filing order.
+        Index("ix_complaints_unit_filed", "unit_id", "filed_at"),
+        Index("ix_complaints_kecamatan_filed", "kecamatan_id", "filed_at"),
+        Index("ix_complaints_category_filed", "category_id", "filed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)

@@ -68,6 +68,7 @@ from suarawarga.storage.survey_sql import SurveyRepo
 
 if TYPE_CHECKING:
     from suarawarga.storage.statistics_sql import StatisticsRepo
+    from suarawarga.storage.queue_sql import QueueRepo
 
 
 def _table(model: type[Base]) -> Table:
@@ -1657,6 +1658,7 @@ class SqlUnitOfWork:
     lookups: LookupRepo
     secrets: SecretRepo
     statistics: StatisticsRepo
+    queue: QueueRepo
 
     def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
         """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
@@ -1682,6 +1684,9 @@ class SqlUnitOfWork:
         from suarawarga.storage.statistics_sql import StatisticsRepo  # it reads this module's tables
 
         self.statistics = StatisticsRepo(conn)
+        from suarawarga.storage.queue_sql import QueueRepo  # the staff console's reads
+
+        self.queue = QueueRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
