@@ -21,7 +21,7 @@ CATEGORIES = ("jalan_rusak", "drainase_banjir", "sampah", "adminduk")  # DPUPR, 
 DESCRIPTIONS = (
     "Jalan berlubang di depan pasar, sudah tiga bulan",
     "Saluran air tersumbat dan meluap saat hujan",
-    "=HYPERLINK(\"http://contoh.invalid\",\"klik\") sampah menumpuk",
+    '=HYPERLINK("http://contoh.invalid","klik") sampah menumpuk',
     "Lampu dan jalan rusak dekat sekolah dasar",
 )
 
@@ -92,13 +92,19 @@ async def seed_city(app: App, count: int = 40, rnd_seed: int = 7) -> Seeded:
                 done = await handling.accept(uow, handler, complaint, by(timedelta(hours=rnd.uniform(1, 100))))
                 complaint = done.complaint
                 if step == 2:
-                    complaint = (await handling.request_info(uow, handler, complaint, "Di mana?", by(timedelta(days=4)))).complaint
+                    complaint = (
+                        await handling.request_info(uow, handler, complaint, "Di mana?", by(timedelta(days=4)))
+                    ).complaint
                 if step >= 3:
                     complaint = (
-                        await handling.resolve(uow, handler, complaint, "Sudah", (), by(timedelta(days=rnd.uniform(5, 70))))
+                        await handling.resolve(
+                            uow, handler, complaint, "Sudah", (), by(timedelta(days=rnd.uniform(5, 70)))
+                        )
                     ).complaint
                 if step == 4:
-                    complaint = (await handling.close(uow, complaint, "ok", by(timedelta(days=75)), by_citizen=True)).complaint
+                    complaint = (
+                        await handling.close(uow, complaint, "ok", by(timedelta(days=75)), by_citizen=True)
+                    ).complaint
             await uow.commit()
             final = await uow.complaints.by_code(made.code)
             assert final is not None

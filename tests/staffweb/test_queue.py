@@ -7,7 +7,7 @@ from datetime import timedelta
 from suarawarga.bootstrap import App
 from suarawarga.complaints.deadlines import clocks
 from suarawarga.complaints.model import OPEN_STATUSES, ComplaintStatus, IdentityMode
-from suarawarga.complaints.queue import Deadline, QueueFilter, QueueSort, queue_export, queue_page
+from suarawarga.complaints.queue import Deadline, GroupBy, QueueFilter, QueueSort, breakdown, queue_export, queue_page
 from tests.staffweb.support import seed_city
 
 
@@ -106,3 +106,29 @@ async def test_search_sort_paging_and_counts(app: App) -> None:
     assert page.total == sum(1 for c in seeded.complaints if c.status is ComplaintStatus.SELESAI)
     for status in ComplaintStatus:
         assert page.status_counts[status] == sum(1 for c in seeded.complaints if c.status is status)
+
+
+async def test_statistics_per_category_and_kecamatan_count_in_sql(app: App) -> None:
+    """The grouped counts equal a count over the filed complaints, within the member's units and the window."""
+    seeded = await seed_city(app)
+    now = app.clock.now()
+    start, end = now - timedelta(days=45), now
+    dpupr = frozenset({seeded.staff.officer.unit_id})
+    async with app.uow() as uow:
+        overdue_codes = set(await _everything(app, None, QueueFilter(overdue=True)))
+        for by, key in ((GroupBy.CATEGORY, "category_id"), (GroupBy.KECAMATAN, "kecamatan_id")):
+            for scope in (None, dpupr):
+                got = await breakdown(uow, scope, by, start, end, now, app.calendar)
+                window = [
+                    c for c in seeded.complaints if start <= c.filed_at < end and (scope is None or c.unit_id in scope)
+                ]
+                expected = {}
+                for c in window:
+                    group = expected.setdefault(getattr(c, key), [0, 0, 0, 0])
+                    group[0] += 1
+                    group[1] += c.status in (ComplaintStatus.SELESAI, ComplaintStatus.DITUTUP)
+                    group[2] += c.status in OPEN_STATUSES
+                    group[3] += c.code in overdue_codes
+                assert {g.key: [g.received, g.resolved, g.open_now, g.overdue_now] for g in got} == expected
+                assert [g.received for g in got] == sorted((g.received for g in got), reverse=True)
+    assert any(g.overdue_now for g in got)

@@ -10,12 +10,18 @@ its downloads.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from suarawarga.staffweb.web import NO_STORE, PREFIX
 
 from suarawarga.complaints.model import Category, ComplaintStatus, IdentityMode, Unit, UnitKind
 from suarawarga.complaints.queue import (
@@ -30,7 +36,16 @@ from suarawarga.complaints.queue import (
     queue_page,
 )
 from suarawarga.reports.table_files import Cell, table_csv, table_xlsx
-from suarawarga.storage.uow import UnitOfWork
+from suarawarga.site.web import language_of
+
+if TYPE_CHECKING:
+    from suarawarga.complaints.signin import SignedIn
+    from suarawarga.staffweb.web import Console
+
+    from suarawarga.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 FILTER_KEYS = ("status", "kategori", "kecamatan", "identitas", "terlambat", "dari", "sampai", "cari", "urut", "per")
 Text = Callable[..., str]
@@ -214,4 +229,74 @@ async def queue_download(
     return data, total
 
 
-__all__ = ["EXPORT_LIMIT", "BadFilter", "QueueView", "filter_query", "queue_download", "queue_view"]
+def routes(console: Console) -> list[BaseRoute]:
+    """Return the queue (the console's landing page, `/`) and its downloads."""
+    app = console.app
+
+    def scope(who: SignedIn) -> frozenset[int] | None:
+        return None if who.reach.everything else who.reach.unit_ids
+
+    def bad(request: Request, error: BadFilter) -> Response:
+        t = console.text(request)
+        return console.notice(request, 400, t("console.error.bad_filter", detail=t(error.key, **error.params)))
+
+    async def page(request: Request, who: SignedIn) -> Response:
+        lang = language_of(request)
+        try:
+            async with app.uow() as uow:
+                view = await queue_view(uow, scope(who), request.query_params, app.clock.now(), app.calendar)
+        except BadFilter as error:
+            return bad(request, error)
+        categories = {c.id: c.name(lang) for c in view.found.categories}
+        params = request.query_params
+
+        def q(**changes: str) -> str:
+            return filter_query(params, **changes)
+
+        return console.render(
+            request,
+            "console_queue.html",
+            view=view,
+            q=q,
+            filtered=any(params.get(k) for k in FILTER_KEYS if k not in ("urut", "per")),
+            statuses=list(ComplaintStatus),
+            modes=list(IdentityMode),
+            sorts=list(QueueSort),
+            page_sizes=PAGE_SIZES,
+            export_limit=EXPORT_LIMIT,
+            category_name=lambda i: categories.get(i, "—"),
+            unit_name=lambda i: view.found.units[i].name if i in view.found.units else "—",
+            complaint_url=lambda code: console.site.context(request, lang)["url"](f"{PREFIX}/aduan/{code}"),
+            queue_path=f"{PREFIX}/",
+            download_path=f"{PREFIX}/unduh",
+        )
+
+    async def download(request: Request, who: SignedIn) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in ("csv", "xlsx"):
+            return console.refused(request, 404)
+        lang = language_of(request)
+        t = console.text(request)
+        now = app.clock.now()
+        try:
+            async with app.uow() as uow:
+                data, total = await queue_download(
+                    uow, scope(who), request.query_params, kind, now, app.calendar, t, lang
+                )
+        except BadFilter as error:
+            return bad(request, error)
+        # Who exported how many rows is worth a line; what they hold is not (no codes, no text).
+        log.info(
+            "staff member %d downloaded the queue as %s (%d of %d rows)",
+            who.staff.id,
+            kind,
+            min(total, EXPORT_LIMIT),
+            total,
+        )
+        name = f"antrian-{now.astimezone(app.clock.tz):%Y%m%d-%H%M}.{kind}"
+        media = "text/csv; charset=utf-8" if kind == "csv" else XLSX
+        return Response(
+            data, media_type=media, headers={**NO_STORE, "content-disposition": f'attachment; filename="{name}"'}
+        )
+
+    return [console.page("/", page), console.page("/unduh.{kind:str}", download)]

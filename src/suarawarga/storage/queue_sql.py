@@ -8,7 +8,6 @@ name and contact are never selected. Repositories never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +24,7 @@ from suarawarga.complaints.model import (
     EventKind,
     IdentityMode,
 )
-from suarawarga.complaints.queue import ACCEPT_STOPS, RESPOND_STOPS, QueueCriteria, QueueRow, QueueSort
+from suarawarga.complaints.queue import ACCEPT_STOPS, RESPOND_STOPS, GroupCount, QueueCriteria, QueueRow, QueueSort
 from suarawarga.storage.sql import COMPLAINTS, EVENTS
 
 C = COMPLAINTS.c
@@ -42,17 +41,6 @@ QUEUE_COLUMNS = (
     C.description,
     C.location_text,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class GroupCount:
-    """Complaints of one group (a category or a kecamatan) in a window: received, resolved, open and overdue now."""
-
-    key: int | None
-    received: int
-    resolved: int
-    open_now: int
-    overdue_now: int
 
 
 def _stopped(kinds: Sequence[str]) -> ColumnElement[bool]:
