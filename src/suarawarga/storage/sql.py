@@ -67,8 +67,8 @@ from suarawarga.storage.orm import (
 from suarawarga.storage.survey_sql import SurveyRepo
 
 if TYPE_CHECKING:
-    from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.queue_sql import QueueRepo
+    from suarawarga.storage.statistics_sql import StatisticsRepo
 
 
 def _table(model: type[Base]) -> Table:

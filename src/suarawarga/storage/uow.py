@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
+    from suarawarga.storage.queue_sql import QueueRepo
     from suarawarga.storage.sql import (
         AuditRepo,
         CategoryRepo,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
         StaffRepo,
         UnitRepo,
     )
-    from suarawarga.storage.queue_sql import QueueRepo
     from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
