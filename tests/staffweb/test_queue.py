@@ -8,7 +8,7 @@ from suarawarga.bootstrap import App
 from suarawarga.complaints.deadlines import clocks
 from suarawarga.complaints.model import OPEN_STATUSES, ComplaintStatus, IdentityMode
 from suarawarga.complaints.queue import Deadline, GroupBy, QueueFilter, QueueSort, breakdown, queue_export, queue_page
-from tests.staffweb.support import seed_city
+from tests.staffweb.seeding import seed_city
 
 
 async def _everything(app: App, unit_ids: frozenset[int] | None, wanted: QueueFilter) -> list[str]:
