@@ -13,7 +13,6 @@ import io
 import random
 import re
 
-import httpx
 from openpyxl import load_workbook
 
 from suarawarga.bootstrap import App
