@@ -137,6 +137,7 @@ class QueueItem:
     deadline: Deadline
     due: datetime | None  # the earliest running clock's end (missed or not)
     missed: tuple[ClockName, ...] = ()
+    due_clock: ClockName | None = None  # which clock `due` belongs to
 
     @property
     def excerpt(self) -> str:
@@ -229,12 +230,13 @@ def mark(
         return QueueItem(row, Deadline.DONE, None)
     running: list[Clock] = [c for c in clocks(row.filed_at, category, list(events), cal) if c.met_at is None]
     missed = tuple(c.name for c in running if c.missed(now))
-    due = min((c.due for c in running), default=None)
+    first = min(running, key=lambda c: c.due, default=None)
+    due, name = (first.due, first.name) if first else (None, None)
     if missed:
-        return QueueItem(row, Deadline.OVERDUE, due, missed)
+        return QueueItem(row, Deadline.OVERDUE, due, missed, name)
     if any(_reminder_day(c.due, cal) <= cal.day_of(now) for c in running):
-        return QueueItem(row, Deadline.NEAR, due)
-    return QueueItem(row, Deadline.OK, due)
+        return QueueItem(row, Deadline.NEAR, due, due_clock=name)
+    return QueueItem(row, Deadline.OK, due, due_clock=name)
 
 
 async def _categories(uow: UnitOfWork) -> dict[int, Category]:

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -164,6 +164,27 @@ async def queue_view(
     return QueueView(page, wanted, found, visible(unit_ids, found.units))
 
 
+def short_kecamatan(unit: Unit | None) -> str:
+    """Return a kecamatan's name without the word the column heading already says."""
+    if unit is None:
+        return "—"
+    return unit.name.removeprefix("Kecamatan ").removeprefix("Kec. ") or unit.name
+
+
+def due_text(moment: datetime, tz: tzinfo) -> str:
+    """Return a deadline as people read it: a deadline at midnight is the end of the day before (no "00:00")."""
+    local = moment.astimezone(tz)
+    if (local.hour, local.minute) == (0, 0):
+        return (local - timedelta(minutes=1)).strftime("%d-%m-%Y")
+    return local.strftime("%d-%m-%Y %H:%M")
+
+
+def late_text(item: QueueItem, now: datetime, t: Text) -> str:
+    """Return "Terlambat N hari" for an overdue row (counted from its earliest missed deadline)."""
+    days = (now - item.due).days if item.due else 0
+    return t("console.deadline.overdue_days", days=str(days)) if days >= 1 else t("console.deadline.overdue")
+
+
 def export_table(
     items: Sequence[QueueItem], found: Choices, t: Text, lang: str, tz: tzinfo
 ) -> tuple[list[str], list[list[Cell]]]:
@@ -266,6 +287,10 @@ def routes(console: Console) -> list[BaseRoute]:
             export_limit=EXPORT_LIMIT,
             category_name=lambda i: categories.get(i, "—"),
             unit_name=lambda i: view.found.units[i].name if i in view.found.units else "—",
+            unit_code=lambda i: view.found.units[i].code if i in view.found.units else "—",
+            kecamatan_name=lambda i: short_kecamatan(view.found.units.get(i)),
+            due=lambda moment: due_text(moment, app.clock.tz),
+            late=lambda item: late_text(item, app.clock.now(), console.text(request)),
             complaint_url=lambda code: console.site.context(request, lang)["url"](f"{PREFIX}/aduan/{code}"),
             queue_path=f"{PREFIX}/",
             download_path=f"{PREFIX}/unduh",
