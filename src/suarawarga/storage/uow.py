@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         StaffRepo,
         UnitRepo,
     )
+    from suarawarga.storage.staffweb_sql import StaffSessionRepo
     from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
@@ -48,6 +49,7 @@ class UnitOfWork(Protocol):
     lookups: LookupRepo
     secrets: SecretRepo
     statistics: StatisticsRepo
+    staff_sessions: StaffSessionRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
