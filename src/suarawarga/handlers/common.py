@@ -45,6 +45,8 @@ class Cmd(StrEnum):
     STAFF_LIST = "petugas"
     STAFF_REMOVE = "hapuspetugas"
     UNLINK = "putuskan"
+    SIGN_IN = "masuk"
+    SIGN_OUT = "keluar"
 
 
 # Words a citizen may type as the whole message (WhatsApp has no slash commands).
@@ -87,6 +89,10 @@ KEYWORDS: dict[str, str] = {
     "removestaff": Cmd.STAFF_REMOVE,
     "putuskan": Cmd.UNLINK,
     "unlink": Cmd.UNLINK,
+    "masuk": Cmd.SIGN_IN,
+    "login": Cmd.SIGN_IN,
+    "keluar": Cmd.SIGN_OUT,
+    "logout": Cmd.SIGN_OUT,
 }
 COMMANDS_WITH_ARGUMENTS = frozenset(
     {Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER, Cmd.RATE, Cmd.SURVEY, Cmd.STAFF_REMOVE}

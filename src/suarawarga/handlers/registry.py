@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from suarawarga.bot.conversation import Command, Engine, Flow
-from suarawarga.handlers import common, complaint, data_rights, lookup, rating, staff, staff_admin, survey
+from suarawarga.handlers import (
+    common,
+    complaint,
+    data_rights,
+    lookup,
+    rating,
+    signin,
+    staff,
+    staff_admin,
+    survey,
+)
 from suarawarga.handlers.common import Cmd
 
 FLOWS: tuple[Flow, ...] = (
@@ -36,6 +46,8 @@ COMMANDS: dict[str, Command] = {
     Cmd.STAFF_LIST: staff_admin.list_command,
     Cmd.STAFF_REMOVE: staff_admin.remove_command,
     Cmd.UNLINK: staff_admin.unlink_command,
+    Cmd.SIGN_IN: signin.sign_in_command,
+    Cmd.SIGN_OUT: signin.sign_out_command,
 }
 
 

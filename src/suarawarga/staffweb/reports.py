@@ -168,7 +168,7 @@ async def ikm_workbook(app: App, view: IkmView, t: Text) -> bytes:
 
     def write() -> bytes:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "ikm.xlsx"
+            path = Path(folder) / "report.xlsx"
             write_xlsx(path, view.report, responses, profile, lambda key: t(key), app.clock.tz)
             return path.read_bytes()
 

@@ -473,6 +473,7 @@ class IdentityViewRow(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime]
+    via: Mapped[str] = mapped_column(String(8), server_default="chat")  # "chat" or "web" (the staff console)
 
 
 class StaffEventRow(Base):
@@ -498,3 +499,27 @@ class LookupFailureRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of channel:chat id, not the id
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StaffLoginTokenRow(Base):
+    """A one-time sign-in link for the staff console, asked for in chat; only the token's hash is kept."""
+
+    __tablename__ = "staff_login_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class StaffSessionRow(Base):
+    """A signed-in browser of the staff console; only the cookie's hash is kept."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)

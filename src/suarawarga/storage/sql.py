@@ -68,6 +68,7 @@ from suarawarga.storage.survey_sql import SurveyRepo
 
 if TYPE_CHECKING:
     from suarawarga.storage.queue_sql import QueueRepo
+    from suarawarga.storage.staffweb_sql import StaffSessionRepo
     from suarawarga.storage.statistics_sql import StatisticsRepo
 
 
@@ -428,6 +429,15 @@ class ComplaintRepo(_Repo):
         await self.conn.execute(
             update(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id).values(updated_at=now, **values)
         )
+
+    async def update_if(self, complaint_id: int, seen: tuple[str, int], now: datetime, **values: Any) -> bool:
+        """Change a complaint only if its (status, unit) are still those seen; return whether it was changed."""
+        result = await self.conn.execute(
+            update(COMPLAINTS)
+            .where(COMPLAINTS.c.id == complaint_id, COMPLAINTS.c.status == seen[0], COMPLAINTS.c.unit_id == seen[1])
+            .values(updated_at=now, **values)
+        )
+        return bool(result.rowcount)
 
     async def by_code(self, code: str) -> Complaint | None:
         """Return a complaint by tracking code."""
@@ -1390,14 +1400,17 @@ class LookupRepo(_Repo):
 class AuditRepo(_Repo):
     """The log of officers viewing confidential reporters' identities."""
 
-    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime) -> None:
-        """Record that an officer saw a confidential complaint's reporter."""
-        await self.conn.execute(insert(IDENTITY_VIEWS).values(staff_id=staff_id, complaint_id=complaint_id, at=at))
+    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime, via: str = "chat") -> None:
+        """Record that an officer saw a confidential complaint's reporter (in chat, or on the web console)."""
+        await self.conn.execute(
+            insert(IDENTITY_VIEWS).values(staff_id=staff_id, complaint_id=complaint_id, at=at, via=via)
+        )
 
     async def identity_views(self, since: datetime | None = None) -> list[tuple[datetime, str, str, str, str]]:
-        """Return (time, officer name, unit code, channel, complaint code), newest first."""
+        """Return (time, officer name, unit code, channel or "web", complaint code), newest first."""
+        where = case((IDENTITY_VIEWS.c.via == "web", "web"), else_=STAFF.c.channel)
         query = (
-            select(IDENTITY_VIEWS.c.at, STAFF.c.name, UNITS.c.code, STAFF.c.channel, COMPLAINTS.c.code)
+            select(IDENTITY_VIEWS.c.at, STAFF.c.name, UNITS.c.code, where, COMPLAINTS.c.code)
             .join(STAFF, STAFF.c.id == IDENTITY_VIEWS.c.staff_id)
             .join(UNITS, UNITS.c.id == STAFF.c.unit_id)
             .join(COMPLAINTS, COMPLAINTS.c.id == IDENTITY_VIEWS.c.complaint_id)
@@ -1659,6 +1672,7 @@ class SqlUnitOfWork:
     secrets: SecretRepo
     statistics: StatisticsRepo
     queue: QueueRepo
+    staff_sessions: StaffSessionRepo
 
     def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
         """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
@@ -1687,6 +1701,9 @@ class SqlUnitOfWork:
         from suarawarga.storage.queue_sql import QueueRepo  # the staff console's reads
 
         self.queue = QueueRepo(conn)
+        from suarawarga.storage.staffweb_sql import StaffSessionRepo
+
+        self.staff_sessions = StaffSessionRepo(conn)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

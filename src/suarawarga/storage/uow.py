@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         StaffRepo,
         UnitRepo,
     )
+    from suarawarga.storage.staffweb_sql import StaffSessionRepo
     from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
@@ -50,6 +51,7 @@ class UnitOfWork(Protocol):
     secrets: SecretRepo
     statistics: StatisticsRepo
     queue: QueueRepo
+    staff_sessions: StaffSessionRepo
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
