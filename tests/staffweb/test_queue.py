@@ -122,7 +122,7 @@ async def test_statistics_per_category_and_kecamatan_count_in_sql(app: App) -> N
                 window = [
                     c for c in seeded.complaints if start <= c.filed_at < end and (scope is None or c.unit_id in scope)
                 ]
-                expected = {}
+                expected: dict[int | None, list[int]] = {}
                 for c in window:
                     group = expected.setdefault(getattr(c, key), [0, 0, 0, 0])
                     group[0] += 1

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from suarawarga.complaints.access import Reach
     from suarawarga.complaints.signin import SignedIn
     from suarawarga.staffweb.web import Console
-
     from suarawarga.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

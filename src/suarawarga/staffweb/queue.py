@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from suarawarga.staffweb.web import NO_STORE, PREFIX
 
 from suarawarga.complaints.model import Category, ComplaintStatus, IdentityMode, Unit, UnitKind
 from suarawarga.complaints.queue import (
@@ -37,11 +36,11 @@ from suarawarga.complaints.queue import (
 )
 from suarawarga.reports.table_files import Cell, table_csv, table_xlsx
 from suarawarga.site.web import language_of
+from suarawarga.staffweb.web import NO_STORE, PREFIX
 
 if TYPE_CHECKING:
     from suarawarga.complaints.signin import SignedIn
     from suarawarga.staffweb.web import Console
-
     from suarawarga.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

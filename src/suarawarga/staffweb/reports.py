@@ -38,11 +38,10 @@ from suarawarga.surveys.periods import (
 )
 
 if TYPE_CHECKING:
+    from suarawarga.bootstrap import App
     from suarawarga.complaints.access import Reach
     from suarawarga.complaints.signin import SignedIn
     from suarawarga.staffweb.web import Console
-
-    from suarawarga.bootstrap import App
     from suarawarga.storage.uow import UnitOfWork
     from suarawarga.surveys.services import IkmReport
 
