@@ -70,10 +70,14 @@ async def test_the_queue_shows_each_member_their_units_only(app: App) -> None:
     for chat in ("petugas-pu", "kepala-pu", "petugas-dlh", "admin-kota"):
         async with console_client(app) as http:
             await sign_in(app, http, chat)
-            page = await http.get("/staf/", params={"per": "100"})
+            page = await http.get("/staf/", params={"per": "100", "status": "semua"})
+            landing = await http.get("/staf/", params={"per": "100"})
         assert page.status_code == 200
         expected = [c for c in seeded.complaints if chat not in units or c.unit_id == units[chat]]
         assert sorted(_codes(page.text)) == sorted(c.code for c in expected), chat
+        waiting = sorted(c.code for c in expected if c.status in OPEN_STATUSES)
+        assert sorted(_codes(landing.text)) == waiting, chat  # the landing page: what still needs the OPD
+        assert f'data-count="open">{len(waiting)}<' in landing.text
         assert f'data-total="{len(expected)}"' in page.text
         for status in ComplaintStatus:
             count = sum(1 for c in expected if c.status is status)
@@ -100,13 +104,13 @@ async def test_filters_search_and_paging_through_the_address(app: App) -> None:
         assert marked and sorted(marked) == sorted(_codes(overdue.text))  # every row of the filter is marked
         assert all(c.status in OPEN_STATUSES for c in seeded.complaints if c.code in marked)
         one = seeded.complaints[3]
-        found = await http.get("/staf/", params={"cari": one.code.lower()})
+        found = await http.get("/staf/", params={"cari": one.code.lower(), "status": "semua"})
         assert _codes(found.text) == [one.code]
-        first = await http.get("/staf/", params={"urut": "terbaru"})
-        second = await http.get("/staf/", params={"urut": "terbaru", "hal": "2"})
+        first = await http.get("/staf/", params={"status": "semua", "urut": "terbaru"})
+        second = await http.get("/staf/", params={"status": "semua", "urut": "terbaru", "hal": "2"})
         assert len(_codes(first.text)) == 25 and len(_codes(second.text)) == len(seeded.complaints) - 25
         assert not set(_codes(first.text)) & set(_codes(second.text))
-        assert 'rel="next" href="?urut=terbaru&amp;hal=2"' in first.text
+        assert 'rel="next" href="?status=semua&amp;urut=terbaru&amp;hal=2"' in first.text
         bad = await http.get("/staf/", params={"dari": "kemarin"})
         assert bad.status_code == 400 and "kemarin" in bad.text
         wrong = await http.get("/staf/", params={"kategori": "tidak_ada"})
@@ -122,7 +126,7 @@ async def test_exports_hold_what_the_member_may_see_and_no_formula(app: App) -> 
     async with console_client(app) as http:
         await sign_in(app, http, "petugas-pu")
         data = await http.get("/staf/unduh.csv", params={"status": "diterima"})
-        book = await http.get("/staf/unduh.xlsx")
+        book = await http.get("/staf/unduh.xlsx", params={"status": "semua"})
         other = await http.get("/staf/unduh.csv", params={"kategori": "sampah"})  # another OPD's category
     assert data.status_code == 200 and data.headers["content-type"].startswith("text/csv")
     assert "attachment" in data.headers["content-disposition"]

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from suarawarga.complaints.model import Category, ComplaintStatus, IdentityMode, Unit, UnitKind
+from suarawarga.complaints.model import OPEN_STATUSES, Category, ComplaintStatus, IdentityMode, Unit, UnitKind
 from suarawarga.complaints.queue import (
     EXPORT_LIMIT,
     PAGE_SIZES,
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+OPEN, EVERY = "terbuka", "semua"  # the status filter's two groups; no status in the address means open ones
+OPEN_ORDER = tuple(s for s in ComplaintStatus if s in OPEN_STATUSES)
 FILTER_KEYS = ("status", "kategori", "kecamatan", "identitas", "terlambat", "dari", "sampai", "cari", "urut", "per")
 Text = Callable[..., str]
 
@@ -105,7 +107,13 @@ def _number(text: str, default: int) -> int:
 
 def parse_filter(params: Any, found: Choices) -> QueueFilter:
     """Read a filter from the query string (a Starlette QueryParams or a MultiDict); BadFilter if it is wrong."""
-    statuses = _pick(params.getlist("status"), {s.value: s for s in ComplaintStatus}, "status")
+    asked = [v for v in params.getlist("status") if v]
+    if not asked or OPEN in asked:  # the chat's `antrian`: what still needs the OPD
+        statuses = OPEN_ORDER
+    elif EVERY in asked:
+        statuses = ()
+    else:
+        statuses = _pick(asked, {s.value: s for s in ComplaintStatus}, "status")
     categories = _pick(params.getlist("kategori"), {c.code: c.id for c in found.categories}, "kategori")
     kecamatan_codes = {u.code: u.id for u in found.kecamatan}
     kecamatan = _pick(params.getlist("kecamatan"), kecamatan_codes, "kecamatan")
@@ -278,8 +286,9 @@ def routes(console: Console) -> list[BaseRoute]:
             "console_queue.html",
             view=view,
             q=q,
-            filtered=any(params.get(k) for k in FILTER_KEYS if k not in ("urut", "per")),
+            filtered=any(params.get(k) for k in FILTER_KEYS if k not in ("urut", "per", "status")),
             statuses=list(ComplaintStatus),
+            open_statuses=OPEN_ORDER,
             modes=list(IdentityMode),
             sorts=list(QueueSort),
             page_sizes=PAGE_SIZES,
