@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-import math
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
