@@ -68,7 +68,12 @@ class Browser:
 
     async def open(self, url: str) -> str:
         """Open an address and return the page's visible text."""
-        return str(await self.run(lambda d: (d.get(url), d.find_element(By.TAG_NAME, "body").text)[1]))
+
+        def step(d: webdriver.Chrome) -> str:
+            d.get(url)
+            return str(d.find_element(By.TAG_NAME, "body").text)
+
+        return str(await self.run(step))
 
     async def click(self, css: str, *, navigates: bool = True) -> str:
         """Click the element and return the visible text of the page (of the next page, if the click leads to one)."""
