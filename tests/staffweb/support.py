@@ -82,23 +82,26 @@ async def filed(
     identity: IdentityMode = IdentityMode.NAMED,
     category: str = "jalan_rusak",
     photo: bool = True,
+    channel: ChannelName = ChannelName.CONSOLE,
+    name: str = "Rahasia Warga",
+    description: str = "Jalan berlubang besar di depan sekolah,\nsudah dua minggu.",
 ) -> Complaint:
-    """File a complaint from a console citizen, with a located photo (EXIF GPS) and a map position."""
+    """File a complaint from a citizen's chat (console by default), with a located photo and a map position."""
     now = app.clock.now()
     attachments: tuple[NewAttachment, ...] = ()
     if photo:
         ref = app.attachments.save(jpeg_with_gps(), "image/jpeg", MediaKind.PHOTO, now)
         attachments = (NewAttachment("photo", ref.path, ref.mime, ref.size, ref.sha256),)
     async with app.uow() as uow:
-        found = await uow.citizens.find(ChannelName.CONSOLE, chat)
-        citizen = found[0] if found else await uow.citizens.register(ChannelName.CONSOLE, chat, "id", now, True)
+        found = await uow.citizens.find(channel, chat)
+        citizen = found[0] if found else await uow.citizens.register(channel, chat, "id", now, True)
         result = await file_complaint(
             uow,
             ComplaintDraft(
                 category_code=category,
-                description="Jalan berlubang besar di depan sekolah,\nsudah dua minggu.",
+                description=description,
                 identity_mode=identity,
-                channel=ChannelName.CONSOLE,
+                channel=channel,
                 chat_id=chat,
                 citizen_id=citizen if identity is not IdentityMode.ANONIM else None,
                 language="id",
@@ -106,7 +109,7 @@ async def filed(
                 latitude=-0.9492,
                 longitude=100.3543,
                 kecamatan_code="KEC-PADANG-BARAT",
-                reporter_name=None if identity is IdentityMode.ANONIM else "Rahasia Warga",
+                reporter_name=None if identity is IdentityMode.ANONIM else name,
                 reporter_contact=None if identity is IdentityMode.ANONIM else "081234567890",
                 attachments=attachments,
             ),

@@ -314,7 +314,7 @@ async def test_the_page_shows_the_map_link_deadlines_and_history(app: App) -> No
         page = await http.get(f"/staf/aduan/{complaint.code}")
         english = await http.get(f"/staf/aduan/{complaint.code}?lang=en")
     assert "https://www.openstreetmap.org/?mlat=-0.949200&amp;mlon=100.354300" in page.text
-    for text in ("Diterima OPD", "Tanggapan pertama", "Selesai ditangani", "terpenuhi", "berjalan"):
+    for text in ("Diterima OPD", "Tanggapan pertama", "Selesai ditangani", "terpenuhi", "sisa"):
         assert text in page.text
     assert "Diterima" in page.text and "Petugas-Dpupr" in page.text
     assert "Jl. Sudirman depan SD 05" in page.text and "Padang Barat" in page.text

@@ -175,3 +175,11 @@ def test_cookies_are_secure_except_on_this_machine_over_http() -> None:
     assert secure_cookies("https://lapor.padang.go.id")
     assert secure_cookies("http://lapor.padang.go.id")
     assert secure_cookies("https://127.0.0.1")
+
+
+def test_a_sign_in_link_never_reaches_the_log() -> None:
+    """The access log line of a link (opened, or its button pressed) shows no token."""
+    from suarawarga.logging import redact
+
+    line = '127.0.0.1:42438 - "POST /staf/masuk/EOQ3xteCAIDTs8xGoRk-vTfvlamtLA8J5it-ZyWaRFQ HTTP/1.1" 303'
+    assert redact(line) == '127.0.0.1:42438 - "POST /staf/masuk/<token> HTTP/1.1" 303'

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import FormData, UploadFile
@@ -81,10 +82,11 @@ class WebNotifier:
 
 @dataclass(frozen=True, slots=True)
 class Photo:
-    """A stored photo of the complaint, numbered for its address on the page."""
+    """A stored photo of the complaint: its number in the address, and its number among the reporter's or staff's."""
 
     number: int
     by_staff: bool
+    label: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,28 @@ class Step:
     note: str  # the words that went with it (a question, a reply, the citizen's answer), if any
 
 
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """One of the complaint's three deadlines as the page shows it."""
+
+    name: str  # ClockName value
+    due: datetime  # the last moment shown (a deadline at midnight is shown as 23:59 of the day before)
+    state: str  # met, running or missed
+    met_at: datetime | None
+    days: int  # whole days left (running) or late (missed), rounded up
+
+
+def deadline_view(clock: Clock, now: datetime, tz: tzinfo) -> Deadline:
+    """Return a deadline in the words staff read: the last minute it allows, and how much is left or late."""
+    local = clock.due.astimezone(tz)
+    shown = clock.due - timedelta(minutes=1) if (local.hour, local.minute) == (0, 0) else clock.due
+    if clock.met_at is not None:
+        return Deadline(clock.name.value, shown, "met", clock.met_at, 0)
+    gap = (clock.due - now) if now < clock.due else (now - clock.due)
+    days = max(1, math.ceil(gap / timedelta(days=1)))
+    return Deadline(clock.name.value, shown, "missed" if clock.missed(now) else "running", None, days)
+
+
 @dataclass
 class View:
     """Everything the complaint page shows."""
@@ -109,7 +133,7 @@ class View:
     kecamatan: str | None
     photos: list[Photo]
     steps: list[Step]
-    clocks: list[Clock]
+    deadlines: list[Deadline]
     actions: list[str]
     targets: list[Unit]
     map_url: str | None
@@ -153,14 +177,27 @@ async def build_view(console: Console, uow: UnitOfWork, staff: Staff, complaint:
         unit=unit,
         category=category.name(lang) if category else "-",
         kecamatan=kecamatan_label(kecamatan.name) if kecamatan else None,
-        photos=[Photo(n, a.path in from_staff) for n, a in enumerate(every, 1)],
+        photos=_photos([a.path in from_staff for a in every]),
         steps=steps,
-        clocks=clocks(complaint.filed_at, category, history, console.app.calendar) if category else [],
+        deadlines=[
+            deadline_view(k, console.app.clock.now(), console.app.clock.tz)
+            for k in (clocks(complaint.filed_at, category, history, console.app.calendar) if category else [])
+        ],
         actions=actions,
         targets=targets,
         map_url=map_url,
         seen=seen_mark(complaint),
     )
+
+
+def _photos(by_staff: list[bool]) -> list[Photo]:
+    """Number the photos for their addresses, and separately for the reporter's and the officers' labels."""
+    counted = {True: 0, False: 0}
+    photos = []
+    for number, staff in enumerate(by_staff, 1):
+        counted[staff] += 1
+        photos.append(Photo(number, staff, counted[staff]))
+    return photos
 
 
 def _step(t: Callable[..., str], event: ComplaintEvent, names: dict[int, str], units: dict[int, str]) -> Step:
