@@ -23,7 +23,7 @@ import httpx
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from suarawarga.__main__ import cmd_serve
 from suarawarga.bootstrap import App
@@ -86,6 +86,10 @@ class Browser:
             return str(d.find_element(By.TAG_NAME, "body").text)
 
         return str(await self.run(step))
+
+    async def select(self, name: str, value: str) -> None:
+        """Choose an option of a select field by its value."""
+        await self.run(lambda d: Select(d.find_element(By.NAME, name)).select_by_value(value))
 
     async def fill(self, css: str, value: str) -> None:
         """Type into a field (a file input takes a path)."""
@@ -163,6 +167,13 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
                 await uow.commit()
             api.user_sends_command(OFFICER, None, "gabung", invite)
             await officer.expect(_text(app, "staff.join.ok"))
+            other = await filed(  # a second DPUPR complaint in the queue, of another category
+                app,
+                chat="warga-2",
+                category="drainase_banjir",
+                photo=False,
+                description="Saluran air di Jl. Sawahan tersumbat sampah, air meluap ke jalan setiap hujan.",
+            )
             clock.advance(timedelta(hours=26, minutes=14))  # the officer gets to it the next day
             link = await _link(api, officer)
 
@@ -171,9 +182,18 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
             assert "Masuk ke konsol petugas" in shown
             await phone.shot("link-360")
             home = await phone.click("form button.primary")
-            assert "Masuk sebagai Andi Pratama" in home and "Buka pengaduan" in home
-            await phone.fill("#kode", complaint.code.lower())
-            page = await phone.click("form.find button")
+            assert "Masuk sebagai Andi Pratama" in home and "Antrian pengaduan" in home
+            assert complaint.code in home and other.code in home  # the queue: DPUPR's open complaints
+            await phone.shot("queue-360")
+            assert await phone.overflow() == 0
+            await phone.click("details.filters summary", navigates=False)  # the filters, without script
+            await phone.select("kategori", "jalan_rusak")
+            await phone.select("status", ComplaintStatus.DITERIMA.value)
+            queue = await phone.click("form.filters button[type=submit]")
+            assert complaint.code in queue and other.code not in queue and "1 pengaduan ditemukan" in queue
+            await phone.shot("queue-filtered-360")
+            assert await phone.overflow() == 0
+            page = await phone.click(f'tr[data-code="{complaint.code}"] td.code a')
             assert complaint.code in page and STORY[:40] in page and "Budi Santoso" in page
             await phone.shot("complaint-new-360")
             assert await phone.overflow() == 0
@@ -239,7 +259,10 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
             )
             desk = Browser(await asyncio.to_thread(_driver, 1280, True))  # a desktop, JavaScript on
             await desk.open(await _link(api, officer))
-            await desk.click("form button.primary")
+            queue = await desk.click("form button.primary")
+            assert fresh.code in queue and other.code in queue and complaint.code not in queue  # resolved: not open
+            await desk.shot("queue-1280")
+            assert await desk.overflow() == 0
             await desk.open(f"{base}/staf/aduan/{fresh.code}")
             await desk.shot("complaint-new-1280")
             assert await desk.overflow() == 0

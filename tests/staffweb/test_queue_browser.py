@@ -2,7 +2,7 @@
 
 The officer asks for a link in their (console) chat, opens it, presses the button, filters the queue (new and
 overdue complaints of one kecamatan) with the form, with JavaScript on and off, and opens a complaint from the
-filtered list. Screenshots go to `test-artifacts/staffweb/` for a person to look at.
+filtered list. Screenshots go to `test-artifacts/staff/` for a person to look at.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.staffweb.seeding import CONTACTS, REPORTERS, seed_city
 from tests.staffweb.support import say
 from tests.support.clock import JAKARTA, FrozenClock
 
-ARTIFACTS = Path(os.environ.get("SUARAWARGA_TEST_ARTIFACTS", "test-artifacts")) / "staffweb"
+ARTIFACTS = Path(os.environ.get("SUARAWARGA_TEST_ARTIFACTS", "test-artifacts")) / "staff"
 
 
 def _filter_and_open(driver: object, base: str, link: str, shots: str | None) -> dict[str, object]:
@@ -107,7 +107,7 @@ async def test_an_officer_filters_the_queue_in_chromium(
                 answers = await say(app, "petugas-pu", "masuk")  # the officer asks in chat; the link is in the answer
                 link = urlsplit(answers[0].params["link"]).path
                 driver = await asyncio.to_thread(_driver, width, script)
-                shots = str(ARTIFACTS / f"officer-{width}") if script else None
+                shots = str(ARTIFACTS / f"filter-{width}") if script else None
                 try:
                     seen[(width, script)] = await asyncio.to_thread(_filter_and_open, driver, base, link, shots)
                 finally:
