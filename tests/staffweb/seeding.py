@@ -26,6 +26,12 @@ DESCRIPTIONS = (
 )
 
 
+def _text(rnd: random.Random, category: str, number: int, demo: bool) -> str:
+    if demo:
+        return rnd.choice(DEMO[category])
+    return f"{DESCRIPTIONS[rnd.randrange(len(DESCRIPTIONS))]} (no {number})"
+
+
 @dataclass
 class Staffed:
     """The members of the test city."""
@@ -44,7 +50,23 @@ class Seeded:
     staff: Staffed
 
 
-async def seed_city(app: App, count: int = 40, rnd_seed: int = 7) -> Seeded:
+DEMO = {  # for screenshots of demo data: a fitting text per category, no numbering, no formula
+    "jalan_rusak": (
+        "Jalan berlubang besar di depan pasar, motor sering terjatuh saat hujan.",
+        "Aspal mengelupas sepanjang 50 meter di dekat sekolah dasar.",
+    ),
+    "drainase_banjir": (
+        "Saluran air tersumbat sampah dan meluap ke jalan setiap hujan deras.",
+        "Gorong-gorong ambruk di tikungan, air menggenang sampai ke rumah warga.",
+    ),
+    "sampah": ("Sampah di TPS belum diangkut sejak Senin, baunya sampai ke rumah warga.",),
+    "adminduk": ("Antrean cetak KTP sangat panjang, sudah tiga kali datang belum selesai.",),
+}
+
+
+async def seed_city(
+    app: App, count: int = 40, rnd_seed: int = 7, demo: bool = False
+) -> Seeded:
     """File `count` complaints over the last 80 days and handle some of them (accept, ask, resolve, close)."""
     rnd = random.Random(rnd_seed)
     now = app.clock.now()
@@ -66,7 +88,7 @@ async def seed_city(app: App, count: int = 40, rnd_seed: int = 7) -> Seeded:
                 uow,
                 ComplaintDraft(
                     category_code=CATEGORIES[number % len(CATEGORIES)],
-                    description=f"{DESCRIPTIONS[rnd.randrange(len(DESCRIPTIONS))]} (no {number})",
+                    description=_text(rnd, CATEGORIES[number % len(CATEGORIES)], number, demo),
                     identity_mode=mode,
                     channel=ChannelName.CONSOLE,
                     chat_id=chat,
