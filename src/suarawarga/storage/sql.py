@@ -67,7 +67,7 @@ from suarawarga.storage.orm import (
 from suarawarga.storage.survey_sql import SurveyRepo
 
 if TYPE_CHECKING:
-    from suarawarga.storage.staffweb_sql import StaffSessionRepo
+    from suarawarga.storage.staffweb import StaffSessionRepository
     from suarawarga.storage.statistics_sql import StatisticsRepo
 
 
@@ -1670,7 +1670,7 @@ class SqlUnitOfWork:
     lookups: LookupRepo
     secrets: SecretRepo
     statistics: StatisticsRepo
-    staff_sessions: StaffSessionRepo
+    staff_sessions: StaffSessionRepository
 
     def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
         """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
@@ -1696,7 +1696,7 @@ class SqlUnitOfWork:
         from suarawarga.storage.statistics_sql import StatisticsRepo  # it reads this module's tables
 
         self.statistics = StatisticsRepo(conn)
-        from suarawarga.storage.staffweb_sql import StaffSessionRepo
+        from suarawarga.storage.staffweb_sql import StaffSessionRepo  # it reads this module's tables
 
         self.staff_sessions = StaffSessionRepo(conn)
         return self

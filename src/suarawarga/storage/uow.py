@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         StaffRepo,
         UnitRepo,
     )
-    from suarawarga.storage.staffweb_sql import StaffSessionRepo
+    from suarawarga.storage.staffweb import StaffSessionRepository
     from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
@@ -49,7 +49,7 @@ class UnitOfWork(Protocol):
     lookups: LookupRepo
     secrets: SecretRepo
     statistics: StatisticsRepo
-    staff_sessions: StaffSessionRepo
+    staff_sessions: StaffSessionRepository
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
