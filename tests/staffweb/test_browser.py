@@ -270,10 +270,12 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
             assert "Selesai ditangani" in page and "Foto bukti petugas 1" in page
             await desk.shot("complaint-resolved-1280")
             english = await desk.open(f"{base}/staf/aduan/{complaint.code}?lang=en")
+            await desk.shot("complaint-resolved-1280-en")
             assert "Deadlines" in english and "History" in english
             page = await desk.click("form.inline button")  # Keluar
             assert "You are signed out of the staff console." in page  # the language chosen stays
             assert "Masuk ke konsol petugas" in await desk.open(f"{base}/staf/aduan/{complaint.code}")
+            await desk.shot("signin-1280")
             async with httpx.AsyncClient() as http:
                 assert (await http.get(f"{base}/staf/aduan/{complaint.code}/foto/1")).status_code == 303
         finally:

@@ -338,3 +338,19 @@ async def test_unknown_codes_and_photos_are_404_pages(app: App) -> None:
             assert "Tidak ditemukan" in response.text
         found = await http.get(f"/staf/aduan?kode={complaint.code.lower()}")
         assert found.status_code == 303 and found.headers["location"] == f"/staf/aduan/{complaint.code}"
+
+
+async def test_an_anonymous_reporter_is_not_told_and_the_officer_knows_it(app: App) -> None:
+    """Anonim: nobody to tell; the page says so after the action, and shows no reporter."""
+    complaint = await filed(app, identity=IdentityMode.ANONIM)
+    async with console_client(app) as http:
+        csrf = await _signed(app, http, "petugas-dpupr")
+        page = await http.get(f"/staf/aduan/{complaint.code}")
+        assert "anonim — tidak dapat dihubungi" in page.text and "Lihat identitas" not in page.text
+        data = {"csrf": csrf, "seen": seen_of(page.text), **ACTIONS["tanggapi"]}
+        done = await http.post(f"/staf/aduan/{complaint.code}/tanggapi", data=data)
+        assert done.headers["location"] == f"/staf/aduan/{complaint.code}?ok=tanggapi-anonim"
+        after = await http.get(done.headers["location"])
+    assert "Tanggapan terkirim. Pelapor anonim, jadi tidak dapat diberi tahu." in after.text
+    async with app.uow() as uow:
+        assert await uow.outbox.counts() == {"sent": 1}  # only the officer's sign-in link

@@ -66,7 +66,7 @@ async def test_signed_out_requests_go_to_the_page_that_says_how_to_get_a_link(ap
         for path in ("/staf/", "/staf/aduan/PDG-222222", "/staf"):
             response = await http.get(path, follow_redirects=True)
             assert response.url.path == "/staf/masuk"
-            assert "masuk" in response.text and "10 menit" in response.text
+            assert "<kbd>masuk</kbd>" in response.text and "10 menit" in response.text
         posted = await http.post("/staf/keluar", data={"csrf": "x"})
         assert posted.status_code == 303 and posted.headers["location"] == "/staf/masuk"
         english = await http.get("/staf/masuk?lang=en")
@@ -183,3 +183,21 @@ def test_a_sign_in_link_never_reaches_the_log() -> None:
 
     line = '127.0.0.1:42438 - "POST /staf/masuk/EOQ3xteCAIDTs8xGoRk-vTfvlamtLA8J5it-ZyWaRFQ HTTP/1.1" 303'
     assert redact(line) == '127.0.0.1:42438 - "POST /staf/masuk/<token> HTTP/1.1" 303'
+
+
+async def test_console_pages_carry_the_site_headers_and_are_never_cached(app: App) -> None:
+    """Every console page has the strict CSP and no-store; its stylesheet is served like the site's."""
+    await officer(app, "DPUPR", "petugas-1")
+    async with console_client(app) as http:
+        await sign_in(app, http, "petugas-1")
+        for path in ("/staf/masuk", "/staf/", "/staf/tidak-ada"):
+            response = await http.get(path)
+            assert response.headers["cache-control"] == "no-store", path
+            assert "script-src" not in response.headers["content-security-policy"]
+            assert "default-src 'none'" in response.headers["content-security-policy"]
+            assert response.headers["x-frame-options"] == "DENY"
+        css = await http.get("/staf/static/staff.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        assert css.headers["cache-control"] == "public, max-age=86400"
+        public = await http.get("/")
+        assert "set-cookie" not in public.headers  # the public site still sets no cookie

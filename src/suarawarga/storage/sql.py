@@ -68,7 +68,7 @@ from suarawarga.storage.survey_sql import SurveyRepo
 
 if TYPE_CHECKING:
     from suarawarga.storage.queue_sql import QueueRepo
-    from suarawarga.storage.staffweb_sql import StaffSessionRepo
+    from suarawarga.storage.staffweb import StaffSessionRepository
     from suarawarga.storage.statistics_sql import StatisticsRepo
 
 
@@ -1672,7 +1672,7 @@ class SqlUnitOfWork:
     secrets: SecretRepo
     statistics: StatisticsRepo
     queue: QueueRepo
-    staff_sessions: StaffSessionRepo
+    staff_sessions: StaffSessionRepository
 
     def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
         """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
@@ -1701,7 +1701,7 @@ class SqlUnitOfWork:
         from suarawarga.storage.queue_sql import QueueRepo  # the staff console's reads
 
         self.queue = QueueRepo(conn)
-        from suarawarga.storage.staffweb_sql import StaffSessionRepo
+        from suarawarga.storage.staffweb_sql import StaffSessionRepo  # it reads this module's tables
 
         self.staff_sessions = StaffSessionRepo(conn)
         return self

@@ -7,7 +7,6 @@ link at once cannot both get a session.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -15,20 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from suarawarga.storage.orm import StaffLoginTokenRow, StaffSessionRow
 from suarawarga.storage.sql import STAFF, _table
+from suarawarga.storage.staffweb import StoredSession
 
 LOGIN_TOKENS = _table(StaffLoginTokenRow)
 SESSIONS = _table(StaffSessionRow)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSession:
-    """A console session as stored."""
-
-    id: int
-    staff_id: int
-    created_at: datetime
-    last_seen_at: datetime
-    ended_at: datetime | None
 
 
 class StaffSessionRepo:

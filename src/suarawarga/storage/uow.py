@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         StaffRepo,
         UnitRepo,
     )
-    from suarawarga.storage.staffweb_sql import StaffSessionRepo
+    from suarawarga.storage.staffweb import StaffSessionRepository
     from suarawarga.storage.statistics_sql import StatisticsRepo
     from suarawarga.storage.survey_sql import SurveyRepo
 
@@ -51,7 +51,7 @@ class UnitOfWork(Protocol):
     secrets: SecretRepo
     statistics: StatisticsRepo
     queue: QueueRepo
-    staff_sessions: StaffSessionRepo
+    staff_sessions: StaffSessionRepository
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
