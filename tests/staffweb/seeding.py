@@ -64,9 +64,7 @@ DEMO = {  # for screenshots of demo data: a fitting text per category, no number
 }
 
 
-async def seed_city(
-    app: App, count: int = 40, rnd_seed: int = 7, demo: bool = False
-) -> Seeded:
+async def seed_city(app: App, count: int = 40, rnd_seed: int = 7, demo: bool = False) -> Seeded:
     """File `count` complaints over the last 80 days and handle some of them (accept, ask, resolve, close)."""
     rnd = random.Random(rnd_seed)
     now = app.clock.now()

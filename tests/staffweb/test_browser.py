@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -79,8 +81,15 @@ class Browser:
         """Click the element and return the visible text of the page (of the next page, if the click leads to one)."""
 
         def step(d: webdriver.Chrome) -> str:
-            before = d.find_element(By.TAG_NAME, "html")
-            d.find_element(By.CSS_SELECTOR, css).click()
+            for attempt in range(3):  # a page still settling after load can swap its nodes under the click
+                try:
+                    before = d.find_element(By.TAG_NAME, "html")
+                    d.find_element(By.CSS_SELECTOR, css).click()
+                    break
+                except WebDriverException:
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.5)
             if navigates:
                 WebDriverWait(d, 15).until(expected_conditions.staleness_of(before))
             return str(d.find_element(By.TAG_NAME, "body").text)

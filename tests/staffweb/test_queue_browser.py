@@ -13,11 +13,13 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from suarawarga.bootstrap import App
 from suarawarga.complaints.model import ComplaintStatus
@@ -31,13 +33,20 @@ from tests.support.clock import JAKARTA, FrozenClock
 ARTIFACTS = Path(os.environ.get("SUARAWARGA_TEST_ARTIFACTS", "test-artifacts")) / "staff"
 
 
+def _go(driver: Any, css: str, within: Any = None) -> None:
+    """Click what leads to another page and wait until that page has replaced this one."""
+    before = driver.find_element(By.TAG_NAME, "html")
+    (within or driver).find_element(By.CSS_SELECTOR, css).click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(before))
+
+
 def _filter_and_open(driver: object, base: str, link: str, shots: str | None) -> dict[str, object]:
     """Sign in with the link, filter the queue with its form, open the first complaint; return what was seen."""
     from selenium.webdriver import Chrome
 
     assert isinstance(driver, Chrome)
     driver.get(base + link)
-    driver.find_element(By.CSS_SELECTOR, "main form button").click()
+    _go(driver, "main form button")
     seen: dict[str, object] = {"landing": driver.find_element(By.TAG_NAME, "h1").text}
     if shots:
         driver.save_screenshot(f"{shots}-queue.png")
@@ -46,7 +55,7 @@ def _filter_and_open(driver: object, base: str, link: str, shots: str | None) ->
     Select(driver.find_element(By.NAME, "status")).select_by_value(ComplaintStatus.DITERIMA.value)
     Select(driver.find_element(By.NAME, "kecamatan")).select_by_value("KEC-KURANJI")
     driver.find_element(By.NAME, "terlambat").click()
-    driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    _go(driver, "form.filters button[type=submit]")
     rows = driver.find_elements(By.CSS_SELECTOR, "table.queue tr[data-code]")
     seen["address"] = driver.current_url
     seen["codes"] = [str(r.get_attribute("data-code")) for r in rows]
@@ -56,7 +65,7 @@ def _filter_and_open(driver: object, base: str, link: str, shots: str | None) ->
     if shots:
         driver.save_screenshot(f"{shots}-filtered.png")
     if rows:
-        rows[0].find_element(By.CSS_SELECTOR, "td.code a").click()
+        _go(driver, "td.code a", rows[0])
         seen["opened"] = driver.find_element(By.TAG_NAME, "body").text
     return seen
 
