@@ -67,7 +67,7 @@ from suarawarga.storage.orm import (
 from suarawarga.storage.survey_sql import SurveyRepo
 
 if TYPE_CHECKING:
-    from suarawarga.storage.queue_sql import QueueRepo
+    from suarawarga.storage.queue import QueueRepository
     from suarawarga.storage.staffweb import StaffSessionRepository
     from suarawarga.storage.statistics_sql import StatisticsRepo
 
@@ -1671,7 +1671,7 @@ class SqlUnitOfWork:
     lookups: LookupRepo
     secrets: SecretRepo
     statistics: StatisticsRepo
-    queue: QueueRepo
+    queue: QueueRepository
     staff_sessions: StaffSessionRepository
 
     def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:
-    from suarawarga.storage.queue_sql import QueueRepo
+    from suarawarga.storage.queue import QueueRepository
     from suarawarga.storage.sql import (
         AuditRepo,
         CategoryRepo,
@@ -50,7 +50,7 @@ class UnitOfWork(Protocol):
     lookups: LookupRepo
     secrets: SecretRepo
     statistics: StatisticsRepo
-    queue: QueueRepo
+    queue: QueueRepository
     staff_sessions: StaffSessionRepository
 
     async def __aenter__(self) -> Self:
