@@ -57,3 +57,21 @@ def ranking_entries(report: IkmReport) -> list[Ranked]:
         and report.units.get(line.unit_ids[0]) is not None
         and report.units[line.unit_ids[0]].parent_id is None
     ]
+
+
+def ranking_title(report: IkmReport, label: Label, language: str) -> str:
+    """Return the city ranking chart's title: the period, and the city's IKM when it has answers."""
+    from suarawarga.surveys.graphics import decimal
+
+    title = label("survey.chart.ranking_title", period=report.period.label)
+    city = report.first()
+    if city.result is not None:
+        title += "\n" + label(
+            "survey.chart.city_line",
+            city=city.name,
+            ikm=decimal(city.result.ikm_display, language),
+            mutu=city.result.mutu.value,
+            n=str(city.n_respondents),
+            weight=label(report.weight.catalogue_key),
+        )
+    return title

@@ -125,8 +125,8 @@ async def ikm_view(app: App, uow: UnitOfWork, unit: Unit | None, period: Period,
 
 def chart_png(view: IkmView, t: Text, lang: str) -> bytes | None:
     """Draw the report's chart as PNG: NRR per unsur of a unit, or the OPDs ranked for the city (None: no answers)."""
-    from suarawarga.reports.ikm_files import ranking_entries
-    from suarawarga.surveys.graphics import decimal, ikm_ranking_chart, nrr_chart
+    from suarawarga.reports.ikm_files import ranking_entries, ranking_title
+    from suarawarga.surveys.graphics import ikm_ranking_chart, nrr_chart
 
     report = view.report
     weight = t(report.weight.catalogue_key)
@@ -141,17 +141,7 @@ def chart_png(view: IkmView, t: Text, lang: str) -> bytes | None:
             entries = ranking_entries(report)
             if not entries:
                 return None
-            title = t("survey.chart.ranking_title", period=report.period.label)
-            city = report.first()
-            if city.result is not None:
-                title += "\n" + t(
-                    "survey.chart.city_line",
-                    city=city.name,
-                    ikm=decimal(city.result.ikm_display, lang),
-                    mutu=city.result.mutu.value,
-                    n=str(city.n_respondents),
-                    weight=weight,
-                )
+            title = ranking_title(report, t, lang)
             ikm_ranking_chart(path, title, entries, t, lang)
         return path.read_bytes()
 
