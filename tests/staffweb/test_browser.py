@@ -48,6 +48,7 @@ from tests.support.images import jpeg_with_gps
 
 ARTIFACTS = Path(os.environ.get("SUARAWARGA_TEST_ARTIFACTS", "test-artifacts")) / "staff"
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/staf/masuk/[A-Za-z0-9_-]+")
+CRACKED = "Badan jalan dekat SD 05 retak dan amblas kira-kira tiga meter; pengendara harus turun ke bahu jalan."
 STORY = "Jalan berlubang besar di depan SD Negeri 05, sudah dua minggu. Motor sering terjatuh saat hujan."
 
 
@@ -234,7 +235,7 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
                 chat=str(CITIZEN.id),
                 channel=ChannelName.TELEGRAM,
                 name="Budi Santoso",
-                description="Lampu penerangan jalan di Jl. Veteran mati sejak Senin; gelap dan rawan di malam hari.",
+                description=CRACKED,
             )
             desk = Browser(await asyncio.to_thread(_driver, 1280, True))  # a desktop, JavaScript on
             await desk.open(await _link(api, officer))
