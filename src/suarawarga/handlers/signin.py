@@ -37,8 +37,8 @@ async def sign_in_command(turn: Turn, _args: str) -> str:
 async def sign_out_command(turn: Turn, _args: str) -> str:
     """`keluar`: end every console session of the member of staff (e.g. a phone left signed in somewhere)."""
     memberships = await handling.staff_for(turn.uow, turn.inbound.key.channel, sender_of(turn))
-    if not memberships:
-        turn.reply("staffweb.not_staff")
+    if not memberships:  # a citizen who wants out of something: say how, and leave their flow as it is
+        turn.reply("staffweb.sign_out.citizen")
         return _done(turn)
     ended = await signin.sign_out_everywhere(turn.uow, memberships, turn.clock.now())
     turn.reply("staffweb.signed_out" if ended else "staffweb.signed_out_none", count=str(ended))
