@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fakes.telegram_server import FakeBotApi
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from suarawarga.__main__ import cmd_serve
 from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName
+from suarawarga.cli.run import cmd_serve
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from tests.channels.test_telegram_e2e import (
@@ -40,7 +41,6 @@ from tests.channels.test_telegram_e2e import (
     run_command,
     stop,
 )
-from tests.fakes.telegram_server import FakeBotApi
 from tests.site.test_browser import _driver
 from tests.staffweb.support import filed
 from tests.support.clock import FrozenClock
