@@ -94,7 +94,7 @@ async def filed(
         attachments = (NewAttachment("photo", ref.path, ref.mime, ref.size, ref.sha256),)
     async with app.uow() as uow:
         found = await uow.citizens.find(channel, chat)
-        citizen = found[0] if found else await uow.citizens.register(channel, chat, "id", now, True)
+        citizen = found.id if found else await uow.citizens.register(channel, chat, "id", now, True)
         result = await file_complaint(
             uow,
             ComplaintDraft(

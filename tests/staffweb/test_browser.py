@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fakes.telegram_server import FakeBotApi
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from suarawarga.__main__ import cmd_serve
 from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName
+from suarawarga.cli.run import cmd_serve
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from tests.channels.test_telegram_e2e import (
@@ -42,7 +43,6 @@ from tests.channels.test_telegram_e2e import (
     run_command,
     stop,
 )
-from tests.fakes.telegram_server import FakeBotApi
 from tests.site.test_browser import _driver
 from tests.staffweb.support import filed
 from tests.support.clock import FrozenClock
@@ -50,6 +50,7 @@ from tests.support.images import jpeg_with_gps
 
 ARTIFACTS = Path(os.environ.get("SUARAWARGA_TEST_ARTIFACTS", "test-artifacts")) / "staff"
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/staf/masuk/[A-Za-z0-9_-]+")
+CRACKED = "Badan jalan dekat SD 05 retak dan amblas kira-kira tiga meter; pengendara harus turun ke bahu jalan."
 STORY = "Jalan berlubang besar di depan SD Negeri 05, sudah dua minggu. Motor sering terjatuh saat hujan."
 
 
@@ -264,7 +265,7 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
                 chat=str(CITIZEN.id),
                 channel=ChannelName.TELEGRAM,
                 name="Budi Santoso",
-                description="Lampu penerangan jalan di Jl. Veteran mati sejak Senin; gelap dan rawan di malam hari.",
+                description=CRACKED,
             )
             desk = Browser(await asyncio.to_thread(_driver, 1280, True))  # a desktop, JavaScript on
             await desk.open(await _link(api, officer))

@@ -138,7 +138,7 @@ async def test_the_citizen_is_told_exactly_as_when_the_officer_acts_in_chat(app:
                 m.text_key,
                 {k: v.replace(code, "CODE") for k, v in m.params.items()},
                 [(c.id.replace(code, "CODE"), c.text_key) for c in m.choices],
-                m.template,
+                m.notice,
                 m.language,
             )
             for m in messages
@@ -301,7 +301,7 @@ async def test_a_confidential_reporter_is_shown_only_on_request_and_audited(app:
     assert "no-store" in shown.headers["cache-control"]
     async with app.uow() as uow:
         views = await uow.audit.identity_views()
-    assert [(v[1], v[3], v[4]) for v in views] == [("Petugas-Dpupr", "web", complaint.code)]
+    assert [(v.officer, v.channel, v.complaint_code) for v in views] == [("Petugas-Dpupr", "web", complaint.code)]
 
 
 async def test_the_page_shows_the_map_link_deadlines_and_history(app: App) -> None:

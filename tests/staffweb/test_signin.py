@@ -201,3 +201,13 @@ async def test_console_pages_carry_the_site_headers_and_are_never_cached(app: Ap
         assert css.headers["cache-control"] == "public, max-age=86400"
         public = await http.get("/")
         assert "set-cookie" not in public.headers  # the public site still sets no cookie
+
+
+async def test_a_citizen_typing_keluar_is_told_how_to_cancel_and_keeps_their_draft(app: App) -> None:
+    """`keluar` from a citizen mid-complaint: a hint (batal, menu), and the complaint flow goes on."""
+    await say(app, "warga-1", "pengaduan")
+    answers = await say(app, "warga-1", "keluar")
+    assert answers[0].text_key == "staffweb.sign_out.citizen"
+    async with app.uow() as uow:
+        state = (await uow.conversations.load_many([console_key("warga-1")]))[console_key("warga-1")]
+    assert state.flow == "complaint"

@@ -45,7 +45,7 @@ async def request_info(ctx: Notifier, staff: Staff, complaint: Complaint, questi
         handled.complaint,
         "update.info_requested",
         (Choice(f"{COMMAND_CHOICE_PREFIX}jawab {handled.complaint.code}", "update.answer_button"),),
-        template="info_request",
+        notice="info_request",
         question=question,
     )
     return Done(handled, reached)

@@ -28,7 +28,7 @@ from suarawarga.bot.messages import MediaKind, Outbound
 from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints import access
 from suarawarga.complaints.deadlines import Clock, clocks
-from suarawarga.complaints.handling import TRANSITIONS, WrongStatus
+from suarawarga.complaints.handling import WrongStatus, allows
 from suarawarga.complaints.model import (
     ActorKind,
     Complaint,
@@ -146,8 +146,8 @@ def seen_mark(complaint: Complaint) -> str:
 
 
 def possible_actions(complaint: Complaint) -> list[str]:
-    """Return the actions the complaint's status allows (the transitions chat's buttons follow)."""
-    return [slug for slug, kind in ACTIONS.items() if complaint.status in TRANSITIONS[kind][0]]
+    """Return the actions the complaint's status allows (the domain's rule, as for chat's buttons)."""
+    return [slug for slug, kind in ACTIONS.items() if allows(kind, complaint.status)]
 
 
 async def build_view(console: Console, uow: UnitOfWork, staff: Staff, complaint: Complaint, lang: str) -> View:
@@ -329,7 +329,7 @@ def routes(console: Console) -> list[BaseRoute]:
             if form.get("seen") != seen_mark(complaint):
                 problem = t("staffweb.conflict.changed", status=label)
                 return await show(request, who, code, 409, problem=problem, values=typed)
-            if complaint.status not in TRANSITIONS[kind][0]:
+            if not allows(kind, complaint.status):
                 problem = t("staffweb.conflict.status", status=label)
                 return await show(request, who, code, 409, problem=problem, values=typed)
             ctx = WebNotifier(uow, app.catalogue)

@@ -25,7 +25,7 @@ from suarawarga.complaints.model import (
     IdentityMode,
 )
 from suarawarga.complaints.queue import ACCEPT_STOPS, RESPOND_STOPS, GroupCount, QueueCriteria, QueueRow, QueueSort
-from suarawarga.storage.sql import COMPLAINTS, EVENTS
+from suarawarga.storage.base_sql import COMPLAINTS, EVENTS
 
 C = COMPLAINTS.c
 QUEUE_COLUMNS = (

@@ -10,21 +10,17 @@ from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from suarawarga.storage.base_sql import STAFF, SqlRepo, _table
 from suarawarga.storage.orm import StaffLoginTokenRow, StaffSessionRow
-from suarawarga.storage.sql import STAFF, _table
 from suarawarga.storage.staffweb import StoredSession
 
 LOGIN_TOKENS = _table(StaffLoginTokenRow)
 SESSIONS = _table(StaffSessionRow)
 
 
-class StaffSessionRepo:
+class StaffSessionRepo(SqlRepo):
     """Sign-in links and sessions of the staff console."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
 
     async def add_link(self, token_hash: str, staff_id: int, now: datetime, expires_at: datetime) -> None:
         """Store a new sign-in link (its token's hash)."""

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from suarawarga.complaints.model import OPEN_STATUSES, Category, ComplaintStatus, EventKind, IdentityMode
 from suarawarga.complaints.public import PublicRequest
 from suarawarga.complaints.statistics import OpenComplaint, Outcome
+from suarawarga.storage.base_sql import CATEGORIES, COMPLAINTS, EVENTS
 from suarawarga.storage.orm import AwareDateTime
-from suarawarga.storage.sql import CATEGORIES, COMPLAINTS, EVENTS, CategoryRepo
+from suarawarga.storage.units_sql import CategoryRepo
 
 
 class StatisticsRepo:
