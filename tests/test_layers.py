@@ -79,7 +79,7 @@ def test_nothing_reads_the_environment_or_the_clock_at_import() -> None:
     assert offenders == []
 
 
-WEB_PACKAGES = ("site",)
+WEB_PACKAGES = ("site", "staffweb")
 
 
 @pytest.mark.parametrize("package", WEB_PACKAGES)

@@ -29,6 +29,7 @@ from suarawarga.storage.uow_sql import SqlUnitOfWork
 log = logging.getLogger(__name__)
 
 SENDER_TAG_ROW = "log_tag"  # name of the sender-tag key in the app_secrets table
+LOCAL_URL = "http://127.0.0.1:8080"  # where `serve` listens by default: sign-in links without a public URL
 
 
 @dataclass
@@ -138,6 +139,7 @@ def build(
             complaints_per_day=settings.complaints_per_day,
             max_photos=settings.max_photos,
             surveys_per_unit_per_day=settings.surveys_per_unit_per_day,
+            console_url=(settings.public_url or LOCAL_URL).rstrip("/"),
             tags=SenderTags(
                 settings.log_tag_secret.get_secret_value().encode() if settings.log_tag_secret is not None else None
             ),

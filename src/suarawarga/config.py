@@ -120,7 +120,11 @@ class Settings(BaseSettings):
         description="Bot API calls a second, overall, per process (default 28: Telegram allows about 30). "
         "Raise it only against a test server without Telegram's limits, e.g. the load benchmark's fake.",
     )
-    public_url: str | None = Field(default=None, description="Public HTTPS root of `serve`, for webhook registration.")
+    public_url: str | None = Field(
+        default=None,
+        description="Public HTTPS root of `serve`, for webhook registration and the staff console's sign-in links "
+        "(default for the links: http://127.0.0.1:8080).",
+    )
 
     # WhatsApp Cloud API
     whatsapp_api_url: str = Field(default="https://graph.facebook.com", description="Graph API root.")

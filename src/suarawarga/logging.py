@@ -37,6 +37,7 @@ _PATTERNS = (
     (re.compile(r"(?i)(sha256=)[0-9a-f]{16,}"), r"\1<signature>"),
     (re.compile(r"(?i)(secret[_-]?token[\"'=:\s]+)[^\s\"',]+"), r"\1<secret>"),
     (re.compile(r"(?i)(verify_token=)[^\s&\"']+"), r"\1<secret>"),  # Meta's webhook check, in the access log
+    (re.compile(r"(/staf/masuk/)[A-Za-z0-9_-]+"), r"\1<token>"),  # a staff console sign-in link, in the access log
     (re.compile(r"\[parameters: .*?\](?=\s|$)", re.DOTALL), "[parameters: <redacted>]"),
     (re.compile(r"(?<![\w.])\+?\d[\d -]{8,}\d(?![\w.])"), "<number>"),
 )

@@ -144,14 +144,15 @@ def chats_of(channels: Sequence[Channel]) -> dict[ChannelName, ChatOf]:
 def web_app(run: Accepting) -> Starlette:
     """Return the ASGI app for a web process: every channel's webhook routes, /healthz and /metrics.
 
-    A process that also processes updates (`serve` without `--accept-only`) serves the public site too; an
-    accept-only process keeps to the webhooks, so that nothing delays an acknowledgement.
+    A process that also processes updates (`serve` without `--accept-only`) serves the public site and the staff
+    console (/staf) too; an accept-only process keeps to the webhooks, so that nothing delays an acknowledgement.
     """
     site: list[BaseRoute] = []
     if isinstance(run, Running):
         from suarawarga.site.web import site_routes
+        from suarawarga.staffweb.web import staff_routes
 
-        site = site_routes(run.app)
+        site = [*staff_routes(run.app, run.pump.submit), *site_routes(run.app)]  # the site's 404 route is last
     return _app(run, [route for channel in run.channels for route in channel.routes(run.acceptor)], site)
 
 

@@ -45,6 +45,7 @@ class Policy:
     complaints_per_day: int = 5
     max_photos: int = 5
     surveys_per_unit_per_day: int = 1
+    console_url: str = "http://127.0.0.1:8080"  # root of `serve` for the staff console's sign-in links
     tags: SenderTags = field(default_factory=SenderTags, compare=False)  # the log's sender tags (keyed)
 
 

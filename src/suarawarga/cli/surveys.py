@@ -108,8 +108,8 @@ async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
 
 async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
     """Draw a PNG: NRR per unsur of a unit, or the IKM of every OPD ranked, over the A–D bands."""
-    from suarawarga.surveys.graphics import Ranked, decimal, ikm_ranking_chart, nrr_chart, sample_short
-    from suarawarga.surveys.services import Scope
+    from suarawarga.reports.ikm_files import ranking_entries, ranking_title
+    from suarawarga.surveys.graphics import ikm_ranking_chart, nrr_chart
 
     output = output_file("--output", args.output)
     report = await _report(app, args)
@@ -122,27 +122,10 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
             return refuse(args, f"no responses for {main.code} in {report.period.label}", 1)
         await asyncio.to_thread(nrr_chart, output, main, report.period.label, weight, label, language)
     else:
-        heads = [
-            Ranked(line.name, line.result.ikm, line.n_respondents, sample_short(line.n_respondents, line.sample_ok))
-            for line in report.lines
-            if line.result is not None
-            and line.scope is not Scope.CITY
-            and report.units.get(line.unit_ids[0]) is not None
-            and report.units[line.unit_ids[0]].parent_id is None
-        ]
+        heads = ranking_entries(report)
         if not heads:
             return refuse(args, f"no responses in {report.period.label}", 1)
-        city = report.first()
-        title = label("survey.chart.ranking_title", period=report.period.label)
-        if city.result is not None:
-            title += "\n" + label(
-                "survey.chart.city_line",
-                city=city.name,
-                ikm=decimal(city.result.ikm_display, language),
-                mutu=city.result.mutu.value,
-                n=str(city.n_respondents),
-                weight=weight,
-            )
+        title = ranking_title(report, label, language)
         await asyncio.to_thread(ikm_ranking_chart, output, title, heads, label, language)
     out(f"wrote {output}")
     return 0
@@ -211,44 +194,22 @@ def decode_csv(data: bytes) -> str:
 
 async def cmd_qr(app: App, args: argparse.Namespace) -> int:
     """Write a counter poster (PNG and PDF) with QR codes that open the unit's survey."""
-    from suarawarga.surveys.graphics import (
-        PosterLink,
-        PosterText,
-        qr_poster,
-        telegram_link,
-        whatsapp_link,
-        whatsapp_message,
-        whatsapp_number,
-    )
+    from suarawarga.reports.ikm_files import poster_links, poster_text
+    from suarawarga.surveys.graphics import qr_poster
 
     async with app.uow() as uow:
         unit = await uow.units.by_code(args.unit)
     if unit is None:
         fail(unknown_unit(args.unit))
     label = _label(app, args.language)
-    links: list[PosterLink] = []
     bot = args.bot_username or app.settings.telegram_bot_username
-    if bot:
-        url = telegram_link(bot, unit.code)
-        links.append(PosterLink("Telegram", url, (url.removeprefix("https://"),)))
-    if app.settings.whatsapp_phone_number:
-        number = whatsapp_number(app.settings.whatsapp_phone_number)
-        url = whatsapp_link(number, unit.code)
-        typed = label("survey.poster.whatsapp_send", text=whatsapp_message(unit.code))
-        links.append(PosterLink("WhatsApp", url, (f"wa.me/{number}", typed)))
+    links = poster_links(unit.code, bot, app.settings.whatsapp_phone_number, label)
     if not links:
         fail("no link to print: pass --bot-username or set SUARAWARGA_TELEGRAM_BOT_USERNAME (and/or ...PHONE_NUMBER)")
     async with app.uow() as uow:
         city = await uow.units.city_name()
     output = output_file("--output", args.output or f"qr-{unit.code}.png").with_suffix(".png")
-    text = PosterText(
-        city=label("survey.poster.city", city=city) if city else "",
-        title=label("survey.poster.title"),
-        unit=unit.name,
-        invite=label("survey.poster.invite"),
-        steps=label("survey.poster.steps"),
-        footer=label("survey.poster.footer", code=unit.code),
-    )
+    text = poster_text(unit, city, label)
     poster = await asyncio.to_thread(qr_poster, output, text, links)
     out(f"wrote {poster.png} and {poster.pdf}")
     for link in links:

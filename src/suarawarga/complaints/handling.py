@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from suarawarga.bot.messages import ChannelName
+from suarawarga.complaints import access
 from suarawarga.complaints.model import (
     ActorKind,
     Complaint,
@@ -20,7 +21,6 @@ from suarawarga.complaints.model import (
     Staff,
     StaffRole,
     Unit,
-    can_handle,
     hash_invite,
     new_invite_code,
 )
@@ -57,6 +57,10 @@ class WrongStatus(NotAllowed):
         self.status = status
 
 
+class Overtaken(WrongStatus):
+    """Someone else changed the complaint between reading it and acting on it."""
+
+
 def allows(kind: EventKind, status: ComplaintStatus) -> bool:
     """Return whether the action `kind` may be taken on a complaint in `status` (the table above decides)."""
     return status in TRANSITIONS[kind][0]
@@ -82,18 +86,7 @@ async def staff_for(uow: UnitOfWork, channel: ChannelName, external_id: str) -> 
     return await uow.staff.memberships(channel, external_id)
 
 
-async def authorise(uow: UnitOfWork, memberships: list[Staff], code: str) -> tuple[Staff, Complaint]:
-    """Return the membership allowed to act on a complaint and the complaint; NotAllowed / NotFound otherwise."""
-    if not memberships:
-        raise NotAllowed("not an officer")
-    complaint = await uow.complaints.by_code(code)
-    if complaint is None:
-        raise NotFound(code)
-    admin = await uow.units.city_admin()
-    for staff in memberships:
-        if can_handle(staff, complaint.unit_id, admin.id if admin else None):
-            return staff, complaint
-    raise NotAllowed(f"{code} is not routed to the officer's unit")
+authorise = access.authorise  # the one rule of who may act on a complaint, for chat and the staff console
 
 
 async def _act(
@@ -118,8 +111,12 @@ async def _act(
         changes["status"] = new_status.value
     if unit_id is not None and unit_id != complaint.unit_id:
         changes["unit_id"] = unit_id
-    if changes:
-        await uow.complaints.update(complaint.id, now, **changes)
+    # Only if nobody moved it since it was read: of two officers acting at once one wins, the other is told
+    # (the row is written even without a change, so concurrent actions queue on it instead of both passing).
+    seen = (complaint.status.value, complaint.unit_id)
+    if not await uow.complaints.update_if(complaint.id, seen, now, **changes):
+        current = await uow.complaints.by_code(complaint.code)
+        raise Overtaken(current.status if current else complaint.status)
     await uow.complaints.add_event(
         complaint.id,
         ComplaintEvent(

@@ -249,11 +249,14 @@ class Consent:
     text_version: str
 
 
+def is_city_admin(staff: Staff, city_admin_unit_id: int | None) -> bool:
+    """Tell whether a membership acts for the whole city (role admin, or a member of the city admin unit)."""
+    return staff.role is StaffRole.ADMIN or (city_admin_unit_id is not None and staff.unit_id == city_admin_unit_id)
+
+
 def can_handle(staff: Staff, complaint_unit_id: int, city_admin_unit_id: int | None) -> bool:
     """Tell whether an officer may see and act on a complaint routed to a unit."""
-    if staff.role is StaffRole.ADMIN or (city_admin_unit_id is not None and staff.unit_id == city_admin_unit_id):
-        return True
-    return staff.unit_id == complaint_unit_id
+    return is_city_admin(staff, city_admin_unit_id) or staff.unit_id == complaint_unit_id
 
 
 INVITE_LENGTH = 8

@@ -113,12 +113,13 @@ async def _check_manager(uow: UnitOfWork, by: Staff | None, unit_id: int) -> Non
 async def remove_member(
     uow: UnitOfWork, staff_id: int, now: datetime, *, by: Staff | None = None, reason: str | None = None
 ) -> Staff:
-    """Remove an officer from a unit: their buttons and commands stop working at once; recorded as an event."""
+    """Remove an officer from a unit: their buttons, commands and console sessions stop at once; recorded."""
     member = await uow.staff.get(staff_id)
     if member is None:
         raise NotFound(f"staff {staff_id}")
     await _check_manager(uow, by, member.unit_id)
     await uow.staff.deactivate(member.id)
+    await uow.staff_sessions.end_for_staff([member.id], now)  # signed out of the web console at once
     await uow.staff.record_event(
         now,
         StaffEventKind.REMOVED,

@@ -47,6 +47,8 @@ class Cmd(StrEnum):
     UNLINK = "putuskan"
     MERGE = "gabungkan"
     UNMERGE = "pisahkan"
+    SIGN_IN = "masuk"
+    SIGN_OUT = "keluar"
 
 
 # Words a citizen may type as the whole message (WhatsApp has no slash commands).
@@ -93,6 +95,10 @@ KEYWORDS: dict[str, str] = {
     "merge": Cmd.MERGE,
     "pisahkan": Cmd.UNMERGE,
     "unmerge": Cmd.UNMERGE,
+    "masuk": Cmd.SIGN_IN,
+    "login": Cmd.SIGN_IN,
+    "keluar": Cmd.SIGN_OUT,
+    "logout": Cmd.SIGN_OUT,
 }
 COMMANDS_WITH_ARGUMENTS = frozenset(
     {Cmd.STATUS, Cmd.START, Cmd.JOIN, Cmd.LINK, Cmd.ANSWER, Cmd.RATE, Cmd.SURVEY, Cmd.STAFF_REMOVE}

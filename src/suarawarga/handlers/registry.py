@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from suarawarga.bot.conversation import Command, ConversationEngine, Flow
-from suarawarga.handlers import common, complaint, data_rights, duplicates, lookup, rating, staff, staff_admin, survey
+from suarawarga.handlers import (
+    common,
+    complaint,
+    data_rights,
+    duplicates,
+    lookup,
+    rating,
+    signin,
+    staff,
+    staff_admin,
+    survey,
+)
 from suarawarga.handlers.common import Cmd
 
 FLOWS: tuple[Flow, ...] = (
@@ -38,6 +49,8 @@ COMMANDS: dict[str, Command] = {
     Cmd.UNLINK: staff_admin.unlink_command,
     Cmd.MERGE: duplicates.merge_command,
     Cmd.UNMERGE: duplicates.unmerge_command,
+    Cmd.SIGN_IN: signin.sign_in_command,
+    Cmd.SIGN_OUT: signin.sign_out_command,
 }
 
 

@@ -6,8 +6,8 @@ import logging
 from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Flow, Step, Turn
-from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
-from suarawarga.complaints import handling
+from suarawarga.bot.messages import ChannelName, Choice, ConversationKey, Outbound
+from suarawarga.complaints import access, handling
 from suarawarga.complaints.model import (
     OPEN_STATUSES,
     Complaint,
@@ -23,7 +23,7 @@ from suarawarga.complaints.model import (
     normalise_code,
 )
 from suarawarga.errors import NotAllowed, NotFound, UserInputError
-from suarawarga.handlers import common
+from suarawarga.handlers import acting, common
 from suarawarga.handlers.common import (
     Cmd,
     accept_photos,
@@ -39,11 +39,8 @@ from suarawarga.handlers.notify import (
     contact_text,
     one_line,
     quoted,
-    tell_citizen,
     tell_unit,
 )
-from suarawarga.handlers.rating import solved_choices
-from suarawarga.handlers.supporters import tell_supporters
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +101,8 @@ async def staff_action(turn: Turn, args: str) -> str:
         if not _fits(turn, action, complaint):
             return STAY
         if action is Action.ACCEPT:
-            handled = await handling.accept(turn.uow, staff, complaint, turn.clock.now())
+            await acting.accept(turn, staff, complaint, turn.clock.now())
             turn.reply("staff.accepted", code=complaint.code, officer=staff.name)
-            tell_citizen(turn, handled.complaint, "update.accepted", unit=handled.unit.name)
-            await tell_supporters(turn, handled.complaint, "support.update.accepted", unit=handled.unit.name)
         else:
             private = ConversationKey(turn.inbound.key.channel, staff.chat_id)
             if turn.inbound.key == private:
@@ -122,7 +117,7 @@ async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None
     if complaint.identity_mode is not IdentityMode.RAHASIA:
         turn.reply("staff.identity.not_confidential", code=complaint.code)
         return
-    await turn.uow.audit.identity_viewed(staff.id, complaint.id, turn.clock.now())
+    await access.view_reporter(turn.uow, staff, complaint, turn.clock.now(), access.Face.CHAT)
     log.info("officer %d viewed the reporter of a confidential complaint", staff.id)
     private = ConversationKey(turn.inbound.key.channel, staff.chat_id)
     turn.notify(
@@ -204,16 +199,8 @@ async def on_info(turn: Turn) -> str:
     found = await _again(turn)
     if found is None:
         return END
-    handled = await handling.request_info(turn.uow, found[0], found[1], question, turn.clock.now())
-    reached = tell_citizen(
-        turn,
-        handled.complaint,
-        "update.info_requested",
-        (Choice(f"{COMMAND_CHOICE_PREFIX}jawab {handled.complaint.code}", "update.answer_button"),),
-        notice="info_request",
-        question=question,
-    )
-    turn.reply("staff.info.sent" if reached else "staff.anonymous", code=handled.complaint.code)
+    done = await acting.request_info(turn, found[0], found[1], question, turn.clock.now())
+    turn.reply("staff.info.sent" if done.reached else "staff.anonymous", code=done.handled.complaint.code)
     return END
 
 
@@ -228,9 +215,8 @@ async def on_reply(turn: Turn) -> str:
     found = await _again(turn)
     if found is None:
         return END
-    handled = await handling.reply(turn.uow, found[0], found[1], text, turn.clock.now())
-    reached = tell_citizen(turn, handled.complaint, "update.replied", unit=handled.unit.name, text=text)
-    turn.reply("staff.reply.sent" if reached else "staff.anonymous", code=handled.complaint.code)
+    done = await acting.reply(turn, found[0], found[1], text, turn.clock.now())
+    turn.reply("staff.reply.sent" if done.reached else "staff.anonymous", code=done.handled.complaint.code)
     return END
 
 
@@ -238,7 +224,7 @@ async def ask_transfer_target(turn: Turn) -> None:
     """Offer the city admin or another OPD as the new handler."""
     complaint = await turn.uow.complaints.by_code(turn.data["code"])
     opds = [u for u in await turn.uow.units.list(UnitKind.OPD) if complaint is None or u.id != complaint.unit_id]
-    choices = [Choice("xfer:ADMIN", "staff.xfer.admin")]
+    choices = [Choice(f"xfer:{acting.ADMIN_TARGET}", "staff.xfer.admin")]
     choices += [Choice(f"xfer:{u.code}", "label", {"label": u.name}) for u in opds]
     turn.reply("staff.xfer.ask", choices, code=turn.data["code"])
 
@@ -264,23 +250,11 @@ async def on_transfer_reason(turn: Turn) -> str:
     if found is None:
         return END
     target_code = turn.data["target"]
-    target = None if target_code == "ADMIN" else await turn.uow.units.by_code(target_code)
-    if target_code != "ADMIN" and target is None:
+    target = None if target_code == acting.ADMIN_TARGET else await turn.uow.units.by_code(target_code)
+    if target_code != acting.ADMIN_TARGET and target is None:
         raise UserInputError("input.pick_button")
-    handled = await handling.transfer(turn.uow, found[0], found[1], target, reason, turn.clock.now())
-    await announce_complaint(turn, handled.complaint, handled.unit, "staff.new_transferred")
-    from_unit = handled.previous_unit.name if handled.previous_unit else "-"
-    await tell_unit(
-        turn,
-        handled.unit.id,
-        "staff.transfer_note",
-        code=handled.complaint.code,
-        unit=from_unit,
-        reason=reason,
-    )
-    tell_citizen(turn, handled.complaint, "update.transferred", unit=handled.unit.name)
-    await tell_supporters(turn, handled.complaint, "support.update.transferred", unit=handled.unit.name)
-    turn.reply("staff.xfer.done", code=handled.complaint.code, unit=handled.unit.name)
+    done = await acting.transfer(turn, found[0], found[1], target, reason, turn.clock.now())
+    turn.reply("staff.xfer.done", code=done.handled.complaint.code, unit=done.handled.unit.name)
     return END
 
 
@@ -320,21 +294,8 @@ async def on_resolve_photos(turn: Turn) -> str:
     if found is None:
         return END
     evidence = tuple(NewAttachment(**p) for p in keep_files(turn, turn.data.get("photos", [])))
-    handled = await handling.resolve(turn.uow, found[0], found[1], turn.data["note"], evidence, turn.clock.now())
-    reached = tell_citizen(
-        turn,
-        handled.complaint,
-        "update.resolved",
-        solved_choices(handled.complaint.code),
-        files=tuple(OutboundFile(Attachment.PHOTO, e.path) for e in evidence),
-        unit=handled.unit.name,
-        note=turn.data["note"],
-    )
-    code = handled.complaint.code
-    await tell_supporters(
-        turn, handled.complaint, "support.update.resolved", solved_choices(code), unit=handled.unit.name
-    )
-    turn.reply("staff.done.sent" if reached else "staff.anonymous", code=code)
+    done = await acting.resolve(turn, found[0], found[1], turn.data["note"], evidence, turn.clock.now())
+    turn.reply("staff.done.sent" if done.reached else "staff.anonymous", code=done.handled.complaint.code)
     return END
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -70,6 +70,20 @@ def _language(request: Request) -> str:
     return lang if lang in LANGUAGES else "id"
 
 
+language_of = _language  # the staff console reads the language the same way
+
+
+def template_environment(*packages: str) -> Environment:
+    """Return the Jinja environment of the web pages: templates of `packages` first, then the site's own."""
+    return Environment(
+        loader=ChoiceLoader([PackageLoader(p, "templates") for p in (*packages, "suarawarga.site")]),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,  # a missing value is a bug to see in tests, not an empty cell
+    )
+
+
 class FailedLookups:
     """Wrong tracking codes per client over the last hour: code enumeration must be slow (per process)."""
 
@@ -102,15 +116,10 @@ class FailedLookups:
 class Site:
     """The pages, bound to the application."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, templates: tuple[str, ...] = ()) -> None:
+        """Serve the app's pages; `templates`: packages whose templates come first (the staff console's)."""
         self.app = app
-        self.templates = Environment(
-            loader=PackageLoader("suarawarga.site", "templates"),
-            autoescape=select_autoescape(["html"]),
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=StrictUndefined,  # a missing value is a bug to see in tests, not an empty cell
-        )
+        self.templates = template_environment(*templates)
         self.failures = FailedLookups()
         self.city_name: str | None = None  # the seeded city's name, read with each page (a re-seed may rename it)
 
@@ -398,10 +407,10 @@ class Site:
 
 
 class CachedStatic:
-    """Static files with caching and the security headers."""
+    """Static files with caching and the security headers (the site's, or another web package's)."""
 
-    def __init__(self) -> None:
-        folder = resources.files("suarawarga.site") / "static"
+    def __init__(self, package: str = "suarawarga.site") -> None:
+        folder = resources.files(package) / "static"
         self.files = StaticFiles(directory=str(folder))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

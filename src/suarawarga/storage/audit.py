@@ -17,15 +17,15 @@ class IdentityView:
     at: datetime
     officer: str  # the officer's name
     unit_code: str
-    channel: str  # the officer's channel
+    channel: str  # the officer's channel, or "web" for a view in the staff console
     complaint_code: str
 
 
 class AuditRepository(Protocol):
     """The log of officers viewing confidential reporters' identities."""
 
-    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime) -> None:
-        """Record that an officer saw a confidential complaint's reporter."""
+    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime, via: str = "chat") -> None:
+        """Record that an officer saw a confidential complaint's reporter (in chat, or on the web console)."""
         ...
 
     async def identity_views(self, since: datetime | None = None) -> list[IdentityView]:

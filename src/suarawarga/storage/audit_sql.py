@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import case, insert, select
 
 from suarawarga.storage.audit import IdentityView
 from suarawarga.storage.base_sql import (
@@ -19,14 +19,17 @@ from suarawarga.storage.base_sql import (
 class AuditRepo(SqlRepo):
     """The log of officers viewing confidential reporters' identities."""
 
-    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime) -> None:
-        """Record that an officer saw a confidential complaint's reporter."""
-        await self.conn.execute(insert(IDENTITY_VIEWS).values(staff_id=staff_id, complaint_id=complaint_id, at=at))
+    async def identity_viewed(self, staff_id: int, complaint_id: int, at: datetime, via: str = "chat") -> None:
+        """Record that an officer saw a confidential complaint's reporter (in chat, or on the web console)."""
+        await self.conn.execute(
+            insert(IDENTITY_VIEWS).values(staff_id=staff_id, complaint_id=complaint_id, at=at, via=via)
+        )
 
     async def identity_views(self, since: datetime | None = None) -> list[IdentityView]:
         """Return the identity views (since a moment, or all), newest first."""
+        where = case((IDENTITY_VIEWS.c.via == "web", "web"), else_=STAFF.c.channel)
         query = (
-            select(IDENTITY_VIEWS.c.at, STAFF.c.name, UNITS.c.code, STAFF.c.channel, COMPLAINTS.c.code)
+            select(IDENTITY_VIEWS.c.at, STAFF.c.name, UNITS.c.code, where, COMPLAINTS.c.code)
             .join(STAFF, STAFF.c.id == IDENTITY_VIEWS.c.staff_id)
             .join(UNITS, UNITS.c.id == STAFF.c.unit_id)
             .join(COMPLAINTS, COMPLAINTS.c.id == IDENTITY_VIEWS.c.complaint_id)

@@ -77,6 +77,10 @@ class ComplaintRepository(Protocol):
         """Change a complaint's status, unit or other columns."""
         ...
 
+    async def update_if(self, complaint_id: int, seen: tuple[str, int], now: datetime, **values: Any) -> bool:
+        """Change a complaint only if its (status, unit) are still those seen; return whether it was changed."""
+        ...
+
     async def by_code(self, code: str) -> Complaint | None:
         """Return a complaint by tracking code."""
         ...

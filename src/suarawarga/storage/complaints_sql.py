@@ -111,6 +111,15 @@ class ComplaintRepo(SqlRepo):
             update(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id).values(updated_at=now, **values)
         )
 
+    async def update_if(self, complaint_id: int, seen: tuple[str, int], now: datetime, **values: Any) -> bool:
+        """Change a complaint only if its (status, unit) are still those seen; return whether it was changed."""
+        result = await self.conn.execute(
+            update(COMPLAINTS)
+            .where(COMPLAINTS.c.id == complaint_id, COMPLAINTS.c.status == seen[0], COMPLAINTS.c.unit_id == seen[1])
+            .values(updated_at=now, **values)
+        )
+        return bool(result.rowcount)
+
     async def by_code(self, code: str) -> Complaint | None:
         """Return a complaint by tracking code."""
         row = (await self.conn.execute(select(COMPLAINTS).where(COMPLAINTS.c.code == code))).first()

@@ -207,6 +207,10 @@ class ComplaintRow(Base):
         # Duplicate look-up: a bounding box of one category, and one category in one kecamatan (docs/complaints.md §7).
         Index("ix_complaints_category_lat_lon", "category_id", "latitude", "longitude"),
         Index("ix_complaints_category_kecamatan", "category_id", "kecamatan_id", "filed_at", "status", "place_key"),
+        # The staff queue: a member's units, or one kecamatan or category, in filing order.
+        Index("ix_complaints_unit_filed", "unit_id", "filed_at"),
+        Index("ix_complaints_kecamatan_filed", "kecamatan_id", "filed_at"),
+        Index("ix_complaints_category_filed", "category_id", "filed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -475,6 +479,7 @@ class IdentityViewRow(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime]
+    via: Mapped[str] = mapped_column(String(8), server_default="chat")  # "chat" or "web" (the staff console)
 
 
 class StaffEventRow(Base):
@@ -527,3 +532,27 @@ class SupportRow(Base):
     solved: Mapped[str | None] = mapped_column(String(16))  # the supporter's own verdict on the resolution
     score: Mapped[int | None] = mapped_column(Integer)
     rated_at: Mapped[datetime | None]
+
+
+class StaffLoginTokenRow(Base):
+    """A one-time sign-in link for the staff console, asked for in chat; only the token's hash is kept."""
+
+    __tablename__ = "staff_login_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class StaffSessionRow(Base):
+    """A signed-in browser of the staff console; only the cookie's hash is kept."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)

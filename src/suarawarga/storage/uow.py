@@ -22,8 +22,10 @@ if TYPE_CHECKING:  # the domain's modules import this one; the ports import the 
     from suarawarga.storage.jobs import JobRepository
     from suarawarga.storage.lookups import LookupRepository
     from suarawarga.storage.outbox import OutboxRepository
+    from suarawarga.storage.queue import QueueRepository
     from suarawarga.storage.secrets import SecretRepository
     from suarawarga.storage.staff import StaffRepository
+    from suarawarga.storage.staffweb import StaffSessionRepository
     from suarawarga.storage.statistics import StatisticsRepository
     from suarawarga.storage.supporters import SupportRepository
     from suarawarga.storage.surveys import SurveyRepository
@@ -51,6 +53,8 @@ class UnitOfWork(Protocol):
     secrets: SecretRepository
     statistics: StatisticsRepository
     supports: SupportRepository
+    staff_sessions: StaffSessionRepository
+    queue: QueueRepository
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -20,8 +20,10 @@ from suarawarga.storage.inbox_sql import ContactRepo, InboxRepo, ProcessedRepo
 from suarawarga.storage.jobs_sql import JobRepo
 from suarawarga.storage.lookups_sql import LookupRepo
 from suarawarga.storage.outbox_sql import OutboxRepo
+from suarawarga.storage.queue_sql import QueueRepo
 from suarawarga.storage.secrets_sql import SecretRepo
 from suarawarga.storage.staff_sql import StaffRepo
+from suarawarga.storage.staffweb_sql import StaffSessionRepo
 from suarawarga.storage.statistics_sql import StatisticsRepo
 from suarawarga.storage.supporters_sql import SupportRepo
 from suarawarga.storage.survey_sql import SurveyRepo
@@ -61,6 +63,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.secrets = SecretRepo(conn)
         self.statistics = StatisticsRepo(conn)
         self.supports = SupportRepo(conn)
+        self.staff_sessions = StaffSessionRepo(conn)
+        self.queue = QueueRepo(conn)
 
     async def __aexit__(self, *exc: object) -> None:
         """Roll back anything not committed and return the connection to the pool."""
