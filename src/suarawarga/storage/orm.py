@@ -203,6 +203,9 @@ class ComplaintRow(Base):
         # Public statistics: complaints filed in a window, and those open now.
         Index("ix_complaints_filed_at", "filed_at"),
         Index("ix_complaints_status_filed", "status", "filed_at"),
+        # Covering indexes of the statistics' aggregates: the window's outcomes, and what is open now.
+        Index("ix_complaints_outcomes", "filed_at", "unit_id", "resolve_seconds", "resolved_in_time"),
+        Index("ix_complaints_open", "status", "unit_id", "category_id", "filed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -223,6 +226,10 @@ class ComplaintRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     filed_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The first resolution as the domain judged it when it happened (complaints.statistics.resolution).
+    first_resolved_at: Mapped[datetime | None]
+    resolve_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolved_in_time: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class ComplaintEventRow(Base):

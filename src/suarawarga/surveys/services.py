@@ -147,7 +147,9 @@ def _ikm(tallies: Sequence[UnitTallies], weight: Weight) -> tuple[int, IkmResult
     n = sum(t.n_respondents for t in tallies)
     if n == 0:
         return 0, None
-    return n, compute_ikm(pool(t.tallies for t in tallies), n, weight)
+    # One unit's tallies are already one per unsur: pooling them alone would only copy them.
+    pooled = tallies[0].tallies if len(tallies) == 1 else pool(t.tallies for t in tallies)
+    return n, compute_ikm(pooled, n, weight)
 
 
 def _unit_line(unit: Unit, tallies: UnitTallies | None, weight: Weight) -> IkmLine:
