@@ -16,11 +16,13 @@ Measured, each with the roll-up and with the scan of the answers (`SurveyRepo.sc
 - PostgreSQL only: `GET /` through the real Starlette site, sequential requests, p50/p95. Target p95 < 100 ms.
 
     python benchmarks/site.py [--responses N] [--complaints M] [--skip-sqlite] [--skip-postgres]
-                              [--sqlite-path FILE] [--reuse] [--keep] [--requests R]
+                              [--sqlite-path FILE] [--reuse [--skip-check]] [--keep] [--requests R]
+                              [--generate-only]
 
 PostgreSQL URL: SUARAWARGA_BENCH_DATABASE_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/
 suarawarga_bench); the database is created if missing. --reuse keeps data already generated with the same sizes
-(the schema is upgraded, the roll-up checked); --keep leaves the databases in place (default: dropped at the end).
+(the schema is upgraded, and the roll-up checked against the answers unless --skip-check); --keep leaves the
+databases in place (default: dropped at the end); --generate-only stops before measuring.
 """
 
 from __future__ import annotations
@@ -362,7 +364,7 @@ async def run_database(url: str, args: argparse.Namespace) -> bool:
             print(f"  {database}: {args.responses:,} responses generated in {took:.1f} s", flush=True)
             took, days = await build_rollup(engine)
             print(f"  {database}: roll-up built by check_rollup in {took:.1f} s ({days} days written)", flush=True)
-        else:
+        elif not args.skip_check:
             took, days = await build_rollup(engine)
             print(f"  {database}: responses reused; check_rollup over every day: {took:.1f} s, {days} repaired")
         if database == "PostgreSQL" and args.complaints:
@@ -484,6 +486,7 @@ def main() -> int:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--sqlite-path", help="SQLite file to use (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true", help="keep data already generated with the same sizes")
+    parser.add_argument("--skip-check", action="store_true", help="with --reuse: do not re-check the roll-up")
     parser.add_argument("--generate-only", action="store_true", help="generate the data, measure nothing")
     parser.add_argument("--keep", action="store_true", help="leave the databases in place")
     args = parser.parse_args()
