@@ -15,7 +15,7 @@ Measured, each with the roll-up and with the scan of the answers (`SurveyRepo.sc
   results compared (they must be equal). Target: every roll-up figure under 50 ms, on both databases.
 - PostgreSQL only: `GET /` through the real Starlette site, sequential requests, p50/p95. Target p95 < 100 ms.
 
-    python benchmarks/site.py [--responses N] [--complaints M] [--skip-sqlite] [--skip-postgres]
+    python -m benchmarks.site [--responses N] [--complaints M] [--skip-sqlite] [--skip-postgres]
                               [--sqlite-path FILE] [--reuse [--skip-check]] [--keep] [--requests R]
                               [--generate-only]
 
