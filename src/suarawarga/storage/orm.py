@@ -468,6 +468,22 @@ over at most a few hundred rows per unit, and stays exact: the counts are intege
 """
 
 
+SURVEY_MONTHLY = Table(
+    "survey_monthly",
+    Base.metadata,
+    Column("unit_id", ForeignKey("service_units.id"), primary_key=True),
+    Column("month", Date, primary_key=True),  # the first city-local day of the month
+    Column("respondents", Integer, nullable=False),
+    *(Column(name, Integer, nullable=False) for name in SURVEY_DAILY_COUNT_COLUMNS),
+    Index("ix_survey_monthly_month", "month"),
+)
+"""The same counts per unit and city-local month, written with the daily rows: a year is twelve rows per unit.
+
+A period's whole months are summed from here and its other days from `survey_daily`; the nightly roll-up check
+rebuilds a month from its days whenever it repairs a day.
+"""
+
+
 class IdentityViewRow(Base):
     """An officer looked at the reporter of a confidential complaint: who, which complaint, when."""
 

@@ -212,13 +212,6 @@ def backfill_resolutions(bind: Connection) -> int:
     events = sa.table(
         "complaint_events", sa.column("complaint_id", sa.Integer()), sa.column("kind"), sa.column("at", AwareDateTime())
     )
-    first = (
-        select(events.c.complaint_id, func.min(events.c.at).label("resolved_at"))
-        .where(events.c.kind == EventKind.RESOLVED.value)
-        .group_by(events.c.complaint_id)
-        .subquery()
-    )
-    stored, last = 0, 0
     change = (
         update(complaints)
         .where(complaints.c.id == sa.bindparam("key"))
@@ -228,28 +221,29 @@ def backfill_resolutions(bind: Connection) -> int:
             resolved_in_time=sa.bindparam("in_time"),
         )
     )
+    stored, last = 0, 0
     while True:
-        rows = bind.execute(
-            select(
-                complaints.c.id,
-                complaints.c.category_id,
-                complaints.c.filed_at,
-                type_coerce(first.c.resolved_at, AwareDateTime()).label("resolved_at"),
-            )
-            .join(first, first.c.complaint_id == complaints.c.id)
+        batch = bind.execute(
+            select(complaints.c.id, complaints.c.category_id, complaints.c.filed_at)
             .where(complaints.c.id > last, complaints.c.first_resolved_at.is_(None))
             .order_by(complaints.c.id)
             .limit(BACKFILL_BATCH)
         ).all()
-        if not rows:
+        if not batch:
             return stored
-        last = int(rows[-1].id)
+        last = int(batch[-1].id)
+        resolved = (  # the batch's first resolutions, through the index on complaint_id
+            select(events.c.complaint_id, type_coerce(func.min(events.c.at), AwareDateTime()).label("at"))
+            .where(events.c.kind == EventKind.RESOLVED.value, events.c.complaint_id.between(int(batch[0].id), last))
+            .group_by(events.c.complaint_id)
+        )
+        first_resolved = {int(r.complaint_id): r.at for r in bind.execute(resolved)}
         values = []
-        for row in rows:
-            category = categories.get(int(row.category_id))
-            if category is None:
+        for row in batch:
+            category, resolved_at = categories.get(int(row.category_id)), first_resolved.get(int(row.id))
+            if category is None or resolved_at is None:
                 continue
-            kept = resolution(row.filed_at, row.resolved_at, category)
+            kept = resolution(row.filed_at, resolved_at, category)
             values.append({"key": row.id, "at": kept.at, "seconds": kept.seconds, "in_time": kept.within_deadline})
         if values:
             bind.execute(change, values)

@@ -334,8 +334,9 @@ class RollupDifference:
 async def check_rollup(uow: UnitOfWork, day: date, repair: bool = True) -> list[RollupDifference]:
     """Recompute one city-local day's roll-up from the answers; report (and by default repair) differences.
 
-    The caller commits. The roll-up is written with every answer, so a difference means a write that bypassed
-    the repository (a manual SQL fix, a restore) or a change of the city's timezone.
+    The day's month row is checked against the month's day rows too (a difference there is reported on the
+    month's first day). The caller commits. The roll-up is written with every answer, so a difference means a
+    write that bypassed the repository (a manual SQL fix, a restore) or a change of the city's timezone.
     """
     start, end = uow.surveys.day_bounds(day)
     scanned = {t.unit_id: t for t in await uow.surveys.scan_tallies(start, end)}
@@ -351,5 +352,10 @@ async def check_rollup(uow: UnitOfWork, day: date, repair: bool = True) -> list[
         if scanned.get(unit_id) != rolled.get(unit_id)
     ]
     if differences and repair:
-        await uow.surveys.replace_daily(day, list(scanned.values()))
+        await uow.surveys.replace_daily(day, list(scanned.values()))  # rebuilds the day's month too
+    month = day.replace(day=1)
+    for unit_id, in_month, in_days in await uow.surveys.month_differences(month):
+        differences.append(RollupDifference(unit_id, month, in_month, in_days))
+    if differences and repair:
+        await uow.surveys.rebuild_month(month)
     return differences
