@@ -3,11 +3,12 @@
 The aggregation returns, per unit, the number of respondents and the count of each score 1..4 per unsur;
 answers and score sums follow exactly from those counts (the CHECK constraints keep scores in 1..4).
 
-Every questionnaire stored also adds its counts to the daily roll-up (`survey_daily`: unit x city-local day),
-in the same transaction. A period that runs from one local midnight to another (every reporting period does)
-is then summed from at most one row per unit and day instead of scanning the answers, so `report ikm` and the
-public site stay fast at any number of answers (benchmarks/ikm_aggregate.py). `scan_tallies` still reads the
-answers themselves: the nightly roll-up check compares the two. Repositories never commit.
+Every questionnaire stored also adds its counts to the roll-up, in the same transaction: per unit and
+city-local day (`survey_daily`) and per unit and month (`survey_monthly`). A period that runs from one local
+midnight to another (every reporting period does) is then summed from its whole months' rows and its other
+days' rows instead of scanning the answers, so `report ikm` and the public site stay fast at any number of
+answers (benchmarks/site.py). `scan_tallies` still reads the answers themselves: the nightly roll-up check
+compares the two, and a month with its days. Repositories never commit.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def _tallies_of(unit_id: int, counts: DailyCounts) -> UnitTallies:
 
 
 class SurveyRepo:
-    """IKM survey responses and their daily roll-up."""
+    """IKM survey responses and their daily and monthly roll-up."""
 
     def __init__(self, conn: AsyncConnection, tz: tzinfo) -> None:
         self.conn = conn

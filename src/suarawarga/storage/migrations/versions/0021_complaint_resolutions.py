@@ -9,6 +9,7 @@ Create Date: 2026-12-05 04:00:00
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
@@ -57,12 +58,14 @@ def _fill_months(table: sa.Table) -> None:
     """Sum the daily roll-up rows already stored into month rows (the first day of the month is the key)."""
     bind = op.get_bind()
     daily = sa.table("survey_daily", sa.column("unit_id"), sa.column("day", sa.Date()), *map(sa.column, ADDED))
-    totals: dict[tuple[int, object], list[int]] = {}
-    last: tuple[int, object] | None = None
+    totals: dict[tuple[int, date], list[int]] = {}
+    last: tuple[int, date] | None = None
     while True:  # in pages of the primary key: the daily table holds a row per unit and day
         query = sa.select(daily.c.unit_id, daily.c.day, *(daily.c[name] for name in ADDED))
         if last is not None:
-            query = query.where(sa.tuple_(daily.c.unit_id, daily.c.day) > sa.tuple_(*last))
+            query = query.where(
+                sa.tuple_(daily.c.unit_id, daily.c.day) > sa.tuple_(sa.literal(last[0]), sa.literal(last[1], sa.Date()))
+            )
         rows = bind.execute(query.order_by(daily.c.unit_id, daily.c.day).limit(BATCH)).all()
         if not rows:
             break
