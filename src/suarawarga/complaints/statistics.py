@@ -178,9 +178,8 @@ async def complaint_statistics(
         if (entry := of(counts.unit_id)) is not None:
             entry.open_now += counts.open_now
             entry.overdue_now += counts.overdue_now
-    resolved_by_top = {top_id: entry.resolved for top_id, entry in stats.items() if entry.resolved}
-    if resolved_by_top:
-        groups = {unit_id: top.id for unit_id, top in tops.items() if top.id in resolved_by_top}
+    groups = {o.unit_id: tops[o.unit_id].id for o in outcomes if o.resolved and o.unit_id in tops}
+    if groups:
         middles = await uow.statistics.middle_resolve_seconds(since, groups)
         for top_id, middle in middles.items():
             stats[top_id].median_days = median_days(middle)
