@@ -354,8 +354,9 @@ async def check_rollup(uow: UnitOfWork, day: date, repair: bool = True) -> list[
     if differences and repair:
         await uow.surveys.replace_daily(day, list(scanned.values()))  # rebuilds the day's month too
     month = day.replace(day=1)
-    for unit_id, in_month, in_days in await uow.surveys.month_differences(month):
-        differences.append(RollupDifference(unit_id, month, in_month, in_days))
-    if differences and repair:
+    drifted = [
+        RollupDifference(u, month, kept, summed) for u, kept, summed in await uow.surveys.month_differences(month)
+    ]
+    if drifted and repair:
         await uow.surveys.rebuild_month(month)
-    return differences
+    return differences + drifted
