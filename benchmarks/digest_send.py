@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.fakes.telegram_server import GLOBAL_PER_SECOND, GROUP_PER_MINUTE, PRIVATE_BURST, Chat, FakeBotApi, User
+from fakes.telegram_server import GLOBAL_PER_SECOND, GROUP_PER_MINUTE, PRIVATE_BURST, Chat, FakeBotApi, User
 
 from suarawarga.bootstrap import App, build
 from suarawarga.bot.channels.telegram import TelegramChannel
@@ -249,7 +249,7 @@ async def run(database_url: str | None, units: int, recipients: int, groups: int
                     api.token, api.root_url, catalogue=app.catalogue, attachments=app.attachments, clock=app.clock
                 )
                 await channel.start()
-                app.senders[ChannelName.TELEGRAM] = channel.sender
+                app.register_sender(ChannelName.TELEGRAM, channel.sender)
                 try:
                     started = time.perf_counter()
                     job = await send_weekly_digests(app, monday)

@@ -32,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from suarawarga.bootstrap import build
-from suarawarga.bot.conversation import END, Engine, Flow, Step, Turn
+from suarawarga.bot.conversation import END, ConversationEngine, Flow, Step, Turn
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.sender import Progress, SendReport
 from suarawarga.config import Settings
@@ -42,7 +42,7 @@ from suarawarga.storage.orm import Base
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/suarawarga_bench"
 
 
-class S(StrEnum):
+class BenchStep(StrEnum):
     """The three states."""
 
     A = "a"
@@ -54,7 +54,7 @@ async def _noop_prompt(turn: Turn) -> None:
     return None
 
 
-def _step(reply: str, following: S) -> Step:
+def _step(reply: str, following: BenchStep) -> Step:
     async def handle(turn: Turn) -> str:
         turn.reply("label", label=reply)
         return following
@@ -70,14 +70,18 @@ async def _start(turn: Turn, _args: str) -> str:
 
 BENCH_FLOW = Flow(
     name="bench",
-    first=S.A,
-    steps={S.A: _step("state B", S.B), S.B: _step("state C", S.C), S.C: _step("state A", S.A)},
+    first=BenchStep.A,
+    steps={
+        BenchStep.A: _step("state B", BenchStep.B),
+        BenchStep.B: _step("state C", BenchStep.C),
+        BenchStep.C: _step("state A", BenchStep.A),
+    },
 )
 
 
-def bench_engine() -> Engine:
+def bench_engine() -> ConversationEngine:
     """Return an engine with only the three-state flow."""
-    return Engine(flows={"bench": BENCH_FLOW}, commands={"start": _start}, keywords={}, idle=_start)
+    return ConversationEngine(flows={"bench": BENCH_FLOW}, commands={"start": _start}, keywords={}, idle=_start)
 
 
 class DiscardingSender:
@@ -129,7 +133,7 @@ async def run_suarawarga(url: str, chats: int, per_chat: int, in_flight: int = 0
         settings = Settings(_env_file=None, database_url=url, attachments_dir=Path(folder))  # type: ignore[call-arg]
         sender = DiscardingSender()
         app = build(settings, senders={ChannelName.TELEGRAM: sender})
-        app.engine = bench_engine()
+        app.conversations = bench_engine()
         inbounds = _inbounds(chats, per_chat)
         try:
             async with app.dispatcher() as dispatcher:

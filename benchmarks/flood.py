@@ -34,8 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fakes import telegram_server as tg
-from tests.fakes import whatsapp_server as wa
+from fakes import telegram_server as tg
+from fakes import whatsapp_server as wa
 
 from benchmarks.load import (
     SECRET,

@@ -36,7 +36,7 @@ from suarawarga.complaints.services import load_seed
 from suarawarga.storage.db import make_engine
 from suarawarga.storage.migrate import upgrade
 from suarawarga.storage.orm import Base
-from suarawarga.storage.sql import SqlUnitOfWork
+from suarawarga.storage.uow_sql import SqlUnitOfWork
 from suarawarga.surveys.definitions import SURVEY_VERSION, UNSUR_ORDER
 from suarawarga.surveys.ikm import IkmResult, UnsurTally, compute_ikm
 from suarawarga.surveys.periods import Period, parse_period

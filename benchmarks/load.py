@@ -72,11 +72,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from fakes import telegram_server as tg
+from fakes import whatsapp_server as wa
 from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from tests.fakes import telegram_server as tg
-from tests.fakes import whatsapp_server as wa
 
 from benchmarks.load_http import HttpError, HttpPool
 from suarawarga.bot.texts import Catalogue

@@ -56,9 +56,9 @@ from suarawarga.config import Settings
 from suarawarga.site.web import site_routes
 from suarawarga.storage.db import make_engine
 from suarawarga.storage.migrate import upgrade
-from suarawarga.storage.sql import SqlUnitOfWork
 from suarawarga.storage.statistics_sql import backfill_resolutions
 from suarawarga.storage.survey_sql import SurveyRepo
+from suarawarga.storage.uow_sql import SqlUnitOfWork
 from suarawarga.surveys.definitions import SURVEY_VERSION, UNSUR_ORDER
 from suarawarga.surveys.periods import Period, parse_period
 from suarawarga.surveys.services import IkmReport, check_rollup, ikm_report

@@ -91,7 +91,7 @@ def settings(tmp_path: Path) -> Settings:
 async def app(settings: Settings, db: AsyncEngine, clock: FrozenClock) -> App:
     """Yield the application on the test database, seeded with the Kota Padang units and categories."""
     application = build(settings, clock=clock, db=db)
-    application.senders[ChannelName.CONSOLE] = RecordingSender(application.catalogue)
+    application.register_sender(ChannelName.CONSOLE, RecordingSender(application.catalogue))
     application.media.fetchers[ChannelName.CONSOLE] = read_local_file
     async with application.uow() as uow:
         await load_seed(uow, read_seed())

@@ -6,11 +6,12 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from suarawarga.bot.attachments import AttachmentStore, ImageRules, MediaIntake
-from suarawarga.bot.conversation import Engine, Policy
+from suarawarga.bot.attachments import AttachmentStore, Fetch, ImageRules, MediaIntake
+from suarawarga.bot.conversation import ConversationEngine, Policy
 from suarawarga.bot.dispatcher import Dispatcher, OnCommitted
 from suarawarga.bot.messages import ChannelName, Outbound
 from suarawarga.bot.metrics import Metrics
@@ -19,11 +20,11 @@ from suarawarga.bot.texts import Catalogue
 from suarawarga.clock import Clock, SystemClock
 from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.config import Settings
-from suarawarga.handlers.registry import build_engine
+from suarawarga.handlers.registry import build_conversation_engine
 from suarawarga.logging import SenderTags
 from suarawarga.storage.db import make_engine
-from suarawarga.storage.sql import SqlUnitOfWork
 from suarawarga.storage.uow import UnitOfWork
+from suarawarga.storage.uow_sql import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,23 @@ class App:
     clock: Clock
     catalogue: Catalogue
     policy: Policy
-    engine: Engine
+    conversations: ConversationEngine
     attachments: AttachmentStore
     calendar: WorkingCalendar
     media: MediaIntake
-    senders: dict[ChannelName, Sender] = field(default_factory=dict)
+    _senders: dict[ChannelName, Sender] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def senders(self) -> Mapping[ChannelName, Sender]:
+        """Return the registered senders by channel (read-only: `register_sender` adds one)."""
+        return MappingProxyType(self._senders)
+
+    def register_sender(self, channel: ChannelName, sender: Sender, fetch: Fetch | None = None) -> None:
+        """Plug in a channel's sender (and how to download the files its chats send, once a step accepts one)."""
+        self._senders[channel] = sender
+        if fetch is not None:
+            self.media.fetchers[channel] = fetch
 
     def uow(self) -> UnitOfWork:
         """Open a new unit of work (use with `async with`)."""
@@ -69,7 +81,7 @@ class App:
             # SQLite has one writer anyway; on PostgreSQL two lanes measured best on 2 cores (benchmarks/).
             lanes = 1 if self.db.dialect.name == "sqlite" else 2
         return Dispatcher(
-            self.engine,
+            self.conversations,
             self.uow,
             self.clock,
             self.policy,
@@ -112,7 +124,7 @@ def build(
     senders: Mapping[ChannelName, Sender] | None = None,
     db: AsyncEngine | None = None,
 ) -> App:
-    """Build the application from settings; tests inject a clock, senders or an engine."""
+    """Build the application from settings; tests inject a clock, senders or a database engine."""
     catalogue = Catalogue.load(settings.texts_file, settings.language)
     attachments = AttachmentStore(settings.attachments_dir, image_rules(settings))
     return App(
@@ -130,11 +142,11 @@ def build(
                 settings.log_tag_secret.get_secret_value().encode() if settings.log_tag_secret is not None else None
             ),
         ),
-        engine=build_engine(),
+        conversations=build_conversation_engine(),
         attachments=attachments,
         calendar=WorkingCalendar(settings.tz, settings.extra_days_off),
         media=MediaIntake(attachments),
-        senders=dict(senders or {}),
+        _senders=dict(senders or {}),
     )
 
 

@@ -20,8 +20,10 @@ from starlette.routing import BaseRoute
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.base import Channel
+from suarawarga.bot.channels.registry import configured
 from suarawarga.bot.dispatcher import Dispatcher
-from suarawarga.bot.inbox import Acceptor, InboxProcessor, InboxWriter
+from suarawarga.bot.inbox import Acceptor, ChatOf, InboxProcessor, InboxWriter
+from suarawarga.bot.messages import ChannelName
 from suarawarga.bot.sender import OutboxPump
 from suarawarga.bot.tasks import stop
 from suarawarga.bot.web import create_web_app, metrics_route
@@ -80,7 +82,7 @@ async def started(channels: Sequence[Channel]) -> AsyncIterator[None]:
 async def accepting(app: App, channels: Sequence[Channel]) -> AsyncIterator[Accepting]:
     """Start an `accept` process: webhooks store updates, nothing else runs here."""
     async with started(channels):
-        yield Accepting(app, channels, InboxWriter(app.uow, app.clock))
+        yield Accepting(app, channels, InboxWriter(app.uow, app.clock, chats=chats_of(channels)))
 
 
 @asynccontextmanager
@@ -99,8 +101,7 @@ async def running(
     await app.load_log_key()
     async with started(channels):
         for channel in channels:
-            app.senders[channel.name] = channel.sender
-            app.media.fetchers[channel.name] = channel.fetch  # files are downloaded when a step accepts them
+            app.register_sender(channel.name, channel.sender, channel.fetch)
         parsers = {channel.name: channel.parser for channel in channels}
         # One processing process per shard: messages held under this name belong to an earlier run of this
         # process (killed, or stopped with messages queued), so its retry loop may send them now, not in a minute.
@@ -112,7 +113,15 @@ async def running(
             log.info("released %d message(s) held by an earlier run of shard %s", released, holder)
         pump = OutboxPump(app.delivery(), app.clock)
         async with pump, app.dispatcher(pump.submit, holder=holder) as dispatcher:
-            inbox = InboxProcessor(app.uow, dispatcher, parsers, app.clock, shard=shard, poll_interval=poll_interval)
+            inbox = InboxProcessor(
+                app.uow,
+                dispatcher,
+                parsers,
+                app.clock,
+                shard=shard,
+                poll_interval=poll_interval,
+                chats=chats_of(channels),
+            )
             async with inbox:
                 retry = asyncio.create_task(retry_loop(app)) if retries else None
                 try:
@@ -123,18 +132,13 @@ async def running(
 
 
 def channels_for(app: App) -> list[Channel]:
-    """Return every channel configured in the settings (Telegram, WhatsApp)."""
-    from suarawarga.bot.channels.telegram import telegram_channel
-    from suarawarga.bot.channels.whatsapp import whatsapp_channel
+    """Return every channel of the registry that the settings configure."""
+    return configured(app)
 
-    found: list[Channel] = []
-    telegram = telegram_channel(app)
-    if telegram is not None:
-        found.append(telegram)
-    whatsapp = whatsapp_channel(app)
-    if whatsapp is not None:
-        found.append(whatsapp)
-    return found
+
+def chats_of(channels: Sequence[Channel]) -> dict[ChannelName, ChatOf]:
+    """Return how each channel reads the chat of its stored updates (for shards and the input limit)."""
+    return {channel.name: channel.chat_of for channel in channels}
 
 
 def web_app(run: Accepting) -> Starlette:

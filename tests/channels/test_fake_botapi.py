@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 import telegram
+from fakes.serving import serve_app
+from fakes.telegram_server import Chat, FakeBotApi, User
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,9 +20,6 @@ from starlette.routing import Route
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
-
-from tests.fakes.serving import serve_app
-from tests.fakes.telegram_server import Chat, FakeBotApi, User
 
 ALICE = User(1001, "Alice", "alice")
 BOB = User(1002, "Bob")

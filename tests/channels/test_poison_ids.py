@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes.telegram_server import User
+from fakes.whatsapp_server import WaUser
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.telegram import TelegramChannel
 from tests.channels.test_telegram_e2e import SECRET, World, product
-from tests.fakes.telegram_server import User
-from tests.fakes.whatsapp_server import WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from fakes.whatsapp_server import WaUser
 
 from suarawarga.bootstrap import App
 from suarawarga.jobs.scheduler import JobName, run_job
-from tests.fakes.whatsapp_server import WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 

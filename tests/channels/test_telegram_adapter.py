@@ -12,11 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fakes.telegram_server import Chat, FakeBotApi, User
 from pydantic import SecretStr
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.attachments import MediaRefused
-from suarawarga.bot.channels import telegram as telegram_module
 from suarawarga.bot.channels.telegram import (
     Limits,
     Pacer,
@@ -25,6 +25,7 @@ from suarawarga.bot.channels.telegram import (
     telegram_channel,
     utf16_length,
 )
+from suarawarga.bot.channels.telegram import channel as telegram_module
 from suarawarga.bot.inbox import InboxProcessor
 from suarawarga.bot.messages import (
     Attachment,
@@ -38,7 +39,6 @@ from suarawarga.bot.messages import (
     parse_command,
 )
 from suarawarga.errors import ChannelError
-from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
 
@@ -315,7 +315,7 @@ async def test_typed_answer_removes_the_previous_question_keyboard(channel: Tele
         [to(CITIZEN.id, "complaint.contact.ask", Choice("contact:skip", "complaint.contact.skip"))]
     )
     question = messages(api, CITIZEN.id)[-1]["message_id"]
-    notice = dataclasses.replace(to(CITIZEN.id, "update.accepted", code="PDG-ABCDEF", unit="DPUPR"), template="x")
+    notice = dataclasses.replace(to(CITIZEN.id, "update.accepted", code="PDG-ABCDEF", unit="DPUPR"), notice="x")
     await channel.sender.send([notice])
     still = api.message(CITIZEN.id, question)
     assert still is not None

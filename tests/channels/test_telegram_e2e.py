@@ -20,17 +20,18 @@ from typing import Any
 import httpx
 import pytest
 import telegram
+from fakes.serving import serve_app
+from fakes.telegram_server import Chat, FakeBotApi, User
 from pydantic import SecretStr
 
-from suarawarga.__main__ import build_parser, cmd_poll, cmd_process, cmd_serve
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.messages import ChannelName, OutboxStatus
+from suarawarga.cli.main import build_parser
+from suarawarga.cli.run import cmd_poll, cmd_process, cmd_serve
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from suarawarga.runtime import Running, running, web_app
-from tests.fakes.serving import serve_app
-from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.support.clock import FrozenClock
 from tests.support.images import heic_with_gps, jpeg_with_gps, same_picture_without_metadata
 

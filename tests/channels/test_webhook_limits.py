@@ -10,15 +10,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fakes.serving import serve_app
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from suarawarga.bootstrap import App
+from suarawarga.bot.channels.telegram import telegram_route
 from suarawarga.bot.inbox import InboxWriter
-from suarawarga.bot.web import BodyReader, create_web_app, telegram_route
+from suarawarga.bot.web import BodyReader, create_web_app
 from suarawarga.httpserver import server_options
-from tests.fakes.serving import serve_app
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from fakes.whatsapp_server import Delivery, Sent, WaUser
 from sqlalchemy import func, select
 
 from suarawarga.bootstrap import App
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import ComplaintStatus, StaffRole
 from suarawarga.storage.orm import AttachmentRow, ComplaintRow, SurveyResponseRow
-from tests.fakes.whatsapp_server import Delivery, Sent, WaUser
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps, same_picture_without_metadata
 from tests.support.whatsapp import Rig, whatsapp_rig

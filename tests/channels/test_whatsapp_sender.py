@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from suarawarga.__main__ import build_parser, cmd_outbox_list
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.whatsapp import render_parts, render_template
 from suarawarga.bot.messages import (
@@ -26,9 +26,10 @@ from suarawarga.bot.messages import (
 )
 from suarawarga.bot.sender import SendReport
 from suarawarga.bot.texts import Catalogue
+from suarawarga.cli.main import build_parser
+from suarawarga.cli.messages import cmd_outbox_list
 from suarawarga.config import WhatsAppTemplate, default_whatsapp_templates
-from suarawarga.storage.sql import OutboxEntry
-from tests.fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
+from suarawarga.storage.outbox import OutboxEntry
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
 from tests.support.whatsapp import Rig, whatsapp_rig
@@ -46,7 +47,7 @@ async def rig(app: App, clock: FrozenClock) -> AsyncIterator[Rig]:
         yield running
 
 
-def message(user: WaUser, text: str, *labels: str, template: str | None = None, **extra: object) -> Outbound:
+def message(user: WaUser, text: str, *labels: str, notice: str | None = None, **extra: object) -> Outbound:
     """Return an outbound whose text and choice labels are given literally (catalogue key "label")."""
     choices = tuple(Choice(f"c{i}", "label", {"label": label}) for i, label in enumerate(labels))
     return Outbound(
@@ -54,7 +55,7 @@ def message(user: WaUser, text: str, *labels: str, template: str | None = None, 
         text_key="label",
         params={"label": text},
         choices=choices,
-        template=template,
+        notice=notice,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -64,7 +65,7 @@ async def open_window(rig: Rig, *users: WaUser) -> None:
     now = rig.app.clock.now()
     async with rig.app.uow() as uow:
         for user in users:
-            await uow.inbound.note_contact(ChannelName.WHATSAPP, user.address, now)
+            await uow.contacts.note_contact(ChannelName.WHATSAPP, user.address, now)
             rig.api.last_inbound[user.address] = now
         await uow.commit()
 
@@ -196,7 +197,7 @@ async def test_outside_the_window_the_kind_s_template_is_sent(rig: Rig) -> None:
         text_key="update.info_requested",
         params={"code": "PDG-234567", "question": "Di mana\ntepatnya?"},
         choices=(Choice("cmd:jawab PDG-234567", "update.answer_button"),),
-        template="info_request",
+        notice="info_request",
     )
     reply = message(SITI, "Baik.")  # a plain reply has no template: it cannot go out any more
     report, (asked, replied) = await deliver(rig, question, reply)
@@ -211,15 +212,15 @@ async def test_outside_the_window_the_kind_s_template_is_sent(rig: Rig) -> None:
 async def test_window_closed_at_meta_switches_to_the_template(rig: Rig, app: App) -> None:
     """If Meta answers 131047 although we thought the window open, the template goes instead and we learn."""
     async with app.uow() as uow:
-        await uow.inbound.note_contact(ChannelName.WHATSAPP, SITI.address, app.clock.now())
+        await uow.contacts.note_contact(ChannelName.WHATSAPP, SITI.address, app.clock.now())
         await uow.commit()
-    report, (update,) = await deliver(rig, message(SITI, "Sudah diterima", template="complaint_update"))
+    report, (update,) = await deliver(rig, message(SITI, "Sudah diterima", notice="complaint_update"))
     assert report.sent == [update]
     assert [e.code for e in rig.api.refused] == [131047]
     (sent,) = rig.api.to(SITI)
     assert sent.body["template"]["name"] == "sw_pembaruan_pengaduan"
     async with app.uow() as uow:
-        assert await uow.inbound.last_contacts(ChannelName.WHATSAPP, [SITI.address]) == {}
+        assert await uow.contacts.last_contacts(ChannelName.WHATSAPP, [SITI.address]) == {}
 
 
 async def test_throughput_limit_holds_back_the_whole_batch(rig: Rig, clock: FrozenClock) -> None:
@@ -320,7 +321,7 @@ async def test_delivery_statuses_update_the_outbox_and_failures_show_to_admins(
 async def test_failed_statuses_that_a_retry_can_fix_requeue_the_message(rig: Rig, app: App, clock: FrozenClock) -> None:
     """A late 131047 (window closed) requeues the message, which then goes out as its template."""
     await open_window(rig, SITI)
-    _, (update,) = await deliver(rig, message(SITI, "Sudah diterima", "Lihat", template="complaint_update"))
+    _, (update,) = await deliver(rig, message(SITI, "Sudah diterima", "Lihat", notice="complaint_update"))
     wamid = (await entries(rig))[update].platform_id or ""
     assert (await rig.api.post_status(wamid, "failed", SITI, error_code=131047)).status_code == 200
     row = (await entries(rig))[update]

@@ -8,14 +8,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from fakes.whatsapp_server import VERIFY_TOKEN, WaUser
 from sqlalchemy import func, select
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.attachments import MediaRefused
 from suarawarga.bot.channels.whatsapp import signature_ok, whatsapp_channel
 from suarawarga.bot.messages import ChannelName
-from suarawarga.storage.orm import ChannelIdentity, ChatActivityRow, ComplaintRow, InboxRow
-from tests.fakes.whatsapp_server import VERIFY_TOKEN, WaUser
+from suarawarga.storage.orm import ChannelIdentityRow, ChatActivityRow, ComplaintRow, InboxRow
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 
@@ -234,11 +234,11 @@ async def test_each_message_opens_the_window_for_the_chat_and_the_citizen(
     await rig.settle()
     async with app.db.connect() as conn:
         chat = (await conn.execute(select(ChatActivityRow.last_inbound_at))).scalar_one()
-        identity = (await conn.execute(select(ChannelIdentity.last_inbound_at))).scalar_one()
+        identity = (await conn.execute(select(ChannelIdentityRow.last_inbound_at))).scalar_one()
     assert chat == identity == clock.now().replace(microsecond=0)
     async with app.uow() as uow:  # an older timestamp (a late retry of Meta) does not move it back
-        await uow.inbound.note_contact(ChannelName.WHATSAPP, SITI.address, clock.now() - timedelta(days=1))
-        assert (await uow.inbound.last_contacts(ChannelName.WHATSAPP, [SITI.address]))[SITI.address] == chat
+        await uow.contacts.note_contact(ChannelName.WHATSAPP, SITI.address, clock.now() - timedelta(days=1))
+        assert (await uow.contacts.last_contacts(ChannelName.WHATSAPP, [SITI.address]))[SITI.address] == chat
 
 
 async def test_the_channel_is_built_only_when_configured(app: App) -> None:

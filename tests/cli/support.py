@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from suarawarga.__main__ import main
 from suarawarga.bootstrap import build
 from suarawarga.bot.messages import ChannelName
+from suarawarga.cli.main import main
 from suarawarga.complaints.model import IdentityMode
 from suarawarga.complaints.services import ComplaintDraft, file_complaint
 from suarawarga.config import load_settings

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from suarawarga.__main__ import build_parser, main
-from suarawarga.cli_output import commands
+from suarawarga.cli.main import build_parser, main
+from suarawarga.cli.output import commands
 
 SUBCOMMANDS = [words for words, _ in commands(build_parser())]  # every command, a new one included
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from suarawarga.__main__ import main
 from suarawarga.bootstrap import build
 from suarawarga.bot.channels.console import RecordingSender
 from suarawarga.bot.messages import ChannelName
+from suarawarga.cli.main import main
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import StaffRole
 from suarawarga.config import load_settings
@@ -35,7 +35,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 async def _chat(script: list[tuple[str, str, bool]]) -> list[list[str]]:
     """Run (chat, line, in a group) through the bot on the CLI's database; return each answer's text keys."""
     app = build(load_settings(), clock=FrozenClock())
-    app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue)
+    app.register_sender(ChannelName.CONSOLE, RecordingSender(app.catalogue))
     answers: list[list[str]] = []
     try:
         await upgrade(app.db)
@@ -129,7 +129,7 @@ async def _code_of_last_complaint() -> str:
 
 async def _press(chat: str, choice: str) -> list[str]:
     app = build(load_settings(), clock=FrozenClock())
-    app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue)
+    app.register_sender(ChannelName.CONSOLE, RecordingSender(app.catalogue))
     try:
         async with app.dispatcher() as dispatcher:
             conversation = Conversation(dispatcher, app.clock, app.catalogue, chat)

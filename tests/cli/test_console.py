@@ -29,7 +29,9 @@ async def test_a_console_shows_only_its_own_chats_messages(app: App, settings: S
         await uow.commit()
     officer_screen: list[str] = []
     officer_app = build(settings, clock=clock, db=app.db)
-    officer_app.senders[ChannelName.CONSOLE] = ConsoleSender(officer_app.catalogue, "andi", officer_screen.append)
+    officer_app.register_sender(
+        ChannelName.CONSOLE, ConsoleSender(officer_app.catalogue, "andi", officer_screen.append)
+    )
     async with officer_app.dispatcher() as dispatcher:
         officer = Conversation(dispatcher, clock, officer_app.catalogue, "andi")
         assert await officer.say(f"gabung {code}") == ["staff.join.ok"]
@@ -37,7 +39,9 @@ async def test_a_console_shows_only_its_own_chats_messages(app: App, settings: S
 
     citizen_screen: list[str] = []
     citizen_app = build(settings, clock=clock, db=app.db)
-    citizen_app.senders[ChannelName.CONSOLE] = ConsoleSender(citizen_app.catalogue, "warga", citizen_screen.append)
+    citizen_app.register_sender(
+        ChannelName.CONSOLE, ConsoleSender(citizen_app.catalogue, "warga", citizen_screen.append)
+    )
     async with citizen_app.dispatcher() as dispatcher:
         citizen = Conversation(dispatcher, clock, citizen_app.catalogue, "warga")
         await citizen.verify(FILE_NAMED)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import suarawarga.__main__ as cli
-from suarawarga.cli_output import commands
+from suarawarga.cli import data, serving
+from suarawarga.cli.main import build_parser
+from suarawarga.cli.output import commands
 from tests.cli.support import Run, prepare, run
 
 
@@ -122,7 +123,7 @@ def test_unexpected_error_is_one_line_and_a_trace_file(
     async def broken(app: object, args: argparse.Namespace) -> int:
         raise RuntimeError("boom at 081234567890")
 
-    monkeypatch.setattr(cli, "cmd_audit", broken)
+    monkeypatch.setattr(data, "cmd_audit", broken)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     result = run(capsys, "audit")
     assert result.code == 1
@@ -144,7 +145,7 @@ GOOD = {"week": "2026-W48", "unit": "DPUPR", "name": "deadlines"}
 def bad_runs() -> list[list[str]]:
     """Every command from the parser (so a new one is covered), with each of its values wrong in turn."""
     runs = []
-    for words, parser in commands(cli.build_parser()):
+    for words, parser in commands(build_parser()):
         runs.append([*words, "--no-such-option"])
         valued = [a for a in parser._actions if a.nargs != 0 and not isinstance(a, argparse._HelpAction)]
         for action in valued:
@@ -172,7 +173,7 @@ def test_every_command_with_bad_values_prints_no_traceback(
     database: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Each command and subcommand, each value wrong in turn: never a traceback; a user error is one line."""
-    monkeypatch.setattr(cli, "_until_stopped", _return_at_once)
+    monkeypatch.setattr(serving, "until_stopped", _return_at_once)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # the console reads end-of-input and leaves
     runs = bad_runs()
     assert len(runs) > 60

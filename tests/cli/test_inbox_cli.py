@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from suarawarga.__main__ import main
 from suarawarga.bootstrap import build
 from suarawarga.bot.messages import ChannelName
+from suarawarga.cli.main import main
 from suarawarga.config import load_settings
 from tests.cli.test_cli import database
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import suarawarga.__main__ as cli
 import suarawarga.jobs.scheduler as scheduler
 from suarawarga.bootstrap import App, build
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
+from suarawarga.cli import serving
 from suarawarga.config import load_settings
 from suarawarga.jobs.context import JobResult
 from tests.cli.support import file_anonymous, prepare, run
@@ -197,7 +197,7 @@ def test_serve_without_a_channel_names_metrics_too(
     async def no_http(app: App, args: argparse.Namespace, asgi: object, telegram: object) -> None:
         return None
 
-    monkeypatch.setattr(cli, "_serve_http", no_http)
+    monkeypatch.setattr(serving, "serve_http", no_http)
     result = run(capsys, "serve", "--no-setup")
     assert result.code == 0
     assert "only /healthz and /metrics will answer" in result.err

@@ -80,7 +80,7 @@ async def test_consent_is_asked_and_stored_per_purpose(app: App, citizen: Conver
     async with app.uow() as uow:
         found = await uow.citizens.find(ChannelName.CONSOLE, citizen.key.chat_id)
         assert found is not None
-        consents = await uow.citizens.consents(found[0])
+        consents = await uow.citizens.consents(found.id)
     assert [c.purpose for c in consents] == ["survey"]
     assert consents[0].given_at == clock.now() and consents[0].given_at.tzinfo is not None
     assert consents[0].text_version.startswith("survey.privacy.notice@")
@@ -88,7 +88,7 @@ async def test_consent_is_asked_and_stored_per_purpose(app: App, citizen: Conver
     clock.advance(timedelta(minutes=5))
     assert await citizen.say("1") == ["privacy.thanks", "complaint.category.ask"]
     async with app.uow() as uow:
-        consents = await uow.citizens.consents(found[0])
+        consents = await uow.citizens.consents(found.id)
     assert sorted(c.purpose for c in consents) == ["complaint", "survey"]
     complaint = next(c for c in consents if c.purpose == "complaint")
     assert complaint.given_at == clock.now() and complaint.text_version.startswith("privacy.notice@")
@@ -322,11 +322,11 @@ async def test_erasure_removes_consents_language_and_the_kept_draft_with_its_pho
     async with app.uow() as uow:
         found = await uow.citizens.find(ChannelName.CONSOLE, citizen.key.chat_id)
         assert found is not None
-        assert [c.purpose for c in await uow.citizens.consents(found[0])] == ["complaint"]
+        assert [c.purpose for c in await uow.citizens.consents(found.id)] == ["complaint"]
     await citizen.verify([("hapusdata", ["data.erase.ask"]), ("Ya, hapus", ["data.erase.done"])])
     async with app.uow() as uow:
-        assert await uow.citizens.consents(found[0]) == []
-        assert await uow.citizens.get_by_identity(ChannelName.CONSOLE, citizen.key.chat_id) is None
+        assert await uow.citizens.consents(found.id) == []
+        assert await uow.citizens.find(ChannelName.CONSOLE, citizen.key.chat_id) is None
         assert await uow.conversations.load_many([citizen.key]) == {}
     assert not photo.exists()
     assert await citizen.say("lanjut") == ["menu.intro"]

@@ -50,7 +50,7 @@ async def test_accepted_messages_are_recorded_before_the_batch_ends(app: App) ->
         stored = await uow.outbox.add_many(messages, app.clock.now())
         await uow.commit()
     sender = StallingSender(accept=3)
-    app.senders[ChannelName.CONSOLE] = sender
+    app.register_sender(ChannelName.CONSOLE, sender)
     task = asyncio.create_task(app.delivery().deliver(stored))
     await sender.stalled.wait()
     task.cancel()  # what SIGKILL does to the batch: no code after this point runs

@@ -12,7 +12,7 @@ from suarawarga.bot.channels.console import RecordingSender, console_key
 from suarawarga.bot.conversation import ConversationState, Flow, Step, Turn
 from suarawarga.bot.messages import ChannelName, Inbound
 from suarawarga.config import Settings
-from suarawarga.handlers.registry import build_engine
+from suarawarga.handlers.registry import build_conversation_engine
 from suarawarga.storage.db import make_engine
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
@@ -36,7 +36,7 @@ async def test_conversation_resumes_after_the_process_is_replaced(
     fresh_engine = make_engine(settings.database_url)
     try:
         second_app = build(settings, clock=clock, db=fresh_engine)
-        second_app.senders[ChannelName.CONSOLE] = RecordingSender(second_app.catalogue)
+        second_app.register_sender(ChannelName.CONSOLE, RecordingSender(second_app.catalogue))
         async with second_app.dispatcher() as second:
             again = Conversation(second, clock, second_app.catalogue, "resume")
             assert await again.say("Saluran air tersumbat dan banjir setiap hujan") == ["complaint.location.ask"]
@@ -106,7 +106,7 @@ async def _put_in_boom(app: App, chat_id: str) -> None:
 
 async def test_a_failing_step_apologises_resets_and_rolls_back(app: App, clock: FrozenClock) -> None:
     """An unexpected error gets an apology, resets the chat and keeps none of the step's writes."""
-    app.engine = build_engine(extra_flows=(EXPLODE,))
+    app.conversations = build_conversation_engine(extra_flows=(EXPLODE,))
     await _put_in_boom(app, "victim")
     async with app.dispatcher() as running:
         victim = Conversation(running, clock, app.catalogue, "victim")
@@ -120,7 +120,7 @@ async def test_a_failing_step_apologises_resets_and_rolls_back(app: App, clock: 
 
 async def test_a_failing_step_does_not_take_its_batch_down(app: App, clock: FrozenClock) -> None:
     """Messages committed in the same group as a failing one still get their normal replies."""
-    app.engine = build_engine(extra_flows=(EXPLODE,))
+    app.conversations = build_conversation_engine(extra_flows=(EXPLODE,))
     await _put_in_boom(app, "victim")
     async with app.dispatcher() as running:
         victim = Conversation(running, clock, app.catalogue, "victim")
@@ -166,21 +166,3 @@ def test_inbound_is_frozen() -> None:
     inbound = Inbound(key=console_key("x"), external_id="1", received_at=FrozenClock().now(), text="hi")
     with pytest.raises(dataclasses.FrozenInstanceError):
         inbound.text = "changed"  # type: ignore[misc]
-
-
-def test_pump_chunks_keep_each_chat_together_and_in_order() -> None:
-    """The outbox pump's chunks never split a chat, keep its order, and stay near the chunk size."""
-    from suarawarga.bot.messages import Outbound
-    from suarawarga.bot.sender import chunks_by_chat
-
-    messages = [Outbound(console_key(f"c{n % 7}"), "menu.intro", {"n": str(n)}) for n in range(100)]
-    chunks = chunks_by_chat(messages, size=10)
-    assert sum(len(c) for c in chunks) == 100
-    for chunk in chunks:
-        assert len({m.key for m in chunk}) * 15 >= len(chunk)  # whole chats only
-    owners = {m.key: i for i, chunk in enumerate(chunks) for m in chunk}
-    assert all(owners[m.key] == i for i, chunk in enumerate(chunks) for m in chunk)
-    for chunk in chunks:
-        for key in {m.key for m in chunk}:
-            numbers = [int(m.params["n"]) for m in chunk if m.key == key]
-            assert numbers == sorted(numbers)

@@ -11,17 +11,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fakes.telegram_server import FakeBotApi, User
+from fakes.whatsapp_server import WaUser
 
-from suarawarga.__main__ import build_parser, cmd_outbox_list
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender, console_key
 from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.input_limit import INPUT_PER_MINUTE, NOTICE_KEY
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
 from suarawarga.bot.sender import CLAIM_LEASE, STALE_AFTER, OutboxPump
+from suarawarga.cli.main import build_parser
+from suarawarga.cli.messages import cmd_outbox_list
 from suarawarga.runtime import running
-from tests.fakes.telegram_server import FakeBotApi, User
-from tests.fakes.whatsapp_server import WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 
@@ -79,7 +80,7 @@ async def test_a_flooding_chat_holds_up_no_other_chats_reply(app: App, api: Fake
     delay the reply of another Telegram chat, nor of a chat on another channel, committed after them."""
     channel = telegram(app, api, Limits())
     await channel.start()
-    app.senders[ChannelName.TELEGRAM] = channel.sender
+    app.register_sender(ChannelName.TELEGRAM, channel.sender)
     recorder = app.senders[ChannelName.CONSOLE]
     assert isinstance(recorder, RecordingSender)
     try:
@@ -113,7 +114,7 @@ async def test_telegram_reply_waits_behind_an_earlier_one_pending_retry(
     (with none of the first one's memory) sends it; then both go, menu first."""
     first = telegram(app, api)
     await first.start()
-    app.senders[ChannelName.TELEGRAM] = first.sender
+    app.register_sender(ChannelName.TELEGRAM, first.sender)
     try:
         api.fail_next("sendMessage", 1, error_code=code, retry_after=retry_after)
         (menu,) = await store(app, tg(QUIET, "menu.intro"))
@@ -122,7 +123,7 @@ async def test_telegram_reply_waits_behind_an_earlier_one_pending_retry(
         await first.stop()
     other = telegram(app, api)
     await other.start()
-    app.senders[ChannelName.TELEGRAM] = other.sender
+    app.register_sender(ChannelName.TELEGRAM, other.sender)
     try:
         clock.advance(timedelta(seconds=1))
         (question,) = await store(app, tg(QUIET, "complaint.location.ask"))
@@ -146,7 +147,7 @@ async def rig(app: App, clock: FrozenClock) -> AsyncIterator[Rig]:
     async with whatsapp_rig(app, clock) as running_rig:
         now = app.clock.now()
         async with app.uow() as uow:
-            await uow.inbound.note_contact(ChannelName.WHATSAPP, SITI.address, now)
+            await uow.contacts.note_contact(ChannelName.WHATSAPP, SITI.address, now)
             await uow.commit()
         running_rig.api.last_inbound[SITI.address] = now
         yield running_rig
@@ -206,7 +207,7 @@ async def test_a_reply_overtaken_while_it_waited_is_dropped_as_stale(
     recorder = app.senders[ChannelName.CONSOLE]
     assert isinstance(recorder, RecordingSender)
     menu, notice = await store(
-        app, Outbound(console_key("s"), "menu.intro"), Outbound(console_key("n"), "menu.intro", template="notice")
+        app, Outbound(console_key("s"), "menu.intro"), Outbound(console_key("n"), "menu.intro", notice="notice")
     )
     async with app.uow() as uow:
         for m in (menu, notice):

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from suarawarga.bootstrap import App
-from suarawarga.bot.inbox import InboxProcessor, chat_hash, chat_of
+from suarawarga.bot.channels import telegram, whatsapp
+from suarawarga.bot.inbox import InboxProcessor, InboxWriter, chat_hash
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound
 
 
@@ -36,13 +37,20 @@ def parser(app: App) -> Any:
     return parse
 
 
-def test_chat_of_reads_both_platforms_shapes() -> None:
+CHATS = {ChannelName.TELEGRAM: telegram.chat_of}
+
+
+def test_chat_of_reads_both_platforms_shapes(app: App) -> None:
     """The chat of a Telegram message, a button press and a WhatsApp message is found; garbage gives None."""
-    assert chat_of(ChannelName.TELEGRAM, update(1, 42, "hi")) == "42"
-    assert chat_of(ChannelName.TELEGRAM, {"callback_query": {"message": {"chat": {"id": -7}}}}) == "-7"
-    assert chat_of(ChannelName.WHATSAPP, {"message": {"from": "6281234567890"}}) == "6281234567890"
-    assert chat_of(ChannelName.TELEGRAM, {"weird": [1, 2]}) is None
-    assert chat_hash(ChannelName.TELEGRAM, {"weird": [1, 2]}) == 0
+    assert telegram.chat_of(update(1, 42, "hi")) == "42"
+    assert telegram.chat_of({"callback_query": {"message": {"chat": {"id": -7}}}}) == "-7"
+    assert whatsapp.chat_of({"message": {"from": "6281234567890"}}) == "6281234567890"
+    assert telegram.chat_of({"weird": [1, 2]}) is None
+    assert whatsapp.chat_of({"message": "weird"}) is None
+    assert chat_hash(ChannelName.TELEGRAM, None) == 0
+    writer = InboxWriter(app.uow, app.clock, chats=CHATS)
+    assert writer.chat_of(ChannelName.TELEGRAM, update(1, 42, "hi")) == "42"
+    assert writer.chat_of(ChannelName.WHATSAPP, {"message": {"from": "6281234567890"}}) is None  # not registered
 
 
 async def test_two_processes_share_the_chats_in_order_and_once(app: App) -> None:
@@ -54,7 +62,9 @@ async def test_two_processes_share_the_chats_in_order_and_once(app: App) -> None
         for index in range(2):
             dispatcher = await stack.enter_async_context(app.dispatcher())
             processors.append(
-                InboxProcessor(app.uow, dispatcher, {ChannelName.TELEGRAM: parser(app)}, app.clock, shard=(index, 2))
+                InboxProcessor(
+                    app.uow, dispatcher, {ChannelName.TELEGRAM: parser(app)}, app.clock, shard=(index, 2), chats=CHATS
+                )
             )
         update_id = 0
         for line in lines:
@@ -104,8 +114,6 @@ async def test_updates_arriving_together_are_stored_once_each(app: App) -> None:
 
 async def test_an_update_that_cannot_be_stored_refuses_only_itself(app: App) -> None:
     """Updates arriving together share a commit; one the database refuses fails alone, the others are stored."""
-    from suarawarga.bot.inbox import InboxWriter
-
     writer = InboxWriter(app.uow, app.clock)
     unstorable = update(3, 12, "x") | {"bad": object()}  # not JSON: the insert of its batch fails
     results = await asyncio.gather(

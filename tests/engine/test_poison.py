@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from suarawarga.bootstrap import App
-from suarawarga.bot.inbox import MAX_ATTEMPTS, InboxProcessor
+from suarawarga.bot.inbox import MAX_PARSE_ATTEMPTS, InboxProcessor
 from suarawarga.bot.messages import ChannelName, Outbound
-from suarawarga.storage.sql import OutboxRepo
+from suarawarga.storage.outbox_sql import OutboxRepo
 from tests.engine.test_inbox import parser, update
 
 POISON_CHAT = 666
@@ -46,13 +46,13 @@ async def test_a_poison_message_is_dead_lettered_and_its_lane_goes_on(app: App) 
         await inbox.drain()
         for chat in (101, 102, 103):  # answered on the first pass, not held hostage by the poison message
             assert await _replies(app, chat) == ["menu.welcome"], chat
-        for _ in range(MAX_ATTEMPTS + 3):  # more passes than attempts: a dead letter is not taken again
+        for _ in range(MAX_PARSE_ATTEMPTS + 3):  # more passes than attempts: a dead letter is not taken again
             await inbox.drain()
     async with app.uow() as uow:
         counts = await uow.inbox.counts()
         failed = await uow.inbox.listing("failed", None, 10)
     assert counts == {"done": 3, "failed": 1}
-    assert [(row.external_id, row.attempts) for row in failed] == [("2", MAX_ATTEMPTS)]
+    assert [(row.external_id, row.attempts) for row in failed] == [("2", MAX_PARSE_ATTEMPTS)]
     assert failed[0].last_error == "RuntimeError"
     assert await _replies(app, POISON_CHAT) == ["error.generic"]
     rendered = app.metrics.render().decode()
@@ -75,7 +75,7 @@ async def test_a_message_that_always_fails_even_its_apology_is_dead_lettered(
         inbox = InboxProcessor(app.uow, dispatcher, {ChannelName.TELEGRAM: parser(app)}, app.clock)
         await inbox.accept(ChannelName.TELEGRAM, "1", update(1, POISON_CHAT, "/start"))
         await inbox.accept(ChannelName.TELEGRAM, "2", update(2, 104, "/start"))
-        for _ in range(MAX_ATTEMPTS + 2):
+        for _ in range(MAX_PARSE_ATTEMPTS + 2):
             await inbox.drain()
     async with app.uow() as uow:
         assert await uow.inbox.counts() == {"done": 1, "failed": 1}
@@ -97,7 +97,7 @@ async def test_a_dead_lettered_message_does_not_block_the_next_message_of_its_ch
         async with app.dispatcher(lanes=1) as dispatcher:
             inbox = InboxProcessor(app.uow, dispatcher, {ChannelName.TELEGRAM: parser(app)}, app.clock)
             await inbox.accept(ChannelName.TELEGRAM, "1", update(1, 105, "/start"))
-            for _ in range(MAX_ATTEMPTS):
+            for _ in range(MAX_PARSE_ATTEMPTS):
                 await inbox.drain()
             calls["n"] = 1
             await inbox.accept(ChannelName.TELEGRAM, "2", update(2, 105, "/start"))

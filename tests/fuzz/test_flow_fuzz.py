@@ -190,7 +190,7 @@ async def _scenario(ops: list[tuple[int, tuple[str, object]]], folder: Path, tem
         _env_file=None, database_url=f"sqlite+aiosqlite:///{db}", attachments_dir=folder / "files"
     )
     app = build(settings_, clock=clock)
-    app.senders[ChannelName.CONSOLE] = RecordingSender(app.catalogue)
+    app.register_sender(ChannelName.CONSOLE, RecordingSender(app.catalogue))
     app.media.fetchers[ChannelName.CONSOLE] = _fetch
     try:
         async with app.dispatcher() as dispatcher:
@@ -210,7 +210,7 @@ async def _scenario(ops: list[tuple[int, tuple[str, object]]], folder: Path, tem
             if state.flow is None:
                 assert state.step is None
             else:
-                flow = app.engine.flows[state.flow]
+                flow = app.conversations.flows[state.flow]
                 assert state.step in flow.steps, (state.flow, state.step)
     finally:
         await app.aclose()

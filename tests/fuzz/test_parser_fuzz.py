@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fakes.telegram_server import User
+from fakes.whatsapp_server import PHONE_NUMBER_ID, WaUser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram.error import TelegramError
@@ -24,8 +26,6 @@ from suarawarga.bootstrap import App
 from suarawarga.bot.channels.whatsapp import GraphError
 from suarawarga.bot.messages import ChannelName, Inbound
 from tests.channels.test_telegram_e2e import SECRET, World, product
-from tests.fakes.telegram_server import User
-from tests.fakes.whatsapp_server import PHONE_NUMBER_ID, WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 

@@ -15,7 +15,7 @@ async def file(app: App, at: datetime, category: str = "jalan_rusak", chat: str 
     """File a named complaint from a console citizen at a given moment."""
     async with app.uow() as uow:
         citizen = await uow.citizens.find(ChannelName.CONSOLE, chat)
-        citizen_id = citizen[0] if citizen else await uow.citizens.register(ChannelName.CONSOLE, chat, "id", at, True)
+        citizen_id = citizen.id if citizen else await uow.citizens.register(ChannelName.CONSOLE, chat, "id", at, True)
         filed = await file_complaint(
             uow,
             ComplaintDraft(

@@ -72,7 +72,8 @@ async def test_good_rating_closes_and_invites_to_the_survey(
     assert status is ComplaintStatus.DITUTUP
     assert [m.text_key for m in await outbox_to(app, "warga-1")].count("rating.survey_invite") == 1
     async with app.uow() as uow:
-        assert await uow.jobs.rating(complaint.id, 1) == ("ya", 4)
+        rating = await uow.ratings.rating(complaint.id, 1)
+        assert rating is not None and (rating.solved, rating.score) == ("ya", 4)
     assert (await close_unanswered(app, datetime(2026, 12, 8, 6, 0, tzinfo=JAKARTA))).done == 0
 
 
@@ -88,7 +89,8 @@ async def test_typed_option_n_is_score_n(app: App, clock: FrozenClock, dispatche
     status, _ = await status_of(app, complaint)
     assert status is ComplaintStatus.DIPROSES
     async with app.uow() as uow:
-        assert await uow.jobs.rating(complaint.id, 1) == ("ya", 1)
+        rating = await uow.ratings.rating(complaint.id, 1)
+        assert rating is not None and (rating.solved, rating.score) == ("ya", 1)
 
 
 async def test_not_solved_reopens_and_the_clock_keeps_running(

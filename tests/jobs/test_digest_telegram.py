@@ -21,6 +21,7 @@ from io import BytesIO
 from typing import Any
 
 import holidays
+from fakes.telegram_server import Chat, FakeBotApi, User
 from openpyxl import load_workbook
 from PIL import Image
 from pydantic import SecretStr
@@ -36,7 +37,6 @@ from suarawarga.jobs.scheduler import JobName, run_job
 from suarawarga.runtime import running
 from suarawarga.surveys.definitions import Unsur
 from suarawarga.surveys.model import NewResponse, ResponseSource
-from tests.fakes.telegram_server import Chat, FakeBotApi, User
 from tests.jobs.support import file
 from tests.support.clock import JAKARTA, FrozenClock
 

@@ -114,7 +114,7 @@ class Killed(Exception):
 
 async def test_a_run_killed_midway_and_restarted_sends_each_digest_once(app: App, clock: FrozenClock) -> None:
     """Twelve OPDs with officers; the run dies at the 5th commit; the rerun completes; everyone got exactly one."""
-    from suarawarga.storage.sql import SqlUnitOfWork
+    from suarawarga.storage.uow_sql import SqlUnitOfWork
 
     async with app.uow() as uow:
         units = [u.code for u in digest_units(await uow.units.list())][:12]

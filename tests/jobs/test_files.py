@@ -6,10 +6,10 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from suarawarga.__main__ import build_parser
 from suarawarga.bootstrap import App
 from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.messages import MediaKind
+from suarawarga.cli.main import build_parser
 from suarawarga.complaints.model import ActorKind, NewAttachment
 from suarawarga.jobs.files import clean_files
 from suarawarga.jobs.scheduler import JobName, build_scheduler, jobs

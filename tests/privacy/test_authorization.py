@@ -89,7 +89,7 @@ class Cast:
         b, b_history = await self.complaint(self.code_b)
         async with self.app.uow() as uow:
             views = await uow.audit.identity_views()
-            ratings = [await uow.jobs.rating(c.id, 1) for c in (a, b)]
+            ratings = [await uow.ratings.rating(c.id, 1) for c in (a, b)]
             keys = [console_key(name) for name in (*self.people, self.reporter.key.chat_id)]
             states = await uow.conversations.load_many(keys)
         return (
@@ -169,7 +169,7 @@ async def test_the_routed_opd_and_the_city_admin_unit_may_take_the_action(cast: 
             assert REPORTER_NAME in render(cast.recorder.sent[-1], cast.app.catalogue), who
             async with cast.app.uow() as uow:
                 views = await uow.audit.identity_views()
-            assert (staff.name, code) in [(name, viewed) for _, name, _, _, viewed in views], who
+            assert (staff.name, code) in [(v.officer, v.complaint_code) for v in views], who
         else:
             assert (history[-1].kind, history[-1].actor_id) == (ACTION_EVENTS[Action(action)], staff.id), who
         b_unit = (await cast.complaint(cast.code_b))[0].unit_id

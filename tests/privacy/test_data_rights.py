@@ -125,4 +125,4 @@ async def test_viewing_a_confidential_reporter_is_logged(
     assert all("Siti" not in m.params.get("name", "") for m in to(recorder, "group-x"))
     async with app.uow() as uow:
         views = await uow.audit.identity_views()
-    assert [(name, unit, complaint) for _, name, unit, _, complaint in views] == [("Pak andi", "DPUPR", code)]
+    assert [(v.officer, v.unit_code, v.complaint_code) for v in views] == [("Pak andi", "DPUPR", code)]

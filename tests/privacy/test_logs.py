@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 import uvicorn
+from fakes.telegram_server import Chat, FakeBotApi, User
+from fakes.whatsapp_server import PHONE_NUMBER_ID, VERSION, FakeGraphApi, WaUser
 from PIL import Image
 from PIL.ExifTags import Base
 from pydantic import SecretStr
@@ -33,8 +35,6 @@ from suarawarga.complaints.model import StaffRole
 from suarawarga.runtime import running, web_app
 from tests.channels.test_telegram_e2e import CODE, FAST, World
 from tests.channels.test_whatsapp_e2e import Phone
-from tests.fakes.telegram_server import Chat, FakeBotApi, User
-from tests.fakes.whatsapp_server import PHONE_NUMBER_ID, VERSION, FakeGraphApi, WaUser
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig
 

@@ -79,7 +79,8 @@ def inbound(channel: ChannelName, chat_id: str, text: str, external_id: str | No
 
 async def test_metrics_count_messages_latency_backlog_and_send_failures(app: App, clock: FrozenClock) -> None:
     """Processed messages per channel, the latency histogram, the outbox by state and age, and failed sends."""
-    app.senders[ChannelName.WHATSAPP] = refusing = Refusing()
+    refusing = Refusing()
+    app.register_sender(ChannelName.WHATSAPP, refusing)
     async with served(app) as (run, client):
         empty = await scrape(client)
         assert empty[("suarawarga_outbox_backlog", (("status", "pending"),))] == 0
@@ -125,7 +126,8 @@ async def test_metrics_count_messages_latency_backlog_and_send_failures(app: App
 @pytest.mark.parametrize("reason", ["failed", "retry"])
 async def test_send_failures_are_counted_by_reason(app: App, clock: FrozenClock, reason: str) -> None:
     """A sender reporting a permanent failure or a retry is counted under that reason."""
-    app.senders[ChannelName.WHATSAPP] = refusing = Refusing(reason)
+    refusing = Refusing(reason)
+    app.register_sender(ChannelName.WHATSAPP, refusing)
     async with served(app) as (run, client):
         await run.dispatcher.handle(inbound(ChannelName.WHATSAPP, "6281234567890", "halo"))
         await run.pump.drain()

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from suarawarga.__main__ import main
 from suarawarga.bootstrap import App
+from suarawarga.cli.main import main
 from suarawarga.config import Settings
 from tests.site.support import PRIVATE, client, populate
 

@@ -7,14 +7,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import SecretStr
-
-from suarawarga.bootstrap import App
-from suarawarga.bot.channels.whatsapp import WhatsAppChannel, whatsapp_channel
-from suarawarga.bot.messages import ChannelName, Outbound
-from suarawarga.runtime import Running, running, web_app
-from tests.fakes.serving import serve_app
-from tests.fakes.whatsapp_server import (
+from fakes.serving import serve_app
+from fakes.whatsapp_server import (
     APP_SECRET,
     PHONE_NUMBER_ID,
     TOKEN,
@@ -22,6 +16,12 @@ from tests.fakes.whatsapp_server import (
     VERSION,
     FakeGraphApi,
 )
+from pydantic import SecretStr
+
+from suarawarga.bootstrap import App
+from suarawarga.bot.channels.whatsapp import WhatsAppChannel, whatsapp_channel
+from suarawarga.bot.messages import ChannelName, Outbound
+from suarawarga.runtime import Running, running, web_app
 from tests.support.clock import FrozenClock
 
 

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from suarawarga.__main__ import build_parser, main
+from suarawarga.cli.main import build_parser, main
 from suarawarga.surveys.graphics import PosterLink, PosterText, qr_matrix, qr_poster, telegram_link, whatsapp_link
 
 HEADER = "submitted_at,persyaratan,prosedur,waktu,biaya,produk,kompetensi,perilaku,pengaduan,sarana,unit,saran"

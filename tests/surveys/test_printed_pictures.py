@@ -18,8 +18,8 @@ from matplotlib.text import Text
 from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 
-from suarawarga.__main__ import main
 from suarawarga.bootstrap import App
+from suarawarga.cli.main import main
 from suarawarga.jobs.digests import city_params, write_files
 from suarawarga.reports.digest import gather
 from suarawarga.surveys.definitions import Unsur

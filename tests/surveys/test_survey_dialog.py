@@ -210,7 +210,7 @@ async def test_limit_is_checked_again_at_confirmation(app: App, citizen: Convers
                 submitted_at=clock.now(),
                 answers=dict.fromkeys(UNSUR_ORDER, 2),
                 source=ResponseSource.CHAT,
-                citizen_id=found[0],
+                citizen_id=found.id,
             )
         )
         await uow.commit()

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 END = "__end__"  # a handler returns this to finish its flow
-STAY = "__stay__"  # a handler returns this to stay in its step without re-asking
+# A step returns this to stay in its step without re-asking; a global command returns it to go back to where the
+# chat was: the current step is asked again, or, with no flow active, the chat stays without one.
+STAY = "__stay__"
 COMMAND_CHOICE_PREFIX = "cmd:"  # a menu button that runs a global command, valid in any step
 AMBIGUOUS = "__ambiguous__"  # normalise's command for a typed answer that fits several options (args: labels)
 
@@ -149,7 +151,7 @@ class Turn:
 
 Prompt = Callable[[Turn], Awaitable[None]]
 Handle = Callable[[Turn], Awaitable[str]]
-Command = Callable[[Turn, str], Awaitable[str]]  # (turn, arguments) -> STAY, END or a flow switch
+Command = Callable[[Turn, str], Awaitable[str]]  # (turn, arguments) -> STAY (back to where it was), END or a switch
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +172,7 @@ class Flow:
     enter: Handle | None = None  # runs on entry; returns the first step to ask, or END (e.g. limit reached)
 
 
-class Engine:
+class ConversationEngine:
     """Runs one inbound through global commands, the current step, and the prompt of the next step."""
 
     def __init__(
@@ -258,6 +260,8 @@ class Engine:
                 await self._reprompt(turn)
                 return
             outcome = await handler(turn, args)
+            if outcome == STAY and state.flow is None:
+                outcome = END  # nothing to go back to: the chat is left without a flow, as after any command
             await self._after(turn, outcome, reprompt_on_stay=True)
             return
         flow = self.flows.get(state.flow or "")

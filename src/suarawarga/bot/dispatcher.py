@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from suarawarga.bot.attachments import MediaIntake
-from suarawarga.bot.conversation import ConversationState, Engine, Policy, Turn, offered
+from suarawarga.bot.conversation import ConversationEngine, ConversationState, Policy, Turn, offered
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.tasks import stop
@@ -57,11 +57,11 @@ class _Item:
 
 
 class Dispatcher:
-    """Runs inbound messages through the engine with exactly-once state changes and replies."""
+    """Runs inbound messages through the conversation engine with exactly-once state changes and replies."""
 
     def __init__(
         self,
-        engine: Engine,
+        conversations: ConversationEngine,
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
         policy: Policy,
@@ -76,7 +76,7 @@ class Dispatcher:
         metrics: Metrics | None = None,
         media: MediaIntake | None = None,
     ) -> None:
-        self.engine = engine
+        self.conversations = conversations
         self.uow_factory = uow_factory
         self.clock = clock
         self.policy = policy
@@ -211,7 +211,7 @@ class Dispatcher:
                     )
                 turn = Turn(inbound, state, uow, self.clock, self.policy, self.catalogue, self.media)
                 try:
-                    await self.engine.run(turn)
+                    await self.conversations.run(turn)
                 except Exception as exc:
                     log.exception("step failed in flow %s step %s", state.flow, state.step)
                     if self.metrics is not None:
@@ -224,7 +224,7 @@ class Dispatcher:
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
-            await uow.inbound.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
+            await uow.processed.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold, self.holder)
             await uow.commit()
         if erase and self.on_erase is not None:
@@ -256,7 +256,7 @@ class Dispatcher:
             )
             other = Turn(inbound, target, uow, self.clock, self.policy, self.catalogue)
             try:
-                await self.engine.start(other, flow, data)
+                await self.conversations.start(other, flow, data)
             except Exception as exc:
                 log.exception("handoff to flow %s failed", flow)
                 raise StepFailed from exc
@@ -290,7 +290,7 @@ class Dispatcher:
             by_channel.setdefault(item.inbound.key.channel, []).append(item.inbound.external_id)
         seen: set[tuple[str, str]] = set()
         for channel, ids in by_channel.items():
-            seen |= {(channel, e) for e in await uow.inbound.seen(ChannelName(channel), ids)}
+            seen |= {(channel, e) for e in await uow.processed.seen(ChannelName(channel), ids)}
         fresh: list[int] = []
         for index, item in enumerate(items):
             marker = (item.inbound.key.channel.value, item.inbound.external_id)
@@ -307,7 +307,7 @@ class Dispatcher:
         """Mark a message whose step failed as processed, reset the chat and say sorry, in one transaction."""
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            if await uow.inbound.seen(inbound.key.channel, [inbound.external_id]):
+            if await uow.processed.seen(inbound.key.channel, [inbound.external_id]):
                 return [[]], []
             states = await uow.conversations.load_many([inbound.key])
             state = states.get(inbound.key) or ConversationState(
@@ -316,7 +316,7 @@ class Dispatcher:
             state.clear()
             sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
             await uow.conversations.save_many({inbound.key: state}, now)
-            await uow.inbound.mark([(inbound.key.channel, inbound.external_id)], now)
+            await uow.processed.mark([(inbound.key.channel, inbound.external_id)], now)
             stored = await uow.outbox.add_many([sorry], now, self.hold, self.holder)
             await uow.commit()
         return [stored], stored

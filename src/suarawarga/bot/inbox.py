@@ -31,44 +31,21 @@ from suarawarga.storage.uow import UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 Parser = Callable[[dict[str, Any]], Awaitable[Inbound | None]]
-MAX_ATTEMPTS = 5  # a row that failed this often is dead-lettered: status failed, kept (and listed) until pruned
+# Tries to parse and handle a stored update: a row that failed this often is dead-lettered (status failed, kept
+# and listed until pruned).
+MAX_PARSE_ATTEMPTS = 5
 POLL_INTERVAL = 2.0  # seconds between drains when nobody wakes the processor (rows left by another process)
 SHARDED_POLL_INTERVAL = 0.1  # with several processes, rows stored by the others are found by polling
 PARSE_CONCURRENCY = 16  # rows of a batch parsed at the same time
 STORE_BATCH = 500  # most updates stored in one transaction
 
 
-def chat_of(channel: ChannelName, payload: dict[str, Any]) -> str | None:
-    """Return the chat a stored update belongs to (tolerant: None when the shape is unknown)."""
-
-    def pick(value: Any, *path: str) -> Any:
-        for key in path:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(key)
-        return value
-
-    if channel is ChannelName.TELEGRAM:
-        for kind in ("message", "edited_message", "channel_post", "my_chat_member", "chat_member"):
-            found = pick(payload, kind, "chat", "id")
-            if found is not None:
-                return str(found)
-        return (
-            str(
-                pick(payload, "callback_query", "message", "chat", "id")
-                or pick(payload, "callback_query", "from", "id")
-                or ""
-            )
-            or None
-        )
-    message = pick(payload, "message")
-    found = pick(message, "from") or pick(message, "from_user_id")
-    return str(found) if found else None
+# Each channel's reading of the chat a stored update belongs to (tolerant: None when the shape is unknown).
+ChatOf = Callable[[dict[str, Any]], str | None]
 
 
-def chat_hash(channel: ChannelName, payload: dict[str, Any]) -> int:
-    """Return the non-negative hash that assigns an update's chat to a shard."""
-    chat = chat_of(channel, payload)
+def chat_hash(channel: ChannelName, chat: str | None) -> int:
+    """Return the non-negative hash that assigns a chat's updates to a shard (0 when the chat is unknown)."""
     # surrogatepass: this runs before the adapter checked the ids, on whatever the webhook was sent (a lone
     # surrogate in a chat id made the webhook answer 500); the parser refuses such an update later.
     return zlib.crc32(f"{channel}:{chat}".encode("utf-8", "surrogatepass")) & 0x7FFFFFFF if chat else 0
@@ -89,10 +66,17 @@ class Acceptor(Protocol):
 class InboxWriter:
     """Stores updates durably, a group commit at a time; a web process that only accepts needs nothing else."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, on_new: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        on_new: Callable[[], None] | None = None,
+        chats: Mapping[ChannelName, ChatOf] | None = None,
+    ) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.on_new = on_new
+        self.chats = dict(chats or {})  # channel -> how to read the chat of its updates (to find their shard)
         self._commits: GroupCommit[_Update, bool] = GroupCommit(self._store_batch, max_batch=STORE_BATCH)
 
     async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
@@ -122,12 +106,17 @@ class InboxWriter:
                 results.append(single)
         return results
 
+    def chat_of(self, channel: ChannelName, payload: dict[str, Any]) -> str | None:
+        """Return the chat of a stored update, read by its channel (None for a channel not registered here)."""
+        read = self.chats.get(channel)
+        return read(payload) if read is not None else None
+
     async def _store(self, batch: list[_Update]) -> list[bool]:
         """Insert a batch in one transaction; say of each update whether it was new (only the first copy is)."""
         unique = {(c.value, e): (c, e, p) for c, e, p in reversed(batch)}  # copies of one update: the first
         async with self.uow_factory() as uow:
             fresh = await uow.inbox.add_many(
-                [(c, e, p, chat_hash(c, p)) for c, e, p in unique.values()], self.clock.now()
+                [(c, e, p, chat_hash(c, self.chat_of(c, p))) for c, e, p in unique.values()], self.clock.now()
             )
             await uow.commit()
         results = []
@@ -152,6 +141,7 @@ class InboxProcessor:
         shard: tuple[int, int] = (0, 1),
         poll_interval: float | None = None,
         limit: InputLimit | None = None,
+        chats: Mapping[ChannelName, ChatOf] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.dispatcher = dispatcher
@@ -168,7 +158,7 @@ class InboxProcessor:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drain_lock = asyncio.Lock()
-        self.writer = InboxWriter(uow_factory, clock, on_new=self._wake.set)
+        self.writer = InboxWriter(uow_factory, clock, on_new=self._wake.set, chats=chats)
 
     async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
         """Store an update and commit (see `InboxWriter.accept`), then wake the processor."""
@@ -231,7 +221,7 @@ class InboxProcessor:
                     if not isinstance(inbound, Exception):
                         raise inbound
                     log.warning("could not parse %s update %d: %s", channel, row_id, type(inbound).__name__)
-                    failed.append((row_id, type(inbound).__name__, attempts + 1 >= MAX_ATTEMPTS))
+                    failed.append((row_id, type(inbound).__name__, attempts + 1 >= MAX_PARSE_ATTEMPTS))
                     continue
                 if inbound is None:
                     done.append(row_id)
@@ -239,7 +229,7 @@ class InboxProcessor:
                     parsed.append((row_id, inbound, attempts))
             results = await asyncio.gather(
                 *(
-                    self.dispatcher.handle(inbound, last_attempt=attempts + 1 >= MAX_ATTEMPTS)
+                    self.dispatcher.handle(inbound, last_attempt=attempts + 1 >= MAX_PARSE_ATTEMPTS)
                     for _, inbound, attempts in parsed
                 ),
                 return_exceptions=True,
@@ -248,7 +238,7 @@ class InboxProcessor:
                 if isinstance(result, GaveUp):  # answered with the apology: a dead letter now
                     failed.append((row_id, str(result), True))
                 elif isinstance(result, BaseException):
-                    failed.append((row_id, type(result).__name__, attempts + 1 >= MAX_ATTEMPTS))
+                    failed.append((row_id, type(result).__name__, attempts + 1 >= MAX_PARSE_ATTEMPTS))
                 else:
                     done.append(row_id)
             await self._drop_over_limit(over)  # after the replies to the chat's earlier messages
@@ -273,7 +263,7 @@ class InboxProcessor:
                 channels[row_id],
                 row_id,
                 stage,
-                MAX_ATTEMPTS,
+                MAX_PARSE_ATTEMPTS,
                 error,
             )
             metrics = self.dispatcher.metrics
@@ -289,7 +279,7 @@ class InboxProcessor:
         over: list[tuple[int, ConversationKey | None]] = []
         for row in rows:
             channel = ChannelName(row[1])
-            chat = chat_of(channel, row[2]) if channel in self.parsers else None
+            chat = self.writer.chat_of(channel, row[2]) if channel in self.parsers else None
             key = ConversationKey(channel, chat) if chat is not None else None
             verdict = Admission.PROCESS if key is None else self.limit.admit(key, now)
             if verdict is Admission.PROCESS:

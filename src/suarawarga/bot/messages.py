@@ -170,7 +170,9 @@ class Outbound:
     language: str = "id"
     ask_location: bool = False  # the adapter may offer a "share location" button
     files: tuple[OutboundFile, ...] = ()
-    template: str | None = None  # message kind for a template send outside WhatsApp's 24-hour window
+    # A notice (not a reply): it may go out after the chat went quiet, e.g. past WhatsApp's 24-hour window. Its
+    # value names the kind of notice; each adapter decides how to render one (WhatsApp: the template for the kind).
+    notice: str | None = None
     id: str = ""  # outbox id, set when written to the outbox
 
     def to_payload(self) -> dict[str, Any]:
@@ -182,7 +184,7 @@ class Outbound:
             "language": self.language,
             "ask_location": self.ask_location,
             "files": [[f.kind.value, f.path, f.filename] for f in self.files],
-            "template": self.template,
+            "notice": self.notice,
         }
 
     @classmethod
@@ -196,9 +198,15 @@ class Outbound:
             language=payload.get("language", "id"),
             ask_location=bool(payload.get("ask_location", False)),
             files=tuple(OutboundFile(Attachment(f[0]), f[1], f[2]) for f in payload.get("files", [])),
-            template=payload.get("template"),
+            notice=notice_kind(payload),
             id=id,
         )
+
+
+def notice_kind(payload: Mapping[str, Any]) -> str | None:
+    """Return the notice kind of an outbox payload (older rows stored it as "template"), or None for a reply."""
+    kind = payload.get("notice", payload.get("template"))
+    return str(kind) if kind else None
 
 
 # `/command[@bot] args`: Telegram's command syntax, which the other channels accept as typed too.

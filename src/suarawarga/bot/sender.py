@@ -19,12 +19,11 @@ from suarawarga.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_SEND_ATTEMPTS = 8  # sends of one outbox message before it is given up as failed
 HOLD = timedelta(seconds=60)  # how long freshly committed messages belong to the in-process pump
 HOLD_MARGIN = timedelta(seconds=20)  # the pump starts no message this close to its hold's end (a slice takes seconds)
 CLAIM_LEASE = timedelta(seconds=120)  # how long the retry loop owns a message it claimed
 CLAIM_PER_CHAT = 8  # a chat's messages in one retry pass: a backlog neither fills the pass nor outlasts the lease
-PUMP_CHUNK = 32  # messages of whole chats handed to one delivery; chunks go out side by side
 PUMP_CHAT_SLICE = 4  # a chat's messages the pump hands over at once (Telegram's burst): other chats go meanwhile
 STALE_AFTER = timedelta(minutes=5)  # a reply this old with a later reply behind it is dropped, not sent
 ORDER_PATIENCE = 10.0  # seconds to keep asking the database whether a chat has an earlier message pending
@@ -230,7 +229,7 @@ class Delivery:
             await uow.outbox.set_platform_ids(report.platform_ids)
             for message_id, (error, wait) in report.retry.items():
                 tries = attempts.get(message_id, 0) + 1
-                if tries >= MAX_ATTEMPTS:
+                if tries >= MAX_SEND_ATTEMPTS:
                     await uow.outbox.mark_final(message_id, OutboxStatus.FAILED, error)
                 else:
                     await uow.outbox.mark_retry(message_id, error, now + (wait or backoff(tries)))
@@ -257,19 +256,6 @@ class Delivery:
         if not sendable:
             return SendReport()
         return await self.deliver([m for m, _ in sendable], {m.id: n for m, n in sendable}, in_turn=True)
-
-
-def chunks_by_chat(messages: Sequence[Outbound], size: int = PUMP_CHUNK) -> list[list[Outbound]]:
-    """Split messages into chunks of about `size`, never splitting one chat's messages (kept in order)."""
-    by_chat: dict[object, list[Outbound]] = {}
-    for message in messages:
-        by_chat.setdefault(message.key, []).append(message)
-    chunks: list[list[Outbound]] = [[]]
-    for group in by_chat.values():
-        if chunks[-1] and len(chunks[-1]) + len(group) > size:
-            chunks.append([])
-        chunks[-1].extend(group)
-    return [c for c in chunks if c]
 
 
 class OutboxPump:

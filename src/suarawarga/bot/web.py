@@ -1,7 +1,7 @@
-"""The web app that receives webhooks: one Starlette app for every channel, plus a health check.
+"""The web app that receives webhooks: one Starlette app for every channel's routes, plus a health check.
 
-Each route verifies the request before it parses it (Telegram's secret-token header, WhatsApp's HMAC over
-the raw body), stores the update through the inbox (committed), and only then answers 200.
+The routes are the channels' own (`Channel.routes`): each verifies the request before it parses it, stores the
+update through the inbox (committed), and only then answers 200. This module gives them the shared parts.
 
 Bodies are read by a `BodyReader`: at most a few at a time (a body is read before WhatsApp's signature can be
 checked, so anyone may send one), each within a deadline and a size limit. A client that goes away mid-upload
@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import math
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -23,13 +22,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from suarawarga.bot.inbox import Acceptor
-from suarawarga.bot.messages import ChannelName
-
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # bytes; Telegram and Meta deliveries are far smaller
-MAX_UPDATE_ID = 2**52  # Telegram's update ids are far smaller (Bot API ids have at most 52 significant bits)
 READ_SLOTS = 16  # bodies read at the same time per route: with MAX_BODY, at most ~16 MB held by uploads
 SLOT_WAIT = 5.0  # seconds a request may wait for a slot before it is told to come back later (503)
 BODY_TIMEOUT = 10.0  # seconds a whole body may take to arrive (webhooks send a few kB at once)
@@ -121,37 +116,6 @@ def load_json(body: bytes) -> Any:
     if _nesting(value) > MAX_DEPTH:
         raise ValueError("nested too deeply")
     return value
-
-
-def telegram_route(inbox: Acceptor, secret: str, too_old: Callable[[Any], bool] | None = None) -> Route:
-    """Return POST /telegram: secret header checked in constant time before the body is parsed.
-
-    `too_old(update)` tells of an update that is acknowledged but not stored (a replay past the message log).
-    """
-    expected = secret.encode()
-    reader = BodyReader()
-
-    async def receive(request: Request) -> Response:
-        given = request.headers.get("x-telegram-bot-api-secret-token", "").encode()
-        if not secrets.compare_digest(given, expected):
-            return PlainTextResponse("forbidden", status_code=403)
-        body = await reader.read(request)
-        if isinstance(body, Response):
-            return body
-        try:
-            update = load_json(body)
-            update_id = update["update_id"]
-        except (ValueError, KeyError, TypeError):
-            return PlainTextResponse("bad update", status_code=400)
-        # Strictly an integer: "42", 43.9 and true are not update ids (int() took them, and true became 1).
-        if type(update_id) is not int or not 0 <= update_id < MAX_UPDATE_ID:
-            return PlainTextResponse("bad update", status_code=400)
-        if too_old is not None and too_old(update):
-            return PlainTextResponse("ok")  # a 200 all the same: nothing to deliver again
-        await inbox.accept(ChannelName.TELEGRAM, str(update_id), update)
-        return PlainTextResponse("ok")
-
-    return Route("/telegram", receive, methods=["POST"])
 
 
 def metrics_route(render: Callable[[], Awaitable[bytes]]) -> Route:

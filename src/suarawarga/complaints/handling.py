@@ -29,17 +29,23 @@ from suarawarga.complaints.statistics import resolution
 from suarawarga.errors import NotAllowed, NotFound
 from suarawarga.storage.uow import UnitOfWork
 
-S = ComplaintStatus
+Status = ComplaintStatus  # short, for the table below
 # Which statuses each action may start from, and the status it leaves (None: unchanged).
 TRANSITIONS: dict[EventKind, tuple[frozenset[ComplaintStatus], ComplaintStatus | None]] = {
-    EventKind.ACCEPTED: (frozenset({S.DITERIMA, S.PERLU_DISPOSISI}), S.DIPROSES),
-    EventKind.INFO_REQUESTED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), S.MENUNGGU_INFO),
-    EventKind.INFO_PROVIDED: (frozenset({S.MENUNGGU_INFO}), S.DIPROSES),
-    EventKind.REPLIED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), None),
-    EventKind.TRANSFERRED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO, S.PERLU_DISPOSISI}), None),
-    EventKind.RESOLVED: (frozenset({S.DITERIMA, S.DIPROSES, S.MENUNGGU_INFO}), S.SELESAI),
-    EventKind.REOPENED: (frozenset({S.SELESAI}), S.DIPROSES),
-    EventKind.CLOSED: (frozenset({S.SELESAI}), S.DITUTUP),
+    EventKind.ACCEPTED: (frozenset({Status.DITERIMA, Status.PERLU_DISPOSISI}), Status.DIPROSES),
+    EventKind.INFO_REQUESTED: (
+        frozenset({Status.DITERIMA, Status.DIPROSES, Status.MENUNGGU_INFO}),
+        Status.MENUNGGU_INFO,
+    ),
+    EventKind.INFO_PROVIDED: (frozenset({Status.MENUNGGU_INFO}), Status.DIPROSES),
+    EventKind.REPLIED: (frozenset({Status.DITERIMA, Status.DIPROSES, Status.MENUNGGU_INFO}), None),
+    EventKind.TRANSFERRED: (
+        frozenset({Status.DITERIMA, Status.DIPROSES, Status.MENUNGGU_INFO, Status.PERLU_DISPOSISI}),
+        None,
+    ),
+    EventKind.RESOLVED: (frozenset({Status.DITERIMA, Status.DIPROSES, Status.MENUNGGU_INFO}), Status.SELESAI),
+    EventKind.REOPENED: (frozenset({Status.SELESAI}), Status.DIPROSES),
+    EventKind.CLOSED: (frozenset({Status.SELESAI}), Status.DITUTUP),
 }
 INVITE_LIFETIME = timedelta(hours=72)
 
@@ -50,6 +56,17 @@ class WrongStatus(NotAllowed):
     def __init__(self, status: ComplaintStatus) -> None:
         super().__init__(status.value)
         self.status = status
+
+
+def allows(kind: EventKind, status: ComplaintStatus) -> bool:
+    """Return whether the action `kind` may be taken on a complaint in `status` (the table above decides)."""
+    return status in TRANSITIONS[kind][0]
+
+
+def check_status(kind: EventKind, complaint: Complaint) -> None:
+    """Raise WrongStatus when the action `kind` does not fit the complaint's current status."""
+    if not allows(kind, complaint.status):
+        raise WrongStatus(complaint.status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +109,11 @@ async def _act(
     unit_id: int | None = None,
     actor: ActorKind | None = None,
 ) -> Complaint:
-    allowed, default_status = TRANSITIONS[kind]
-    if complaint.status not in allowed:
-        raise WrongStatus(complaint.status)
+    check_status(kind, complaint)
+    default_status = TRANSITIONS[kind][1]
     new_status = to_status or default_status or complaint.status
-    if kind is EventKind.REPLIED and complaint.status is S.DITERIMA:
-        new_status = S.DIPROSES  # a reply to the citizen means the OPD has taken the complaint up
+    if kind is EventKind.REPLIED and complaint.status is Status.DITERIMA:
+        new_status = Status.DIPROSES  # a reply to the citizen means the OPD has taken the complaint up
     changes: dict[str, object] = {}
     if new_status is not complaint.status:
         changes["status"] = new_status.value
@@ -171,14 +187,14 @@ async def transfer(
             EventKind.TRANSFERRED,
             now,
             reason,
-            to_status=S.PERLU_DISPOSISI,
+            to_status=Status.PERLU_DISPOSISI,
             unit_id=admin.id,
         )
     else:
         if target.id == complaint.unit_id:
             raise NotAllowed("already there")
         updated = await _act(
-            uow, staff, complaint, EventKind.TRANSFERRED, now, reason, to_status=S.DITERIMA, unit_id=target.id
+            uow, staff, complaint, EventKind.TRANSFERRED, now, reason, to_status=Status.DITERIMA, unit_id=target.id
         )
     return await _handled(uow, updated, complaint.unit_id)
 
@@ -236,7 +252,7 @@ async def join(
     claimed = await uow.staff.claim_invite(hash_invite(code), now, f"{channel}:{external_id}")
     if claimed is None:
         raise NotFound("invite")
-    unit_id, role = claimed
+    unit_id, role = claimed.unit_id, claimed.role
     unit = await uow.units.get(unit_id)
     if unit is None:
         raise NotFound("unit")
@@ -252,7 +268,7 @@ async def link_group(uow: UnitOfWork, code: str, channel: ChannelName, chat_id: 
     claimed = await uow.staff.claim_invite(hash_invite(code), now, f"{channel}:group:{chat_id}")
     if claimed is None:
         raise NotFound("invite")
-    unit = await uow.units.get(claimed[0])
+    unit = await uow.units.get(claimed.unit_id)
     if unit is None:
         raise NotFound("unit")
     await uow.staff.link_chat(unit.id, channel, chat_id, now)

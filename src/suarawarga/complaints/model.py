@@ -53,7 +53,6 @@ class EventKind(StrEnum):
     """Something that happened to a complaint."""
 
     FILED = "filed"
-    ROUTED = "routed"
     ACCEPTED = "accepted"
     INFO_REQUESTED = "info_requested"
     INFO_PROVIDED = "info_provided"

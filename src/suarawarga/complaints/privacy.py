@@ -12,6 +12,8 @@ from datetime import datetime
 
 from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import ActorKind, Complaint, Consent, EventKind
+from suarawarga.storage.citizens import ChatAccount
+from suarawarga.storage.complaints import Rating
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.surveys.model import StoredResponse
 
@@ -24,7 +26,7 @@ class ComplaintData:
     photos: int
     kecamatan: str | None = None
     answers: list[tuple[datetime, str]] = field(default_factory=list)  # their words to officers
-    ratings: list[tuple[int, str | None, int | None, datetime]] = field(default_factory=list)  # round, solved, score
+    ratings: list[Rating] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class CitizenData:
     citizen_id: int
     consent_at: datetime | None
     language: str
-    identities: list[tuple[str, str, datetime]]  # (channel, external id, since)
+    identities: list[ChatAccount]
     complaints: list[ComplaintData]
     survey_answers: int
     consents: list[Consent] = field(default_factory=list)
@@ -61,19 +63,19 @@ class Erasure:
 
 async def citizen_data(uow: UnitOfWork, channel: ChannelName, external_id: str) -> CitizenData | None:
     """Return everything stored about the citizen behind a chat account (None if nothing is)."""
-    citizen = await uow.citizens.get_by_identity(channel, external_id)
+    citizen = await uow.citizens.find(channel, external_id)
     if citizen is None:
         return None
-    citizen_id, consent_at, language = citizen
-    complaints = [await _complaint_data(uow, c) for c in await uow.complaints.for_citizen(citizen_id, limit=10_000)]
+    citizen_id = citizen.id
+    complaints = [await _complaint_data(uow, c) for c in await uow.complaints.for_citizen(citizen_id, limit=None)]
     surveys = []
     for response in await uow.surveys.for_citizen(citizen_id):
         unit = await uow.units.get(response.unit_id)
         surveys.append(SurveyData(unit.name if unit else "-", response))
     return CitizenData(
         citizen_id=citizen_id,
-        consent_at=consent_at,
-        language=language,
+        consent_at=citizen.consent_at,
+        language=citizen.language,
         identities=await uow.citizens.identities(citizen_id),
         complaints=complaints,
         survey_answers=len(surveys),
@@ -94,7 +96,7 @@ async def _complaint_data(uow: UnitOfWork, complaint: Complaint) -> ComplaintDat
         len(await uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)),
         kecamatan.name if kecamatan else None,
         answers,
-        await uow.jobs.ratings(complaint.id),
+        await uow.ratings.ratings(complaint.id),
     )
 
 
@@ -102,13 +104,13 @@ async def erase_citizen(uow: UnitOfWork, citizen_id: int, now: datetime) -> Eras
     """Erase a citizen's personal data; the caller commits, then deletes `files` from disk."""
     result = Erasure()
     identities = await uow.citizens.identities(citizen_id)
-    for complaint in await uow.complaints.for_citizen(citizen_id, limit=10_000):
+    for complaint in await uow.complaints.for_citizen(citizen_id, limit=None):
         result.files += [a.path for a in await uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)]
         await uow.complaints.unlink_citizen(complaint.id, now)
         result.complaints_kept += 1
         result.codes.append(complaint.code)
     result.survey_answers_kept = await uow.surveys.unlink_citizen(citizen_id)
-    for channel, external_id, _ in identities:
-        await uow.outbox.cancel_for(ChannelName(channel), external_id, "recipient erased their data")
+    for account in identities:
+        await uow.outbox.cancel_for(account.channel, account.external_id, "recipient erased their data")
     await uow.citizens.delete(citizen_id)
     return result

@@ -207,7 +207,6 @@ async def help_(turn: Turn, _args: str) -> str:
     turn.reply("help.text")
     if turn.state.flow is None:
         show_menu(turn)
-        return END
     return STAY
 
 
@@ -219,7 +218,6 @@ async def language(turn: Turn, args: str) -> str:
     turn.reply("language.changed")
     if turn.state.flow is None:
         show_menu(turn)
-        return END
     return STAY
 
 
@@ -228,7 +226,7 @@ async def remember_language(turn: Turn) -> None:
     channel, external_id = turn.inbound.key.channel, sender_of(turn)
     found = await turn.uow.citizens.find(channel, external_id)
     if found is not None:
-        await turn.uow.citizens.set_language(found[0], channel, external_id, turn.language)
+        await turn.uow.citizens.set_language(found.id, channel, external_id, turn.language)
     await turn.uow.staff.set_language(channel, external_id, turn.language)
 
 
@@ -252,7 +250,7 @@ def format_time(turn: Turn, moment: datetime) -> str:
 async def status(turn: Turn, args: str) -> str:
     """Show a complaint's history (status CODE), or the citizen's recent complaints."""
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    citizen_id = found[0] if found else None
+    citizen_id = found.id if found else None
     if args:
         code = normalise_code(args)
         try:
@@ -296,8 +294,6 @@ async def status(turn: Turn, args: str) -> str:
             )
         else:
             turn.reply("status.none")
-    if turn.state.flow is None:
-        return END
     return STAY
 
 

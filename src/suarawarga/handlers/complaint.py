@@ -32,7 +32,7 @@ PHONE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
 SUMMARY_DESCRIPTION_MAX = 300
 
 
-class S(StrEnum):
+class ComplaintStep(StrEnum):
     """Steps of the complaint flow; persisted by name."""
 
     CONSENT = "consent"
@@ -53,7 +53,7 @@ async def enter(turn: Turn) -> str:
     citizen_id = await ensure_consent(turn, ConsentPurpose.COMPLAINT)
     if citizen_id is not None and await _over_limit(turn, citizen_id):
         return END
-    return S.CATEGORY if citizen_id is not None else S.CONSENT
+    return ComplaintStep.CATEGORY if citizen_id is not None else ComplaintStep.CONSENT
 
 
 async def _over_limit(turn: Turn, citizen_id: int) -> bool:
@@ -79,7 +79,7 @@ async def on_consent(turn: Turn) -> str:
     citizen_id = await require_consent(turn, ConsentPurpose.COMPLAINT)
     if citizen_id is None:
         return END
-    return END if await _over_limit(turn, citizen_id) else S.CATEGORY
+    return END if await _over_limit(turn, citizen_id) else ComplaintStep.CATEGORY
 
 
 async def ask_category(turn: Turn) -> None:
@@ -98,7 +98,7 @@ async def on_category(turn: Turn) -> str:
     if category is None:
         raise UserInputError("complaint.category.pick")
     turn.data["category"] = category.code
-    return S.DESCRIPTION
+    return ComplaintStep.DESCRIPTION
 
 
 async def ask_description(turn: Turn) -> None:
@@ -129,7 +129,7 @@ async def on_description(turn: Turn) -> str:
         raise UserInputError("complaint.description.too_long", max=str(DESCRIPTION_MAX), length=str(len(text)))
     turn.data["description"] = text
     turn.data.pop("draft", None)
-    return S.LOCATION
+    return ComplaintStep.LOCATION
 
 
 async def ask_location(turn: Turn) -> None:
@@ -143,7 +143,7 @@ async def on_location(turn: Turn) -> str:
     if inbound.choice == "loc:skip":
         turn.data.pop("location", None)
         turn.data.pop("address", None)
-        return S.KECAMATAN
+        return ComplaintStep.KECAMATAN
     if inbound.location is not None:
         lat, lon = inbound.location
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -151,7 +151,11 @@ async def on_location(turn: Turn) -> str:
         turn.data["location"] = [lat, lon]
         turn.data.pop("address", None)
         area = await turn.uow.units.city_area()
-        return S.LOCATION_CHECK if area is not None and not area.contains(lat, lon) else S.KECAMATAN
+        return (
+            ComplaintStep.LOCATION_CHECK
+            if area is not None and not area.contains(lat, lon)
+            else ComplaintStep.KECAMATAN
+        )
     text = (inbound.text or "").strip()
     if not text:
         raise UserInputError("complaint.location.need")
@@ -165,18 +169,18 @@ async def on_location(turn: Turn) -> str:
 async def _kecamatan_from_address(turn: Turn, address: str) -> str:
     """Skip the kecamatan question when the address names exactly one kecamatan (itself or a kelurahan)."""
     kecamatan = await turn.uow.units.list(UnitKind.KECAMATAN)
-    names = [(u.name, u.code) for u in kecamatan] + list(await turn.uow.units.places())
+    names = [(u.name, u.code) for u in kecamatan] + [(p.name, p.unit_code) for p in await turn.uow.units.places()]
     code = kecamatan_named_in(address, names)
     unit = next((u for u in kecamatan if u.code == code), None)
     if unit is None:
-        return S.KECAMATAN
+        return ComplaintStep.KECAMATAN
     turn.data["kecamatan"] = unit.code
     turn.reply("complaint.kecamatan.inferred", kecamatan=unit.name)
     return _after_kecamatan(turn)
 
 
 def _after_kecamatan(turn: Turn) -> str:
-    return S.PHOTOS if turn.policy.max_photos > 0 else S.IDENTITY
+    return ComplaintStep.PHOTOS if turn.policy.max_photos > 0 else ComplaintStep.IDENTITY
 
 
 async def ask_location_check(turn: Turn) -> None:
@@ -196,10 +200,10 @@ async def ask_location_check(turn: Turn) -> None:
 async def on_location_check(turn: Turn) -> str:
     """Keep the point outside the city, or ask for the location again."""
     if turn.inbound.choice == "loccheck:yes":
-        return S.KECAMATAN
+        return ComplaintStep.KECAMATAN
     if turn.inbound.choice == "loccheck:no":
         turn.data.pop("location", None)
-        return S.LOCATION
+        return ComplaintStep.LOCATION
     raise UserInputError("input.pick_button")
 
 
@@ -233,7 +237,7 @@ async def ask_photos(turn: Turn) -> None:
 async def on_photos(turn: Turn) -> str:
     """Collect photos until the citizen is done or the maximum is reached."""
     if turn.inbound.choice == "photos:done":
-        return S.IDENTITY
+        return ComplaintStep.IDENTITY
     photos = photos_in(turn.inbound)
     if not photos:
         raise UserInputError("complaint.photos.need_photo")
@@ -242,7 +246,7 @@ async def on_photos(turn: Turn) -> str:
     stored += await accept_photos(turn, photos[:room], "photo", stored)
     if len(stored) >= turn.policy.max_photos:
         turn.reply("complaint.photos.full", max=str(turn.policy.max_photos))
-        return S.IDENTITY
+        return ComplaintStep.IDENTITY
     turn.reply(
         "complaint.photos.received",
         (Choice("photos:done", "complaint.photos.done", means=Means.NO),),
@@ -275,8 +279,8 @@ async def on_identity(turn: Turn) -> str:
     if mode is IdentityMode.ANONIM:
         turn.data.pop("name", None)
         turn.data.pop("contact", None)
-        return S.CONFIRM
-    return S.NAME
+        return ComplaintStep.CONFIRM
+    return ComplaintStep.NAME
 
 
 async def ask_name(turn: Turn) -> None:
@@ -290,7 +294,7 @@ async def on_name(turn: Turn) -> str:
     if letter_count(text) < NAME_MIN or len(text) > NAME_MAX:
         raise UserInputError("complaint.name.invalid", min=str(NAME_MIN), max=str(NAME_MAX))
     turn.data["name"] = text
-    return S.CONTACT
+    return ComplaintStep.CONTACT
 
 
 async def ask_contact(turn: Turn) -> None:
@@ -302,12 +306,12 @@ async def on_contact(turn: Turn) -> str:
     """Store the phone number (typed or shared), or go on without."""
     if turn.inbound.choice == "contact:skip":
         turn.data.pop("contact", None)
-        return S.CONFIRM
+        return ComplaintStep.CONFIRM
     phone = (turn.inbound.contact or turn.inbound.text or "").strip()
     if not PHONE.match(phone):
         raise UserInputError("complaint.contact.invalid")
     turn.data["contact"] = re.sub(r"[ -]", "", phone)
-    return S.CONFIRM
+    return ComplaintStep.CONFIRM
 
 
 async def ask_confirm(turn: Turn) -> None:
@@ -387,19 +391,19 @@ async def on_confirm(turn: Turn) -> str:
 
 FLOW = Flow(
     name="complaint",
-    first=S.CATEGORY,
+    first=ComplaintStep.CATEGORY,
     enter=enter,
     steps={
-        S.CONSENT: Step(ask_consent, on_consent),
-        S.CATEGORY: Step(ask_category, on_category),
-        S.DESCRIPTION: Step(ask_description, on_description),
-        S.LOCATION: Step(ask_location, on_location),
-        S.LOCATION_CHECK: Step(ask_location_check, on_location_check),
-        S.KECAMATAN: Step(ask_kecamatan, on_kecamatan),
-        S.PHOTOS: Step(ask_photos, on_photos),
-        S.IDENTITY: Step(ask_identity, on_identity),
-        S.NAME: Step(ask_name, on_name),
-        S.CONTACT: Step(ask_contact, on_contact),
-        S.CONFIRM: Step(ask_confirm, on_confirm),
+        ComplaintStep.CONSENT: Step(ask_consent, on_consent),
+        ComplaintStep.CATEGORY: Step(ask_category, on_category),
+        ComplaintStep.DESCRIPTION: Step(ask_description, on_description),
+        ComplaintStep.LOCATION: Step(ask_location, on_location),
+        ComplaintStep.LOCATION_CHECK: Step(ask_location_check, on_location_check),
+        ComplaintStep.KECAMATAN: Step(ask_kecamatan, on_kecamatan),
+        ComplaintStep.PHOTOS: Step(ask_photos, on_photos),
+        ComplaintStep.IDENTITY: Step(ask_identity, on_identity),
+        ComplaintStep.NAME: Step(ask_name, on_name),
+        ComplaintStep.CONTACT: Step(ask_contact, on_contact),
+        ComplaintStep.CONFIRM: Step(ask_confirm, on_confirm),
     },
 )

@@ -25,10 +25,10 @@ async def ensure_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
     if found is None:
         return None
-    if purpose not in {c.purpose for c in await turn.uow.citizens.consents(found[0])}:
+    if purpose not in {c.purpose for c in await turn.uow.citizens.consents(found.id)}:
         return None
-    turn.data["citizen"] = found[0]
-    return found[0]
+    turn.data["citizen"] = found.id
+    return found.id
 
 
 async def require_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
@@ -45,8 +45,8 @@ async def require_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
     if found is None:
         citizen_id = await turn.uow.citizens.register(channel, external_id, turn.language, now, consent=True)
     else:
-        citizen_id = found[0]
-        if found[1] is None:
+        citizen_id = found.id
+        if found.consent_at is None:
             await turn.uow.citizens.set_consent(citizen_id, now)
     await turn.uow.citizens.give_consent(citizen_id, purpose, now, notice_version(turn.catalogue, purpose))
     turn.data["citizen"] = citizen_id

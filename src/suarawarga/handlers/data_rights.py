@@ -23,7 +23,7 @@ async def my_data(turn: Turn, _args: str) -> str:
     data = await citizen_data(turn.uow, turn.inbound.key.channel, sender_of(turn))
     if data is None:
         turn.reply("data.none")
-        return STAY if turn.state.flow else END
+        return STAY
     consents = "\n".join(
         turn.text(
             "data.consent",
@@ -34,8 +34,8 @@ async def my_data(turn: Turn, _args: str) -> str:
         for c in data.consents
     ) or turn.text("data.no_complaints")
     identities = "\n".join(
-        turn.text("data.identity", channel=channel, id=_mask(external_id), since=format_time(turn, since))
-        for channel, external_id, since in data.identities
+        turn.text("data.identity", channel=a.channel, id=_mask(a.external_id), since=format_time(turn, a.since))
+        for a in data.identities
     )
     complaints = "\n".join(_complaint(turn, item) for item in data.complaints) or turn.text("data.no_complaints")
     surveys = "\n".join(_survey(turn, item) for item in data.surveys) or turn.text("data.no_complaints")
@@ -47,7 +47,7 @@ async def my_data(turn: Turn, _args: str) -> str:
         complaints=complaints,
         surveys=surveys,
     )
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 def _complaint(turn: Turn, item: ComplaintData) -> str:
@@ -75,11 +75,11 @@ def _complaint(turn: Turn, item: ComplaintData) -> str:
     lines += [
         turn.text(
             "data.complaint.rating",
-            at=format_time(turn, at),
-            solved=turn.text(f"rating.solved.{solved}") if solved else "-",
-            score=str(score) if score is not None else "-",
+            at=format_time(turn, r.updated_at),
+            solved=turn.text(f"rating.solved.{r.solved}") if r.solved else "-",
+            score=str(r.score) if r.score is not None else "-",
         )
-        for _, solved, score, at in item.ratings
+        for r in item.ratings
     ]
     return "\n".join(lines)
 
@@ -107,7 +107,7 @@ def _survey(turn: Turn, item: SurveyData) -> str:
     )
 
 
-class E(StrEnum):
+class ErasureStep(StrEnum):
     """Steps of the erasure flow."""
 
     CONFIRM = "confirm"
@@ -121,10 +121,10 @@ async def erase_command(turn: Turn, _args: str) -> str:
 
 async def erase_enter(turn: Turn) -> str:
     """Stop at once when nothing is stored."""
-    if await turn.uow.citizens.get_by_identity(turn.inbound.key.channel, sender_of(turn)) is None:
+    if await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn)) is None:
         turn.reply("data.none")
         return END
-    return E.CONFIRM
+    return ErasureStep.CONFIRM
 
 
 async def ask_confirm(turn: Turn) -> None:
@@ -139,11 +139,11 @@ async def on_confirm(turn: Turn) -> str:
         return END
     if turn.inbound.choice != "erase:yes":
         raise UserInputError("input.pick_button")
-    found = await turn.uow.citizens.get_by_identity(turn.inbound.key.channel, sender_of(turn))
+    found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
     if found is None:
         turn.reply("data.none")
         return END
-    erasure = await erase_citizen(turn.uow, found[0], turn.clock.now())
+    erasure = await erase_citizen(turn.uow, found.id, turn.clock.now())
     turn.erase_files.extend(erasure.files)
     # A draft kept for `lanjut` goes with the chat's state; its photos are already on disk.
     turn.erase_files.extend(draft_files(turn.state.parked))
@@ -158,4 +158,9 @@ async def on_confirm(turn: Turn) -> str:
     return END
 
 
-ERASE_FLOW = Flow(name="erase", first=E.CONFIRM, enter=erase_enter, steps={E.CONFIRM: Step(ask_confirm, on_confirm)})
+ERASE_FLOW = Flow(
+    name="erase",
+    first=ErasureStep.CONFIRM,
+    enter=erase_enter,
+    steps={ErasureStep.CONFIRM: Step(ask_confirm, on_confirm)},
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from suarawarga.bot.conversation import END, STAY, Turn
+from suarawarga.bot.conversation import STAY, Turn
 from suarawarga.complaints.model import normalise_code
 from suarawarga.handlers import common, staff
 
@@ -23,14 +23,14 @@ async def status_command(turn: Turn, args: str) -> str:
     """Show a complaint's status to its officer, or the citizen's status view within the look-up limit."""
     code = normalise_code(args) if args.strip() else None
     if code is not None and await staff.officer_status(turn, code):
-        return STAY if turn.state.flow else END
+        return STAY
     if not args.strip():
         return await common.status(turn, args)
     now = turn.clock.now()
     key = chat_hash(turn)
     if await turn.uow.lookups.failures_since(key, now - LOOKUP_WINDOW) >= FAILED_LOOKUPS_MAX:
         turn.reply("status.too_many", minutes=str(int(LOOKUP_WINDOW.total_seconds() // 60)))
-        return STAY if turn.state.flow else END
+        return STAY
     outcome = await common.status(turn, args)
     if turn.replies and turn.replies[-1].text_key == "status.not_found":
         await turn.uow.lookups.add_failure(key, now, now - LOOKUP_WINDOW)

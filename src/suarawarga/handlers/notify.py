@@ -44,11 +44,6 @@ def staff_actions(code: str, confidential: bool = False) -> tuple[Choice, ...]:
     return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {action} {code}", f"staff.button.{action}") for action in actions)
 
 
-async def unit_targets(ctx: Notifier, unit_id: int) -> list[ConversationKey]:
-    """Return where a unit's notifications go: its linked groups, or else its officers' private chats."""
-    return [key for key, _ in await unit_recipients(ctx, unit_id)]
-
-
 def officer_recipient(staff: Staff) -> tuple[ConversationKey, str]:
     """Return an officer's private chat and the language they chose."""
     return ConversationKey(ChannelName(staff.channel), staff.chat_id), staff.language
@@ -134,7 +129,7 @@ async def announce_complaint(
                 choices=staff_actions(complaint.code, complaint.identity_mode is IdentityMode.RAHASIA),
                 language=language,
                 files=tuple(OutboundFile(Attachment.PHOTO, p.path) for p in photos),
-                template="complaint_new",
+                notice="complaint_new",
             )
         )
 
@@ -162,7 +157,7 @@ def _reporter(ctx: Notifier, complaint: Complaint, language: str) -> str:
 async def tell_unit(ctx: Notifier, unit_id: int, text_key: str, **params: str) -> None:
     """Send a short message about a complaint to a unit's officers."""
     for key, language in await unit_recipients(ctx, unit_id):
-        ctx.notify(Outbound(key=key, text_key=text_key, params=params, language=language, template="staff_update"))
+        ctx.notify(Outbound(key=key, text_key=text_key, params=params, language=language, notice="staff_update"))
 
 
 def citizen_key(complaint: Complaint) -> ConversationKey | None:
@@ -178,7 +173,7 @@ def tell_citizen(
     text_key: str,
     choices: tuple[Choice, ...] = (),
     files: tuple[OutboundFile, ...] = (),
-    template: str = "complaint_update",
+    notice: str = "complaint_update",
     **params: str,
 ) -> bool:
     """Send the citizen an update about their complaint; False when they cannot be reached (anonymous)."""
@@ -193,7 +188,7 @@ def tell_citizen(
             choices=choices,
             language=complaint.language,
             files=files,
-            template=template,
+            notice=notice,
         )
     )
     return True

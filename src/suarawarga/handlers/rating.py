@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, STAY, Turn
 from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints import handling
@@ -51,7 +51,7 @@ async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now:
             complaint,
             "rating.survey_invite",
             (Choice(f"{COMMAND_CHOICE_PREFIX}survei {unit.code}", "rating.survey_button"),),
-            template="survey_invitation",
+            notice="survey_invitation",
             unit=unit.name,
         )
 
@@ -61,14 +61,14 @@ async def rate(turn: Turn, args: str) -> str:
     parts = args.split()
     if not parts:
         turn.reply("usage.nilai")
-        return STAY if turn.state.flow else END
+        return STAY
     code = normalise_code(parts[0])
     answer = parts[1].lower() if len(parts) > 1 else ""
     complaint = await turn.uow.complaints.by_code(code) if code else None
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if complaint is None or found is None or complaint.citizen_id != found[0]:
+    if complaint is None or found is None or complaint.citizen_id != found.id:
         turn.reply("status.not_found", code=(parts[0] if parts else "")[:20])
-        return STAY if turn.state.flow else END
+        return STAY
     history = await turn.uow.complaints.history(complaint.id)
     round_ = handling.resolution_round(history)
     now = turn.clock.now()
@@ -76,13 +76,13 @@ async def rate(turn: Turn, args: str) -> str:
     if round_ == 0 or unit is None:
         turn.reply("rating.not_resolved", code=complaint.code)
     elif answer in {s.value for s in Solved}:
-        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, solved=answer)
+        await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, solved=answer)
         if answer == Solved.BELUM and complaint.status is ComplaintStatus.SELESAI:
             await _reopen(turn, complaint, turn.text("rating.reason.not_solved"))
         turn.reply("rating.ask_score", score_choices(complaint.code), code=complaint.code)
     elif answer.isdigit() and 1 <= int(answer) <= 4:
         score = int(answer)
-        await turn.uow.jobs.rate(complaint.id, round_, unit.id, now, score=score)
+        await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, score=score)
         if complaint.status is not ComplaintStatus.SELESAI:
             turn.reply("rating.thanks", code=complaint.code)  # already reopened (or closed): just keep the score
         elif score <= LOW_SCORE:
@@ -93,7 +93,7 @@ async def rate(turn: Turn, args: str) -> str:
             await invite_to_survey(turn, handled.complaint, unit, now)
     else:
         turn.reply("input.pick_button")
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def _reopen(turn: Turn, complaint: Complaint, reason: str) -> None:

@@ -1,8 +1,8 @@
-"""The one list of flows and commands the bot knows; the composition root builds the engine from it."""
+"""The one list of flows and commands the bot knows; the composition root builds the conversation engine from it."""
 
 from __future__ import annotations
 
-from suarawarga.bot.conversation import Command, Engine, Flow
+from suarawarga.bot.conversation import Command, ConversationEngine, Flow
 from suarawarga.handlers import common, complaint, data_rights, lookup, rating, staff, staff_admin, survey
 from suarawarga.handlers.common import Cmd
 
@@ -39,9 +39,9 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def build_engine(extra_flows: tuple[Flow, ...] = ()) -> Engine:
-    """Return the engine with every flow, command and keyword."""
-    return Engine(
+def build_conversation_engine(extra_flows: tuple[Flow, ...] = ()) -> ConversationEngine:
+    """Return the conversation engine with every flow, command and keyword."""
+    return ConversationEngine(
         flows={flow.name: flow for flow in FLOWS + extra_flows},
         commands=COMMANDS,
         keywords=common.KEYWORDS,

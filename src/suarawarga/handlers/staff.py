@@ -90,20 +90,19 @@ async def staff_action(turn: Turn, args: str) -> str:
         action = Action(word)
     except ValueError:
         turn.reply("error.unknown_command")
-        return STAY if turn.state.flow else END
+        return STAY
     if code is None:
         usage(turn, "usage.tindak", rest)
-        return STAY if turn.state.flow else END
+        return STAY
     found = await _authorised(turn, code)
     if found is not None:
         staff, complaint = found
         if action is Action.IDENTITY:
             await _show_identity(turn, staff, complaint)
-            return STAY if turn.state.flow else END
-        allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[action]]
-        if complaint.status not in allowed:
-            turn.reply("staff.wrong_status", code=complaint.code, status=_status_label(turn, complaint.status))
-        elif action is Action.ACCEPT:
+            return STAY
+        if not _fits(turn, action, complaint):
+            return STAY
+        if action is Action.ACCEPT:
             handled = await handling.accept(turn.uow, staff, complaint, turn.clock.now())
             turn.reply("staff.accepted", code=complaint.code, officer=staff.name)
             tell_citizen(turn, handled.complaint, "update.accepted", unit=handled.unit.name)
@@ -113,7 +112,7 @@ async def staff_action(turn: Turn, args: str) -> str:
                 return turn.start_flow("staff", action=action.value, code=complaint.code)
             turn.handoff(private, "staff", action=action.value, code=complaint.code)
             turn.reply("staff.continue_private", officer=staff.name, code=complaint.code)
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None:
@@ -140,7 +139,7 @@ async def _show_identity(turn: Turn, staff: Staff, complaint: Complaint) -> None
         turn.reply("staff.identity.sent_private", officer=staff.name, code=complaint.code)
 
 
-class S(StrEnum):
+class OfficerStep(StrEnum):
     """Steps of the officer's flow; persisted by name."""
 
     INFO = "info"
@@ -152,10 +151,10 @@ class S(StrEnum):
 
 
 FIRST_STEP = {
-    Action.INFO: S.INFO,
-    Action.REPLY: S.REPLY,
-    Action.TRANSFER: S.TRANSFER_TARGET,
-    Action.RESOLVE: S.RESOLVE_NOTE,
+    Action.INFO: OfficerStep.INFO,
+    Action.REPLY: OfficerStep.REPLY,
+    Action.TRANSFER: OfficerStep.TRANSFER_TARGET,
+    Action.RESOLVE: OfficerStep.RESOLVE_NOTE,
 }
 
 
@@ -179,11 +178,17 @@ async def _again(turn: Turn) -> tuple[Staff, Complaint] | None:
     found = await _authorised(turn, turn.data["code"])
     if found is None:
         return None
-    allowed, _ = handling.TRANSITIONS[ACTION_EVENTS[Action(turn.data["action"])]]
-    if found[1].status not in allowed:
-        turn.reply("staff.wrong_status", code=found[1].code, status=_status_label(turn, found[1].status))
-        return None
-    return found
+    return found if _fits(turn, Action(turn.data["action"]), found[1]) else None
+
+
+def _fits(turn: Turn, action: Action, complaint: Complaint) -> bool:
+    """Ask the domain whether the action fits the complaint's status; if not, tell the officer, and say no."""
+    try:
+        handling.check_status(ACTION_EVENTS[action], complaint)
+    except handling.WrongStatus as exc:
+        turn.reply("staff.wrong_status", code=complaint.code, status=_status_label(turn, exc.status))
+        return False
+    return True
 
 
 async def ask_info(turn: Turn) -> None:
@@ -203,7 +208,7 @@ async def on_info(turn: Turn) -> str:
         handled.complaint,
         "update.info_requested",
         (Choice(f"{COMMAND_CHOICE_PREFIX}jawab {handled.complaint.code}", "update.answer_button"),),
-        template="info_request",
+        notice="info_request",
         question=question,
     )
     turn.reply("staff.info.sent" if reached else "staff.anonymous", code=handled.complaint.code)
@@ -242,7 +247,7 @@ async def on_transfer_target(turn: Turn) -> str:
     if not choice.startswith("xfer:"):
         raise UserInputError("input.pick_button")
     turn.data["target"] = choice.removeprefix("xfer:")
-    return S.TRANSFER_REASON
+    return OfficerStep.TRANSFER_REASON
 
 
 async def ask_transfer_reason(turn: Turn) -> None:
@@ -284,7 +289,7 @@ async def ask_resolve_note(turn: Turn) -> None:
 async def on_resolve_note(turn: Turn) -> str:
     """Store the resolution note."""
     turn.data["note"] = _text(turn)
-    return S.RESOLVE_PHOTOS
+    return OfficerStep.RESOLVE_PHOTOS
 
 
 async def ask_resolve_photos(turn: Turn) -> None:
@@ -328,20 +333,20 @@ async def on_resolve_photos(turn: Turn) -> str:
 
 STAFF_FLOW = Flow(
     name="staff",
-    first=S.REPLY,
+    first=OfficerStep.REPLY,
     enter=staff_enter,
     steps={
-        S.INFO: Step(ask_info, on_info),
-        S.REPLY: Step(ask_reply, on_reply),
-        S.TRANSFER_TARGET: Step(ask_transfer_target, on_transfer_target),
-        S.TRANSFER_REASON: Step(ask_transfer_reason, on_transfer_reason),
-        S.RESOLVE_NOTE: Step(ask_resolve_note, on_resolve_note),
-        S.RESOLVE_PHOTOS: Step(ask_resolve_photos, on_resolve_photos),
+        OfficerStep.INFO: Step(ask_info, on_info),
+        OfficerStep.REPLY: Step(ask_reply, on_reply),
+        OfficerStep.TRANSFER_TARGET: Step(ask_transfer_target, on_transfer_target),
+        OfficerStep.TRANSFER_REASON: Step(ask_transfer_reason, on_transfer_reason),
+        OfficerStep.RESOLVE_NOTE: Step(ask_resolve_note, on_resolve_note),
+        OfficerStep.RESOLVE_PHOTOS: Step(ask_resolve_photos, on_resolve_photos),
     },
 )
 
 
-class A(StrEnum):
+class AnswerStep(StrEnum):
     """Steps of the citizen's answer flow."""
 
     ANSWER = "answer"
@@ -352,15 +357,15 @@ async def answer_command(turn: Turn, args: str) -> str:
     code = normalise_code(args) if args.strip() else await _only_waiting(turn)
     if code is None:
         usage(turn, "usage.jawab", args)
-        return STAY if turn.state.flow else END
+        return STAY
     return turn.start_flow("answer", code=code)
 
 
 async def _only_waiting(turn: Turn) -> str | None:
     """Return the code of the citizen's one complaint waiting for their answer, if exactly one does."""
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    mine = await turn.uow.complaints.for_citizen(found[0]) if found else []
-    waiting = [c.code for c in mine if c.status is ComplaintStatus.MENUNGGU_INFO]
+    mine = await turn.uow.complaints.for_citizen(found.id) if found else []
+    waiting = [c.code for c in mine if handling.allows(EventKind.INFO_PROVIDED, c.status)]
     return waiting[0] if len(waiting) == 1 else None
 
 
@@ -377,16 +382,16 @@ async def answer_enter(turn: Turn) -> str:
     """Check the complaint is the citizen's and waits for their answer."""
     complaint = await turn.uow.complaints.by_code(turn.data.get("code", ""))
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if complaint is None or found is None or complaint.citizen_id != found[0]:
+    if complaint is None or found is None or complaint.citizen_id != found.id:
         turn.reply("status.not_found", code=str(turn.data.get("code", ""))[:20])
         return END
-    if complaint.status is not ComplaintStatus.MENUNGGU_INFO:
+    if not handling.allows(EventKind.INFO_PROVIDED, complaint.status):
         turn.reply("answer.not_waiting", code=complaint.code, status=_status_label(turn, complaint.status))
         return END
     history = await turn.uow.complaints.history(complaint.id)
     questions = [e.note for e in history if e.kind is EventKind.INFO_REQUESTED and e.note]
     turn.data["question"] = questions[-1] if questions else ""
-    return A.ANSWER
+    return AnswerStep.ANSWER
 
 
 async def ask_answer(turn: Turn) -> None:
@@ -401,7 +406,7 @@ async def on_answer(turn: Turn) -> str:
     if not photos and (letter_count(text) < TEXT_MIN or len(text) > TEXT_MAX):
         raise UserInputError("staff.text_length", min=str(TEXT_MIN), max=str(TEXT_MAX))
     complaint = await turn.uow.complaints.by_code(turn.data["code"])
-    if complaint is None or complaint.status is not ComplaintStatus.MENUNGGU_INFO:
+    if complaint is None or not handling.allows(EventKind.INFO_PROVIDED, complaint.status):
         turn.reply("answer.not_waiting", code=turn.data["code"], status="-")
         return END
     # Fetched only now that the answer is taken (kind "photo" as on filing).
@@ -413,7 +418,9 @@ async def on_answer(turn: Turn) -> str:
     return END
 
 
-ANSWER_FLOW = Flow(name="answer", first=A.ANSWER, enter=answer_enter, steps={A.ANSWER: Step(ask_answer, on_answer)})
+ANSWER_FLOW = Flow(
+    name="answer", first=AnswerStep.ANSWER, enter=answer_enter, steps={AnswerStep.ANSWER: Step(ask_answer, on_answer)}
+)
 
 
 async def join_command(turn: Turn, args: str) -> str:
@@ -423,7 +430,7 @@ async def join_command(turn: Turn, args: str) -> str:
         return END
     if not args.strip():
         usage(turn, "usage.gabung", "")
-        return STAY if turn.state.flow else END
+        return STAY
     try:
         unit, role = await handling.join(
             turn.uow,
@@ -441,14 +448,14 @@ async def join_command(turn: Turn, args: str) -> str:
         await turn.uow.staff.set_language(turn.inbound.key.channel, sender_of(turn), turn.language)  # as chosen so far
         turn.reply("staff.join.ok", unit=unit.name, role=turn.text(f"staff.role.{role}"))
         await _send_backlog(turn, unit)
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def link_command(turn: Turn, args: str) -> str:
     """`hubungkan CODE` in a group: post the invite's unit's complaints to this group."""
     if not turn.inbound.group:
         turn.reply("staff.link.group_only")
-        return STAY if turn.state.flow else END
+        return STAY
     if not args.strip():
         usage(turn, "usage.hubungkan", "")
         return END
@@ -497,7 +504,7 @@ async def queue_command(turn: Turn, _args: str) -> str:
         unit_ids = [u for u in linked if any(can_handle(s, u, admin.id if admin else None) for s in memberships)]
     if not unit_ids:
         turn.reply("staff.not_allowed")
-        return STAY if turn.state.flow else END
+        return STAY
     now = turn.clock.now()
     for unit_id in dict.fromkeys(unit_ids):
         unit = await turn.uow.units.get(unit_id)
@@ -519,7 +526,7 @@ async def queue_command(turn: Turn, _args: str) -> str:
         ]
         buttons = [Choice(f"{COMMAND_CHOICE_PREFIX}{Cmd.ACT} {c.code}", "label", {"label": c.code}) for c in open_]
         turn.reply("staff.queue", buttons, unit=unit.name, items="\n".join(lines), count=str(len(open_)))
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 def allowed_actions(complaint: Complaint) -> tuple[Choice, ...]:
@@ -528,7 +535,7 @@ def allowed_actions(complaint: Complaint) -> tuple[Choice, ...]:
         a
         for a in Action
         if (a is Action.IDENTITY and complaint.identity_mode is IdentityMode.RAHASIA)
-        or (a in ACTION_EVENTS and complaint.status in handling.TRANSITIONS[ACTION_EVENTS[a]][0])
+        or (a in ACTION_EVENTS and handling.allows(ACTION_EVENTS[a], complaint.status))
     ]
     return tuple(Choice(f"{COMMAND_CHOICE_PREFIX}st {a} {complaint.code}", f"staff.button.{a}") for a in actions)
 
@@ -538,7 +545,7 @@ async def act_command(turn: Turn, args: str) -> str:
     code = normalise_code(args)
     if code is None:
         usage(turn, "usage.tindak", args)
-        return STAY if turn.state.flow else END
+        return STAY
     found = await _authorised(turn, code)
     if found is not None:
         complaint = found[1]
@@ -555,7 +562,7 @@ async def act_command(turn: Turn, args: str) -> str:
             )
             if not actions:
                 turn.reply("staff.card.no_action")
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def officer_status(turn: Turn, code: str) -> bool:
@@ -572,7 +579,7 @@ async def officer_status(turn: Turn, code: str) -> bool:
     except (NotAllowed, NotFound):
         return False
     found = await turn.uow.citizens.find(turn.inbound.key.channel, sender_of(turn))
-    if found is not None and complaint.citizen_id == found[0]:
+    if found is not None and complaint.citizen_id == found.id:
         return False
     unit = await turn.uow.units.get(complaint.unit_id)
     category = await turn.uow.categories.get(complaint.category_id)

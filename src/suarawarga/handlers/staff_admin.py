@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from suarawarga.bot.conversation import END, STAY, Turn
+from suarawarga.bot.conversation import STAY, Turn
 from suarawarga.complaints import handling, staffing
 from suarawarga.complaints.model import Staff, StaffRole, Unit
 from suarawarga.errors import NotAllowed, NotFound
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def _done(turn: Turn) -> str:
-    return STAY if turn.state.flow else END
+    return STAY
 
 
 async def _managers(turn: Turn, unit_id: int) -> list[Staff]:

@@ -40,7 +40,7 @@ SARAN_MAX = 2000
 SKIP = "skip"
 
 
-class S(StrEnum):
+class SurveyStep(StrEnum):
     """Steps of the survey flow; persisted by name."""
 
     CONSENT = "consent"
@@ -65,12 +65,12 @@ class S(StrEnum):
     CONFIRM = "confirm"
 
 
-QUESTION_STEPS: dict[Unsur, S] = {unsur: S(f"q_{unsur.value}") for unsur in UNSUR_ORDER}
-PROFILE_STEPS: dict[ProfileField, S] = {
-    ProfileField.GENDER: S.GENDER,
-    ProfileField.AGE: S.AGE,
-    ProfileField.EDUCATION: S.EDUCATION,
-    ProfileField.OCCUPATION: S.OCCUPATION,
+QUESTION_STEPS: dict[Unsur, SurveyStep] = {unsur: SurveyStep(f"q_{unsur.value}") for unsur in UNSUR_ORDER}
+PROFILE_STEPS: dict[ProfileField, SurveyStep] = {
+    ProfileField.GENDER: SurveyStep.GENDER,
+    ProfileField.AGE: SurveyStep.AGE,
+    ProfileField.EDUCATION: SurveyStep.EDUCATION,
+    ProfileField.OCCUPATION: SurveyStep.OCCUPATION,
 }
 FIRST_QUESTION = QUESTION_STEPS[UNSUR_ORDER[0]]
 
@@ -98,8 +98,8 @@ async def _after_unit(turn: Turn) -> str:
     """Go on once consent is given: pick a unit if none is known, refuse if today's limit is reached."""
     unit = await _unit(turn)
     if unit is None:
-        return S.OPD
-    return END if await _over_limit(turn, unit) else S.SERVICE
+        return SurveyStep.OPD
+    return END if await _over_limit(turn, unit) else SurveyStep.SERVICE
 
 
 async def enter(turn: Turn) -> str:
@@ -109,7 +109,7 @@ async def enter(turn: Turn) -> str:
         turn.reply("survey.unit.unknown", code=str(code)[:40])
         turn.data["unit"] = None
     if await ensure_consent(turn, ConsentPurpose.SURVEY) is None:
-        return S.CONSENT
+        return SurveyStep.CONSENT
     return await _after_unit(turn)
 
 
@@ -163,7 +163,7 @@ async def on_opd(turn: Turn) -> str:
         raise UserInputError("survey.unit.pick")
     if unit.parent_id is None and any(u.parent_id == unit.id for u in await turn.uow.units.list()):
         turn.data["opd"] = unit.code
-        return S.SUBUNIT
+        return SurveyStep.SUBUNIT
     return await _choose(turn, unit)
 
 
@@ -209,7 +209,7 @@ async def on_service(turn: Turn) -> str:
     if letter_count(text) < SERVICE_MIN or len(text) > SERVICE_MAX:
         raise UserInputError("survey.service.invalid", min=str(SERVICE_MIN), max=str(SERVICE_MAX))
     turn.data["service"] = text
-    return S.PROFILE
+    return SurveyStep.PROFILE
 
 
 async def ask_profile(turn: Turn) -> None:
@@ -226,7 +226,7 @@ async def ask_profile(turn: Turn) -> None:
 async def on_profile(turn: Turn) -> str:
     """Go through the profile questions, or straight to the first survey question."""
     if turn.inbound.choice == "profile:yes":
-        return S.GENDER
+        return SurveyStep.GENDER
     if turn.inbound.choice == "profile:skip":
         turn.data.pop("profile", None)
         return FIRST_QUESTION
@@ -313,14 +313,14 @@ async def on_saran(turn: Turn) -> str:
     """Store the suggestion, or none."""
     if turn.inbound.choice == SKIP:
         turn.data.pop("saran", None)
-        return S.CONFIRM
+        return SurveyStep.CONFIRM
     text = (turn.inbound.text or "").strip()
     if not text:
         raise UserInputError("survey.saran.need_text")
     if len(text) > SARAN_MAX:
         raise UserInputError("survey.saran.too_long", max=str(SARAN_MAX), length=str(len(text)))
     turn.data["saran"] = text
-    return S.CONFIRM
+    return SurveyStep.CONFIRM
 
 
 # --------------------------------------------------------------------------------------------- confirm
@@ -394,24 +394,24 @@ async def on_confirm(turn: Turn) -> str:
 
 def _steps() -> dict[str, Step]:
     steps: dict[str, Step] = {
-        S.CONSENT: Step(ask_consent, on_consent),
-        S.OPD: Step(ask_opd, on_opd),
-        S.SUBUNIT: Step(ask_subunit, on_subunit),
-        S.SERVICE: Step(ask_service, on_service),
-        S.PROFILE: Step(ask_profile, on_profile),
-        S.SARAN: Step(ask_saran, on_saran),
-        S.CONFIRM: Step(ask_confirm, on_confirm),
+        SurveyStep.CONSENT: Step(ask_consent, on_consent),
+        SurveyStep.OPD: Step(ask_opd, on_opd),
+        SurveyStep.SUBUNIT: Step(ask_subunit, on_subunit),
+        SurveyStep.SERVICE: Step(ask_service, on_service),
+        SurveyStep.PROFILE: Step(ask_profile, on_profile),
+        SurveyStep.SARAN: Step(ask_saran, on_saran),
+        SurveyStep.CONFIRM: Step(ask_confirm, on_confirm),
     }
     fields = list(PROFILE_STEPS)
     for index, profile_field in enumerate(fields):
         after = PROFILE_STEPS[fields[index + 1]] if index + 1 < len(fields) else FIRST_QUESTION
         steps[PROFILE_STEPS[profile_field]] = _profile_step(profile_field, after)
     for index, unsur in enumerate(UNSUR_ORDER):
-        after = QUESTION_STEPS[UNSUR_ORDER[index + 1]] if index + 1 < len(UNSUR_ORDER) else S.SARAN
+        after = QUESTION_STEPS[UNSUR_ORDER[index + 1]] if index + 1 < len(UNSUR_ORDER) else SurveyStep.SARAN
         steps[QUESTION_STEPS[unsur]] = _question_step(unsur, after)
     return steps
 
 
-FLOW = Flow(name="survey", first=S.SERVICE, enter=enter, steps=_steps())
+FLOW = Flow(name="survey", first=SurveyStep.SERVICE, enter=enter, steps=_steps())
 
-__all__ = ["FLOW", "S"]
+__all__ = ["FLOW", "SurveyStep"]

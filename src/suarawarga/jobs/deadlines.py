@@ -67,7 +67,7 @@ async def _send_alert(ctx: JobContext, complaint: Complaint, alert: Alert, calen
                     "unit": unit.name if unit else "-",
                 },
                 language=language,
-                template="staff_update",
+                notice="staff_update",
             )
         )
     return True
@@ -77,26 +77,37 @@ async def check_deadlines(app: App, now: datetime) -> JobResult:
     """Send every reminder and escalation that is due and was not sent before; never change a status."""
     result = JobResult("deadlines")
     calendar = app.calendar
-    async with app.uow() as uow:
-        complaints = await uow.complaints.list(statuses=OPEN_STATUSES, limit=100_000)
     categories: dict[int, Category | None] = {}  # a few categories for many complaints: each read once
-    for complaint in complaints:
-        # One transaction per complaint: its events, marks and messages are committed together.
-        async with job_context(app, now) as ctx:
-            if complaint.category_id not in categories:
-                categories[complaint.category_id] = await ctx.uow.categories.get(complaint.category_id)
+    after: Complaint | None = None
+    while True:
+        # A page at a time, with the pages' histories in one query; each complaint's alerts in one transaction.
+        async with app.uow() as uow:
+            page = await uow.complaints.page(OPEN_STATUSES, after)
+            histories = await uow.complaints.histories([c.id for c in page])
+            for category_id in {c.category_id for c in page} - categories.keys():
+                categories[category_id] = await uow.categories.get(category_id)
+        if not page:
+            return result
+        after = page[-1]
+        for complaint in page:
             category = categories[complaint.category_id]
             if category is None:
                 continue
-            history = await ctx.uow.complaints.history(complaint.id)
-            sent = 0
-            for clock in clocks(complaint.filed_at, category, history, calendar):
-                for alert in due_alerts(clock, now, calendar):
+            alerts = [
+                alert
+                for clock in clocks(complaint.filed_at, category, histories[complaint.id], calendar)
+                for alert in due_alerts(clock, now, calendar)
+            ]
+            if not alerts:
+                continue
+            # One transaction per complaint: its events, marks and messages are committed together.
+            async with job_context(app, now) as ctx:
+                sent = 0
+                for alert in alerts:
                     if await _send_alert(ctx, complaint, alert, calendar):
                         sent += 1
                     else:
                         result.skipped += 1
-            if sent:
-                await ctx.commit()
-                result.done += sent
-    return result
+                if sent:
+                    await ctx.commit()
+                    result.done += sent

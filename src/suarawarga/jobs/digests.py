@@ -180,7 +180,7 @@ async def send_weekly_digests(app: App, now: datetime) -> JobResult:
                 continue
             for key, language in recipients.items():
                 params = unit_params(line, week, app.catalogue, language)
-                ctx.notify(Outbound(key, "digest.unit", params, language=language, template="digest"))
+                ctx.notify(Outbound(key, "digest.unit", params, language=language, notice="digest"))
             await ctx.commit()
             result.done += 1
     async with job_context(app, now) as ctx:
@@ -189,7 +189,7 @@ async def send_weekly_digests(app: App, now: datetime) -> JobResult:
             files = write_files(app, digest)
             for key, language in recipients.items():
                 params = city_params(digest, app.catalogue, language)
-                ctx.notify(Outbound(key, "digest.city", params, language=language, files=files, template="digest"))
+                ctx.notify(Outbound(key, "digest.city", params, language=language, files=files, notice="digest"))
             await ctx.commit()
             result.done += 1
         elif recipients:

@@ -30,9 +30,9 @@ async def clean_files(app: App, now: datetime) -> JobResult:
     held: set[str] = set()
     expired: list[str] = []
     async with app.uow() as uow:
-        for key, data, updated_at in await uow.conversations.drafts():
-            paths = draft_paths(data)
-            if updated_at <= idle_since and await uow.conversations.expire(key, idle_since, now):
+        for draft in await uow.conversations.drafts():
+            paths = draft_paths(draft.data)
+            if draft.updated_at <= idle_since and await uow.conversations.expire(draft.key, idle_since, now):
                 expired += paths
                 result.done += 1
             else:

@@ -27,7 +27,7 @@ async def erase_old(app: App, now: datetime) -> JobResult:
     async with app.uow() as uow:
         # Message logs (raw updates, sent messages, processed ids) only serve delivery and deduplication.
         cutoff = now - timedelta(days=app.settings.message_log_days)
-        pruned = await uow.inbox.prune(cutoff) + await uow.outbox.prune(cutoff) + await uow.inbound.prune(cutoff)
+        pruned = await uow.inbox.prune(cutoff) + await uow.outbox.prune(cutoff) + await uow.processed.prune(cutoff)
         await uow.commit()
     if pruned:
         result.details.append(f"{pruned} old message records pruned")

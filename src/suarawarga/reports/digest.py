@@ -16,7 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.complaints.deadlines import clocks
-from suarawarga.complaints.model import OPEN_STATUSES, EventKind, Unit, UnitKind
+from suarawarga.complaints.model import OPEN_STATUSES, Category, EventKind, Unit, UnitKind
+from suarawarga.storage.complaints import pages
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.surveys.ikm import Weight
 from suarawarga.surveys.periods import Period, PeriodKind, period_containing, previous
@@ -145,37 +146,42 @@ async def gather(uow: UnitOfWork, calendar: WorkingCalendar, week: Period, now: 
             lines[complaint.unit_id].received_before += 1
     accept_hours: dict[int, list[float]] = {}
     resolve_days: dict[int, list[float]] = {}
-    for unit_id, kind, at, filed_at in await uow.complaints.events_between(
+    for event in await uow.complaints.events_between(
         week.start, week.end, (EventKind.ACCEPTED, EventKind.RESOLVED, EventKind.REOPENED)
     ):
-        line = lines.get(unit_id)
+        line = lines.get(event.unit_id)
         if line is None:
             continue
-        if kind is EventKind.ACCEPTED:
+        waited = event.at - event.filed_at
+        if event.kind is EventKind.ACCEPTED:
             line.accepted += 1
-            accept_hours.setdefault(unit_id, []).append((at - filed_at) / timedelta(hours=1))
-        elif kind is EventKind.RESOLVED:
+            accept_hours.setdefault(event.unit_id, []).append(waited / timedelta(hours=1))
+        elif event.kind is EventKind.RESOLVED:
             line.resolved += 1
-            resolve_days.setdefault(unit_id, []).append((at - filed_at) / timedelta(days=1))
+            resolve_days.setdefault(event.unit_id, []).append(waited / timedelta(days=1))
         else:
             line.reopened += 1
     for unit_id, values in accept_hours.items():
         lines[unit_id].median_accept_hours = _two(statistics.median(values))
     for unit_id, values in resolve_days.items():
         lines[unit_id].median_resolve_days = _two(statistics.median(values))
-    categories = {c.id: c for c in await uow.categories.list()}
-    for complaint in await uow.complaints.list(statuses=OPEN_STATUSES, limit=1_000_000):
-        line = lines.get(complaint.unit_id)
-        category = categories.get(complaint.category_id) or await uow.categories.get(complaint.category_id)
-        if line is None or category is None:
-            continue
-        history = await uow.complaints.history(complaint.id)
-        if any(c.missed(week.end) for c in clocks(complaint.filed_at, category, history, calendar)):
-            line.overdue += 1
-            if len(line.oldest_overdue) < OLDEST_SHOWN:
-                line.oldest_overdue.append(complaint.code)  # complaints come oldest first
+    categories: dict[int, Category | None] = {c.id: c for c in await uow.categories.list()}
+    async for page in pages(uow.complaints, OPEN_STATUSES):
+        histories = await uow.complaints.histories([c.id for c in page])
+        for complaint in page:
+            line = lines.get(complaint.unit_id)
+            if complaint.category_id not in categories:  # no longer offered: still the complaint's category
+                categories[complaint.category_id] = await uow.categories.get(complaint.category_id)
+            category = categories[complaint.category_id]
+            if line is None or category is None:
+                continue
+            history = histories[complaint.id]
+            if any(c.missed(week.end) for c in clocks(complaint.filed_at, category, history, calendar)):
+                line.overdue += 1
+                if len(line.oldest_overdue) < OLDEST_SHOWN:
+                    line.oldest_overdue.append(complaint.code)  # complaints come oldest first
     for line in lines.values():
-        scores = await uow.jobs.scores(line.unit.id, week.start, week.end)
+        scores = await uow.ratings.scores(line.unit.id, week.start, week.end)
         if scores:
             line.rating_n = len(scores)
             line.rating_mean = _two(Decimal(sum(scores)) / len(scores))

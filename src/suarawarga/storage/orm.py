@@ -1,4 +1,4 @@
-"""Declarative SQLAlchemy 2 models: the schema that Alembic migrations must reproduce."""
+"""Declarative SQLAlchemy 2 models: the schema that Alembic migrations must reproduce; every model is `<Thing>Row`."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: AwareDateTime(), dict[str, Any]: JSON()}
 
 
-class ServiceUnit(Base):
+class UnitRow(Base):
     """An OPD or a sub-unit (puskesmas, kecamatan, kelurahan) with a stable code."""
 
     __tablename__ = "service_units"
@@ -150,7 +150,7 @@ class ConsentRow(Base):
     text_version: Mapped[str] = mapped_column(String(80))
 
 
-class ChannelIdentity(Base):
+class ChannelIdentityRow(Base):
     """A citizen's account on one channel (Telegram user id, WhatsApp wa_id, console session)."""
 
     __tablename__ = "channel_identities"
@@ -182,7 +182,7 @@ class ConversationRow(Base):
     parked_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
-class ProcessedInbound(Base):
+class ProcessedInboundRow(Base):
     """An inbound message already handled: a second delivery of it is dropped."""
 
     __tablename__ = "processed_inbound"

@@ -28,8 +28,9 @@ from suarawarga.complaints.statistics import (
     Resolution,
     resolution,
 )
+from suarawarga.storage.base_sql import CATEGORIES, COMPLAINTS
 from suarawarga.storage.orm import AwareDateTime
-from suarawarga.storage.sql import CATEGORIES, COMPLAINTS, CategoryRepo
+from suarawarga.storage.units_sql import CategoryRepo
 
 BACKFILL_BATCH = 5000
 

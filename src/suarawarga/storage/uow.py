@@ -1,8 +1,11 @@
-"""The unit-of-work protocol that services and flows depend on (no SQLAlchemy here).
+"""The unit-of-work port that services and flows depend on (no SQLAlchemy here).
 
 A unit of work is opened with `async with`, gives access to the repositories, and is committed once by
 whoever owns it (the dispatcher for a chat turn, a CLI command, a job). Repositories never commit; leaving
 the block without committing rolls everything back.
+
+`UnitOfWork` below is the one list of repositories: each attribute is typed by its repository's Protocol
+(defined with its values in the neutral module of the same name, e.g. `storage/complaints.py`).
 """
 
 from __future__ import annotations
@@ -10,44 +13,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, Self
 
-if TYPE_CHECKING:
-    from suarawarga.storage.sql import (
-        AuditRepo,
-        CategoryRepo,
-        CitizenRepo,
-        ComplaintRepo,
-        ConversationRepo,
-        InboundRepo,
-        InboxRepo,
-        JobRepo,
-        LookupRepo,
-        OutboxRepo,
-        SecretRepo,
-        StaffRepo,
-        UnitRepo,
-    )
-    from suarawarga.storage.statistics_sql import StatisticsRepo
-    from suarawarga.storage.survey_sql import SurveyRepo
+if TYPE_CHECKING:  # the domain's modules import this one; the ports import the domain's types
+    from suarawarga.storage.audit import AuditRepository
+    from suarawarga.storage.citizens import CitizenRepository
+    from suarawarga.storage.complaints import ComplaintRepository, RatingRepository
+    from suarawarga.storage.conversations import ConversationRepository
+    from suarawarga.storage.inbox import ContactRepository, InboxRepository, ProcessedRepository
+    from suarawarga.storage.jobs import JobRepository
+    from suarawarga.storage.lookups import LookupRepository
+    from suarawarga.storage.outbox import OutboxRepository
+    from suarawarga.storage.secrets import SecretRepository
+    from suarawarga.storage.staff import StaffRepository
+    from suarawarga.storage.statistics import StatisticsRepository
+    from suarawarga.storage.surveys import SurveyRepository
+    from suarawarga.storage.units import CategoryRepository, UnitRepository
 
 
 class UnitOfWork(Protocol):
     """One transaction with its repositories."""
 
-    units: UnitRepo
-    categories: CategoryRepo
-    citizens: CitizenRepo
-    complaints: ComplaintRepo
-    conversations: ConversationRepo
-    inbound: InboundRepo
-    outbox: OutboxRepo
-    staff: StaffRepo
-    inbox: InboxRepo
-    jobs: JobRepo
-    surveys: SurveyRepo
-    audit: AuditRepo
-    lookups: LookupRepo
-    secrets: SecretRepo
-    statistics: StatisticsRepo
+    units: UnitRepository
+    categories: CategoryRepository
+    citizens: CitizenRepository
+    complaints: ComplaintRepository
+    ratings: RatingRepository
+    conversations: ConversationRepository
+    inbox: InboxRepository
+    processed: ProcessedRepository
+    contacts: ContactRepository
+    outbox: OutboxRepository
+    staff: StaffRepository
+    jobs: JobRepository
+    surveys: SurveyRepository
+    audit: AuditRepository
+    lookups: LookupRepository
+    secrets: SecretRepository
+    statistics: StatisticsRepository
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

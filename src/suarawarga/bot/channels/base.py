@@ -1,4 +1,8 @@
-"""What a channel adapter provides to the runtime: a sender, a parser for stored updates, and web routes."""
+"""What a channel adapter provides to the runtime: its webhook routes, the chat of a stored update, a parser, a sender.
+
+Every adapter implements `Channel`; `registry.py` lists the adapters, and the runtime reads each configured one's
+parts from there (nothing outside `bot/channels/` names a platform).
+"""
 
 from __future__ import annotations
 
@@ -23,11 +27,15 @@ def remember(store: dict[Any, Any], key: Any, value: Any, limit: int = MEMORY) -
 
 
 class Channel(Protocol):
-    """A configured platform: Telegram or WhatsApp."""
+    """A configured platform (Telegram, WhatsApp, ...): everything the runtime needs of it."""
 
     name: ChannelName
     sender: Sender
     parser: Parser
+
+    def chat_of(self, payload: dict[str, Any]) -> str | None:
+        """Return the chat a stored update belongs to, None when the shape is unknown (never raises)."""
+        ...
 
     async def fetch(self, item: IncomingFile, limit: int) -> bytes:
         """Download a file a chat sent (at most `limit` bytes), once a step accepts it."""

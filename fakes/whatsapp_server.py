@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.serving import serve_app
+from fakes.serving import serve_app
 
 JSON = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """Regenerate ``botapi_spec.json`` from the telegram-bot-api-spec ``api.json`` (facts only, no prose).
 
-Usage: ``python tests/fakes/derive_botapi_spec.py path/to/api.json``, where ``api.json`` is a copy of the public
+Usage: ``python fakes/derive_botapi_spec.py path/to/api.json``, where ``api.json`` is a copy of the public
 PaulSonOfLars/telegram-bot-api-spec project's machine-readable Bot API (MIT). The tests need only the derived
 ``botapi_spec.json``, which is committed.
 """
@@ -94,7 +94,7 @@ def render(spec: dict[str, Any]) -> str:
 def main(argv: list[str]) -> int:
     """Read the source spec, write ``botapi_spec.json`` next to this script."""
     if len(argv) != 2:
-        sys.stderr.write("usage: python tests/fakes/derive_botapi_spec.py path/to/api.json\n")
+        sys.stderr.write("usage: python fakes/derive_botapi_spec.py path/to/api.json\n")
         return 2
     source_path = Path(argv[1])
     spec = derive(json.loads(source_path.read_text(encoding="utf-8")))

@@ -1,8 +1,4 @@
-"""The IKM commands of the `suarawarga` command line: report ikm, report chart, survey import and qr.
-
-`register(subparsers)` adds them to the parser that `suarawarga.__main__.build_parser()` builds; each handler
-has the same shape as the others there: `async def cmd_x(app, args) -> int`.
-"""
+"""The IKM commands of `suarawarga`: report ikm, report chart, survey import and qr."""
 
 from __future__ import annotations
 
@@ -15,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from suarawarga.bot.texts import LANGUAGES
-from suarawarga.cli_output import fail, note, output_file, refuse, unit_code, unknown_unit, whole_number
-from suarawarga.cli_output import out as _out
+from suarawarga.cli.output import fail, note, out, output_file, refuse, unit_code, unknown_unit, whole_number
 from suarawarga.surveys.ikm import Weight
 from suarawarga.surveys.periods import Period, PeriodError, parse_period, period_between, period_containing
 
@@ -95,7 +90,7 @@ async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
             responses = await responses_in(uow, report.period, report.first())
             profile = await profile_counts(uow, report.period, report.first())
         await asyncio.to_thread(write_xlsx, output, report, responses, profile, label, app.clock.tz)
-        _out(f"wrote {output}")
+        out(f"wrote {output}")
         return 0
     if args.format == "json":
         text = report_json(report) + "\n"
@@ -105,9 +100,9 @@ async def cmd_report_ikm(app: App, args: argparse.Namespace) -> int:
         text = report_table(report, label)
     if output is not None:
         await asyncio.to_thread(output.write_text, text, encoding="utf-8")
-        _out(f"wrote {output}")
+        out(f"wrote {output}")
     else:
-        _out(text)
+        out(text)
     return 0
 
 
@@ -149,7 +144,7 @@ async def cmd_report_chart(app: App, args: argparse.Namespace) -> int:
                 weight=weight,
             )
         await asyncio.to_thread(ikm_ranking_chart, output, title, heads, label, language)
-    _out(f"wrote {output}")
+    out(f"wrote {output}")
     return 0
 
 
@@ -194,7 +189,7 @@ async def cmd_survey_import(app: App, args: argparse.Namespace) -> int:
     async with app.uow() as uow:
         outcome = await import_responses(uow, parsed, skip_bad=args.skip_bad, batch=args.batch, progress=progress)
         await uow.commit()
-    _out(
+    out(
         f"{path}: {total} good row(s): {outcome.inserted} imported, {outcome.already} already imported"
         + (f", {outcome.bad} bad row(s) left out" if outcome.bad else "")
     )
@@ -255,9 +250,9 @@ async def cmd_qr(app: App, args: argparse.Namespace) -> int:
         footer=label("survey.poster.footer", code=unit.code),
     )
     poster = await asyncio.to_thread(qr_poster, output, text, links)
-    _out(f"wrote {poster.png} and {poster.pdf}")
+    out(f"wrote {poster.png} and {poster.pdf}")
     for link in links:
-        _out(f"  {link.caption}: {link.url}")
+        out(f"  {link.caption}: {link.url}")
     return 0
 
 

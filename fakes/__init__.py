@@ -1,0 +1,1 @@
+"""Fake Telegram Bot API and WhatsApp Cloud API servers, shared by the tests and the benchmarks."""

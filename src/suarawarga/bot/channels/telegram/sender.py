@@ -1,0 +1,416 @@
+"""Sending to Telegram: an Outbound rendered as Bot API calls, paced, each chat in order, resumed after a retry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from suarawarga.bot.attachments import AttachmentStore
+from suarawarga.bot.channels.base import remember
+from suarawarga.bot.channels.ordered import Deferred, Failure, Outcome, Resume, Sent, Verdict, by_chat, send_in_order
+from suarawarga.bot.channels.telegram.pacing import Limits, Pacer, retry_seconds
+from suarawarga.bot.channels.text import split_utf16, utf16_length
+from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
+from suarawarga.bot.messages import (
+    Attachment,
+    Outbound,
+    OutboundFile,
+)
+from suarawarga.bot.sender import Progress, SendReport
+from suarawarga.bot.texts import Catalogue
+from suarawarga.clock import Clock
+from suarawarga.logging import redact
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096  # characters (UTF-16 code units) of a message after entity parsing
+CALLBACK_DATA_LIMIT = 64  # bytes
+LOCATION_LABEL = "input.share_location"
+_UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was blocked", "user is deactivated")
+_PAUSE_GRACE = timedelta(minutes=2)  # a chat's pause lapses this long after its due time, whatever happened
+T = TypeVar("T")
+
+# No link previews: a link in citizen text must not make Telegram fetch it (and show its page in an officer's
+# group); the bot's own texts need none.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def escape(value: str) -> str:
+    """Escape a parameter for Telegram's HTML parse mode."""
+    return html.escape(value, quote=False)
+
+
+class _Defer(Exception):
+    """The chat must wait longer than a send may block: the message goes back to the outbox."""
+
+    def __init__(self, seconds: float, reason: str, *, tried: bool = True) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+        self.tried = tried  # False: our own pacing held it back, so no attempt is counted
+
+
+class _Refuse(Exception):
+    """A message Telegram would reject whatever we do (a flow bug): it fails without a request."""
+
+
+@dataclass(slots=True)
+class _Pause:
+    """A chat paused until `until`: its messages wait in the outbox; `ids` must go out, in order, before anything newer.
+
+    (Not an outbox hold, which is a reservation of committed messages for the in-process pump.)
+    """
+
+    until: datetime
+    ids: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+Call = Callable[[], Awaitable[str | None]]
+
+
+def _verdict(error: BaseException) -> tuple[Verdict, str]:
+    """Sort a failed send into a verdict (unreachable, failed or retry) and the error text."""
+    text = redact(f"{type(error).__name__}: {error}")[:300]
+    if isinstance(error, Forbidden):
+        return Verdict.UNREACHABLE, text
+    if isinstance(error, ChatMigrated):
+        log.warning("a Telegram group became a supergroup (new id %s): link the new group again", error.new_chat_id)
+        return Verdict.FAILED, text
+    if isinstance(error, BadRequest):
+        lowered = str(error).lower()
+        return (Verdict.UNREACHABLE if any(s in lowered for s in _UNREACHABLE) else Verdict.FAILED), text
+    if isinstance(error, _Refuse | OSError | ValueError):
+        return Verdict.FAILED, text
+    if isinstance(error, NetworkError | TelegramError):
+        return Verdict.RETRY, text
+    log.error("unexpected error while sending to Telegram", exc_info=error)
+    return Verdict.RETRY, text
+
+
+class TelegramSender:
+    """Sends outbox messages through the Bot API, paced, each chat in order, and reports what happened."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        catalogue: Catalogue,
+        attachments: AttachmentStore,
+        clock: Clock,
+        limits: Limits | None = None,
+    ) -> None:
+        self.bot = bot
+        self.catalogue = catalogue
+        self.attachments = attachments
+        self.clock = clock
+        self.pacer = Pacer(limits or Limits())
+        self._parallel = asyncio.Semaphore(max(self.pacer.limits.parallel, 1))
+        self._line = asyncio.Lock()  # calls take their overall turn one by one, first come first served
+        self._turns: dict[int, _Turn] = {}
+        self._pauses: dict[int, _Pause] = {}
+        self._resume = Resume()  # outbox id -> calls of it already made (resume after a retry)
+        self._file_ids: dict[tuple[str, str], str] = {}  # (kind, path) -> Telegram file_id
+        self._open_keyboards: dict[int, int] = {}  # chat -> message whose question keyboard is still shown
+        self._reply_keyboards: set[int] = set()  # chats shown a reply keyboard (share location)
+
+    async def send(self, messages: Sequence[Outbound], progress: Progress | None = None) -> SendReport:
+        """Send the messages (chats concurrently, each chat in order) and say what happened to each."""
+        report = SendReport()
+        chats = (self._send_chat(chat, batch, progress) for chat, batch in by_chat(messages).items())
+        for part in await asyncio.gather(*chats):
+            report.merge(part)
+        return report
+
+    def keyboard_answered(self, chat_id: int, message_id: int) -> None:
+        """Note that the keyboard of a message was removed because its button was pressed."""
+        if self._open_keyboards.get(chat_id) == message_id:
+            del self._open_keyboards[chat_id]
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Serialise sends to one chat across concurrent calls of `send`."""
+        turn = self._turns.setdefault(chat_id, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                self._turns.pop(chat_id, None)
+
+    async def _send_chat(self, chat: str, batch: list[Outbound], progress: Progress | None) -> SendReport:
+        report = SendReport()
+        try:
+            chat_id = int(chat)
+        except ValueError:
+            for message in batch:
+                report.failed[message.id] = f"not a Telegram chat id: {chat[:40]}"
+            return report
+        async with self._turn(chat_id):
+            return await send_in_order(
+                [((message.id,), message) for message in batch],
+                lambda message: self._attempt(chat_id, message),
+                progress,
+            )
+
+    async def _attempt(self, chat_id: int, message: Outbound) -> Outcome:
+        """Send one message unless the chat is paused; return what came of it."""
+        wait = self._paused(chat_id, message)
+        if wait is not None:
+            return Deferred(timedelta(seconds=wait))
+        try:
+            await self._send_message(chat_id, message)
+        except _Defer as deferred:
+            # The pause (in the outbox's time) keeps the chat's later messages back, so the loop need not.
+            self._pause(chat_id, message.id, deferred.seconds)
+            if not deferred.tried:
+                return Deferred(timedelta(seconds=deferred.seconds))
+            return Failure(Verdict.RETRY, deferred.reason, timedelta(seconds=deferred.seconds), halts=False)
+        except Exception as exc:
+            verdict, error = _verdict(exc)
+            if verdict is not Verdict.RETRY:
+                self._release(chat_id, message.id)
+            if verdict is Verdict.UNREACHABLE:
+                self._forget_chat(chat_id)
+            elif verdict is Verdict.FAILED:
+                log.warning("Telegram refused a message (%s): %s", message.text_key, error)
+            return Failure(verdict, error)
+        self._release(chat_id, message.id)
+        return Sent()
+
+    # ------------------------------------------------------------------ pauses (waits longer than a send blocks)
+
+    def _paused(self, chat_id: int, message: Outbound) -> float | None:
+        """Return how long a message must still wait behind the paused chat's earlier messages, or None to send it."""
+        pause = self._pauses.get(chat_id)
+        if pause is None:
+            return None
+        now = self.clock.now()
+        if now >= pause.until + _PAUSE_GRACE:
+            del self._pauses[chat_id]
+            return None
+        remaining = (pause.until - now).total_seconds()
+        if message.id in pause.ids:
+            return remaining if remaining > 0 else None
+        pause.ids.add(message.id)
+        return max(remaining, 0.0) + 1.0  # due just after the paused ones, so the outbox keeps the order
+
+    def _pause(self, chat_id: int, message_id: str, seconds: float) -> None:
+        until = self.clock.now() + timedelta(seconds=seconds)
+        pause = self._pauses.setdefault(chat_id, _Pause(until))
+        pause.until = max(pause.until, until)
+        pause.ids.add(message_id)
+
+    def _release(self, chat_id: int, message_id: str) -> None:
+        pause = self._pauses.get(chat_id)
+        if pause is not None:
+            pause.ids.discard(message_id)
+            if not pause.ids:
+                del self._pauses[chat_id]
+
+    def _forget_chat(self, chat_id: int) -> None:
+        self._open_keyboards.pop(chat_id, None)
+        self._reply_keyboards.discard(chat_id)
+
+    # ------------------------------------------------------------------ one message
+
+    async def _send_message(self, chat_id: int, message: Outbound) -> None:
+        """Make the calls of one message, resuming after the calls a failed earlier attempt already made."""
+        calls = self._plan(chat_id, message)
+        done = self._resume.done(message.id) if message.id else 0
+        stale = self._open_keyboards.get(chat_id)
+        # A reply (not a notice) replaces the chat's current question: the old question's buttons go.
+        if done == 0 and stale is not None and message.notice is None:
+            await self._close_keyboard(chat_id, stale)
+        await self._resume.run(message.id, calls)
+
+    def _plan(self, chat_id: int, message: Outbound) -> list[Call]:
+        """Return the Bot API calls that deliver a message: tidy up, the text part(s), then the files."""
+        private = chat_id > 0
+        language = message.language
+        try:
+            plain = self.catalogue.render(message.text_key, language, message.params)
+            rendered = self.catalogue.render(message.text_key, language, message.params, escape)
+            markup, question = self._markup(chat_id, message, private)
+        except (KeyError, ValueError, IndexError) as exc:  # a missing text or parameter: no retry will fix it
+            raise _Refuse(f"cannot render {message.text_key}: {exc}") from exc
+        if not plain.strip():
+            plain = rendered = "…"
+        if utf16_length(plain) <= TEXT_LIMIT:
+            texts = [(rendered, plain)]
+        else:
+            texts = [(escape(part), part) for part in split_utf16(plain, TEXT_LIMIT)]
+        calls: list[Call] = []
+        for number, (text, fallback) in enumerate(texts, 1):
+            last = number == len(texts)
+            calls.append(self._text_call(chat_id, text, fallback, markup if last else None, question and last))
+        calls += [self._file_call(chat_id, item) for item in message.files]
+        return calls
+
+    def _markup(
+        self, chat_id: int, message: Outbound, private: bool
+    ) -> tuple[InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None, bool]:
+        """Return the keyboard of a message, and whether it asks a question (buttons that go once answered)."""
+        labels = [self.catalogue.render(c.text_key, message.language, c.params) for c in message.choices]
+        if message.ask_location and private:
+            rows = [[KeyboardButton(self.catalogue.render(LOCATION_LABEL, message.language), request_location=True)]]
+            rows += [[KeyboardButton(label)] for label in labels]
+            self._reply_keyboards.add(chat_id)
+            return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True), False
+        if message.choices:
+            buttons = []
+            for choice, label in zip(message.choices, labels, strict=True):
+                size = len(choice.id.encode("utf-8"))
+                if not 1 <= size <= CALLBACK_DATA_LIMIT:
+                    raise _Refuse(f"button {choice.id[:20]!r}… carries {size} bytes; Telegram allows 1-64")
+                buttons.append(InlineKeyboardButton(label, callback_data=choice.id))
+            width = 2 if len(buttons) > 3 and all(len(label) <= 20 for label in labels) else 1
+            rows_ = [buttons[i : i + width] for i in range(0, len(buttons), width)]
+            question = any(not c.id.startswith(COMMAND_CHOICE_PREFIX) for c in message.choices)
+            return InlineKeyboardMarkup(rows_), question
+        if chat_id in self._reply_keyboards:
+            self._reply_keyboards.discard(chat_id)
+            return ReplyKeyboardRemove(), False
+        return None, False
+
+    async def _close_keyboard(self, chat_id: int, message_id: int) -> None:
+        """Remove the buttons of a question that was answered by typing."""
+        self._open_keyboards.pop(chat_id, None)
+        try:
+            await self._api(chat_id, lambda: self.bot.edit_message_reply_markup(chat_id, message_id), paced=False)
+        except (TelegramError, _Defer) as exc:  # already gone, not modified, or a busy moment: only tidying
+            log.debug("could not remove an old keyboard: %s", exc)
+
+    def _text_call(
+        self,
+        chat_id: int,
+        text: str,
+        fallback: str,
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None,
+        question: bool,
+    ) -> Call:
+        async def send_text() -> str:
+            try:
+                sent = await self._api(
+                    chat_id,
+                    lambda: self.bot.send_message(
+                        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+                    ),
+                )
+            except BadRequest as exc:
+                if "can't parse entities" not in str(exc).lower():
+                    raise
+                # A template (a city's own texts) with stray HTML: send it as plain text rather than not at all.
+                log.warning("text is not valid Telegram HTML, sent as plain text: %s", exc)
+                sent = await self._api(
+                    chat_id,
+                    lambda: self.bot.send_message(
+                        chat_id, fallback, reply_markup=markup, link_preview_options=NO_PREVIEW
+                    ),
+                )
+            if question:
+                remember(self._open_keyboards, chat_id, sent.message_id)
+            return ""
+
+        return send_text
+
+    def _file_call(self, chat_id: int, item: OutboundFile) -> Call:
+        async def send_file() -> str:
+            key = (item.kind.value, item.path)
+            cached = self._file_ids.get(key)
+            if cached is not None:
+                try:
+                    await self._api(chat_id, lambda: self._send_file(chat_id, item.kind, cached, item.filename))
+                    return ""
+                except BadRequest as exc:  # the file_id is no longer accepted: upload the file again
+                    log.info("cached Telegram file_id refused (%s); uploading again", exc)
+                    self._file_ids.pop(key, None)
+            path = self.attachments.path_of(item.path)
+            if not path.is_file():
+                raise FileNotFoundError(f"attachment {item.path} is missing")
+            name = item.filename or path.name
+            try:
+                sent = await self._api(chat_id, lambda: self._send_file(chat_id, item.kind, path, name))
+            except BadRequest as exc:
+                if item.kind is not Attachment.PHOTO or "chat not found" in str(exc).lower():
+                    raise
+                # Telegram could not process it as a photo (size, ratio, format): send it as a file instead.
+                log.info("photo refused (%s); sending it as a document", exc)
+                sent = await self._api(chat_id, lambda: self._send_file(chat_id, Attachment.DOCUMENT, path, name))
+            file_id = sent.photo[-1].file_id if sent.photo else sent.document.file_id if sent.document else None
+            if file_id:
+                remember(self._file_ids, key, file_id)
+            return ""
+
+        return send_file
+
+    async def _send_file(self, chat_id: int, kind: Attachment, source: str | Path, filename: str) -> Message:
+        if kind is Attachment.PHOTO:
+            return await self.bot.send_photo(chat_id, source, filename=filename or None)
+        return await self.bot.send_document(chat_id, source, filename=filename or None)
+
+    async def _api(self, chat_id: int, make: Callable[[], Awaitable[T]], *, paced: bool = True) -> T:
+        """Make one Bot API call when the pacing allows; wait out short 429s; defer long waits.
+
+        The chat's own limit is waited for first; then the call takes a free connection and its overall turn (one
+        caller at a time waits for the next slot, in arrival order), and is counted just before it is made.
+        """
+        limits = self.pacer.limits
+        refusals = 0
+        while True:
+            wait = self.pacer.chat_wait(chat_id) if paced else 0.0
+            if wait > limits.max_wait:
+                raise _Defer(wait, f"paced: the chat may get its next message in {wait:.0f} s", tried=False)
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            try:
+                async with self._parallel:
+                    async with self._line:
+                        wait = self.pacer.overall_wait()
+                        while wait > 0:
+                            await asyncio.sleep(wait)
+                            wait = self.pacer.overall_wait()
+                        self.pacer.take(chat_id if paced else None)
+                    return await make()
+            except RetryAfter as exc:
+                seconds = retry_seconds(exc)
+                refusals += 1
+                if seconds > limits.max_wait or refusals > limits.retries:
+                    # The chat's pause (in the outbox's time) keeps its later messages back from here on.
+                    raise _Defer(seconds, f"RetryAfter: {seconds:.0f} s") from exc
+                self.pacer.block(chat_id, seconds)
+                log.info("Telegram asked to wait %.0f s before the next message to a chat", seconds)

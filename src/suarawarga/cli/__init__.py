@@ -1,0 +1,1 @@
+"""The `suarawarga` command line: one module per command group, one output and error layer (`output`)."""

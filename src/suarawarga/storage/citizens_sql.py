@@ -1,0 +1,106 @@
+"""SQL repository of citizens, their channel identities and their consents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from suarawarga.bot.messages import ChannelName
+from suarawarga.complaints.model import (
+    Consent,
+    ConsentPurpose,
+)
+from suarawarga.storage.base_sql import (
+    CITIZENS,
+    COMPLAINTS,
+    CONSENTS,
+    IDENTITIES,
+    SqlRepo,
+    upsert,
+)
+from suarawarga.storage.citizens import ChatAccount, KnownCitizen
+
+
+class CitizenRepo(SqlRepo):
+    """Citizens and their identities on each channel."""
+
+    async def find(self, channel: ChannelName, external_id: str) -> KnownCitizen | None:
+        """Return the citizen behind a channel identity, if known."""
+        query = (
+            select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
+            .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
+            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
+        )
+        row = (await self.conn.execute(query)).first()
+        return KnownCitizen(int(row.id), row.consent_at, row.language) if row else None
+
+    async def register(
+        self, channel: ChannelName, external_id: str, language: str, now: datetime, consent: bool
+    ) -> int:
+        """Create a citizen with one channel identity and return the citizen's id."""
+        citizen_id = (
+            await self.conn.execute(
+                insert(CITIZENS)
+                .values(created_at=now, consent_at=now if consent else None, language=language)
+                .returning(CITIZENS.c.id)
+            )
+        ).scalar_one()
+        await self.conn.execute(
+            insert(IDENTITIES).values(
+                citizen_id=citizen_id,
+                channel=channel.value,
+                external_id=external_id,
+                language=language,
+                created_at=now,
+                last_inbound_at=now,
+            )
+        )
+        return int(citizen_id)
+
+    async def identities(self, citizen_id: int) -> list[ChatAccount]:
+        """Return a citizen's chat accounts, first registered first."""
+        query = (
+            select(IDENTITIES.c.channel, IDENTITIES.c.external_id, IDENTITIES.c.created_at)
+            .where(IDENTITIES.c.citizen_id == citizen_id)
+            .order_by(IDENTITIES.c.id)
+        )
+        return [
+            ChatAccount(ChannelName(r.channel), r.external_id, r.created_at) for r in await self.conn.execute(query)
+        ]
+
+    async def delete(self, citizen_id: int) -> None:
+        """Delete a citizen, their consents and their channel identities."""
+        await self.conn.execute(delete(CONSENTS).where(CONSENTS.c.citizen_id == citizen_id))
+        await self.conn.execute(delete(IDENTITIES).where(IDENTITIES.c.citizen_id == citizen_id))
+        await self.conn.execute(delete(CITIZENS).where(CITIZENS.c.id == citizen_id))
+
+    async def set_consent(self, citizen_id: int, at: datetime | None) -> None:
+        """Record (or withdraw, with None) a citizen's consent."""
+        await self.conn.execute(update(CITIZENS).where(CITIZENS.c.id == citizen_id).values(consent_at=at))
+
+    async def consents(self, citizen_id: int) -> list[Consent]:
+        """Return the purposes a citizen consented to, oldest first."""
+        query = select(CONSENTS).where(CONSENTS.c.citizen_id == citizen_id).order_by(CONSENTS.c.given_at, CONSENTS.c.id)
+        return [Consent(ConsentPurpose(r.purpose), r.given_at, r.text_version) for r in await self.conn.execute(query)]
+
+    async def give_consent(self, citizen_id: int, purpose: ConsentPurpose, at: datetime, text_version: str) -> None:
+        """Record a citizen's consent to a purpose (a renewed consent replaces the time and text version)."""
+        values = {"given_at": at, "text_version": text_version}
+        stmt = upsert(self.conn, CONSENTS).values(citizen_id=citizen_id, purpose=purpose.value, **values)
+        await self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=[CONSENTS.c.citizen_id, CONSENTS.c.purpose], set_=values)
+        )
+
+    async def set_language(self, citizen_id: int, channel: ChannelName, external_id: str, language: str) -> None:
+        """Store a citizen's language: on them, on this chat account, and on their complaints' updates."""
+        await self.conn.execute(update(CITIZENS).where(CITIZENS.c.id == citizen_id).values(language=language))
+        await self.conn.execute(
+            update(IDENTITIES)
+            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
+            .values(language=language)
+        )
+        # complaints.language is the language the reporter is written to in (jobs and officers' actions).
+        await self.conn.execute(
+            update(COMPLAINTS).where(COMPLAINTS.c.citizen_id == citizen_id).values(language=language)
+        )

@@ -1,0 +1,218 @@
+"""SQL repositories of what comes in: raw platform updates, processed message ids, and when each chat last wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+
+from suarawarga.bot.messages import ChannelName, InboxStatus
+from suarawarga.storage.base_sql import (
+    ACTIVITY,
+    IDENTITIES,
+    INBOX,
+    PROCESSED,
+    SqlRepo,
+    upsert,
+)
+from suarawarga.storage.inbox import InboxEntry
+
+
+class InboxRepo(SqlRepo):
+    """Raw platform updates, stored before they are acknowledged and drained by the processor."""
+
+    async def add(
+        self, channel: ChannelName, external_id: str, payload: dict[str, Any], now: datetime, chat_hash: int = 0
+    ) -> bool:
+        """Store an update unless it was stored before; return whether it is new."""
+        stmt = upsert(self.conn, INBOX).values(
+            channel=channel.value,
+            external_id=external_id,
+            payload=payload,
+            status=InboxStatus.PENDING.value,
+            attempts=0,
+            received_at=now,
+            chat_hash=chat_hash,
+        )
+        stmt = stmt.on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
+        result = await self.conn.execute(stmt.returning(INBOX.c.id))
+        return result.first() is not None
+
+    async def add_many(
+        self, updates: Sequence[tuple[ChannelName, str, dict[str, Any], int]], now: datetime
+    ) -> set[tuple[str, str]]:
+        """Store (channel, external id, payload, chat hash) updates at once; return the keys not stored before."""
+        if not updates:
+            return set()
+        rows = [
+            {
+                "channel": channel.value,
+                "external_id": external_id,
+                "payload": payload,
+                "status": InboxStatus.PENDING.value,
+                "attempts": 0,
+                "received_at": now,
+                "chat_hash": chat_hash,
+            }
+            for channel, external_id, payload, chat_hash in updates
+        ]
+        # One statement shape whatever the batch size (executemany with RETURNING): SQLAlchemy compiles it once
+        # and batches the rows itself, where `.values(rows)` compiled a new statement for every batch size.
+        stmt = upsert(self.conn, INBOX).on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
+        result = await self.conn.execute(stmt.returning(INBOX.c.channel, INBOX.c.external_id), rows)
+        return {(str(r.channel), str(r.external_id)) for r in result}
+
+    async def pending(
+        self, limit: int = 200, channel: ChannelName | None = None, shard: tuple[int, int] = (0, 1)
+    ) -> list[tuple[int, str, dict[str, Any], int]]:
+        """Return pending updates of one shard (index, count) in arrival order as (id, channel, payload, attempts)."""
+        query = (
+            select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts)
+            .where(INBOX.c.status == InboxStatus.PENDING.value)
+            .order_by(INBOX.c.id)
+            .limit(limit)
+        )
+        index, count = shard
+        if count > 1:
+            query = query.where(INBOX.c.chat_hash % count == index)
+        if channel is not None:
+            query = query.where(INBOX.c.channel == channel.value)
+        return [(int(r.id), r.channel, dict(r.payload), int(r.attempts)) for r in await self.conn.execute(query)]
+
+    async def finish(self, ids: Sequence[int], now: datetime) -> None:
+        """Mark updates as processed."""
+        if ids:
+            await self.conn.execute(
+                update(INBOX).where(INBOX.c.id.in_(list(ids))).values(status=InboxStatus.DONE.value, processed_at=now)
+            )
+
+    async def fail(self, inbox_id: int, error: str, final: bool) -> None:
+        """Count a failed attempt; a final failure stops retries."""
+        values: dict[str, Any] = {"attempts": INBOX.c.attempts + 1, "last_error": error[:300]}
+        if final:
+            values["status"] = InboxStatus.FAILED.value
+        await self.conn.execute(update(INBOX).where(INBOX.c.id == inbox_id).values(**values))
+
+    async def prune(self, before: datetime) -> int:
+        """Delete processed or failed raw updates received before a moment (they hold names and ids)."""
+        result = await self.conn.execute(
+            delete(INBOX).where(INBOX.c.status != InboxStatus.PENDING.value, INBOX.c.received_at < before)
+        )
+        return int(result.rowcount)
+
+    async def counts(self) -> dict[str, int]:
+        """Return how many updates are in each state."""
+        query = select(INBOX.c.status, func.count()).group_by(INBOX.c.status)
+        return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
+
+    async def listing(
+        self, status: str | None = None, channel: ChannelName | None = None, limit: int = 100
+    ) -> list[InboxEntry]:
+        """Return the newest stored updates, optionally in one state and on one channel (for admins)."""
+        query = (
+            select(
+                INBOX.c.id,
+                INBOX.c.channel,
+                INBOX.c.external_id,
+                INBOX.c.status,
+                INBOX.c.attempts,
+                INBOX.c.received_at,
+                INBOX.c.last_error,
+            )
+            .order_by(INBOX.c.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(INBOX.c.status == status)
+        if channel is not None:
+            query = query.where(INBOX.c.channel == channel.value)
+        return [
+            InboxEntry(
+                id=int(r.id),
+                channel=r.channel,
+                external_id=r.external_id,
+                status=r.status,
+                attempts=int(r.attempts),
+                received_at=r.received_at,
+                last_error=r.last_error,
+            )
+            for r in await self.conn.execute(query)
+        ]
+
+
+class ProcessedRepo(SqlRepo):
+    """Ids of inbound messages already processed, to drop repeated deliveries."""
+
+    async def seen(self, channel: ChannelName, external_ids: Iterable[str]) -> set[str]:
+        """Return which of the ids were processed before."""
+        ids = list(set(external_ids))
+        if not ids:
+            return set()
+        query = select(PROCESSED.c.external_id).where(
+            PROCESSED.c.channel == channel.value, PROCESSED.c.external_id.in_(ids)
+        )
+        return {r[0] for r in await self.conn.execute(query)}
+
+    async def mark(self, items: Iterable[tuple[ChannelName, str]], now: datetime) -> None:
+        """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
+        rows = [{"channel": c.value, "external_id": e, "processed_at": now} for c, e in items]
+        if rows:
+            await self.conn.execute(insert(PROCESSED), rows)
+
+    async def prune(self, before: datetime) -> int:
+        """Forget ids processed before a moment; return how many."""
+        result = await self.conn.execute(delete(PROCESSED).where(PROCESSED.c.processed_at < before))
+        return int(result.rowcount)
+
+
+class ContactRepo(SqlRepo):
+    """When each chat last wrote to us (WhatsApp's 24-hour window is counted from it)."""
+
+    async def note_contact(self, channel: ChannelName, chat_id: str, at: datetime) -> None:
+        """Record that a chat wrote at `at` (kept monotonic), also on the citizen's channel identity."""
+        await self.note_contacts(channel, {chat_id: at})
+
+    async def note_contacts(self, channel: ChannelName, contacts: Mapping[str, datetime]) -> None:
+        """Record when each chat last wrote (kept monotonic), also on the citizens' channel identities."""
+        if not contacts:
+            return
+        stmt = upsert(self.conn, ACTIVITY)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ACTIVITY.c.channel, ACTIVITY.c.chat_id],
+            set_={
+                "last_inbound_at": case(
+                    (stmt.excluded.last_inbound_at > ACTIVITY.c.last_inbound_at, stmt.excluded.last_inbound_at),
+                    else_=ACTIVITY.c.last_inbound_at,
+                )
+            },
+        )
+        rows = [{"channel": channel.value, "chat_id": c, "last_inbound_at": at} for c, at in contacts.items()]
+        await self.conn.execute(stmt, rows)
+        await self.conn.execute(
+            update(IDENTITIES)
+            .where(
+                IDENTITIES.c.channel == channel.value,
+                IDENTITIES.c.external_id == bindparam("chat"),
+                or_(IDENTITIES.c.last_inbound_at.is_(None), IDENTITIES.c.last_inbound_at < bindparam("at")),
+            )
+            .values(last_inbound_at=bindparam("at")),
+            [{"chat": c, "at": at} for c, at in contacts.items()],
+        )
+
+    async def last_contacts(self, channel: ChannelName, chat_ids: Iterable[str]) -> dict[str, datetime]:
+        """Return when each of the chats last wrote to us (chats never seen are missing)."""
+        ids = list(set(chat_ids))
+        if not ids:
+            return {}
+        query = select(ACTIVITY.c.chat_id, ACTIVITY.c.last_inbound_at).where(
+            ACTIVITY.c.channel == channel.value, ACTIVITY.c.chat_id.in_(ids)
+        )
+        return {r.chat_id: r.last_inbound_at for r in await self.conn.execute(query)}
+
+    async def forget_contact(self, channel: ChannelName, chat_id: str) -> None:
+        """Forget a chat's last message time (the platform said its window is closed)."""
+        await self.conn.execute(
+            delete(ACTIVITY).where(ACTIVITY.c.channel == channel.value, ACTIVITY.c.chat_id == chat_id)
+        )

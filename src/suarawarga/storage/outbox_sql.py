@@ -1,0 +1,410 @@
+"""SQL repository of the outbox: messages to send, in each chat's order, with their delivery state."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.engine import Row
+
+from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus, notice_kind
+from suarawarga.storage.base_sql import (
+    OUTBOX,
+    SqlRepo,
+)
+from suarawarga.storage.outbox import OutboxEntry
+
+PLATFORM_STATUS_ORDER = ["sent", "delivered", "read", "failed"]  # a platform status only moves right
+
+
+class OutboxRepo(SqlRepo):
+    """Messages to send, with their delivery state."""
+
+    async def add_many(
+        self,
+        messages: Sequence[Outbound],
+        now: datetime,
+        hold: timedelta = timedelta(0),
+        holder: str | None = None,
+    ) -> list[Outbound]:
+        """Store messages as pending and return them with their outbox ids.
+
+        `hold` leaves them to this process's own sender for that long before the retry loop may take them;
+        `holder` names that process (its shard), so that it can release them when it starts again.
+        """
+        stored = [_with_id(m) for m in messages]
+        if stored:
+            await self.conn.execute(
+                insert(OUTBOX),
+                [
+                    {
+                        "id": m.id,
+                        "channel": m.key.channel.value,
+                        "recipient": m.key.chat_id,
+                        "payload": m.to_payload(),
+                        "status": OutboxStatus.PENDING.value,
+                        "attempts": 0,
+                        "next_attempt_at": now + hold,
+                        "created_at": now,
+                        "held_by": holder if hold else None,
+                    }
+                    for m in stored
+                ],
+            )
+        return stored
+
+    async def mark_sent(self, ids: Sequence[str], now: datetime) -> None:
+        """Mark messages as sent."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)))
+                .values(status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1)
+            )
+
+    async def mark_retry(self, message_id: str, error: str, next_at: datetime) -> None:
+        """Count a failed attempt and schedule the next one."""
+        await self.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == message_id)
+            .values(attempts=OUTBOX.c.attempts + 1, last_error=error[:300], next_attempt_at=next_at, held_by=None)
+        )
+
+    async def release_held(self, holder: str, now: datetime) -> int:
+        """Make the fresh messages a (restarted) process held due now; return how many."""
+        result = await self.conn.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.held_by == holder,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now, held_by=None)
+        )
+        return int(result.rowcount or 0)
+
+    async def mark_final(self, message_id: str, status: OutboxStatus, error: str) -> None:
+        """Stop retrying a message (failed for good, or its recipient is unreachable)."""
+        await self.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == message_id)
+            .values(status=status.value, attempts=OUTBOX.c.attempts + 1, last_error=error[:300])
+        )
+
+    async def due(
+        self,
+        now: datetime,
+        limit: int = 100,
+        channel: ChannelName | None = None,
+        min_age: timedelta | None = None,
+    ) -> list[tuple[Outbound, int]]:
+        """Return pending messages whose next attempt is due, oldest first, with their attempt counts."""
+        query = (
+            select(OUTBOX)
+            .where(OUTBOX.c.status == OutboxStatus.PENDING.value, OUTBOX.c.next_attempt_at <= now)
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        if channel is not None:
+            query = query.where(OUTBOX.c.channel == channel.value)
+        if min_age is not None:
+            query = query.where(OUTBOX.c.created_at <= now - min_age)
+        return [
+            (
+                Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
+                r.attempts,
+            )
+            for r in await self.conn.execute(query)
+        ]
+
+    async def claim_due(
+        self, now: datetime, lease: timedelta, limit: int = 100, per_chat: int | None = None
+    ) -> list[tuple[Outbound, int]]:
+        """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them.
+
+        A chat's messages are taken in the order they were written: none while an earlier one to the same chat is
+        pending and not due (waiting for its retry, held by a pump, or claimed by another sender), and at most
+        `per_chat` of a chat at once, so that one chat's backlog cannot fill a pass (nor outlast the lease).
+        """
+        earlier = OUTBOX.alias("earlier")
+        waits_behind = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.channel == OUTBOX.c.channel,
+                earlier.c.recipient == OUTBOX.c.recipient,
+                earlier.c.status == OutboxStatus.PENDING.value,
+                earlier.c.next_attempt_at > now,
+                _before(earlier, OUTBOX),
+            )
+            .exists()
+        )
+        query = (
+            select(OUTBOX)
+            .where(OUTBOX.c.status == OutboxStatus.PENDING.value, OUTBOX.c.next_attempt_at <= now, ~waits_behind)
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            # Claimers take turns: one that skipped rows another had locked could take a later message of a chat
+            # whose earlier one that other is about to send.
+            await self.conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))
+            query = query.with_for_update(skip_locked=True)
+        claimed: list[tuple[Outbound, int]] = []
+        taken: dict[tuple[str, str], int] = {}
+        for r in await self.conn.execute(query):
+            chat = (r.channel, r.recipient)
+            if per_chat is not None and taken.get(chat, 0) >= per_chat:
+                continue
+            taken[chat] = taken.get(chat, 0) + 1
+            claimed.append(
+                (
+                    Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
+                    int(r.attempts),
+                )
+            )
+        if claimed:  # the lease changes nothing the caller reads: the rows were read once, locked
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([m.id for m, _ in claimed]))
+                .values(next_attempt_at=now + lease, held_by=None)
+            )
+        return claimed
+
+    async def waiting_chats(self, messages: Sequence[Outbound]) -> set[ConversationKey]:
+        """Return the chats of these messages that have an earlier message still pending (not among them)."""
+        firsts: dict[ConversationKey, str] = {}
+        for message in messages:
+            firsts.setdefault(message.key, message.id)
+        if not firsts:
+            return set()
+        first = OUTBOX.alias("first")
+        query = (
+            select(OUTBOX.c.channel, OUTBOX.c.recipient)
+            .join(first, and_(first.c.channel == OUTBOX.c.channel, first.c.recipient == OUTBOX.c.recipient))
+            .where(
+                first.c.id.in_(list(firsts.values())),
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.id.not_in([m.id for m in messages]),
+                _before(OUTBOX, first),
+            )
+            .distinct()
+        )
+        return {ConversationKey(ChannelName(r.channel), r.recipient) for r in await self.conn.execute(query)}
+
+    async def defer(self, ids: Sequence[str], next_at: datetime) -> None:
+        """Put messages back for later without counting an attempt (they waited their turn; nothing was tried)."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX).where(OUTBOX.c.id.in_(list(ids))).values(next_attempt_at=next_at, held_by=None)
+            )
+
+    async def drop_overtaken(self, now: datetime, older_than: timedelta, reason: str) -> list[tuple[str, str]]:
+        """Mark STALE the due replies written before `now - older_than` that a later reply to their chat follows.
+
+        Sent that late, a reply would answer a question the conversation has left (the citizen would answer an old
+        menu where a later question was asked). Notices (`notice` set) are never dropped. Returns their
+        (channel, id).
+        """
+        old = await self.conn.execute(
+            select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.created_at, OUTBOX.c.payload).where(
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.next_attempt_at <= now,
+                OUTBOX.c.created_at < now - older_than,
+            )
+        )
+        candidates = [r for r in old if not notice_kind(r.payload)]
+        if not candidates:
+            return []
+        chats = {(r.channel, r.recipient) for r in candidates}
+        replies = await self.conn.execute(
+            select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.created_at, OUTBOX.c.payload).where(
+                tuple_(OUTBOX.c.channel, OUTBOX.c.recipient).in_(list(chats))
+            )
+        )
+        latest: dict[tuple[str, str], tuple[datetime, str]] = {}
+        for r in replies:
+            if not notice_kind(r.payload):
+                chat = (r.channel, r.recipient)
+                latest[chat] = max(latest.get(chat, (r.created_at, r.id)), (r.created_at, r.id))
+        stale = [(r.channel, r.id) for r in candidates if latest[(r.channel, r.recipient)] > (r.created_at, r.id)]
+        if stale:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([i for _, i in stale]), OUTBOX.c.status == OutboxStatus.PENDING.value)
+                .values(status=OutboxStatus.STALE.value, last_error=reason[:300], held_by=None)
+            )
+        return stale
+
+    async def prune(self, before: datetime) -> int:
+        """Delete finished messages (sent, failed, unreachable) created before a moment."""
+        result = await self.conn.execute(
+            delete(OUTBOX).where(OUTBOX.c.status != OutboxStatus.PENDING.value, OUTBOX.c.created_at < before)
+        )
+        return int(result.rowcount)
+
+    async def oldest_pending(self) -> datetime | None:
+        """Return when the oldest pending message was created."""
+        query = select(func.min(OUTBOX.c.created_at)).where(OUTBOX.c.status == OutboxStatus.PENDING.value)
+        moment: datetime | None = (await self.conn.execute(query)).scalar_one_or_none()  # typed as the column
+        return moment
+
+    async def cancel_for(self, channel: ChannelName, recipient: str, reason: str) -> int:
+        """Stop every pending message to a chat; return how many."""
+        result = await self.conn.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.channel == channel.value,
+                OUTBOX.c.recipient == recipient,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+            )
+            .values(status=OutboxStatus.FAILED.value, last_error=reason)
+        )
+        return int(result.rowcount)
+
+    async def pending_for(self, channel: ChannelName, recipient: str, limit: int = 100) -> list[Outbound]:
+        """Return the pending messages to one chat, oldest first, whatever their next attempt (a console's own)."""
+        query = (
+            select(OUTBOX)
+            .where(
+                OUTBOX.c.channel == channel.value,
+                OUTBOX.c.recipient == recipient,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+            )
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+            .limit(limit)
+        )
+        return [
+            Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id)
+            for r in await self.conn.execute(query)
+        ]
+
+    async def counts(self) -> dict[str, int]:
+        """Return how many messages are in each delivery state."""
+        query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
+        return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
+
+    async def for_recipient(self, channel: ChannelName, recipient: str) -> list[tuple[Outbound, str]]:
+        """Return every message to one chat with its status, oldest first."""
+        query = (
+            select(OUTBOX)
+            .where(and_(OUTBOX.c.channel == channel.value, OUTBOX.c.recipient == recipient))
+            .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+        )
+        return [
+            (Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id), r.status)
+            for r in await self.conn.execute(query)
+        ]
+
+    @staticmethod
+    def _entry(row: Row[Any]) -> OutboxEntry:
+        return OutboxEntry(
+            id=row.id,
+            channel=row.channel,
+            recipient=row.recipient,
+            text_key=str(row.payload.get("text_key", "")),
+            status=row.status,
+            attempts=int(row.attempts),
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+            last_error=row.last_error,
+            platform_id=row.platform_id,
+            platform_status=row.platform_status,
+        )
+
+    async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
+        """Store the platform's message id of sent messages (outbox id -> platform id); statuses start afresh."""
+        if platform_ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == bindparam("b_id"))
+                .values(platform_id=bindparam("b_platform"), platform_status=None),
+                [{"b_id": k, "b_platform": v} for k, v in platform_ids.items()],
+            )
+
+    async def by_platform_ids(self, channel: ChannelName, platform_ids: Sequence[str]) -> dict[str, list[OutboxEntry]]:
+        """Return the messages sent as each platform message id, in one query (merged messages share one id)."""
+        query = select(OUTBOX).where(OUTBOX.c.channel == channel.value, OUTBOX.c.platform_id.in_(set(platform_ids)))
+        found: dict[str, list[OutboxEntry]] = {}
+        for row in await self.conn.execute(query.order_by(OUTBOX.c.created_at, OUTBOX.c.id)):
+            found.setdefault(row.platform_id, []).append(self._entry(row))
+        return found
+
+    async def set_platform_status(self, ids: Sequence[str], status: str) -> None:
+        """Record a delivery status; it only moves forward (sent < delivered < read) and never past failed."""
+        lower = PLATFORM_STATUS_ORDER[: PLATFORM_STATUS_ORDER.index(status)] if status in PLATFORM_STATUS_ORDER else []
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(
+                    OUTBOX.c.id.in_(list(ids)),
+                    or_(OUTBOX.c.platform_status.is_(None), OUTBOX.c.platform_status.in_(lower)),
+                )
+                .values(platform_status=status)
+            )
+
+    async def reopen(self, ids: Sequence[str], error: str, next_at: datetime) -> None:
+        """Put sent messages whose delivery failed back in the queue, to be sent again from `next_at`."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)))
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    platform_status="failed",
+                    platform_id=None,
+                    last_error=error[:300],
+                    next_attempt_at=next_at,
+                )
+            )
+
+    async def fail_delivery(self, ids: Sequence[str], status: OutboxStatus, error: str) -> None:
+        """Mark sent messages that the platform could not deliver as failed or unreachable, with the error."""
+        if ids:
+            await self.conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)))
+                .values(status=status.value, platform_status="failed", last_error=error[:300])
+            )
+
+    async def listing(
+        self, status: OutboxStatus | None = None, channel: ChannelName | None = None, limit: int = 100
+    ) -> list[OutboxEntry]:
+        """Return the newest messages, optionally in one state and on one channel (for admins)."""
+        query = select(OUTBOX).order_by(OUTBOX.c.created_at.desc(), OUTBOX.c.id).limit(limit)
+        if status is not None:
+            query = query.where(OUTBOX.c.status == status.value)
+        if channel is not None:
+            query = query.where(OUTBOX.c.channel == channel.value)
+        return [self._entry(r) for r in await self.conn.execute(query)]
+
+
+_OUTBOX_SEQUENCE = itertools.count()
+
+
+_CLAIM_LOCK = 0x5357_0B0C  # PostgreSQL advisory lock key: outbox claimers take turns
+
+
+def _before(a: Any, b: Any) -> Any:
+    """Return the condition "outbox row `a` was written before row `b`" (the outbox's (created_at, id) order)."""
+    return or_(a.c.created_at < b.c.created_at, and_(a.c.created_at == b.c.created_at, a.c.id < b.c.id))
+
+
+def _outbox_id() -> str:
+    """Return a unique outbox id that sorts after the ids made before it.
+
+    The rows of one commit share `created_at`, and the outbox is read in (created_at, id) order: a random id would
+    let a chat's later message of the same turn overtake an earlier one when both are retried.
+    """
+    return f"{time.time_ns():016x}-{next(_OUTBOX_SEQUENCE) % 0x1000000:06x}-{uuid.uuid4().hex[:12]}"
+
+
+def _with_id(message: Outbound) -> Outbound:
+    if message.id:
+        return message
+    return dataclasses.replace(message, id=_outbox_id())

@@ -1,0 +1,174 @@
+"""SQL repositories of the service units (OPDs, sub-units, places, the city) and the complaint categories."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Row
+
+from suarawarga.complaints.model import (
+    Area,
+    Category,
+    Unit,
+    UnitKind,
+)
+from suarawarga.storage.base_sql import (
+    CATEGORIES,
+    CITY,
+    CITY_AREA,
+    PLACES,
+    UNITS,
+    SqlRepo,
+    upsert,
+)
+from suarawarga.storage.units import Place
+
+
+class UnitRepo(SqlRepo):
+    """Service units (OPDs and sub-units)."""
+
+    @staticmethod
+    def _unit(row: Row[Any]) -> Unit:
+        return Unit(
+            id=row.id,
+            code=row.code,
+            name=row.name,
+            kind=UnitKind(row.kind),
+            parent_id=row.parent_id,
+            oversight=row.oversight,
+            city_admin=row.city_admin,
+            population=row.population,
+        )
+
+    async def get(self, unit_id: int) -> Unit | None:
+        """Return a unit by id."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.id == unit_id))).first()
+        return self._unit(row) if row else None
+
+    async def by_code(self, code: str) -> Unit | None:
+        """Return a unit by its code."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.code == code))).first()
+        return self._unit(row) if row else None
+
+    async def list(self, kind: UnitKind | None = None) -> list[Unit]:
+        """Return the active units, optionally of one kind, by name."""
+        query = select(UNITS).where(UNITS.c.active.is_(True)).order_by(UNITS.c.name)
+        if kind is not None:
+            query = query.where(UNITS.c.kind == kind.value)
+        return [self._unit(r) for r in await self.conn.execute(query)]
+
+    async def city_admin(self) -> Unit | None:
+        """Return the unit that administers the complaint system."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.city_admin.is_(True)))).first()
+        return self._unit(row) if row else None
+
+    async def oversight(self) -> Unit | None:
+        """Return the oversight unit (Inspektorat)."""
+        row = (await self.conn.execute(select(UNITS).where(UNITS.c.oversight.is_(True)))).first()
+        return self._unit(row) if row else None
+
+    async def upsert(self, values: dict[str, Any]) -> int:
+        """Insert or update a unit by code and return its id."""
+        stmt = upsert(self.conn, UNITS).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[UNITS.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
+        ).returning(UNITS.c.id)
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def set_city(self, code: str, name: str) -> None:
+        """Store the seed's city (one row: a new seed replaces the previous city)."""
+        await self.conn.execute(delete(CITY))
+        await self.conn.execute(insert(CITY).values(code=code, name=name))
+
+    async def city_name(self) -> str | None:
+        """Return the name of the seeded city, e.g. "Kota Padang" (None before the first seed)."""
+        return (await self.conn.execute(select(CITY.c.name))).scalar()
+
+    async def count(self) -> int:
+        """Return how many units exist."""
+        return int((await self.conn.execute(select(func.count()).select_from(UNITS))).scalar_one())
+
+    async def set_places(self, unit_id: int, names: Sequence[str]) -> None:
+        """Replace the place names (kelurahan) that lie in a unit (a kecamatan)."""
+        await self.conn.execute(delete(PLACES).where(PLACES.c.unit_id == unit_id))
+        if names:
+            await self.conn.execute(insert(PLACES), [{"unit_id": unit_id, "name": name} for name in names])
+
+    async def places(self) -> Sequence[Place]:
+        """Return every place name of an active unit."""
+        query = (
+            select(PLACES.c.name, UNITS.c.code)
+            .join(UNITS, UNITS.c.id == PLACES.c.unit_id)
+            .where(UNITS.c.active.is_(True))
+            .order_by(PLACES.c.id)
+        )
+        return [Place(row.name, row.code) for row in await self.conn.execute(query)]
+
+    async def set_city_area(self, area: Area | None) -> None:
+        """Store the rectangle around the city (None: no check)."""
+        await self.conn.execute(delete(CITY_AREA))
+        if area is not None:
+            await self.conn.execute(insert(CITY_AREA).values(id=1, **dataclasses.asdict(area)))
+
+    async def city_area(self) -> Area | None:
+        """Return the rectangle around the city, if the seed gave one."""
+        row = (await self.conn.execute(select(CITY_AREA).where(CITY_AREA.c.id == 1))).first()
+        return Area(row.south, row.west, row.north, row.east) if row else None
+
+
+class CategoryRepo(SqlRepo):
+    """Complaint categories and their routing."""
+
+    @staticmethod
+    def _category(row: Row[Any]) -> Category:
+        return Category(
+            id=row.id,
+            code=row.code,
+            name_id=row.name_id,
+            name_en=row.name_en,
+            unit_id=row.unit_id,
+            sensitive=row.sensitive,
+            hint_id=row.hint_id,
+            hint_en=row.hint_en,
+            accept_working_days=row.accept_working_days,
+            respond_working_days=row.respond_working_days,
+            resolve_days=row.resolve_days,
+        )
+
+    async def list(self) -> list[Category]:
+        """Return the active categories in their display order."""
+        query = (
+            select(CATEGORIES).where(CATEGORIES.c.active.is_(True)).order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
+        )
+        return [self._category(r) for r in await self.conn.execute(query)]
+
+    async def by_code(self, code: str) -> Category | None:
+        """Return an active category by code."""
+        query = select(CATEGORIES).where(CATEGORIES.c.code == code, CATEGORIES.c.active.is_(True))
+        row = (await self.conn.execute(query)).first()
+        return self._category(row) if row else None
+
+    async def get(self, category_id: int) -> Category | None:
+        """Return a category by id."""
+        row = (await self.conn.execute(select(CATEGORIES).where(CATEGORIES.c.id == category_id))).first()
+        return self._category(row) if row else None
+
+    async def upsert(self, values: dict[str, Any]) -> int:
+        """Insert or update a category by code and return its id."""
+        stmt = upsert(self.conn, CATEGORIES).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CATEGORIES.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
+        ).returning(CATEGORIES.c.id)
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def deactivate_except(self, codes: Iterable[str]) -> int:
+        """Deactivate categories whose code is not listed; return how many changed."""
+        result = await self.conn.execute(
+            update(CATEGORIES)
+            .where(CATEGORIES.c.code.not_in(list(codes)), CATEGORIES.c.active.is_(True))
+            .values(active=False)
+        )
+        return int(result.rowcount)

@@ -1,0 +1,85 @@
+"""The SQL unit of work: one connection and transaction, with every repository bound to it.
+
+The `UnitOfWork` port (storage/uow.py) is the one list of repositories and their Protocols. `SqlUnitOfWork`
+subclasses it, so mypy rejects a repository the port lists but `_bind` does not (the class stays abstract)
+and an implementation that does not match its Protocol (the assignment does not type-check).
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from suarawarga.storage.audit_sql import AuditRepo
+from suarawarga.storage.citizens_sql import CitizenRepo
+from suarawarga.storage.complaints_sql import ComplaintRepo, RatingRepo
+from suarawarga.storage.conversations_sql import ConversationRepo
+from suarawarga.storage.inbox_sql import ContactRepo, InboxRepo, ProcessedRepo
+from suarawarga.storage.jobs_sql import JobRepo
+from suarawarga.storage.lookups_sql import LookupRepo
+from suarawarga.storage.outbox_sql import OutboxRepo
+from suarawarga.storage.secrets_sql import SecretRepo
+from suarawarga.storage.staff_sql import StaffRepo
+from suarawarga.storage.statistics_sql import StatisticsRepo
+from suarawarga.storage.survey_sql import SurveyRepo
+from suarawarga.storage.units_sql import CategoryRepo, UnitRepo
+from suarawarga.storage.uow import UnitOfWork
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A unit of work on one database connection and transaction (its repositories typed by the port)."""
+
+    def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
+        """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
+        self._engine = engine
+        self._tz = tz
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        """Open a connection and begin a transaction, with every repository on it."""
+        self._conn = await self._engine.connect()
+        await self._conn.begin()
+        self._bind(self._conn)
+        return self
+
+    def _bind(self, conn: AsyncConnection) -> None:
+        """Make each repository of the port on this connection."""
+        self.units, self.categories = UnitRepo(conn), CategoryRepo(conn)
+        self.citizens = CitizenRepo(conn)
+        self.complaints, self.ratings = ComplaintRepo(conn), RatingRepo(conn)
+        self.conversations = ConversationRepo(conn)
+        self.inbox, self.processed, self.contacts = InboxRepo(conn), ProcessedRepo(conn), ContactRepo(conn)
+        self.outbox = OutboxRepo(conn)
+        self.staff = StaffRepo(conn)
+        self.jobs = JobRepo(conn)
+        self.surveys = SurveyRepo(conn, self._tz)
+        self.audit = AuditRepo(conn)
+        self.lookups = LookupRepo(conn)
+        self.secrets = SecretRepo(conn)
+        self.statistics = StatisticsRepo(conn)
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Roll back anything not committed and return the connection to the pool."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                if conn.in_transaction():
+                    await conn.rollback()
+            finally:
+                await conn.close()
+
+    async def commit(self) -> None:
+        """Commit, and begin a new transaction on the same connection."""
+        if self._conn is None:
+            raise RuntimeError("commit() outside 'async with'")
+        await self._conn.commit()
+        await self._conn.begin()
+
+    async def rollback(self) -> None:
+        """Roll back, and begin a new transaction on the same connection."""
+        if self._conn is None:
+            raise RuntimeError("rollback() outside 'async with'")
+        await self._conn.rollback()
+        await self._conn.begin()
