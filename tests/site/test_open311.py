@@ -49,9 +49,14 @@ async def test_services_are_the_offered_categories(app: App) -> None:
     assert answer.headers["content-type"].startswith("application/json")
     assert {s["service_code"] for s in services} >= {"jalan_rusak", "lampu_jalan"}
     for item in services:
+        # GeoReport v2 service list: exactly its fields, each of the spec's type (docs/site.md §3).
         assert set(item) == SERVICE_FIELDS
         assert item["type"] in ("realtime", "batch", "blackbox")
         assert item["metadata"] is False
+        assert isinstance(item["service_code"], str) and item["service_code"]
+        assert isinstance(item["service_name"], str) and item["service_name"]
+        assert all(isinstance(item[name], str) for name in ("description", "keywords", "group"))
+    assert len({s["service_code"] for s in services}) == len(services)  # a code names one service
 
 
 async def test_requests_carry_the_spec_fields_and_no_private_data(app: App) -> None:

@@ -232,3 +232,16 @@ def test_every_status_and_step_has_its_public_text(app: App) -> None:
 
     keys = [f"site.status.{s}" for s in ComplaintStatus] + [f"site.step.{k}" for k in PUBLIC_STEPS]
     assert sorted(k for k in keys if not app.catalogue.has(k)) == []
+
+
+async def test_static_files_are_cached_and_carry_the_security_headers(app: App) -> None:
+    """The stylesheet is served from the package with a day's public caching, no cookie and the strict headers."""
+    async with client(app) as http:
+        sheet = await http.get("/static/site.css")
+        missing = await http.get("/static/nope.js")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    assert sheet.headers["cache-control"] == "public, max-age=86400"
+    assert sheet.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in sheet.headers["content-security-policy"]
+    assert "set-cookie" not in sheet.headers
+    assert missing.status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -170,6 +171,77 @@ async def test_the_migration_rolls_up_answers_stored_before_it(tmp_path: Path) -
                     )
                 )
             ).all()
+            months = (
+                await conn.execute(
+                    text(
+                        "SELECT month, respondents, persyaratan_2, persyaratan_3, persyaratan_4 FROM survey_monthly"
+                        " ORDER BY month"
+                    )
+                )
+            ).all()
     finally:
         await engine.dispose()
     assert [tuple(row) for row in rows] == [(str(date(2026, 11, 30)), 1, 0, 0, 1), (str(date(2026, 12, 1)), 2, 1, 1, 0)]
+    # Migration 0021 sums the days into months (the first day of the month is the key).
+    assert [tuple(row) for row in months] == [
+        (str(date(2026, 11, 1)), 1, 0, 0, 1),
+        (str(date(2026, 12, 1)), 2, 1, 1, 0),
+    ]
+
+
+async def test_whole_months_come_from_the_monthly_rows_and_sum_right(app: App) -> None:
+    """Periods with whole months (and days around them) equal the scan; the month rows are what is read."""
+    ids = await _unit_ids(app)
+    rnd = random.Random(7)
+    start = datetime(2026, 10, 20, tzinfo=JAKARTA)
+    made = []
+    for _ in range(300):
+        at = start + timedelta(minutes=rnd.randrange(0, 120 * 24 * 60))
+        made.append(at)
+    for month_start in (datetime(2026, 11, 1, tzinfo=JAKARTA), datetime(2027, 1, 1, tzinfo=JAKARTA)):
+        made += [month_start - timedelta(seconds=1), month_start]  # both sides of a local month boundary
+    async with app.uow() as uow:
+        await uow.surveys.add_many(
+            [
+                NewResponse(
+                    unit_id=ids[rnd.choice(UNITS)],
+                    submitted_at=at,
+                    answers={u: rnd.choice([None, 1, 2, 3, 4]) or 3 for u in UNSUR_ORDER},
+                    source=ResponseSource.IMPORT,
+                )
+                for at in made
+            ]
+        )
+        await uow.commit()
+    periods = [
+        (date(2026, 11, 1), date(2026, 12, 1)),  # one whole month
+        (date(2026, 11, 1), date(2027, 1, 1)),  # two
+        (date(2026, 10, 25), date(2027, 1, 10)),  # days, two months, days
+        (date(2026, 11, 5), date(2026, 11, 25)),  # inside a month: days only
+        (date(2026, 10, 1), date(2027, 3, 1)),  # past both ends of the answers
+    ]
+    async with app.uow() as uow:
+        for first, after in periods:
+            period = period_between(first, after - timedelta(days=1), JAKARTA)
+            rolled = await uow.surveys.tallies(period.start, period.end)
+            assert rolled == await uow.surveys.scan_tallies(period.start, period.end), (first, after)
+    # A month row changed behind the repository's back shows in a whole-month period, not in its days alone,
+    # and the nightly check of any of its days reports and rebuilds it.
+    async with app.db.begin() as conn:
+        await conn.execute(text("UPDATE survey_monthly SET respondents = respondents + 1 WHERE month = '2026-11-01'"))
+    november = period_between(date(2026, 11, 1), date(2026, 11, 30), JAKARTA)
+    inside = period_between(date(2026, 11, 2), date(2026, 11, 29), JAKARTA)
+    async with app.uow() as uow:
+        assert await uow.surveys.tallies(inside.start, inside.end) == await uow.surveys.scan_tallies(
+            inside.start, inside.end
+        )
+        assert await uow.surveys.tallies(november.start, november.end) != await uow.surveys.scan_tallies(
+            november.start, november.end
+        )
+        found = await check_rollup(uow, date(2026, 11, 10))
+        assert found and {d.day for d in found} == {date(2026, 11, 1)}
+        assert all(d.rollup_respondents == d.answer_respondents + 1 for d in found)
+        assert await uow.surveys.tallies(november.start, november.end) == await uow.surveys.scan_tallies(
+            november.start, november.end
+        )
+        assert await check_rollup(uow, date(2026, 11, 10), repair=False) == []

@@ -67,6 +67,11 @@ class Alert:
         return f"alert:{complaint_id}:{self.clock}:{self.rung or 'reminder'}"
 
 
+def resolve_due(filed_at: datetime, category: Category) -> datetime:
+    """Return the moment a complaint filed then must be resolved by (calendar days, not working days)."""
+    return filed_at + timedelta(days=category.resolve_days)
+
+
 def clocks(
     filed_at: datetime, category: Category, events: list[ComplaintEvent], calendar: WorkingCalendar
 ) -> list[Clock]:
@@ -74,7 +79,7 @@ def clocks(
     due = {
         ClockName.ACCEPT: calendar.add_working_days(filed_at, category.accept_working_days),
         ClockName.RESPOND: calendar.add_working_days(filed_at, category.respond_working_days),
-        ClockName.RESOLVE: filed_at + timedelta(days=category.resolve_days),
+        ClockName.RESOLVE: resolve_due(filed_at, category),
     }
     result = []
     for name, deadline in due.items():

@@ -25,6 +25,7 @@ from suarawarga.complaints.model import (
     new_invite_code,
 )
 from suarawarga.complaints.staffing import StaffEventKind, Via
+from suarawarga.complaints.statistics import resolution
 from suarawarga.errors import NotAllowed, NotFound
 from suarawarga.storage.uow import UnitOfWork
 
@@ -206,6 +207,9 @@ async def resolve(
     """The OPD reports the complaint solved, with a note and optional photos as evidence."""
     updated = await _act(uow, staff, complaint, EventKind.RESOLVED, now, note)
     await uow.complaints.add_attachments(complaint.id, evidence, ActorKind.STAFF, now)
+    category = await uow.categories.get(complaint.category_id)
+    if category is not None:  # kept for the public statistics; only the first resolution counts there
+        await uow.statistics.record_resolution(complaint.id, resolution(complaint.filed_at, now, category))
     return await _handled(uow, updated)
 
 

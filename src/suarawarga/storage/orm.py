@@ -211,6 +211,9 @@ class ComplaintRow(Base):
         Index("ix_complaints_unit_filed", "unit_id", "filed_at"),
         Index("ix_complaints_kecamatan_filed", "kecamatan_id", "filed_at"),
         Index("ix_complaints_category_filed", "category_id", "filed_at"),
+        # Covering indexes of the statistics' aggregates: the window's outcomes, and what is open now.
+        Index("ix_complaints_outcomes", "filed_at", "unit_id", "resolve_seconds", "resolved_in_time", "merged_into_id"),
+        Index("ix_complaints_open", "status", "unit_id", "category_id", "filed_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -233,6 +236,10 @@ class ComplaintRow(Base):
     updated_at: Mapped[datetime]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)  # closed as duplicate
     place_key: Mapped[str | None] = mapped_column(String(120))  # the typed address's street, normalised (§8)
+    # The first resolution as the domain judged it when it happened (complaints.statistics.resolution).
+    first_resolved_at: Mapped[datetime | None]
+    resolve_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolved_in_time: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class ComplaintEventRow(Base):
@@ -468,6 +475,22 @@ SURVEY_DAILY = Table(
 Written in the same transaction as every questionnaire stored (chat or import), so the IKM of any period is a sum
 over at most a few hundred rows per unit, and stays exact: the counts are integers (docs/ikm.md §3).
 `run-job rollup-check` recomputes a day from the answers and repairs any difference.
+"""
+
+
+SURVEY_MONTHLY = Table(
+    "survey_monthly",
+    Base.metadata,
+    Column("unit_id", ForeignKey("service_units.id"), primary_key=True),
+    Column("month", Date, primary_key=True),  # the first city-local day of the month
+    Column("respondents", Integer, nullable=False),
+    *(Column(name, Integer, nullable=False) for name in SURVEY_DAILY_COUNT_COLUMNS),
+    Index("ix_survey_monthly_month", "month"),
+)
+"""The same counts per unit and city-local month, written with the daily rows: a year is twelve rows per unit.
+
+A period's whole months are summed from here and its other days from `survey_daily`; the nightly roll-up check
+rebuilds a month from its days whenever it repairs a day.
 """
 
 

@@ -5,7 +5,7 @@ No SQLAlchemy here: the SQL implementation is in `statistics_sql.py`; a test or 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -14,22 +14,30 @@ from suarawarga.complaints.model import (
     ComplaintStatus,
 )
 from suarawarga.complaints.public import PublicRequest
-from suarawarga.complaints.statistics import OpenComplaint, Outcome
+from suarawarga.complaints.statistics import OpenCounts, OutcomeCounts, OverdueCutoffs, Resolution
 
 
 class StatisticsRepository(Protocol):
-    """Aggregate reads for the public site."""
+    """Aggregate reads for the public site, and the stored first resolution they count."""
 
     async def categories(self) -> list[Category]:
         """Return every category, also those no longer offered (old complaints keep theirs)."""
         ...
 
-    async def outcomes_since(self, since: datetime) -> list[Outcome]:
-        """Return the complaints filed since a moment with the time of their first resolution."""
+    async def record_resolution(self, complaint_id: int, first: Resolution) -> None:
+        """Keep a complaint's first resolution; a later one (after a reopen) leaves it as it is."""
         ...
 
-    async def open_complaints(self) -> list[OpenComplaint]:
-        """Return every open complaint's unit, category, status and filing time."""
+    async def outcome_counts(self, since: datetime) -> list[OutcomeCounts]:
+        """Return, per unit, the complaints filed since a moment, those resolved and those resolved in time."""
+        ...
+
+    async def open_counts(self, cutoffs: Mapping[int, OverdueCutoffs]) -> list[OpenCounts]:
+        """Return, per unit, the complaints open now and how many are overdue by their category's cutoffs."""
+        ...
+
+    async def middle_resolve_seconds(self, since: datetime, groups: Mapping[int, int]) -> dict[int, tuple[int, ...]]:
+        """Return, per group, the middle one or two of the resolution times (seconds) of complaints filed since."""
         ...
 
     async def public_requests(

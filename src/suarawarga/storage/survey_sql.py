@@ -3,11 +3,12 @@
 The aggregation returns, per unit, the number of respondents and the count of each score 1..4 per unsur;
 answers and score sums follow exactly from those counts (the CHECK constraints keep scores in 1..4).
 
-Every questionnaire stored also adds its counts to the daily roll-up (`survey_daily`: unit x city-local day),
-in the same transaction. A period that runs from one local midnight to another (every reporting period does)
-is then summed from at most one row per unit and day instead of scanning the answers, so `report ikm` and the
-public site stay fast at any number of answers (benchmarks/ikm_aggregate.py). `scan_tallies` still reads the
-answers themselves: the nightly roll-up check compares the two. Repositories never commit.
+Every questionnaire stored also adds its counts to the roll-up, in the same transaction: per unit and
+city-local day (`survey_daily`) and per unit and month (`survey_monthly`). A period that runs from one local
+midnight to another (every reporting period does) is then summed from its whole months' rows and its other
+days' rows instead of scanning the answers, so `report ikm` and the public site stay fast at any number of
+answers (benchmarks/site.py). `scan_tallies` still reads the answers themselves: the nightly roll-up check
+compares the two, and a month with its days. Repositories never commit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from suarawarga.storage.orm import SURVEY_DAILY, SURVEY_DAILY_COUNT_COLUMNS, SURVEY_UNSUR_COLUMNS, SurveyResponseRow
+from suarawarga.storage.orm import (
+    SURVEY_DAILY,
+    SURVEY_DAILY_COUNT_COLUMNS,
+    SURVEY_MONTHLY,
+    SURVEY_UNSUR_COLUMNS,
+    SurveyResponseRow,
+)
 from suarawarga.surveys.definitions import SCORES, UNSUR_ORDER, ProfileField
 from suarawarga.surveys.ikm import UnsurTally
 from suarawarga.surveys.model import NewResponse, Profile, ResponseSource, StoredResponse, UnitTallies
@@ -81,7 +88,19 @@ def _distribution_columns() -> list[ColumnElement[Any]]:
 
 
 DAILY = SURVEY_DAILY
+MONTHLY = SURVEY_MONTHLY
 DailyCounts = list[int]  # respondents, then the count of each score of each unsur (SURVEY_DAILY_COUNT_COLUMNS order)
+ADDED = ("respondents", *SURVEY_DAILY_COUNT_COLUMNS)
+
+
+def month_of(day: date) -> date:
+    """Return the first day of a day's month (the key of its monthly roll-up row)."""
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    """Return the first day of the month after a month's first day."""
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def _daily_counts(responses: Iterable[NewResponse], tz: tzinfo) -> dict[tuple[int, date], DailyCounts]:
@@ -99,16 +118,25 @@ def _daily_counts(responses: Iterable[NewResponse], tz: tzinfo) -> dict[tuple[in
 
 
 def _daily_values(unit_id: int, day: date, counts: DailyCounts) -> dict[str, Any]:
-    return {
-        "unit_id": unit_id,
-        "day": day,
-        "respondents": counts[0],
-        **dict(zip(SURVEY_DAILY_COUNT_COLUMNS, counts[1:], strict=True)),
-    }
+    return {"unit_id": unit_id, "day": day, **dict(zip(ADDED, counts, strict=True))}
+
+
+def _monthly_values(unit_id: int, month: date, counts: DailyCounts) -> dict[str, Any]:
+    return {"unit_id": unit_id, "month": month, **dict(zip(ADDED, counts, strict=True))}
+
+
+def _tallies_of(unit_id: int, counts: DailyCounts) -> UnitTallies:
+    """Build a unit's tallies from its respondents and score counts (SURVEY_DAILY_COUNT_COLUMNS order)."""
+    per = len(SCORES)
+    tallies = tuple(
+        UnsurTally.from_distribution(unsur, tuple(counts[1 + i * per : 1 + (i + 1) * per]))  # type: ignore[arg-type]
+        for i, unsur in enumerate(UNSUR_ORDER)
+    )
+    return UnitTallies(unit_id=unit_id, n_respondents=counts[0], tallies=tallies)
 
 
 class SurveyRepo:
-    """IKM survey responses and their daily roll-up."""
+    """IKM survey responses and their daily and monthly roll-up."""
 
     def __init__(self, conn: AsyncConnection, tz: tzinfo) -> None:
         self.conn = conn
@@ -127,21 +155,30 @@ class SurveyRepo:
             await self._roll_up(responses)
 
     async def _roll_up(self, responses: Iterable[NewResponse]) -> None:
-        """Add the responses' counts to their days' roll-up rows (created when missing), atomically."""
-        rows = [_daily_values(unit, day, counts) for (unit, day), counts in _daily_counts(responses, self.tz).items()]
-        if not rows:
+        """Add the responses' counts to their days' and months' roll-up rows (created when missing), atomically."""
+        days = _daily_counts(responses, self.tz)
+        if not days:
             return
+        months: dict[tuple[int, date], DailyCounts] = {}
+        for (unit, day), counts in days.items():
+            total = months.setdefault((unit, month_of(day)), [0] * len(counts))
+            for index, count in enumerate(counts):
+                total[index] += count
+        await self._upsert(DAILY, DAILY.c.day, {key: _daily_values(*key, counts) for key, counts in days.items()})
+        monthly = {key: _monthly_values(*key, counts) for key, counts in months.items()}
+        await self._upsert(MONTHLY, MONTHLY.c.month, monthly)
+
+    async def _upsert(self, table: Table, when: Any, rows: dict[tuple[int, date], dict[str, Any]]) -> None:
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(DAILY)
-        added = ("respondents", *SURVEY_DAILY_COUNT_COLUMNS)
+        statement = dialect.insert(table)
         statement = statement.on_conflict_do_update(
-            index_elements=[DAILY.c.unit_id, DAILY.c.day],
-            set_={name: DAILY.c[name] + statement.excluded[name] for name in added},
+            index_elements=[table.c.unit_id, when],
+            set_={name: table.c[name] + statement.excluded[name] for name in ADDED},
         )
         # One statement per row keeps the upsert's order stable (no deadlock between two imports) and cheap:
         # a chat answer touches one row, an import a few hundred at most (one per unit and day).
-        for row in sorted(rows, key=lambda r: (r["unit_id"], r["day"])):
-            await self.conn.execute(statement, row)
+        for key in sorted(rows):
+            await self.conn.execute(statement, rows[key])
 
     async def existing_import_keys(self, keys: Iterable[str]) -> set[str]:
         """Return which of the import keys are already stored."""
@@ -186,16 +223,41 @@ class SurveyRepo:
     async def daily_tallies(
         self, first: date, after: date, unit_ids: Collection[int] | None = None
     ) -> list[UnitTallies]:
-        """Return the roll-up's tallies per unit for the local days first <= day < after."""
-        query = select(
-            DAILY.c.unit_id,
-            func.sum(DAILY.c.respondents).label("n"),
-            *(func.sum(DAILY.c[name]).label(name) for name in SURVEY_DAILY_COUNT_COLUMNS),
-        ).where(DAILY.c.day >= first, DAILY.c.day < after)
+        """Return the roll-up's tallies per unit for the local days first <= day < after.
+
+        Whole months come from the monthly rows, the days before and after them from the daily rows.
+        """
+        start = first if first.day == 1 else next_month(month_of(first))
+        end = month_of(after)
+        totals: dict[int, DailyCounts] = {}
+        if start < end:
+            await self._add_sums(totals, MONTHLY, MONTHLY.c.month, start, end, unit_ids)
+            await self._add_sums(totals, DAILY, DAILY.c.day, first, start, unit_ids)
+            await self._add_sums(totals, DAILY, DAILY.c.day, end, after, unit_ids)
+        else:
+            await self._add_sums(totals, DAILY, DAILY.c.day, first, after, unit_ids)
+        return [_tallies_of(unit_id, counts) for unit_id, counts in sorted(totals.items()) if counts[0]]
+
+    async def _add_sums(
+        self,
+        totals: dict[int, DailyCounts],
+        table: Table,
+        when: Any,
+        first: date,
+        after: date,
+        unit_ids: Collection[int] | None,
+    ) -> None:
+        """Add a roll-up table's sums per unit over first <= key < after to the totals."""
+        if first >= after:
+            return
+        query = select(table.c.unit_id, *(func.sum(table.c[name]).label(name) for name in ADDED))
+        query = query.where(when >= first, when < after)
         if unit_ids is not None:
-            query = query.where(DAILY.c.unit_id.in_(sorted(unit_ids)))
-        rows = await self.conn.execute(query.group_by(DAILY.c.unit_id))
-        return [self._unit_tallies(row) for row in rows if row.n]
+            query = query.where(table.c.unit_id.in_(sorted(unit_ids)))
+        for row in await self.conn.execute(query.group_by(table.c.unit_id)):
+            total = totals.setdefault(int(row.unit_id), [0] * len(ADDED))
+            for index, value in enumerate(row[1:]):
+                total[index] += int(value or 0)
 
     async def scan_tallies(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None = None
@@ -211,7 +273,7 @@ class SurveyRepo:
         return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
 
     async def replace_daily(self, day: date, tallies: Sequence[UnitTallies]) -> None:
-        """Rewrite one day's roll-up rows from the given tallies (the roll-up check's repair)."""
+        """Rewrite one day's roll-up rows from the given tallies, and its month's from its days (the repair)."""
         await self.conn.execute(delete(DAILY).where(DAILY.c.day == day))
         rows = []
         for tally in tallies:
@@ -221,23 +283,34 @@ class SurveyRepo:
             rows.append(_daily_values(tally.unit_id, day, counts))
         if rows:
             await self.conn.execute(insert(DAILY), rows)
+        await self.rebuild_month(month_of(day))
+
+    async def month_differences(self, month: date) -> list[tuple[int, int, int]]:
+        """Return (unit, respondents in the month's row, respondents in its days) where the month's counts differ."""
+        days: dict[int, DailyCounts] = {}
+        await self._add_sums(days, DAILY, DAILY.c.day, month, next_month(month), None)
+        rows = await self.conn.execute(select(MONTHLY).where(MONTHLY.c.month == month))
+        kept = {int(r.unit_id): [int(r._mapping[name]) for name in ADDED] for r in rows}
+        summed = {unit_id: counts for unit_id, counts in days.items() if counts[0]}
+        return [
+            (unit_id, kept[unit_id][0] if unit_id in kept else 0, summed[unit_id][0] if unit_id in summed else 0)
+            for unit_id in sorted(kept.keys() | summed.keys())
+            if kept.get(unit_id) != summed.get(unit_id)
+        ]
+
+    async def rebuild_month(self, month: date) -> None:
+        """Rewrite a month's rows as the sum of its days' rows."""
+        days: dict[int, DailyCounts] = {}
+        await self._add_sums(days, DAILY, DAILY.c.day, month, next_month(month), None)
+        await self.conn.execute(delete(MONTHLY).where(MONTHLY.c.month == month))
+        rows = [_monthly_values(unit_id, month, counts) for unit_id, counts in sorted(days.items()) if counts[0]]
+        if rows:
+            await self.conn.execute(insert(MONTHLY), rows)
 
     @staticmethod
     def _unit_tallies(row: Row[Any]) -> UnitTallies:
         mapping = row._mapping
-        tallies = tuple(
-            UnsurTally.from_distribution(
-                unsur,
-                (
-                    int(mapping[f"{unsur.value}_1"]),
-                    int(mapping[f"{unsur.value}_2"]),
-                    int(mapping[f"{unsur.value}_3"]),
-                    int(mapping[f"{unsur.value}_4"]),
-                ),
-            )
-            for unsur in UNSUR_ORDER
-        )
-        return UnitTallies(unit_id=int(row.unit_id), n_respondents=int(row.n), tallies=tallies)
+        return _tallies_of(int(row.unit_id), [int(row.n), *(int(mapping[name]) for name in SURVEY_DAILY_COUNT_COLUMNS)])
 
     async def responses(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None = None

@@ -1,4 +1,4 @@
-"""The port of IKM survey responses and their daily roll-up.
+"""The port of IKM survey responses and their daily and monthly roll-up.
 
 No SQLAlchemy here: the SQL implementation is in `survey_sql.py`; a test or a fake may implement these too.
 """
@@ -14,7 +14,7 @@ from suarawarga.surveys.model import NewResponse, StoredResponse, UnitTallies
 
 
 class SurveyRepository(Protocol):
-    """IKM survey responses and their daily roll-up."""
+    """IKM survey responses and their daily and monthly roll-up."""
 
     async def add(self, response: NewResponse) -> int:
         """Store one response (and its roll-up counts) and return its id."""
@@ -37,14 +37,15 @@ class SurveyRepository(Protocol):
     ) -> list[UnitTallies]:
         """Return, per unit with responses in [start, end), its respondents and per-unsur score counts.
 
-        Whole city-local days are summed from the daily roll-up; other bounds scan the answers.
+        Whole city-local days are summed from the roll-up (whole months from the monthly one); other bounds scan
+        the answers.
         """
         ...
 
     async def daily_tallies(
         self, first: date, after: date, unit_ids: Collection[int] | None = None
     ) -> list[UnitTallies]:
-        """Return the roll-up's tallies per unit for the local days first <= day < after."""
+        """Return the roll-up's tallies per unit for the local days first <= day < after (whole months by month)."""
         ...
 
     async def scan_tallies(
@@ -58,7 +59,15 @@ class SurveyRepository(Protocol):
         ...
 
     async def replace_daily(self, day: date, tallies: Sequence[UnitTallies]) -> None:
-        """Rewrite one day's roll-up rows from the given tallies (the roll-up check's repair)."""
+        """Rewrite one day's roll-up rows from the given tallies, and its month's from its days (the repair)."""
+        ...
+
+    async def month_differences(self, month: date) -> list[tuple[int, int, int]]:
+        """Return (unit, respondents in the month's row, respondents in its days) where the month's counts differ."""
+        ...
+
+    async def rebuild_month(self, month: date) -> None:
+        """Rewrite a month's rows as the sum of its days' rows."""
         ...
 
     async def responses(

@@ -234,15 +234,26 @@ class UnsurTally:
 
     def __post_init__(self) -> None:
         """Validate counts and check that answers and score_sum match the distribution."""
-        object.__setattr__(self, "unsur", _as_unsur(self.unsur))
-        _check_count("answers", self.answers)
-        _check_count("score_sum", self.score_sum)
-        distribution = tuple(self.distribution)
-        if len(distribution) != len(SCORES):
-            raise IkmInputError(f"distribution must have {len(SCORES)} counts (scores 1..4), got {distribution!r}")
-        for score, count in zip(SCORES, distribution, strict=True):
-            _check_count(f"distribution count for score {score}", count)
+        if type(self.unsur) is not Unsur:
+            object.__setattr__(self, "unsur", _as_unsur(self.unsur))
+        distribution = self.distribution if type(self.distribution) is tuple else tuple(self.distribution)
+        # Reports build thousands of tallies per page: the common case (plain non-negative ints) is checked
+        # in one pass, anything else goes through the checks that name the problem.
+        plain = len(distribution) == len(SCORES) and all(
+            type(value) is int and value >= 0 for value in (self.answers, self.score_sum, *distribution)
+        )
+        if not plain:
+            _check_count("answers", self.answers)
+            _check_count("score_sum", self.score_sum)
+            if len(distribution) != len(SCORES):
+                raise IkmInputError(f"distribution must have {len(SCORES)} counts (scores 1..4), got {distribution!r}")
+            for score, count in zip(SCORES, distribution, strict=True):
+                _check_count(f"distribution count for score {score}", count)
         object.__setattr__(self, "distribution", distribution)
+        if plain:
+            one, two, three, four = distribution
+            if one + two + three + four == self.answers and one + 2 * two + 3 * three + 4 * four == self.score_sum:
+                return
         if sum(distribution) != self.answers:
             raise IkmInputError(
                 f"{self.unsur}: answers={self.answers} but the distribution {distribution} adds up to "
@@ -257,6 +268,10 @@ class UnsurTally:
     @classmethod
     def from_distribution(cls, unsur: Unsur, distribution: tuple[int, int, int, int]) -> UnsurTally:
         """Build a tally from the counts of scores 1..4."""
+        counts = tuple(distribution)
+        if len(counts) == len(SCORES) and all(type(c) is int and c >= 0 for c in counts):
+            one, two, three, four = counts
+            return cls(unsur, one + two + three + four, one + 2 * two + 3 * three + 4 * four, (one, two, three, four))
         counts = tuple(_check_count("distribution count", c) for c in distribution)
         if len(counts) != len(SCORES):
             raise IkmInputError(f"distribution must have {len(SCORES)} counts (scores 1..4), got {counts!r}")
@@ -320,11 +335,16 @@ def pool(tallies_list: Iterable[Iterable[UnsurTally]]) -> tuple[UnsurTally, ...]
     The pooled IKM is then ``compute_ikm(pool(...), sum of the units' n_respondents)``: every respondent
     counts once, so large units weigh more. Contrast :func:`mean_of_ikms`.
     """
-    merged = {unsur: UnsurTally.empty(unsur) for unsur in UNSUR_ORDER}
+    counts = {unsur: [0, 0, 0, 0] for unsur in UNSUR_ORDER}
     for tallies in tallies_list:
         for tally in tallies:
-            merged[tally.unsur] = merged[tally.unsur].merged(tally)
-    return tuple(merged.values())
+            if not isinstance(tally, UnsurTally):
+                raise IkmInputError(f"expected UnsurTally, got {tally!r}")
+            # Adding the distributions adds the answers and score sums too (each tally was checked against its own).
+            total, add = counts[tally.unsur], tally.distribution
+            for index in range(len(SCORES)):
+                total[index] += add[index]
+    return tuple(UnsurTally.from_distribution(unsur, (c[0], c[1], c[2], c[3])) for unsur, c in counts.items())
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -475,14 +495,15 @@ def compute_ikm(tallies: Iterable[UnsurTally], n_respondents: int, weight: Weigh
         raise EmptyDataError("no answers to any unsur")
     effective_weight = w * len(UNSUR_ORDER) / len(answered)
 
+    nrrs = [t.nrr for t in ordered]  # each exact NRR made once: a city page computes a few hundred results
     per_unsur = tuple(
-        UnsurResult(tally=t, nrr=t.nrr, weighted_nrr=None if t.nrr is None else t.nrr * effective_weight)
-        for t in ordered
+        UnsurResult(tally=t, nrr=nrr, weighted_nrr=None if nrr is None else nrr * effective_weight)
+        for t, nrr in zip(ordered, nrrs, strict=True)
     )
     ni = sum((r.weighted_nrr for r in per_unsur if r.weighted_nrr is not None), Fraction(0))
     ikm = ni * IKM_SCALE
-    lowest = min(Fraction(t.score_sum, t.answers) for t in answered)
-    weakest = tuple(t.unsur for t in answered if t.nrr == lowest)
+    lowest = min(nrr for nrr in nrrs if nrr is not None)
+    weakest = tuple(r.unsur for r in per_unsur if r.nrr is not None and r.nrr == lowest)
     return IkmResult(
         weight=weight,
         n_respondents=n_respondents,

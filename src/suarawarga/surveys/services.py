@@ -147,7 +147,9 @@ def _ikm(tallies: Sequence[UnitTallies], weight: Weight) -> tuple[int, IkmResult
     n = sum(t.n_respondents for t in tallies)
     if n == 0:
         return 0, None
-    return n, compute_ikm(pool(t.tallies for t in tallies), n, weight)
+    # One unit's tallies are already one per unsur: pooling them alone would only copy them.
+    pooled = tallies[0].tallies if len(tallies) == 1 else pool(t.tallies for t in tallies)
+    return n, compute_ikm(pooled, n, weight)
 
 
 def _unit_line(unit: Unit, tallies: UnitTallies | None, weight: Weight) -> IkmLine:
@@ -332,8 +334,9 @@ class RollupDifference:
 async def check_rollup(uow: UnitOfWork, day: date, repair: bool = True) -> list[RollupDifference]:
     """Recompute one city-local day's roll-up from the answers; report (and by default repair) differences.
 
-    The caller commits. The roll-up is written with every answer, so a difference means a write that bypassed
-    the repository (a manual SQL fix, a restore) or a change of the city's timezone.
+    The day's month row is checked against the month's day rows too (a difference there is reported on the
+    month's first day). The caller commits. The roll-up is written with every answer, so a difference means a
+    write that bypassed the repository (a manual SQL fix, a restore) or a change of the city's timezone.
     """
     start, end = uow.surveys.day_bounds(day)
     scanned = {t.unit_id: t for t in await uow.surveys.scan_tallies(start, end)}
@@ -349,5 +352,11 @@ async def check_rollup(uow: UnitOfWork, day: date, repair: bool = True) -> list[
         if scanned.get(unit_id) != rolled.get(unit_id)
     ]
     if differences and repair:
-        await uow.surveys.replace_daily(day, list(scanned.values()))
-    return differences
+        await uow.surveys.replace_daily(day, list(scanned.values()))  # rebuilds the day's month too
+    month = day.replace(day=1)
+    drifted = [
+        RollupDifference(u, month, kept, summed) for u, kept, summed in await uow.surveys.month_differences(month)
+    ]
+    if drifted and repair:
+        await uow.surveys.rebuild_month(month)
+    return differences + drifted
