@@ -39,11 +39,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     reader = LineReader("you> ")
     console = ConsoleSender(app.catalogue, key.chat_id, lambda text: print_between(text, reader))
     app.register_sender(key.channel, console, read_local_file)
-    print(
-        "SuaraWarga console. Type a message, a number to pick an option, /lokasi LAT,LON to share\n"
-        "a location,"
-        " /foto PATH to send a photo, /menu, /batal, /bantuan, or /keluar (or Ctrl-D) to leave.\n"
-    )
+    print(app.catalogue.render("console.banner", app.catalogue.default_language))
     delivery = app.delivery()
     async with app.dispatcher() as dispatcher:
         await show_waiting(app.uow, delivery, key)  # messages for this chat written while its console was closed
