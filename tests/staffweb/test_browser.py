@@ -14,7 +14,6 @@ import asyncio
 import dataclasses
 import os
 import re
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -23,10 +22,8 @@ from typing import Any
 import httpx
 from fakes.telegram_server import FakeBotApi
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName
@@ -43,8 +40,8 @@ from tests.channels.test_telegram_e2e import (
     run_command,
     stop,
 )
-from tests.site.test_browser import _driver
 from tests.staffweb.support import filed
+from tests.support.browser import chromium, navigate
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
 
@@ -82,17 +79,10 @@ class Browser:
         """Click the element and return the visible text of the page (of the next page, if the click leads to one)."""
 
         def step(d: webdriver.Chrome) -> str:
-            for attempt in range(3):  # a page still settling after load can swap its nodes under the click
-                try:
-                    before = d.find_element(By.TAG_NAME, "html")
-                    d.find_element(By.CSS_SELECTOR, css).click()
-                    break
-                except WebDriverException:
-                    if attempt == 2:
-                        raise
-                    time.sleep(0.5)
             if navigates:
-                WebDriverWait(d, 15).until(expected_conditions.staleness_of(before))
+                navigate(d, css)
+            else:
+                d.find_element(By.CSS_SELECTOR, css).click()
             return str(d.find_element(By.TAG_NAME, "body").text)
 
         return str(await self.run(step))
@@ -187,7 +177,7 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
             clock.advance(timedelta(hours=26, minutes=14))  # the officer gets to it the next day
             link = await _link(api, officer)
 
-            phone = Browser(await asyncio.to_thread(_driver, 360, False))  # a phone, JavaScript off
+            phone = Browser(await asyncio.to_thread(chromium, 360, False))  # a phone, JavaScript off
             shown = await phone.open(link)
             assert "Masuk ke konsol petugas" in shown
             await phone.shot("link-360")
@@ -267,7 +257,7 @@ async def test_an_officer_handles_a_complaint_in_chromium(app: App, clock: Froze
                 name="Budi Santoso",
                 description=CRACKED,
             )
-            desk = Browser(await asyncio.to_thread(_driver, 1280, True))  # a desktop, JavaScript on
+            desk = Browser(await asyncio.to_thread(chromium, 1280, True))  # a desktop, JavaScript on
             await desk.open(await _link(api, officer))
             queue = await desk.click("form button.primary")
             assert fresh.code in queue and other.code in queue and complaint.code not in queue  # resolved: not open

@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from suarawarga.bootstrap import App
 from suarawarga.complaints.model import ComplaintStatus
 from suarawarga.complaints.queue import QueueFilter, queue_export
 from suarawarga.config import Settings
-from tests.site.test_browser import _driver, _free_port
 from tests.staffweb.seeding import CONTACTS, REPORTERS, seed_city
 from tests.staffweb.support import say
+from tests.support.browser import chromium, navigate, serving
 from tests.support.clock import JAKARTA, FrozenClock
 
 ARTIFACTS = Path(os.environ.get("SUARAWARGA_TEST_ARTIFACTS", "test-artifacts")) / "staff"
-
-
-def _go(driver: Any, css: str, within: Any = None) -> None:
-    """Click what leads to another page and wait until that page has replaced this one."""
-    before = driver.find_element(By.TAG_NAME, "html")
-    (within or driver).find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(before))
 
 
 def _filter_and_open(driver: object, base: str, link: str, shots: str | None) -> dict[str, object]:
@@ -46,7 +34,7 @@ def _filter_and_open(driver: object, base: str, link: str, shots: str | None) ->
 
     assert isinstance(driver, Chrome)
     driver.get(base + link)
-    _go(driver, "main form button")
+    navigate(driver, "main form button")
     seen: dict[str, object] = {"landing": driver.find_element(By.TAG_NAME, "h1").text}
     if shots:
         driver.save_screenshot(f"{shots}-queue.png")
@@ -55,7 +43,7 @@ def _filter_and_open(driver: object, base: str, link: str, shots: str | None) ->
     Select(driver.find_element(By.NAME, "status")).select_by_value(ComplaintStatus.DITERIMA.value)
     Select(driver.find_element(By.NAME, "kecamatan")).select_by_value("KEC-KURANJI")
     driver.find_element(By.NAME, "terlambat").click()
-    _go(driver, "form.filters button[type=submit]")
+    navigate(driver, "form.filters button[type=submit]")
     rows = driver.find_elements(By.CSS_SELECTOR, "table.queue tr[data-code]")
     seen["address"] = driver.current_url
     seen["codes"] = [str(r.get_attribute("data-code")) for r in rows]
@@ -65,7 +53,7 @@ def _filter_and_open(driver: object, base: str, link: str, shots: str | None) ->
     if shots:
         driver.save_screenshot(f"{shots}-filtered.png")
     if rows:
-        _go(driver, "td.code a", rows[0])
+        navigate(driver, "td.code a", rows[0])
         seen["opened"] = driver.find_element(By.TAG_NAME, "body").text
     return seen
 
@@ -77,55 +65,22 @@ async def test_an_officer_filters_the_queue_in_chromium(
     seeded = await seed_city(app, count=40)
     clock.set(datetime.now(JAKARTA))  # the server runs on the real clock: its links must be valid now
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {
-        **os.environ,
         "SUARAWARGA_DATABASE_URL": settings.database_url,
         "SUARAWARGA_ATTACHMENTS_DIR": str(tmp_path / "files"),
-        "SUARAWARGA_PUBLIC_URL": base,
     }
-    for name in ("SUARAWARGA_TELEGRAM_TOKEN", "SUARAWARGA_WHATSAPP_TOKEN"):
-        env.pop(name, None)
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "suarawarga",
-        "serve",
-        "--no-setup",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with httpx.AsyncClient() as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if (await http.get(f"{base}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "serve did not start"
-                await asyncio.sleep(0.2)
-        seen = {}
+    async with serving(env) as base:
+        seen: dict[tuple[int, bool], dict[str, object]] = {}
         for width in (360, 1280):
             for script in (True, False):
                 answers = await say(app, "petugas-pu", "masuk")  # the officer asks in chat; the link is in the answer
                 link = urlsplit(answers[0].params["link"]).path
-                driver = await asyncio.to_thread(_driver, width, script)
+                driver = await asyncio.to_thread(chromium, width, script)
                 shots = str(ARTIFACTS / f"filter-{width}") if script else None
                 try:
                     seen[(width, script)] = await asyncio.to_thread(_filter_and_open, driver, base, link, shots)
                 finally:
                     await asyncio.to_thread(driver.quit)
-    finally:
-        server.terminate()
-        _, raw = await asyncio.wait_for(server.communicate(), 30)
-    errors = raw.decode()
-    assert "Traceback" not in errors, errors
 
     async with app.uow() as uow:  # the server's clock is the real one: compute the expected list with it
         kuranji = await uow.units.by_code("KEC-KURANJI")
