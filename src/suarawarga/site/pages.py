@@ -8,6 +8,7 @@ number (docs/ikm.md §4).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -17,7 +18,7 @@ from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.complaints.model import ComplaintStatus, Unit, normalise_code
 from suarawarga.complaints.public import PublicStep, public_steps
 from suarawarga.complaints.statistics import UnitComplaintStats, complaint_statistics
-from suarawarga.storage.uow import UnitOfWork
+from suarawarga.storage.uow import UnitOfWork, UnitOfWorkFactory
 from suarawarga.surveys.graphics import sample_short
 from suarawarga.surveys.ikm import Weight
 from suarawarga.surveys.periods import Period, PeriodKind, period_containing, previous
@@ -81,13 +82,29 @@ def _tops(report: IkmReport) -> dict[str, IkmLine]:
 
 
 async def city_page(
-    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, city: tuple[str, str], weight: Weight = Weight.EXACT
+    uows: UnitOfWorkFactory,
+    now: datetime,
+    calendar: WorkingCalendar,
+    city: tuple[str, str],
+    weight: Weight = Weight.EXACT,
 ) -> CityPage:
-    """Build the city page for the quarter containing `now`."""
+    """Build the city page for the quarter containing `now`.
+
+    The complaint figures and the IKM are read in two units of work side by side: the database works out the
+    complaint aggregates while this process sums the IKM (the page's two halves share nothing).
+    """
     period = period_containing(PeriodKind.QUARTER, now, calendar.tz)
     before = previous(period)
-    report = await ikm_report(uow, period, weight, city=city)
-    earlier = await ikm_report(uow, before, weight, city=city)
+
+    async def complaints() -> list[UnitComplaintStats]:
+        async with uows() as uow:
+            return await complaint_statistics(uow, calendar, now, STATISTICS_DAYS)
+
+    async def reports() -> tuple[IkmReport, IkmReport]:
+        async with uows() as uow:
+            return await ikm_report(uow, period, weight, city=city), await ikm_report(uow, before, weight, city=city)
+
+    stats, (report, earlier) = await asyncio.gather(complaints(), reports())
     lines, old_lines = _tops(report), _tops(earlier)
     tops = sorted(
         (u for u in report.units.values() if u.parent_id is None or u.parent_id not in report.units),
@@ -99,7 +116,6 @@ async def city_page(
         key=lambda r: (-r.line.result.ikm_rounded if r.line and r.line.result else Decimal(0), r.unit.name),
     )
     waiting = [r for r in ranked if not r.published]
-    stats = await complaint_statistics(uow, calendar, now, STATISTICS_DAYS)
     return CityPage(period, before, report.first(), earlier.first(), (*shown, *waiting), tuple(stats), STATISTICS_DAYS)
 
 

@@ -241,8 +241,8 @@ class Site:
         lang = _language(request)
         async with self.app.uow() as uow:
             await self.read_city(uow)
-            city = (self.app.settings.city_code, self.city_name or self.text(lang)("site.city"))
-            page = await city_page(uow, self.app.clock.now(), self.app.calendar, city)
+        city = (self.app.settings.city_code, self.city_name or self.text(lang)("site.city"))
+        page = await city_page(self.app.uow, self.app.clock.now(), self.app.calendar, city)
         return self.render(request, "city.html", page=page)
 
     async def unit(self, request: Request) -> Response:
