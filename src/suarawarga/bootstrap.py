@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -25,6 +26,7 @@ from suarawarga.logging import SenderTags
 from suarawarga.storage.db import make_engine
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.storage.uow_sql import SqlUnitOfWork
+from suarawarga.storage.wakeups_sql import listening_for_inbox
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,10 @@ class App:
     def uow(self) -> UnitOfWork:
         """Open a new unit of work (use with `async with`)."""
         return SqlUnitOfWork(self.db, self.settings.tz)
+
+    def listening_for_inbox(self, wake: Callable[[], None]) -> AbstractAsyncContextManager[bool]:
+        """Call `wake` when another process stored updates; yields whether the database can tell (PostgreSQL)."""
+        return listening_for_inbox(self.settings.database_url, wake)
 
     def delivery(self) -> Delivery:
         """Return the outbox delivery over this app's senders."""

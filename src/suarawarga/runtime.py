@@ -31,7 +31,10 @@ from suarawarga.bot.web import create_web_app, metrics_route
 log = logging.getLogger(__name__)
 
 RETRY_INTERVAL = 5.0  # seconds between passes of the outbox retry loop
-PROCESS_POLL_INTERVAL = 0.05  # a `process` process learns of new updates by polling: at most this late
+PROCESS_POLL_INTERVAL = 0.05  # without notifications, a `process` process learns of new updates by polling
+# On PostgreSQL a notification wakes the processors at once (storage/wakeups_sql.py); they still poll this often in
+# case one is lost (the listener reconnecting).
+NOTIFIED_POLL_INTERVAL = 1.0
 
 
 @dataclass
@@ -122,7 +125,9 @@ async def running(
                 poll_interval=poll_interval,
                 chats=chats_of(channels),
             )
-            async with inbox:
+            async with app.listening_for_inbox(inbox.wake) as notified, inbox:
+                if notified:  # woken by the database when others store updates: polling is only the fallback
+                    inbox.poll_interval = max(inbox.poll_interval, NOTIFIED_POLL_INTERVAL)
                 retry = asyncio.create_task(retry_loop(app)) if retries else None
                 try:
                     yield Running(app, channels, inbox, dispatcher, inbox, pump)

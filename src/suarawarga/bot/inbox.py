@@ -118,6 +118,8 @@ class InboxWriter:
             fresh = await uow.inbox.add_many(
                 [(c, e, p, chat_hash(c, self.chat_of(c, p))) for c, e, p in unique.values()], self.clock.now()
             )
+            if fresh:
+                await uow.wakeups.inbox_stored()  # the processes that drain the inbox, once this commits
             await uow.commit()
         results = []
         for channel, external_id, _ in batch:
@@ -163,6 +165,10 @@ class InboxProcessor:
     async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
         """Store an update and commit (see `InboxWriter.accept`), then wake the processor."""
         return await self.writer.accept(channel, external_id, payload)
+
+    def wake(self) -> None:
+        """Drain now (another process stored updates)."""
+        self._wake.set()
 
     async def __aenter__(self) -> InboxProcessor:
         """Start draining in the background (first whatever was left pending)."""

@@ -1,0 +1,79 @@
+"""PostgreSQL LISTEN/NOTIFY for the inbox: the storing transaction notifies, the processors listen.
+
+`NOTIFY` inside a transaction is delivered only when it commits, and several identical ones in one transaction
+arrive once, so a group commit of 500 updates wakes each processor once. The listener keeps its own connection (a
+pooled one cannot be held for LISTEN) and reconnects with a growing pause when the database goes away; after each
+(re)connection it wakes the processor once, for whatever was stored while nobody listened. SQLite has nothing of
+the kind: there the notification is a no-op and processors poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+log = logging.getLogger(__name__)
+
+INBOX_CHANNEL = "suarawarga_inbox"
+RECONNECT_FIRST = 0.5  # seconds before the listener reconnects after losing the database
+RECONNECT_MOST = 10.0
+
+
+class WakeupRepo:
+    """Sends the inbox notification with the current transaction (PostgreSQL only)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def inbox_stored(self) -> None:
+        """Queue NOTIFY on the inbox channel; PostgreSQL delivers it when the transaction commits."""
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": INBOX_CHANNEL})
+
+
+def can_listen(database_url: str) -> bool:
+    """Tell whether the database delivers notifications (PostgreSQL does; SQLite does not)."""
+    return make_url(database_url).get_backend_name() == "postgresql"
+
+
+def _conninfo(database_url: str) -> str:
+    """Return the libpq address of a SQLAlchemy URL (the driver part dropped)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _listen_forever(database_url: str, wake: Callable[[], None]) -> None:
+    pause = RECONNECT_FIRST
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(_conninfo(database_url), autocommit=True) as conn:
+                await conn.execute(f"LISTEN {INBOX_CHANNEL}")
+                pause = RECONNECT_FIRST
+                wake()  # whatever was stored while nobody listened
+                async for _ in conn.notifies():
+                    wake()
+        except (psycopg.Error, OSError) as exc:
+            log.warning("inbox notifications lost (%s); listening again in %.1f s", type(exc).__name__, pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, RECONNECT_MOST)
+
+
+@contextlib.asynccontextmanager
+async def listening_for_inbox(database_url: str, wake: Callable[[], None]) -> AsyncIterator[bool]:
+    """Call `wake` whenever another process stored updates; yield whether notifications are available at all."""
+    if not can_listen(database_url):
+        yield False
+        return
+    task = asyncio.create_task(_listen_forever(database_url, wake), name="inbox-listener")
+    try:
+        yield True
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
