@@ -30,8 +30,8 @@ from suarawarga.storage.orm import (
     SurveyResponseRow,
 )
 from suarawarga.surveys.definitions import SCORES, UNSUR_ORDER, ProfileField
-from suarawarga.surveys.ikm import UnsurTally
 from suarawarga.surveys.model import NewResponse, Profile, ResponseSource, StoredResponse, UnitTallies
+from suarawarga.surveys.tally import UnsurTally
 
 _TABLE = SurveyResponseRow.__table__
 if not isinstance(_TABLE, Table):  # pragma: no cover - a declarative model always has a Table
