@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from suarawarga.storage.orm import (
+from suarawarga.storage.orm.surveys import (
     SURVEY_DAILY,
     SURVEY_DAILY_COUNT_COLUMNS,
     SURVEY_MONTHLY,
