@@ -46,4 +46,3 @@ class ChannelIdentityRow(Base):
     language: Mapped[str] = mapped_column(String(8), default="id")
     created_at: Mapped[datetime]
     last_inbound_at: Mapped[datetime | None]
-    unreachable_at: Mapped[datetime | None]
