@@ -38,9 +38,10 @@ from suarawarga.storage.migrate import upgrade
 from suarawarga.storage.orm import Base
 from suarawarga.storage.uow_sql import SqlUnitOfWork
 from suarawarga.surveys.definitions import SURVEY_VERSION, UNSUR_ORDER
-from suarawarga.surveys.ikm import IkmResult, UnsurTally, compute_ikm
+from suarawarga.surveys.ikm import IkmResult, compute_ikm
 from suarawarga.surveys.periods import Period, parse_period
 from suarawarga.surveys.services import unit_ikm
+from suarawarga.surveys.tally import UnsurTally
 
 UNIT = "PKM-ANDALAS"
 PERIOD = "2026-Q4"

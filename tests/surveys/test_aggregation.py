@@ -12,10 +12,12 @@ from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName
 from suarawarga.errors import NotFound
 from suarawarga.surveys.definitions import UNSUR_ORDER, Unsur
-from suarawarga.surveys.ikm import IkmResult, Weight, compute_ikm, krejcie_morgan, mean_of_ikms, tally_responses
+from suarawarga.surveys.ikm import IkmResult, Weight, compute_ikm, mean_of_ikms
 from suarawarga.surveys.model import NewResponse, ResponseSource
 from suarawarga.surveys.periods import Period, parse_period
+from suarawarga.surveys.sample_size import krejcie_morgan
 from suarawarga.surveys.services import Scope, answered_today, ikm_report, record_response, unit_ikm
+from suarawarga.surveys.tally import tally_responses
 from tests.support.clock import JAKARTA
 from tests.surveys.support import Made, random_answers, spread, store
 

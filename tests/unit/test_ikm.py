@@ -34,28 +34,10 @@ from suarawarga.surveys.definitions import (
     unsur_name_key,
     usia_band,
 )
-from suarawarga.surveys.ikm import (
-    EmptyDataError,
-    IkmInputError,
-    IkmResult,
-    InvalidScoreError,
-    Mutu,
-    RollUpMethod,
-    UnsurTally,
-    Weight,
-    classify_ikm,
-    compute_ikm,
-    format_ikm,
-    format_ni,
-    format_nrr,
-    krejcie_morgan,
-    mean_of_ikms,
-    pool,
-    round_half_up,
-    sample_adequate,
-    tally_responses,
-    weight_value,
-)
+from suarawarga.surveys.ikm import IkmResult, RollUpMethod, Weight, compute_ikm, mean_of_ikms, weight_value
+from suarawarga.surveys.mutu import Mutu, classify_ikm, format_ikm, format_ni, format_nrr, round_half_up
+from suarawarga.surveys.sample_size import krejcie_morgan, sample_adequate
+from suarawarga.surveys.tally import EmptyDataError, IkmInputError, InvalidScoreError, UnsurTally, pool, tally_responses
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "src" / "suarawarga" / "bot" / "catalogue" / "survey.yaml"
 

@@ -40,7 +40,7 @@ from suarawarga.site.pages import (
 from suarawarga.surveys.definitions import Unsur, unsur_name_key
 from suarawarga.surveys.export import report_csv, write_xlsx
 from suarawarga.surveys.graphics import nrr_chart, qr_matrix, telegram_link, whatsapp_link
-from suarawarga.surveys.ikm import Mutu
+from suarawarga.surveys.mutu import Mutu
 from suarawarga.surveys.periods import Period, PeriodError, PeriodKind, parse_period, period_containing
 from suarawarga.surveys.services import IkmLine, ikm_report, profile_counts, responses_in
 

@@ -8,34 +8,13 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from suarawarga.storage.orm import (
-    AppSecretRow,
-    AttachmentRow,
-    Base,
-    CategoryRow,
-    ChannelIdentityRow,
-    ChatActivityRow,
-    CitizenRow,
-    CityAreaRow,
-    CityRow,
-    ComplaintEventRow,
-    ComplaintRow,
-    ConsentRow,
-    ConversationRow,
-    IdentityViewRow,
-    InboxRow,
-    JobMarkRow,
-    LookupFailureRow,
-    OutboxRow,
-    PlaceNameRow,
-    ProcessedInboundRow,
-    RatingRow,
-    StaffEventRow,
-    StaffInviteRow,
-    StaffMemberRow,
-    UnitChatRow,
-    UnitRow,
-)
+from suarawarga.storage.orm.base import Base
+from suarawarga.storage.orm.bookkeeping import AppSecretRow, IdentityViewRow, JobMarkRow, LookupFailureRow
+from suarawarga.storage.orm.citizens import ChannelIdentityRow, CitizenRow, ConsentRow
+from suarawarga.storage.orm.complaints import AttachmentRow, ComplaintEventRow, ComplaintRow, RatingRow
+from suarawarga.storage.orm.messaging import ChatActivityRow, ConversationRow, InboxRow, OutboxRow, ProcessedInboundRow
+from suarawarga.storage.orm.staff import StaffEventRow, StaffInviteRow, StaffMemberRow, UnitChatRow
+from suarawarga.storage.orm.units import CategoryRow, CityAreaRow, CityRow, PlaceNameRow, UnitRow
 
 
 def _table(model: type[Base]) -> Table:

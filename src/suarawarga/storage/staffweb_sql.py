@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 
 from suarawarga.storage.base_sql import STAFF, SqlRepo, _table
-from suarawarga.storage.orm import StaffLoginTokenRow, StaffSessionRow
+from suarawarga.storage.orm.staff import StaffLoginTokenRow, StaffSessionRow
 from suarawarga.storage.staffweb import StoredSession
 
 LOGIN_TOKENS = _table(StaffLoginTokenRow)

@@ -29,7 +29,7 @@ from suarawarga.complaints.statistics import (
     resolution,
 )
 from suarawarga.storage.base_sql import CATEGORIES, COMPLAINTS
-from suarawarga.storage.orm import AwareDateTime
+from suarawarga.storage.orm.base import AwareDateTime
 from suarawarga.storage.units_sql import CategoryRepo
 
 BACKFILL_BATCH = 5000

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 
 from suarawarga.complaints.model import OPEN_STATUSES, ActorKind, Area, EventKind, IdentityMode
 from suarawarga.storage.base_sql import ATTACHMENTS, CATEGORIES, COMPLAINTS, EVENTS, PLACES, UNITS, SqlRepo
-from suarawarga.storage.orm import SupportRow
+from suarawarga.storage.orm.complaints import SupportRow
 from suarawarga.storage.supporters import Candidate, Support
 
 

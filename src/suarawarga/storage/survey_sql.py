@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from suarawarga.storage.orm import (
+from suarawarga.storage.orm.surveys import (
     SURVEY_DAILY,
     SURVEY_DAILY_COUNT_COLUMNS,
     SURVEY_MONTHLY,
@@ -30,8 +30,8 @@ from suarawarga.storage.orm import (
     SurveyResponseRow,
 )
 from suarawarga.surveys.definitions import SCORES, UNSUR_ORDER, ProfileField
-from suarawarga.surveys.ikm import UnsurTally
 from suarawarga.surveys.model import NewResponse, Profile, ResponseSource, StoredResponse, UnitTallies
+from suarawarga.surveys.tally import UnsurTally
 
 _TABLE = SurveyResponseRow.__table__
 if not isinstance(_TABLE, Table):  # pragma: no cover - a declarative model always has a Table

@@ -29,16 +29,9 @@ from suarawarga.surveys.definitions import (
     unsur_label,
     unsur_name_key,
 )
-from suarawarga.surveys.ikm import (
-    IKM_SCALE,
-    MUTU_MIN_IKM,
-    Mutu,
-    RollUpMethod,
-    Weight,
-    format_ikm,
-    round_half_up,
-)
+from suarawarga.surveys.ikm import RollUpMethod, Weight
 from suarawarga.surveys.model import StoredResponse
+from suarawarga.surveys.mutu import IKM_SCALE, MUTU_MIN_IKM, Mutu, format_ikm, round_half_up
 from suarawarga.surveys.services import IkmLine, IkmReport, Scope
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from suarawarga.surveys.definitions import unsur_name_key
-from suarawarga.surveys.ikm import IKM_SCALE, MUTU_MIN_IKM, Mutu, format_ikm
+from suarawarga.surveys.mutu import IKM_SCALE, MUTU_MIN_IKM, Mutu, format_ikm
 from suarawarga.surveys.services import IkmLine
 
 __all__ = [

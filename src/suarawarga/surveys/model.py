@@ -22,7 +22,7 @@ from suarawarga.surveys.definitions import (
     Unsur,
     UsiaBand,
 )
-from suarawarga.surveys.ikm import UnsurTally
+from suarawarga.surveys.tally import UnsurTally
 
 __all__ = ["NewResponse", "Profile", "ResponseSource", "StoredResponse", "UnitTallies"]
 

@@ -19,18 +19,12 @@ from suarawarga.complaints.model import Unit
 from suarawarga.errors import NotFound
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.surveys.definitions import ProfileField
-from suarawarga.surveys.ikm import (
-    IkmResult,
-    MeanOfIkms,
-    Weight,
-    compute_ikm,
-    krejcie_morgan,
-    mean_of_ikms,
-    pool,
-)
+from suarawarga.surveys.ikm import IkmResult, MeanOfIkms, Weight, compute_ikm, mean_of_ikms
 from suarawarga.surveys.importing import ParsedFile
 from suarawarga.surveys.model import NewResponse, StoredResponse, UnitTallies
 from suarawarga.surveys.periods import Period
+from suarawarga.surveys.sample_size import krejcie_morgan
+from suarawarga.surveys.tally import pool
 
 __all__ = [
     "IkmLine",
