@@ -117,6 +117,23 @@ async def test_not_solved_reopens_and_the_clock_keeps_running(
     assert EventKind.ESCALATED in kinds
 
 
+async def test_a_verdict_after_the_closure_only_keeps_the_rating(
+    app: App, clock: FrozenClock, dispatcher: Dispatcher
+) -> None:
+    """Once closed by silence, 'belum' reopens nothing and a good score closes nothing: both are only kept."""
+    complaint = await resolved_complaint(app, clock)
+    assert (await close_unanswered(app, datetime(2026, 12, 7, 6, 0, tzinfo=JAKARTA))).done == 1
+    citizen = Conversation(dispatcher, clock, app.catalogue, "warga-1")
+    assert await citizen.send(press(citizen, f"cmd:nilai {complaint.code} belum")) == ["rating.ask_score"]
+    assert await citizen.say("4") == ["rating.thanks"]
+    status, kinds = await status_of(app, complaint)
+    assert status is ComplaintStatus.DITUTUP
+    assert kinds.count(EventKind.CLOSED) == 1 and EventKind.REOPENED not in kinds
+    async with app.uow() as uow:
+        rating = await uow.ratings.rating(complaint.id, 1)
+        assert rating is not None and (rating.solved, rating.score) == ("belum", 4)
+
+
 async def test_low_score_reopens(app: App, clock: FrozenClock, dispatcher: Dispatcher) -> None:
     """'Sebagian' with a rating of 2 reopens the complaint."""
     complaint = await resolved_complaint(app, clock)

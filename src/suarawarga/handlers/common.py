@@ -12,9 +12,10 @@ from suarawarga.bot.attachments import MediaRefused
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, END, STAY, Turn
 from suarawarga.bot.messages import Choice, Inbound, IncomingFile, MediaKind, MediaRef
 from suarawarga.bot.texts import LANGUAGES
-from suarawarga.complaints.model import DESCRIPTION_MAX, letter_count, normalise_code
+from suarawarga.complaints.model import DESCRIPTION_MAX, ComplaintStatus, letter_count, normalise_code
 from suarawarga.complaints.services import status_for
 from suarawarga.errors import NotFound
+from suarawarga.handlers.notify import one_line
 
 log = logging.getLogger(__name__)
 # A message outside any flow with at least this much text is taken as a complaint (not "halo", "tes", "pagi").
@@ -320,6 +321,25 @@ def history_key(turn: Turn, kind: str, public: bool) -> str:
 def sender_of(turn: Turn) -> str:
     """Return the person's id on the channel (the chat id in a private chat)."""
     return turn.inbound.sender_id or turn.inbound.key.chat_id
+
+
+def sender_tag(turn: Turn) -> str:
+    """Return a short, non-reversible tag of the sender for the logs (no ids or names in logs)."""
+    return turn.policy.tags.tag(turn.inbound.key.channel, sender_of(turn))
+
+
+def status_label(turn: Turn, status: ComplaintStatus) -> str:
+    """Return a complaint's status in the chat's language."""
+    return turn.text(f"status.label.{status}")
+
+
+def usage(turn: Turn, usage_key: str, given: str) -> None:
+    """Answer a command whose argument is missing or malformed with its usage line (and the value, if any)."""
+    value = one_line(given)[:30]
+    if value:
+        turn.reply("usage.bad_value", value=value, usage=turn.text(usage_key))
+    else:
+        turn.reply(usage_key)
 
 
 def photos_in(inbound: Inbound) -> list[IncomingFile]:

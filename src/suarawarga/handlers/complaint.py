@@ -1,69 +1,50 @@
-"""The complaint flow: consent, category, description, location, photos, identity, confirmation."""
+"""The complaint flow: consent, category, description, location, photos, identity, confirmation.
+
+The steps about the place (location, kecamatan, similar open reports) are in `complaint_place.py`; the summary,
+the daily limit and the filing (or the support of an open report) in `complaint_filing.py`.
+"""
 
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
 from suarawarga.bot.conversation import END, STAY, Flow, Step, Turn
 from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints.model import (
-    ADDRESS_MAX,
-    ADDRESS_MIN,
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
     NAME_MAX,
     NAME_MIN,
     ConsentPurpose,
     IdentityMode,
-    NewAttachment,
-    UnitKind,
     letter_count,
 )
-from suarawarga.complaints.places import kecamatan_label, kecamatan_named_in
-from suarawarga.complaints.services import ComplaintDraft, file_complaint, filed_today
-from suarawarga.complaints.supporting import SupportDraft, find_duplicates, support
-from suarawarga.errors import NotAllowed, NotFound, UserInputError
-from suarawarga.handlers import duplicates
-from suarawarga.handlers.common import accept_photos, keep_files, photos_in
+from suarawarga.errors import UserInputError
+from suarawarga.handlers.common import accept_photos, photos_in
+from suarawarga.handlers.complaint_filing import ask_confirm, on_confirm, over_limit
+from suarawarga.handlers.complaint_place import (
+    ask_duplicate,
+    ask_kecamatan,
+    ask_location,
+    ask_location_check,
+    on_duplicate,
+    on_kecamatan,
+    on_location,
+    on_location_check,
+)
+from suarawarga.handlers.complaint_steps import ComplaintStep, clipped
 from suarawarga.handlers.consent import ensure_consent, require_consent
-from suarawarga.handlers.notify import announce_complaint
 
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{7,18}$")
-SUMMARY_DESCRIPTION_MAX = 300
-
-
-class ComplaintStep(StrEnum):
-    """Steps of the complaint flow; persisted by name."""
-
-    CONSENT = "consent"
-    CATEGORY = "category"
-    DESCRIPTION = "description"
-    LOCATION = "location"
-    LOCATION_CHECK = "location_check"
-    KECAMATAN = "kecamatan"
-    DUPLICATE = "duplicate"
-    PHOTOS = "photos"
-    IDENTITY = "identity"
-    NAME = "name"
-    CONTACT = "contact"
-    CONFIRM = "confirm"
 
 
 async def enter(turn: Turn) -> str:
     """Refuse when the day's limit is reached; otherwise ask for consent (first time) or the category."""
     citizen_id = await ensure_consent(turn, ConsentPurpose.COMPLAINT)
-    if citizen_id is not None and await _over_limit(turn, citizen_id):
+    if citizen_id is not None and await over_limit(turn, citizen_id):
         return END
     return ComplaintStep.CATEGORY if citizen_id is not None else ComplaintStep.CONSENT
-
-
-async def _over_limit(turn: Turn, citizen_id: int) -> bool:
-    if await filed_today(turn.uow, citizen_id, turn.clock.now(), turn.clock.tz) >= turn.policy.complaints_per_day:
-        turn.reply("complaint.limit", limit=str(turn.policy.complaints_per_day))
-        return True
-    return False
 
 
 async def ask_consent(turn: Turn) -> None:
@@ -82,7 +63,7 @@ async def on_consent(turn: Turn) -> str:
     citizen_id = await require_consent(turn, ConsentPurpose.COMPLAINT)
     if citizen_id is None:
         return END
-    return END if await _over_limit(turn, citizen_id) else ComplaintStep.CATEGORY
+    return END if await over_limit(turn, citizen_id) else ComplaintStep.CATEGORY
 
 
 async def ask_category(turn: Turn) -> None:
@@ -110,9 +91,7 @@ async def ask_description(turn: Turn) -> None:
     hint = (category.hint_en if turn.language == "en" else category.hint_id) if category else ""
     name = category.name(turn.language) if category else ""
     if turn.data.get("draft"):
-        draft = turn.data["draft"]
-        if len(draft) > SUMMARY_DESCRIPTION_MAX:
-            draft = draft[:SUMMARY_DESCRIPTION_MAX] + "…"
+        draft = clipped(turn.data["draft"])
         choices = (Choice("desc:draft", "complaint.description.use_draft", means=Means.YES),)
         turn.reply("complaint.description.draft", choices, category=name, draft=draft, min=str(DESCRIPTION_MIN))
         return
@@ -133,145 +112,6 @@ async def on_description(turn: Turn) -> str:
     turn.data["description"] = text
     turn.data.pop("draft", None)
     return ComplaintStep.LOCATION
-
-
-async def ask_location(turn: Turn) -> None:
-    """Ask for a shared location or a typed address."""
-    turn.reply("complaint.location.ask", (Choice("loc:skip", "complaint.location.skip"),), ask_location=True)
-
-
-async def on_location(turn: Turn) -> str:
-    """Store the shared point (questioned when outside the city) or the typed address (its kecamatan, if named)."""
-    inbound = turn.inbound
-    if inbound.choice == "loc:skip":
-        turn.data.pop("location", None)
-        turn.data.pop("address", None)
-        turn.data.pop("matches", None)
-        return ComplaintStep.KECAMATAN
-    if inbound.location is not None:
-        lat, lon = inbound.location
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise UserInputError("complaint.location.invalid")
-        turn.data["location"] = [lat, lon]
-        turn.data.pop("address", None)
-        turn.data.pop("matches", None)
-        area = await turn.uow.units.city_area()
-        return (
-            ComplaintStep.LOCATION_CHECK
-            if area is not None and not area.contains(lat, lon)
-            else ComplaintStep.KECAMATAN
-        )
-    text = (inbound.text or "").strip()
-    if not text:
-        raise UserInputError("complaint.location.need")
-    if letter_count(text) < ADDRESS_MIN or len(text) > ADDRESS_MAX:
-        raise UserInputError("complaint.location.address_length", min=str(ADDRESS_MIN), max=str(ADDRESS_MAX))
-    turn.data["address"] = text
-    turn.data.pop("location", None)
-    turn.data.pop("matches", None)
-    return await _kecamatan_from_address(turn, text)
-
-
-async def _kecamatan_from_address(turn: Turn, address: str) -> str:
-    """Skip the kecamatan question when the address names exactly one kecamatan (itself or a kelurahan)."""
-    kecamatan = await turn.uow.units.list(UnitKind.KECAMATAN)
-    names = [(u.name, u.code) for u in kecamatan] + [(p.name, p.unit_code) for p in await turn.uow.units.places()]
-    code = kecamatan_named_in(address, names)
-    unit = next((u for u in kecamatan if u.code == code), None)
-    if unit is None:
-        return ComplaintStep.KECAMATAN
-    turn.data["kecamatan"] = unit.code
-    turn.reply("complaint.kecamatan.inferred", kecamatan=unit.name)
-    return await _after_kecamatan(turn)
-
-
-async def _after_kecamatan(turn: Turn) -> str:
-    """Offer open reports about the same thing at the same place (once), else go on to the photos."""
-    if "matches" not in turn.data:
-        data = turn.data
-        location = data.get("location") or [None, None]
-        found = await find_duplicates(
-            turn.uow,
-            data["category"],
-            turn.clock.now(),
-            latitude=location[0],
-            longitude=location[1],
-            address=data.get("address"),
-            kecamatan_code=data.get("kecamatan"),
-            citizen_id=data.get("citizen"),
-        )
-        data["matches"] = [
-            duplicates.match_data(m, await duplicates.kecamatan_name(turn, m.kecamatan_id)) for m in found
-        ]
-        if found:
-            return ComplaintStep.DUPLICATE
-    return _to_photos(turn)
-
-
-def _to_photos(turn: Turn) -> str:
-    return ComplaintStep.PHOTOS if turn.policy.max_photos > 0 else ComplaintStep.IDENTITY
-
-
-async def ask_duplicate(turn: Turn) -> None:
-    """Show the open reports that may be the same, to support one instead of filing again."""
-    category = await turn.uow.categories.by_code(turn.data["category"])
-    duplicates.offer(turn, category.name(turn.language) if category else "", turn.data["matches"])
-
-
-async def on_duplicate(turn: Turn) -> str:
-    """ "Ya, sama" on one: go on as its supporter; "Bukan, laporkan baru": the normal flow."""
-    choice = turn.inbound.choice or ""
-    matches = turn.data.get("matches", [])
-    if choice == "dup:new":
-        turn.data.pop("support", None)
-        return _to_photos(turn)
-    number = choice.removeprefix("dup:")
-    if not choice.startswith("dup:") or not number.isdigit() or not 1 <= int(number) <= len(matches):
-        raise UserInputError("input.pick_button")
-    turn.data["support"] = matches[int(number) - 1]
-    return _to_photos(turn)
-
-
-async def ask_location_check(turn: Turn) -> None:
-    """Warn that the shared point lies outside the city and ask whether it is right."""
-    lat, lon = turn.data["location"]
-    turn.reply(
-        "complaint.location.outside",
-        (
-            Choice("loccheck:yes", "complaint.location.outside_keep", means=Means.YES),
-            Choice("loccheck:no", "complaint.location.outside_again", means=Means.NO),
-        ),
-        lat=f"{lat:.5f}",
-        lon=f"{lon:.5f}",
-    )
-
-
-async def on_location_check(turn: Turn) -> str:
-    """Keep the point outside the city, or ask for the location again."""
-    if turn.inbound.choice == "loccheck:yes":
-        return ComplaintStep.KECAMATAN
-    if turn.inbound.choice == "loccheck:no":
-        turn.data.pop("location", None)
-        return ComplaintStep.LOCATION
-    raise UserInputError("input.pick_button")
-
-
-async def ask_kecamatan(turn: Turn) -> None:
-    """Ask in which kecamatan it is, if the citizen knows."""
-    kecamatan = await turn.uow.units.list(UnitKind.KECAMATAN)
-    choices = [Choice(f"kec:{u.code}", "label", {"label": u.name}) for u in kecamatan]
-    choices.append(Choice("kec:unknown", "complaint.kecamatan.unknown"))
-    turn.reply("complaint.kecamatan.ask", choices)
-
-
-async def on_kecamatan(turn: Turn) -> str:
-    """Store the kecamatan (or that it is unknown)."""
-    choice = turn.inbound.choice or ""
-    if not choice.startswith("kec:"):
-        raise UserInputError("input.pick_button")
-    code = choice.removeprefix("kec:")
-    turn.data["kecamatan"] = None if code == "unknown" else code
-    return await _after_kecamatan(turn)
 
 
 async def ask_photos(turn: Turn) -> None:
@@ -361,146 +201,6 @@ async def on_contact(turn: Turn) -> str:
         raise UserInputError("complaint.contact.invalid")
     turn.data["contact"] = re.sub(r"[ -]", "", phone)
     return ComplaintStep.CONFIRM
-
-
-async def ask_confirm(turn: Turn) -> None:
-    """Summarise the complaint (or the support) and ask to send it."""
-    data = turn.data
-    category = await turn.uow.categories.by_code(data["category"])
-    if data.get("support"):
-        await _ask_support_confirm(turn, category.name(turn.language) if category else data["category"])
-        return
-    kecamatan = await turn.uow.units.by_code(data["kecamatan"]) if data.get("kecamatan") else None
-    if data.get("location"):
-        lat, lon = data["location"]
-        where = turn.text("complaint.summary.point", lat=f"{lat:.5f}", lon=f"{lon:.5f}")
-    else:
-        where = data.get("address") or turn.text("complaint.summary.no_location")
-    description = data["description"]
-    if len(description) > SUMMARY_DESCRIPTION_MAX:
-        description = description[:SUMMARY_DESCRIPTION_MAX] + "…"
-    mode = IdentityMode(data["identity"])
-    who = turn.text(f"complaint.summary.who.{mode}", name=data.get("name", ""))
-    turn.reply(
-        "complaint.summary",
-        (
-            Choice("confirm:send", "complaint.confirm.send", means=Means.YES),
-            Choice("confirm:cancel", "complaint.confirm.cancel", means=Means.NO),
-        ),
-        category=category.name(turn.language) if category else data["category"],
-        description=description,
-        location=where,
-        kecamatan=kecamatan_label(kecamatan.name) if kecamatan else turn.text("complaint.summary.no_kecamatan"),
-        photos=str(len(data.get("photos", []))),
-        identity=who,
-    )
-
-
-async def _ask_support_confirm(turn: Turn, category: str) -> None:
-    data = turn.data
-    description = data["description"]
-    if len(description) > SUMMARY_DESCRIPTION_MAX:
-        description = description[:SUMMARY_DESCRIPTION_MAX] + "…"
-    mode = IdentityMode(data["identity"])
-    turn.reply(
-        "duplicate.summary",
-        (
-            Choice("confirm:send", "duplicate.confirm.send", means=Means.YES),
-            Choice("confirm:cancel", "complaint.confirm.cancel", means=Means.NO),
-        ),
-        category=category,
-        place=duplicates.place_text(turn, data["support"]),
-        description=description,
-        photos=str(len(data.get("photos", []))),
-        identity=turn.text(f"complaint.summary.who.{mode}", name=data.get("name", "")),
-    )
-
-
-async def _send_support(turn: Turn) -> str:
-    """Record the citizen as a supporter of the chosen report and tell them and its OPD."""
-    data = turn.data
-    code = await turn.uow.supports.code_of(int(data["support"]["id"]))
-    files = tuple(NewAttachment(**p) for p in keep_files(turn, data.get("photos", [])))
-    try:
-        supported = await support(
-            turn.uow,
-            code or "",
-            SupportDraft(
-                complaint_id=int(data["support"]["id"]),
-                identity_mode=IdentityMode(data["identity"]),
-                channel=turn.inbound.key.channel,
-                chat_id=turn.inbound.key.chat_id,
-                citizen_id=data.get("citizen"),
-                language=turn.language,
-                name=data.get("name"),
-                contact=data.get("contact"),
-                note=data["description"],
-                attachments=files,
-            ),
-            turn.clock.now(),
-        )
-    except (NotAllowed, NotFound):
-        turn.reply("duplicate.gone")
-        data.pop("support", None)
-        return ComplaintStep.CONFIRM
-    complaint = supported.complaint
-    unit = await turn.uow.units.get(complaint.unit_id)
-    anonymous = IdentityMode(data["identity"]) is IdentityMode.ANONIM
-    turn.reply(
-        "duplicate.joined.anonim" if anonymous else "duplicate.joined",
-        code=complaint.code,
-        unit=unit.name if unit else "-",
-        count=str(supported.supporters),
-    )
-    await duplicates.announce_support(turn, complaint, supported.supporters, data, [f.path for f in files])
-    return END
-
-
-async def on_confirm(turn: Turn) -> str:
-    """File the complaint and give its tracking code (or record the support), or drop it."""
-    if turn.inbound.choice == "confirm:cancel":
-        turn.reply("cancel.done")
-        return END
-    if turn.inbound.choice != "confirm:send":
-        raise UserInputError("input.pick_button")
-    if turn.data.get("support"):
-        return await _send_support(turn)
-    citizen_id = turn.data.get("citizen")
-    if citizen_id is not None and await _over_limit(turn, citizen_id):
-        return END
-    data = turn.data
-    mode = IdentityMode(data["identity"])
-    location = data.get("location") or [None, None]
-    filed = await file_complaint(
-        turn.uow,
-        ComplaintDraft(
-            category_code=data["category"],
-            description=data["description"],
-            identity_mode=mode,
-            channel=turn.inbound.key.channel,
-            chat_id=turn.inbound.key.chat_id,
-            citizen_id=citizen_id,
-            language=turn.language,
-            location_text=data.get("address"),
-            latitude=location[0],
-            longitude=location[1],
-            kecamatan_code=data.get("kecamatan"),
-            reporter_name=data.get("name"),
-            reporter_contact=data.get("contact"),
-            attachments=tuple(NewAttachment(**p) for p in keep_files(turn, data.get("photos", []))),
-        ),
-        turn.clock.now(),
-        turn.policy.city_code,
-    )
-    turn.reply(
-        "complaint.filed.anonim" if mode is IdentityMode.ANONIM else "complaint.filed",
-        code=filed.code,
-        unit=filed.unit.name,
-    )
-    complaint = await turn.uow.complaints.by_code(filed.code)
-    if complaint is not None:
-        await announce_complaint(turn, complaint, filed.unit)
-    return END
 
 
 FLOW = Flow(

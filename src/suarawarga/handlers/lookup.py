@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from suarawarga.bot.conversation import STAY, Turn
 from suarawarga.complaints.model import normalise_code
-from suarawarga.handlers import common, staff
+from suarawarga.handlers import common, staff_views
 
 FAILED_LOOKUPS_MAX = 10  # failed look-ups a chat may make in LOOKUP_WINDOW; then a polite refusal
 LOOKUP_WINDOW = timedelta(hours=1)
@@ -22,7 +22,7 @@ def chat_hash(turn: Turn) -> str:
 async def status_command(turn: Turn, args: str) -> str:
     """Show a complaint's status to its officer, or the citizen's status view within the look-up limit."""
     code = normalise_code(args) if args.strip() else None
-    if code is not None and await staff.officer_status(turn, code):
+    if code is not None and await staff_views.officer_status(turn, code):
         return STAY
     if not args.strip():
         return await common.status(turn, args)

@@ -8,6 +8,7 @@ its own figure per OPD and never enters the 9-unsur IKM.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -15,7 +16,7 @@ from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, STAY, Turn
 from suarawarga.bot.matching import Means
 from suarawarga.bot.messages import Choice
 from suarawarga.complaints import handling
-from suarawarga.complaints.model import Complaint, ComplaintStatus, Unit, normalise_code
+from suarawarga.complaints.model import Complaint, Unit, normalise_code
 from suarawarga.handlers.common import sender_of
 from suarawarga.handlers.notify import Notifier, tell_citizen, tell_unit
 from suarawarga.handlers.supporters import tell_supporters
@@ -84,21 +85,25 @@ async def rate(turn: Turn, args: str) -> str:
         turn.reply("rating.not_resolved", code=complaint.code)
     elif answer in {s.value for s in Solved}:
         await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, solved=answer)
-        if answer == Solved.BELUM and complaint.status is ComplaintStatus.SELESAI:
-            await _reopen(turn, complaint, turn.text("rating.reason.not_solved"))
+        if answer == Solved.BELUM:
+            with contextlib.suppress(handling.WrongStatus):  # already reopened or closed: nothing to reopen
+                await _reopen(turn, complaint, turn.text("rating.reason.not_solved"))
         turn.reply("rating.ask_score", score_choices(complaint.code), code=complaint.code)
     elif answer.isdigit() and 1 <= int(answer) <= 4:
         score = int(answer)
         await turn.uow.ratings.rate(complaint.id, round_, unit.id, now, score=score)
-        if complaint.status is not ComplaintStatus.SELESAI:
+        # The domain decides whether the complaint still waits for the verdict; the use case refuses before it
+        # changes anything, so the refusal is answered by keeping the score.
+        try:
+            if score <= LOW_SCORE:
+                await _reopen(turn, complaint, turn.text("rating.reason.low_score", score=str(score)))
+            else:
+                handled = await handling.close(turn.uow, complaint, f"rating {score}", now, by_citizen=True)
+                turn.reply("rating.closed", code=complaint.code)
+                await tell_supporters(turn, handled.complaint, "support.update.closed")
+                await invite_to_survey(turn, handled.complaint, unit, now)
+        except handling.WrongStatus:
             turn.reply("rating.thanks", code=complaint.code)  # already reopened (or closed): just keep the score
-        elif score <= LOW_SCORE:
-            await _reopen(turn, complaint, turn.text("rating.reason.low_score", score=str(score)))
-        else:
-            handled = await handling.close(turn.uow, complaint, f"rating {score}", now, by_citizen=True)
-            turn.reply("rating.closed", code=complaint.code)
-            await tell_supporters(turn, handled.complaint, "support.update.closed")
-            await invite_to_survey(turn, handled.complaint, unit, now)
     else:
         turn.reply("input.pick_button")
     return STAY

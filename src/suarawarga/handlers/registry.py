@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from suarawarga.bot.conversation import Command, ConversationEngine, Flow
 from suarawarga.handlers import (
+    answer,
     common,
     complaint,
     data_rights,
@@ -13,6 +14,8 @@ from suarawarga.handlers import (
     signin,
     staff,
     staff_admin,
+    staff_joining,
+    staff_views,
     survey,
 )
 from suarawarga.handlers.common import Cmd
@@ -20,7 +23,7 @@ from suarawarga.handlers.common import Cmd
 FLOWS: tuple[Flow, ...] = (
     complaint.FLOW,
     staff.STAFF_FLOW,
-    staff.ANSWER_FLOW,
+    answer.FLOW,
     survey.FLOW,
     data_rights.ERASE_FLOW,
 )
@@ -29,21 +32,21 @@ COMMANDS: dict[str, Command] = {
     Cmd.START: common.start,
     Cmd.MENU: common.menu,
     Cmd.CANCEL: common.cancel,
-    Cmd.HELP: staff.help_command,
+    Cmd.HELP: staff_views.help_command,
     Cmd.STATUS: lookup.status_command,
     Cmd.COMPLAINT: common.complaint,
     Cmd.SURVEY: common.survey,
     Cmd.LANGUAGE: common.language,
     Cmd.RESUME: common.resume,
-    Cmd.JOIN: staff.join_command,
-    Cmd.LINK: staff.link_command,
-    Cmd.QUEUE: staff.queue_command,
+    Cmd.JOIN: staff_joining.join_command,
+    Cmd.LINK: staff_joining.link_command,
+    Cmd.QUEUE: staff_views.queue_command,
     Cmd.STAFF: staff.staff_action,
-    Cmd.ANSWER: staff.answer_command,
+    Cmd.ANSWER: answer.answer_command,
     Cmd.RATE: rating.rate,
     Cmd.MY_DATA: data_rights.my_data,
     Cmd.ERASE: data_rights.erase_command,
-    Cmd.ACT: staff.act_command,
+    Cmd.ACT: staff_views.act_command,
     Cmd.STAFF_LIST: staff_admin.list_command,
     Cmd.STAFF_REMOVE: staff_admin.remove_command,
     Cmd.UNLINK: staff_admin.unlink_command,

@@ -9,9 +9,8 @@ from suarawarga.bot.conversation import STAY, Turn
 from suarawarga.complaints import handling, staffing
 from suarawarga.complaints.model import Staff, StaffRole, Unit
 from suarawarga.errors import NotAllowed, NotFound
-from suarawarga.handlers.common import format_time, sender_of
+from suarawarga.handlers.common import format_time, sender_of, usage
 from suarawarga.handlers.notify import one_line
-from suarawarga.handlers.staff import usage
 
 log = logging.getLogger(__name__)
 
