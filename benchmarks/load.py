@@ -39,12 +39,29 @@ confirmation replies the fakes received, and each citizen's received replies aga
 reply exactly once, in order).
 
 Besides acknowledgements it prints how fast the updates were processed (first stored to last processed, from the
-inbox table), and the CPU seconds of each product process.
+inbox table), the CPU seconds of each product process, the CPU milliseconds per processed update, and the Bot API
+calls the fake received.
+
+The peer (`--baseline ptb`): after SuaraWarga's run, the same citizens (the run is then Telegram only) follow the
+same script against what a team would otherwise deploy, `benchmarks/ptb_baseline.py` in its own process: a
+python-telegram-bot `Application` (its defaults: HTTPXRequest, one update at a time as `ConversationHandler` asks;
+`--baseline-concurrency N` for N at once) behind a minimal Starlette webhook that puts updates on
+`application.update_queue`, a 3-state `ConversationHandler` with its state in memory, the same texts, keyboards and
+Bot API calls per update (a button press is answered and its question's keyboard removed), on a fresh fake Bot API
+of the same kind. Its figures are measured the same way (processed: first received to last processed, reported by
+the bot at GET /stats; CPU from /proc), and the run ends with SuaraWarga's processed/s divided by the baseline's,
+and the CPU per processed update of each. SuaraWarga paces each private chat (a burst of 4, then 1 message a
+second) and the baseline does not: with few citizens SuaraWarga is bound by that pacing (the comparison prints the
+bound), so compare at 1 000 citizens. `--telegram-request httpx,tuned` runs SuaraWarga once with each Bot API client
+(SUARAWARGA_TELEGRAM_REQUEST, on a fresh database each time) before the baseline, so that the tuned client's
+before/after and the ratio come from one run.
 
 Run: `python -m benchmarks.load [--citizens 1000] [--processes N] [--accept A --nice 10] [--mode paced --rate R]
-[--dup 3 | --kill [process] | --pg-restart | --platform-errors]`; `--help` lists everything. Needs the test
-extra (the fakes live in tests/) and a PostgreSQL server the benchmark may create databases on. Not a test: it
-prints figures, and exits 1 when a check fails.
+[--dup 3 | --kill [process] | --pg-restart | --platform-errors]`; `--help` lists everything. The baseline:
+`python -m benchmarks.load --citizens 1000 --accept 1 --processes 1 --nice 10 --baseline ptb
+[--telegram-request httpx,tuned]` (faults and `--dup` are refused with it). Needs the test extra (the fakes live in
+fakes/) and a PostgreSQL server the benchmark may create databases on. Not a test: it prints figures, and exits 1
+when a check fails.
 """
 
 from __future__ import annotations
@@ -571,9 +588,10 @@ class LoadRun:
     settled_note = "settled: outbox drained"
     figures: Figures | None = None  # set by report()
 
-    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+    def __init__(self, args: argparse.Namespace, workdir: Path, telegram_request: str | None = None) -> None:
         self.args = args
         self.workdir = workdir
+        self.telegram_request = telegram_request  # SUARAWARGA_TELEGRAM_REQUEST of the product (None: its default)
         self.steps = script()
         self.catalogue = Catalogue.load()
         channels = ("telegram", "whatsapp")
@@ -609,6 +627,8 @@ class LoadRun:
             # Telegram allows a bot about 30 messages a second, and the product keeps under that; the fake has
             # no such limit, and 500 citizens need ~6 500 replies: at 28/s that alone would take 4 minutes.
             env["SUARAWARGA_TELEGRAM_SEND_RATE"] = str(self.args.telegram_rate)
+        if self.telegram_request:
+            env["SUARAWARGA_TELEGRAM_REQUEST"] = self.telegram_request
         env.update(dict(item.split("=", 1) for item in self.args.env))
         return env
 
@@ -985,6 +1005,7 @@ class LoadRun:
         print(
             f"load: {args.citizens} citizens, mode {args.mode}, {layout}, webhooks by client-side round robin, "
             f"faults: {', '.join(faults) or 'none'}"
+            + (f", Telegram client {self.telegram_request}" if self.telegram_request else "")
         )
         print(
             f"updates acknowledged:  {stats.acked} of {self.total_updates} in {window:.1f} s = "
@@ -1049,6 +1070,9 @@ class LoadRun:
                 "processes": args.processes,
                 "accept": args.accept,
                 "processed_per_s": round(inbox.get("done", 0) / processing, 1),
+                "telegram_request": self.telegram_request,
+                "cpu_ms_per_update": round(self.figures.cpu_ms(), 3),
+                "cpu_ms_per_update_with_postgresql": round(self.figures.cpu_ms(with_database=True), 3),
                 "faults": faults,
                 "updates": stats.acked,
                 "updates_per_s": round(stats.acked / window, 1),
@@ -1213,64 +1237,87 @@ class BaselineRun(LoadRun):
         return 0 if ok else 1
 
 
-def compare(args: argparse.Namespace, product: Figures, baseline: Figures) -> None:
-    """Print SuaraWarga's figures beside the baseline's, and the ratio of their processing rates."""
-    ratio = product.per_second / baseline.per_second if baseline.per_second else float("nan")
-    per_update = {
-        name: sum(figures.calls.values()) / figures.processed if figures.processed else float("nan")
-        for name, figures in (("product", product), ("baseline", baseline))
-    }
+def compare(args: argparse.Namespace, products: Sequence[tuple[str, Figures]], baseline: Figures | None) -> None:
+    """Print SuaraWarga's figures (one row per Telegram client measured) beside the baseline's, and their ratio."""
     limits, steps = Limits(), script()
     replies = sum(len(step.replies("telegram")) for step in steps)
     floor = max(replies - limits.private_burst, 0) / limits.private_per_second
+    rows: list[tuple[str, Figures]] = [(f"SuaraWarga ({kind})", figures) for kind, figures in products]
+    if baseline is not None:
+        rows.append(("PTB baseline", baseline))
+    width = max(len(name) for name, _ in rows)
     print()
     print("=" * 78)
-    print(f"SuaraWarga vs python-telegram-bot baseline: the same {args.citizens} Telegram citizens, same fake Bot API")
-    print(
-        f"processed/s:           SuaraWarga {product.per_second:.0f}, baseline {baseline.per_second:.0f}; "
-        f"SuaraWarga / baseline = {ratio:.2f} (issue #17: at least 0.5)"
-    )
-    print(
-        f"CPU ms per update:     SuaraWarga {product.cpu_ms():.2f} (product processes; "
-        f"{product.cpu_ms(with_database=True):.2f} with PostgreSQL), baseline {baseline.cpu_ms():.2f}"
-    )
-    print(f"Bot API calls/update:  SuaraWarga {per_update['product']:.2f}, baseline {per_update['baseline']:.2f}")
-    print(
-        f"note:                  SuaraWarga paces each private chat (a burst of {limits.private_burst}, then "
-        f"{limits.private_per_second:g} a second): {replies} replies take a citizen at least {floor:.0f} s, so this "
-        f"run could not process more than {len(steps) * args.citizens / floor:.0f} updates/s; "
-        "the baseline does not pace"
-    )
-    verdicts = {name: "PASS" if figures.ok else "FAIL" for name, figures in (("p", product), ("b", baseline))}
-    print(f"checks:                SuaraWarga {verdicts['p']}, baseline {verdicts['b']}")
+    against = " and the python-telegram-bot baseline" if baseline is not None else ""
+    print(f"SuaraWarga{against}: the same {args.citizens} citizens, same fake Bot API, measured in this run")
+    for name, figures in rows:
+        calls = sum(figures.calls.values()) / figures.processed if figures.processed else float("nan")
+        database = f" ({figures.cpu_ms(with_database=True):.2f} with PostgreSQL)" if figures.database_cpu else ""
+        print(
+            f"  {name:<{width}}  {figures.per_second:6.0f} processed/s, CPU {figures.cpu_ms():.2f} ms per update"
+            f"{database}, {calls:.2f} Bot API calls per update, checks {'PASS' if figures.ok else 'FAIL'}"
+        )
+    ratios = {kind: figures.per_second / baseline.per_second for kind, figures in products} if baseline else {}
+    for kind, ratio in ratios.items():
+        print(f"  SuaraWarga ({kind}) / baseline processed/s = {ratio:.2f} (issue #17: at least 0.5)")
+    if baseline is not None:
+        print(
+            f"  note: SuaraWarga paces each private chat (a burst of {limits.private_burst}, then "
+            f"{limits.private_per_second:g} a second): {replies} replies take a citizen at least {floor:.0f} s, so "
+            f"with {args.citizens} citizens it cannot process more than {len(steps) * args.citizens / floor:.0f} "
+            "updates/s; the baseline does not pace"
+        )
     print("=" * 78)
     if args.json:
         summary = {
-            "baseline": args.baseline,
             "citizens": args.citizens,
-            "processed_per_s": {"suarawarga": round(product.per_second, 1), "baseline": round(baseline.per_second, 1)},
-            "ratio": round(ratio, 3),
-            "cpu_ms_per_update": {
-                "suarawarga": round(product.cpu_ms(), 3),
-                "suarawarga_with_postgresql": round(product.cpu_ms(with_database=True), 3),
-                "baseline": round(baseline.cpu_ms(), 3),
+            "suarawarga": {
+                kind: {
+                    "processed_per_s": round(f.per_second, 1),
+                    "cpu_ms_per_update": round(f.cpu_ms(), 3),
+                    "cpu_ms_per_update_with_postgresql": round(f.cpu_ms(with_database=True), 3),
+                    "ok": f.ok,
+                }
+                for kind, f in products
             },
-            "checks": {"suarawarga": product.ok, "baseline": baseline.ok},
+            "baseline": {
+                "kind": args.baseline,
+                "processed_per_s": round(baseline.per_second, 1),
+                "cpu_ms_per_update": round(baseline.cpu_ms(), 3),
+                "ok": baseline.ok,
+            }
+            if baseline is not None
+            else None,
+            "ratio": {kind: round(ratio, 3) for kind, ratio in ratios.items()},
         }
         print(json.dumps(summary))
 
 
 async def measure(args: argparse.Namespace, workdir: Path) -> int:
-    """Run SuaraWarga, then (with --baseline) the baseline with the same citizens, and compare them."""
-    product = LoadRun(args, workdir)
-    status = await product.run()
-    if not args.baseline:
-        return status
-    baseline = BaselineRun(args, workdir)
-    status = max(status, await baseline.run())
-    if product.figures is not None and baseline.figures is not None:
-        compare(args, product.figures, baseline.figures)
+    """Run SuaraWarga (once per --telegram-request client), then --baseline with the same citizens; compare."""
+    status = 0
+    products: list[tuple[str, Figures]] = []
+    for kind in args.telegram_request or [None]:
+        product = LoadRun(args, workdir, kind)
+        status = max(status, await product.run())
+        if product.figures is not None:
+            products.append((kind or "default client", product.figures))
+    baseline: Figures | None = None
+    if args.baseline:
+        run = BaselineRun(args, workdir)
+        status = max(status, await run.run())
+        baseline = run.figures
+    if len(products) > 1 or baseline is not None:
+        compare(args, products, baseline)
     return status
+
+
+def clients(value: str) -> list[str]:
+    """Parse --telegram-request: a comma-separated list of httpx and tuned."""
+    kinds = [kind.strip() for kind in value.split(",") if kind.strip()]
+    if not kinds or any(kind not in ("httpx", "tuned") for kind in kinds):
+        raise argparse.ArgumentTypeError("expected httpx, tuned, or httpx,tuned")
+    return kinds
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -1349,6 +1396,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="--baseline: updates the PTB bot handles at once (default 0: one at a time, as ConversationHandler asks)",
     )
     parser.add_argument("--baseline-port", type=int, default=18190, help="--baseline: its port (default: 18190)")
+    parser.add_argument(
+        "--telegram-request",
+        type=clients,
+        metavar="KIND[,KIND]",
+        help="SUARAWARGA_TELEGRAM_REQUEST of the product: httpx, tuned, or both (httpx,tuned: SuaraWarga runs once "
+        "with each, on a fresh database, and the figures are printed side by side)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (serve logs) afterwards")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args(argv)
