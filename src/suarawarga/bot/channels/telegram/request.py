@@ -1,9 +1,10 @@
 """A python-telegram-bot request object on asyncio streams: keep-alive HTTP/1.1 pools, no liveness probe per request.
 
 PTB's `HTTPXRequest` goes through httpx and httpcore, whose pool checks every idle connection it hands out with
-a readability probe (a `select` call) and builds a full request model per call; under load that was a fifth of a
-`serve` process's CPU. `KeepAliveRequest` implements PTB's documented extension point (`BaseRequest`:
-`initialize`, `shutdown`, `do_request`) directly on `asyncio.open_connection`:
+a readability probe (a `select` call) and which build a full request model per call (in a profile of `serve`
+under load, the pool's checks alone took about a fifth of its CPU). `KeepAliveRequest` implements PTB's
+documented extension point (`BaseRequest`: `initialize`, `shutdown`, `do_request`) directly on
+`asyncio.open_connection`:
 
 - one pool per scheme, host and port, with at most `connection_pool_size` requests in flight (the rest wait up
   to the pool timeout, as with httpx); idle connections are reused newest first and closed after
@@ -11,7 +12,8 @@ a readability probe (a `select` call) and builds a full request model per call; 
 - no probe: the event loop already watches every open socket, so a connection the server closed shows as at
   EOF without a system call. The one race left (the server closes an idle connection just as a request is
   written on it) is caught as "no byte of an answer on a reused connection" and the request is written once more
-  on a new connection: a server that closes an idle connection has not read the request;
+  on a new connection: a server closing an idle connection has not read the request (one that read it and died
+  without answering would get it again, as from the outbox's retry after a NetworkError);
 - PTB's timeout semantics: connect, write (`media_write_timeout` for uploads when the caller gave none), read
   (for each read, so a long download is not cut short) and pool; a timeout raises `TimedOut`, any other
   transport trouble `NetworkError`, and the status and body go back to PTB, which maps 4xx/5xx (429 included)
@@ -30,7 +32,7 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from typing import IO
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from telegram._utils.defaultvalue import DefaultValue  # what HTTPXRequest tests for too: "not given"
 from telegram._utils.types import ODVInput
@@ -161,6 +163,8 @@ class KeepAliveRequest(BaseRequest):
         port = parts.port or (443 if tls else 80)
         pool = self._pool(parts.scheme, host, port, tls)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not (target.isascii() and target.isprintable()):
+            target = quote(target, safe="/?=&%:@!$'()*+,;~")  # as httpx does: a request line is ASCII
         authority = host if parts.port is None else f"{host}:{port}"
         if ":" in host:
             authority = f"[{host}]" if parts.port is None else f"[{host}]:{port}"
@@ -228,11 +232,11 @@ class KeepAliveRequest(BaseRequest):
             except BaseException:
                 conn.close()  # cancelled mid-exchange: the stream's state is unknown
                 raise
-            if keep:
+            if keep and not self._closed:
                 conn.used = time.monotonic()
                 pool.idle.append(conn)
             else:
-                conn.close()
+                conn.close()  # the server said so, or the client was shut down while this request ran
             return status, body
 
     def _idle(self, pool: _Pool) -> _Conn | None:
