@@ -1053,8 +1053,12 @@ class LoadRun:
         ok = lost == 0 and not duplicated and exact == len(self.citizens) and len(expected) == len(self.citizens)
         calls = Counter(method for method, _ in self.telegram.calls)
         self.figures = Figures(inbox.get("done", 0), processing, servers_cpu, pg_cpu, calls, ok)
+        split = ""
+        if self.processors and self.figures.processed:
+            processing_cpu = sum(p.cpu() - p.cpu_start for p in self.processors)
+            split = f" ({processing_cpu * 1000 / self.figures.processed:.2f} ms in the process processes)"
         print(
-            f"CPU per update:        {self.figures.cpu_ms():.2f} ms in the product processes, "
+            f"CPU per update:        {self.figures.cpu_ms():.2f} ms in the product processes{split}, "
             f"{self.figures.cpu_ms(with_database=True):.2f} ms with PostgreSQL (per update processed)"
         )
         if calls:
@@ -1259,7 +1263,7 @@ def compare(args: argparse.Namespace, products: Sequence[tuple[str, Figures]], b
         )
     ratios = {kind: figures.per_second / baseline.per_second for kind, figures in products} if baseline else {}
     for kind, ratio in ratios.items():
-        print(f"  SuaraWarga ({kind}) / baseline processed/s = {ratio:.2f} (issue #17: at least 0.5)")
+        print(f"  processed/s, SuaraWarga ({kind}) ÷ baseline = {ratio:.2f} (issue #17: at least 0.5)")
     if baseline is not None:
         print(
             f"  note: SuaraWarga paces each private chat (a burst of {limits.private_burst}, then "
