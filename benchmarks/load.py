@@ -39,12 +39,29 @@ confirmation replies the fakes received, and each citizen's received replies aga
 reply exactly once, in order).
 
 Besides acknowledgements it prints how fast the updates were processed (first stored to last processed, from the
-inbox table), and the CPU seconds of each product process.
+inbox table), the CPU seconds of each product process, the CPU milliseconds per processed update, and the Bot API
+calls the fake received.
+
+The peer (`--baseline ptb`): after SuaraWarga's run, the same citizens (the run is then Telegram only) follow the
+same script against what a team would otherwise deploy, `benchmarks/ptb_baseline.py` in its own process: a
+python-telegram-bot `Application` (its defaults: HTTPXRequest, one update at a time as `ConversationHandler` asks;
+`--baseline-concurrency N` for N at once) behind a minimal Starlette webhook that puts updates on
+`application.update_queue`, a 3-state `ConversationHandler` with its state in memory, the same texts, keyboards and
+Bot API calls per update (a button press is answered and its question's keyboard removed), on a fresh fake Bot API
+of the same kind. Its figures are measured the same way (processed: first received to last processed, reported by
+the bot at GET /stats; CPU from /proc), and the run ends with SuaraWarga's processed/s divided by the baseline's,
+and the CPU per processed update of each. SuaraWarga paces each private chat (a burst of 4, then 1 message a
+second) and the baseline does not: with few citizens SuaraWarga is bound by that pacing (the comparison prints the
+bound), so compare at 1 000 citizens. `--telegram-request httpx,tuned` runs SuaraWarga once with each Bot API client
+(SUARAWARGA_TELEGRAM_REQUEST, on a fresh database each time) before the baseline, so that the tuned client's
+before/after and the ratio come from one run.
 
 Run: `python -m benchmarks.load [--citizens 1000] [--processes N] [--accept A --nice 10] [--mode paced --rate R]
-[--dup 3 | --kill [process] | --pg-restart | --platform-errors]`; `--help` lists everything. Needs the test
-extra (the fakes live in tests/) and a PostgreSQL server the benchmark may create databases on. Not a test: it
-prints figures, and exits 1 when a check fails.
+[--dup 3 | --kill [process] | --pg-restart | --platform-errors]`; `--help` lists everything. The baseline:
+`python -m benchmarks.load --citizens 1000 --accept 1 --processes 1 --nice 10 --baseline ptb
+[--telegram-request httpx,tuned]` (faults and `--dup` are refused with it). Needs the test extra (the fakes live in
+fakes/) and a PostgreSQL server the benchmark may create databases on. Not a test: it prints figures, and exits 1
+when a check fails.
 """
 
 from __future__ import annotations
@@ -79,6 +96,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from benchmarks.load_http import HttpError, HttpPool
+from suarawarga.bot.channels.telegram.pacing import Limits
 from suarawarga.bot.texts import Catalogue
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/suarawarga_load"
@@ -287,6 +305,41 @@ class Citizen:
     def fill(self, text: str) -> str:
         """Fill the citizen's number into a scripted text."""
         return text.format(tag=TAG, n=self.number)
+
+
+@dataclass
+class Replies:
+    """How the replies every citizen received compare with the expected sequence."""
+
+    exact: int = 0  # citizens who got exactly the expected sequence
+    missing: int = 0  # citizens missing a reply
+    repeated: int = 0  # citizens who got a reply more than once
+    unexpected: Counter[str] = field(default_factory=Counter)
+    confirmations: int = 0  # "complaint filed" replies received
+    confirmed: int = 0  # citizens who received one
+    samples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Figures:
+    """The measured figures of one run that the baseline comparison sets side by side."""
+
+    processed: int  # updates processed
+    seconds: float  # first stored (received) to last processed
+    cpu: float  # CPU seconds of the bot's own processes
+    database_cpu: float  # CPU seconds of PostgreSQL (0 for the in-memory baseline)
+    calls: Counter[str]  # Bot API calls by method
+    ok: bool  # every check passed
+
+    @property
+    def per_second(self) -> float:
+        """Return the updates processed per second."""
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+    def cpu_ms(self, with_database: bool = False) -> float:
+        """Return the CPU milliseconds per processed update (optionally with the database's)."""
+        cpu = self.cpu + (self.database_cpu if with_database else 0.0)
+        return cpu * 1000 / self.processed if self.processed else float("nan")
 
 
 @dataclass
@@ -532,9 +585,13 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 class LoadRun:
     """Everything of one run: fakes, servers, citizens, faults, checks."""
 
-    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+    settled_note = "settled: outbox drained"
+    figures: Figures | None = None  # set by report()
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, telegram_request: str | None = None) -> None:
         self.args = args
         self.workdir = workdir
+        self.telegram_request = telegram_request  # SUARAWARGA_TELEGRAM_REQUEST of the product (None: its default)
         self.steps = script()
         self.catalogue = Catalogue.load()
         channels = ("telegram", "whatsapp")
@@ -570,6 +627,8 @@ class LoadRun:
             # Telegram allows a bot about 30 messages a second, and the product keeps under that; the fake has
             # no such limit, and 500 citizens need ~6 500 replies: at 28/s that alone would take 4 minutes.
             env["SUARAWARGA_TELEGRAM_SEND_RATE"] = str(self.args.telegram_rate)
+        if self.telegram_request:
+            env["SUARAWARGA_TELEGRAM_REQUEST"] = self.telegram_request
         env.update(dict(item.split("=", 1) for item in self.args.env))
         return env
 
@@ -865,11 +924,37 @@ class LoadRun:
                     fault.cancel()
                 await fault
             settled = await self.settle(deadline + args.settle)
-            self.stats.note(
-                self.started, "settled: outbox drained" if settled < deadline + args.settle else "gave up waiting"
-            )
+            self.stats.note(self.started, self.settled_note if settled < deadline + args.settle else "gave up waiting")
             cpu1 = (sum(s.cpu() for s in self.everyone), time.process_time(), self.postgres.update(), machine_cpu())
             return await self.report(sent_done, settled, cpu0, cpu1)
+
+    def check_replies(self) -> Replies:
+        """Compare what every citizen received with the expected sequence."""
+        found = Replies()
+        for citizen in self.citizens:
+            got = self.received_keys(citizen)
+            filed = got.count("complaint.filed")
+            found.confirmations += filed
+            found.confirmed += filed >= 1
+            if got == self.expected[citizen.channel]:
+                found.exact += 1
+                continue
+            counts, want = Counter(got), Counter(self.expected[citizen.channel])
+            found.missing += any(counts[k] < n for k, n in want.items())
+            found.repeated += any(counts[k] > n for k, n in want.items())
+            found.unexpected.update(k for k in got if k not in want)
+            if len(found.samples) < 3:
+                extra, lacking = counts - want, want - counts
+                wanted = self.expected[citizen.channel]
+                pairs = zip(got, wanted, strict=False)
+                position = next((n for n, (a, b) in enumerate(pairs, 1) if a != b), min(len(got), len(wanted)) + 1)
+                found.samples.append(
+                    f"{citizen.channel} citizen {citizen.number}: {len(got)} replies, first difference at reply "
+                    f"{position}; "
+                    f"extra {dict(extra) or '-'}, missing {dict(lacking) or '-'}"
+                    + (f"; stopped: {citizen.stuck}" if citizen.stuck else "")
+                )
+        return found
 
     async def report(
         self,
@@ -892,32 +977,9 @@ class LoadRun:
         expected = [c for c in self.citizens if c.step == len(self.steps)]
         stored = [c for c in self.citizens if per_citizen.get(c.fill(DESCRIPTION), 0) >= 1]
         duplicated = [c for c in self.citizens if per_citizen.get(c.fill(DESCRIPTION), 0) > 1]
-        exact, missing, repeated, unexpected = 0, 0, 0, Counter[str]()
-        confirmations = confirmed = 0
-        samples: list[str] = []
-        for citizen in self.citizens:
-            got = self.received_keys(citizen)
-            filed = got.count("complaint.filed")
-            confirmations += filed
-            confirmed += filed >= 1
-            if got == self.expected[citizen.channel]:
-                exact += 1
-                continue
-            counts, want = Counter(got), Counter(self.expected[citizen.channel])
-            missing += any(counts[k] < n for k, n in want.items())
-            repeated += any(counts[k] > n for k, n in want.items())
-            unexpected.update(k for k in got if k not in want)
-            if len(samples) < 3:
-                extra, lacking = counts - want, want - counts
-                wanted = self.expected[citizen.channel]
-                pairs = zip(got, wanted, strict=False)
-                position = next((n for n, (a, b) in enumerate(pairs, 1) if a != b), min(len(got), len(wanted)) + 1)
-                samples.append(
-                    f"{citizen.channel} citizen {citizen.number}: {len(got)} replies, first difference at reply "
-                    f"{position}; "
-                    f"extra {dict(extra) or '-'}, missing {dict(lacking) or '-'}"
-                    + (f"; stopped: {citizen.stuck}" if citizen.stuck else "")
-                )
+        replies = self.check_replies()
+        exact, missing, repeated, unexpected = replies.exact, replies.missing, replies.repeated, replies.unexpected
+        confirmations, confirmed, samples = replies.confirmations, replies.confirmed, replies.samples
         lost = len(expected) - len([c for c in expected if c in stored])
         window = max(stats.last_ack - self.started, 1e-9)
         ms = [s * 1000 for s in stats.latencies]
@@ -943,6 +1005,7 @@ class LoadRun:
         print(
             f"load: {args.citizens} citizens, mode {args.mode}, {layout}, webhooks by client-side round robin, "
             f"faults: {', '.join(faults) or 'none'}"
+            + (f", Telegram client {self.telegram_request}" if self.telegram_request else "")
         )
         print(
             f"updates acknowledged:  {stats.acked} of {self.total_updates} in {window:.1f} s = "
@@ -988,6 +1051,18 @@ class LoadRun:
             f"(wall {settled - self.started:.1f} s x {os.cpu_count()} cores)"
         )
         ok = lost == 0 and not duplicated and exact == len(self.citizens) and len(expected) == len(self.citizens)
+        calls = Counter(method for method, _ in self.telegram.calls)
+        self.figures = Figures(inbox.get("done", 0), processing, servers_cpu, pg_cpu, calls, ok)
+        split = ""
+        if self.processors and self.figures.processed:
+            processing_cpu = sum(p.cpu() - p.cpu_start for p in self.processors)
+            split = f" ({processing_cpu * 1000 / self.figures.processed:.2f} ms in the process processes)"
+        print(
+            f"CPU per update:        {self.figures.cpu_ms():.2f} ms in the product processes{split}, "
+            f"{self.figures.cpu_ms(with_database=True):.2f} ms with PostgreSQL (per update processed)"
+        )
+        if calls:
+            print(f"Bot API calls:         {dict(calls.most_common())}")
         target = stats.acked / window >= 1000 and percentile(ms, 0.99) < 50
         print(f"checks:                {'PASS' if ok else 'FAIL'} (no loss, no duplicate, every reply exactly once)")
         print(f"target:                {'met' if target else 'NOT met'} (>= 1000 updates/s with p99 ack < 50 ms)")
@@ -999,6 +1074,9 @@ class LoadRun:
                 "processes": args.processes,
                 "accept": args.accept,
                 "processed_per_s": round(inbox.get("done", 0) / processing, 1),
+                "telegram_request": self.telegram_request,
+                "cpu_ms_per_update": round(self.figures.cpu_ms(), 3),
+                "cpu_ms_per_update_with_postgresql": round(self.figures.cpu_ms(with_database=True), 3),
                 "faults": faults,
                 "updates": stats.acked,
                 "updates_per_s": round(stats.acked / window, 1),
@@ -1013,6 +1091,237 @@ class LoadRun:
             }
             print(json.dumps(summary))
         return 0 if ok else 1
+
+
+# --------------------------------------------------------------------------- the python-telegram-bot baseline
+
+
+@dataclass
+class BaselineProcess(ServeProcess):
+    """The PTB baseline bot (benchmarks/ptb_baseline.py) as a process, started and measured like a serve process."""
+
+    api_url: str = ""
+    token: str = ""
+    concurrency: int = 0
+
+    @property
+    def name(self) -> str:
+        """Return a short name for reports and log files."""
+        return "ptb-baseline"
+
+    @property
+    def argv(self) -> list[str]:
+        """Return the command line."""
+        script = Path(__file__).with_name("ptb_baseline.py")
+        argv = [sys.executable, str(script), "--port", str(self.port), "--api-url", self.api_url]
+        argv += ["--token", self.token, "--secret", SECRET, "--concurrency", str(self.concurrency)]
+        return argv
+
+
+class BaselineRun(LoadRun):
+    """The same Telegram citizens, on a fresh fake Bot API, against the PTB baseline bot instead of SuaraWarga."""
+
+    settled_note = "settled: every update processed"
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Start the fake Bot API and the baseline bot; stop them at the end."""
+        async with self.telegram:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SUARAWARGA_")}
+            bot = BaselineProcess(
+                0,
+                1,
+                self.args.baseline_port,
+                env,
+                self.workdir,
+                api_url=self.telegram.root_url,
+                token=self.telegram.token,
+                concurrency=self.args.baseline_concurrency,
+            )
+            self.servers = [bot]
+            try:
+                await bot.start()
+                shown = [a if a != SECRET else "***" for a in bot.argv]
+                print(f"baseline: {' '.join(shown)}")
+                backend = [("127.0.0.1", bot.port)]
+                self.pool = HttpPool(backend, size=self.args.connections, timeout=self.args.request_timeout)
+                yield
+            finally:
+                if self.pool is not None:
+                    self.pool.close()
+                await bot.stop()
+
+    async def fault(self) -> None:
+        """Inject nothing: the baseline is compared on fault-free runs."""
+
+    async def bot_stats(self) -> JSON:
+        """Return the baseline bot's counters (GET /stats)."""
+        if self.pool is None:
+            raise RuntimeError("the baseline is not running")
+        for attempt in range(10):
+            try:
+                answer = await self.pool.request("GET", "/stats")
+            except HttpError:
+                if attempt == 9:
+                    raise
+                await asyncio.sleep(0.1)
+                continue
+            stats: JSON = json.loads(answer.body)
+            return stats
+        raise AssertionError("unreachable")
+
+    async def settle(self, deadline: float) -> float:
+        """Wait until every reply arrived and the bot processed every update it received; return when that was."""
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            complete = all(c.stuck is None and self.step_answered(c, len(self.steps) - 1) for c in self.citizens)
+            stats = await self.bot_stats()
+            if stats["processed"] >= stats["received"]:
+                if quiet_since is None:
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= self.args.quiet * (1 if complete else 3):
+                    return quiet_since
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.25)
+        return time.monotonic()
+
+    async def report(
+        self,
+        sent_done: float,
+        settled: float,
+        cpu0: tuple[float, float, float, float],
+        cpu1: tuple[float, float, float, float],
+    ) -> int:
+        """Compare every citizen's replies with the expected sequence and print the baseline's figures."""
+        args, stats = self.args, self.stats
+        bot = await self.bot_stats()
+        replies = self.check_replies()
+        processing = bot["last_processed"] - bot["first_received"] if bot["processed"] else float("nan")
+        window = max(stats.last_ack - self.started, 1e-9)
+        ms = [s * 1000 for s in stats.latencies]
+        cpu = cpu1[0] - cpu0[0]
+        calls = Counter(method for method, _ in self.telegram.calls)
+        completed = sum(c.step == len(self.steps) for c in self.citizens)
+        ok = replies.exact == len(self.citizens) == completed == bot["filed"]
+        self.figures = Figures(bot["processed"], processing, cpu, 0.0, calls, ok)
+        concurrency = args.baseline_concurrency or "1 (PTB's default)"
+        print()
+        print("=" * 78)
+        print(
+            f"baseline ptb: {args.citizens} citizens (Telegram), mode {args.mode}, 1 python-telegram-bot process "
+            f"(in-memory ConversationHandler, updates at once: {concurrency}), same fake Bot API"
+        )
+        print(
+            f"updates acknowledged:  {stats.acked} of {self.total_updates} in {window:.1f} s = "
+            f"{stats.acked / window:.0f} updates/s"
+        )
+        print(
+            f"ack latency (200):     p50 {percentile(ms, 0.5):.1f} ms, p90 {percentile(ms, 0.9):.1f} ms, "
+            f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms, default=0):.1f} ms"
+        )
+        print(
+            f"updates processed:     {bot['processed']} of {bot['received']} received in {processing:.1f} s "
+            f"(first received to last processed) = {self.figures.per_second:.0f} updates/s"
+        )
+        print(
+            f"replies:               exactly the expected sequence for {replies.exact} of {len(self.citizens)} "
+            f"citizens; missing for {replies.missing}, repeated for {replies.repeated}, "
+            f"unexpected {dict(replies.unexpected) or 0}; complaints kept in memory {bot['filed']}"
+        )
+        for sample in replies.samples:
+            print(f"  e.g. {sample}")
+        print(
+            f"CPU seconds:           baseline process {cpu:.1f} = {self.figures.cpu_ms():.2f} ms per update processed "
+            f"(wall {settled - self.started:.1f} s)"
+        )
+        print(f"Bot API calls:         {dict(calls.most_common())}")
+        print(f"checks:                {'PASS' if ok else 'FAIL'} (every citizen got every reply exactly once)")
+        print("=" * 78)
+        return 0 if ok else 1
+
+
+def compare(args: argparse.Namespace, products: Sequence[tuple[str, Figures]], baseline: Figures | None) -> None:
+    """Print SuaraWarga's figures (one row per Telegram client measured) beside the baseline's, and their ratio."""
+    limits, steps = Limits(), script()
+    replies = sum(len(step.replies("telegram")) for step in steps)
+    floor = max(replies - limits.private_burst, 0) / limits.private_per_second
+    rows: list[tuple[str, Figures]] = [(f"SuaraWarga ({kind})", figures) for kind, figures in products]
+    if baseline is not None:
+        rows.append(("PTB baseline", baseline))
+    width = max(len(name) for name, _ in rows)
+    print()
+    print("=" * 78)
+    against = " and the python-telegram-bot baseline" if baseline is not None else ""
+    print(f"SuaraWarga{against}: the same {args.citizens} citizens, same fake Bot API, measured in this run")
+    for name, figures in rows:
+        calls = sum(figures.calls.values()) / figures.processed if figures.processed else float("nan")
+        database = f" ({figures.cpu_ms(with_database=True):.2f} with PostgreSQL)" if figures.database_cpu else ""
+        print(
+            f"  {name:<{width}}  {figures.per_second:6.0f} processed/s, CPU {figures.cpu_ms():.2f} ms per update"
+            f"{database}, {calls:.2f} Bot API calls per update, checks {'PASS' if figures.ok else 'FAIL'}"
+        )
+    ratios = {kind: figures.per_second / baseline.per_second for kind, figures in products} if baseline else {}
+    for kind, ratio in ratios.items():
+        print(f"  processed/s, SuaraWarga ({kind}) ÷ baseline = {ratio:.2f} (issue #17: at least 0.5)")
+    if baseline is not None:
+        print(
+            f"  note: SuaraWarga paces each private chat (a burst of {limits.private_burst}, then "
+            f"{limits.private_per_second:g} a second): {replies} replies take a citizen at least {floor:.0f} s, so "
+            f"with {args.citizens} citizens it cannot process more than {len(steps) * args.citizens / floor:.0f} "
+            "updates/s; the baseline does not pace"
+        )
+    print("=" * 78)
+    if args.json:
+        summary = {
+            "citizens": args.citizens,
+            "suarawarga": {
+                kind: {
+                    "processed_per_s": round(f.per_second, 1),
+                    "cpu_ms_per_update": round(f.cpu_ms(), 3),
+                    "cpu_ms_per_update_with_postgresql": round(f.cpu_ms(with_database=True), 3),
+                    "ok": f.ok,
+                }
+                for kind, f in products
+            },
+            "baseline": {
+                "kind": args.baseline,
+                "processed_per_s": round(baseline.per_second, 1),
+                "cpu_ms_per_update": round(baseline.cpu_ms(), 3),
+                "ok": baseline.ok,
+            }
+            if baseline is not None
+            else None,
+            "ratio": {kind: round(ratio, 3) for kind, ratio in ratios.items()},
+        }
+        print(json.dumps(summary))
+
+
+async def measure(args: argparse.Namespace, workdir: Path) -> int:
+    """Run SuaraWarga (once per --telegram-request client), then --baseline with the same citizens; compare."""
+    status = 0
+    products: list[tuple[str, Figures]] = []
+    for kind in args.telegram_request or [None]:
+        product = LoadRun(args, workdir, kind)
+        status = max(status, await product.run())
+        if product.figures is not None:
+            products.append((kind or "default client", product.figures))
+    baseline: Figures | None = None
+    if args.baseline:
+        run = BaselineRun(args, workdir)
+        status = max(status, await run.run())
+        baseline = run.figures
+    if len(products) > 1 or baseline is not None:
+        compare(args, products, baseline)
+    return status
+
+
+def clients(value: str) -> list[str]:
+    """Parse --telegram-request: a comma-separated list of httpx and tuned."""
+    kinds = [kind.strip() for kind in value.split(",") if kind.strip()]
+    if not kinds or any(kind not in ("httpx", "tuned") for kind in kinds):
+        raise argparse.ArgumentTypeError("expected httpx, tuned, or httpx,tuned")
+    return kinds
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -1077,6 +1386,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--log-level", default="INFO", help="SUARAWARGA_LOG_LEVEL of the serve processes")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra env for serve")
+    parser.add_argument(
+        "--baseline",
+        choices=["ptb"],
+        help="afterwards, run the same citizens (Telegram only) against an in-memory python-telegram-bot bot "
+        "(benchmarks/ptb_baseline.py) and print SuaraWarga's processed/s divided by its",
+    )
+    parser.add_argument(
+        "--baseline-concurrency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="--baseline: updates the PTB bot handles at once (default 0: one at a time, as ConversationHandler asks)",
+    )
+    parser.add_argument("--baseline-port", type=int, default=18190, help="--baseline: its port (default: 18190)")
+    parser.add_argument(
+        "--telegram-request",
+        type=clients,
+        metavar="KIND[,KIND]",
+        help="SUARAWARGA_TELEGRAM_REQUEST of the product: httpx, tuned, or both (httpx,tuned: SuaraWarga runs once "
+        "with each, on a fresh database, and the figures are printed side by side)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (serve logs) afterwards")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args(argv)
@@ -1086,6 +1416,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--kill process needs the split layout (--accept N)")
     if args.nice and not args.accept:
         parser.error("--nice applies to the split layout's process processes (--accept N)")
+    if args.baseline:
+        if args.only == "whatsapp":
+            parser.error("--baseline compares Telegram citizens: leave out --only whatsapp")
+        if args.dup > 1 or args.kill or args.pg_restart or args.platform_errors:
+            parser.error("--baseline compares fault-free runs: no --dup, --kill, --pg-restart or --platform-errors")
+        args.only = "telegram"  # the same citizens on both, and the baseline is a Telegram bot
     return args
 
 
@@ -1099,7 +1435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 3
     workdir = Path(tempfile.mkdtemp(prefix="suarawarga-load-"))
     try:
-        return asyncio.run(LoadRun(args, workdir).run())
+        return asyncio.run(measure(args, workdir))
     finally:
         if args.keep:
             print(f"work directory kept: {workdir}")

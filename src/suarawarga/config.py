@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Bot API calls a second, overall, per process (default 28: Telegram allows about 30). "
         "Raise it only against a test server without Telegram's limits, e.g. the load benchmark's fake.",
+    )
+    telegram_request: Literal["httpx", "tuned"] = Field(
+        default="httpx",
+        description="HTTP client of the Bot API calls: `httpx` (python-telegram-bot's own, honours proxy variables) "
+        "or `tuned` (long-lived keep-alive connections on asyncio streams, less CPU per call, no proxy).",
     )
     public_url: str | None = Field(
         default=None,

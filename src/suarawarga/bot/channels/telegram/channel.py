@@ -25,6 +25,7 @@ from telegram.warnings import PTBDeprecationWarning
 from suarawarga.bot.attachments import AttachmentStore
 from suarawarga.bot.channels.telegram.pacing import Limits, retry_seconds
 from suarawarga.bot.channels.telegram.receiving import TelegramReceiver, chat_of, telegram_route
+from suarawarga.bot.channels.telegram.request import KeepAliveRequest
 from suarawarga.bot.channels.telegram.sender import TelegramSender
 from suarawarga.bot.inbox import Acceptor, Parser
 from suarawarga.bot.messages import (
@@ -93,21 +94,29 @@ class TelegramChannel:
         clock: Clock,
         webhook_secret: str | None = None,
         limits: Limits | None = None,
+        request: str = "httpx",
     ) -> TelegramChannel:
-        """Build the channel on a PTB Bot for a Bot API server root (Telegram's, or a self-hosted one)."""
+        """Build the channel on a PTB Bot for a Bot API server root (Telegram's, or a self-hosted one).
+
+        `request` picks the HTTP client of the calls: "httpx" (PTB's HTTPXRequest) or "tuned" (`KeepAliveRequest`).
+        """
         root = api_url.rstrip("/")
         parallel = (limits or Limits()).parallel
+        kind = {"httpx": HTTPXRequest, "tuned": KeepAliveRequest}.get(request)
+        if kind is None:
+            raise ValueError(f"unknown Telegram request kind {request!r} (httpx or tuned)")
         bot = Bot(
             token,
             base_url=f"{root}/bot",
             base_file_url=f"{root}/file/bot",
-            request=HTTPXRequest(
+            request=kind(
                 connection_pool_size=parallel + 8,  # sends, plus downloads and callback answers beside them
                 pool_timeout=10.0,
                 read_timeout=15.0,
                 write_timeout=20.0,
                 media_write_timeout=60.0,
             ),
+            # One long poll at a time, every 50 s: not worth leaving PTB's own client.
             get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=10.0),
         )
         return cls(
@@ -230,6 +239,7 @@ def telegram_channel(app: App, *, limits: Limits | None = None) -> TelegramChann
         clock=app.clock,
         webhook_secret=secret.get_secret_value() if secret is not None else None,
         limits=limits,
+        request=settings.telegram_request,
     )
     channel.horizon, channel.metrics = timedelta(days=settings.message_log_days), app.metrics
     return channel
