@@ -89,11 +89,24 @@ def weight_value(weight: Weight | str) -> Fraction:
 
 @dataclass(frozen=True, slots=True)
 class UnsurResult:
-    """One unsur's line in a result: its tally, exact NRR and weighted NRR (None if nobody answered)."""
+    """One unsur's line in a result: its tally, exact NRR and weighted NRR (None if nobody answered).
+
+    The NRRs are made when asked for: a city page computes a few hundred results and shows the NRRs of none.
+    """
 
     tally: UnsurTally
-    nrr: Fraction | None
-    weighted_nrr: Fraction | None
+    weight: Fraction  # the weight this unsur carries in the NI (each answered unsur's share)
+
+    @property
+    def nrr(self) -> Fraction | None:
+        """Return the exact NRR (score sum ÷ answers), or None when nobody answered."""
+        return self.tally.nrr
+
+    @property
+    def weighted_nrr(self) -> Fraction | None:
+        """Return the NRR times the unsur's weight, or None when nobody answered."""
+        nrr = self.tally.nrr
+        return None if nrr is None else nrr * self.weight
 
     @property
     def unsur(self) -> Unsur:
@@ -232,15 +245,20 @@ def compute_ikm(tallies: Iterable[UnsurTally], n_respondents: int, weight: Weigh
         raise EmptyDataError("no answers to any unsur")
     effective_weight = w * len(UNSUR_ORDER) / len(answered)
 
-    nrrs = [t.nrr for t in ordered]  # each exact NRR made once: a city page computes a few hundred results
-    per_unsur = tuple(
-        UnsurResult(tally=t, nrr=nrr, weighted_nrr=None if nrr is None else nrr * effective_weight)
-        for t, nrr in zip(ordered, nrrs, strict=True)
-    )
-    ni = sum((r.weighted_nrr for r in per_unsur if r.weighted_nrr is not None), Fraction(0))
+    per_unsur = tuple(UnsurResult(tally=t, weight=effective_weight) for t in ordered)
+    # NI = weight × Σ (score_sum ÷ answers), summed over one integer denominator and reduced once: the same exact
+    # value as adding nine Fractions, without reducing at every step (a city page computes a few hundred).
+    numerator, denominator = 0, 1
+    for t in answered:
+        numerator, denominator = numerator * t.answers + t.score_sum * denominator, denominator * t.answers
+    ni = Fraction(numerator, denominator) * effective_weight
     ikm = ni * IKM_SCALE
-    lowest = min(nrr for nrr in nrrs if nrr is not None)
-    weakest = tuple(r.unsur for r in per_unsur if r.nrr is not None and r.nrr == lowest)
+    # The lowest NRR by cross-multiplying (a/b < c/d exactly when a·d < c·b for positive b, d).
+    low = answered[0]
+    for t in answered[1:]:
+        if t.score_sum * low.answers < low.score_sum * t.answers:
+            low = t
+    weakest = tuple(t.unsur for t in answered if t.score_sum * low.answers == low.score_sum * t.answers)
     return IkmResult(
         weight=weight,
         n_respondents=n_respondents,
