@@ -192,8 +192,8 @@ async def test_the_retry_loop_takes_a_chat_in_order_and_a_few_at_a_time(app: App
         await uow.outbox.mark_retry(a1.id, "429", clock.now() + timedelta(minutes=1))
         claimed = await uow.outbox.claim_due(clock.now(), CLAIM_LEASE, per_chat=3)
         await uow.commit()
-    assert [m.id for m, _ in claimed] == [b1.id, *(m.id for m in backlog[:3])]
-    assert a2.id not in {m.id for m, _ in claimed}
+    assert [due.message.id for due in claimed] == [b1.id, *(m.id for m in backlog[:3])]
+    assert a2.id not in {due.message.id for due in claimed}
 
 
 # --------------------------------------------------------------------------- stale replies
