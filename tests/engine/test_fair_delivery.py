@@ -18,7 +18,7 @@ from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender, console_key
 from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.input_limit import INPUT_PER_MINUTE, NOTICE_KEY
-from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
+from suarawarga.bot.messages import ChannelName, ConversationKey, NoticeKind, Outbound, OutboxStatus
 from suarawarga.bot.sender import CLAIM_LEASE, STALE_AFTER, OutboxPump
 from suarawarga.cli.main import build_parser
 from suarawarga.cli.messages import cmd_outbox_list
@@ -207,7 +207,9 @@ async def test_a_reply_overtaken_while_it_waited_is_dropped_as_stale(
     recorder = app.senders[ChannelName.CONSOLE]
     assert isinstance(recorder, RecordingSender)
     menu, notice = await store(
-        app, Outbound(console_key("s"), "menu.intro"), Outbound(console_key("n"), "menu.intro", notice="notice")
+        app,
+        Outbound(console_key("s"), "menu.intro"),
+        Outbound(console_key("n"), "menu.intro", notice=NoticeKind.STAFF_UPDATE),
     )
     async with app.uow() as uow:
         for m in (menu, notice):
