@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from suarawarga.bot.messages import NoticeKind
+
 
 class WhatsAppTemplate(BaseModel):
     """An approved WhatsApp message template used for one kind of message outside the 24-hour window."""
@@ -24,16 +26,18 @@ class WhatsAppTemplate(BaseModel):
 
 
 def default_whatsapp_templates() -> dict[str, WhatsAppTemplate]:
-    """Return the suggested templates (README, section WhatsApp), by message kind."""
+    """Return the suggested templates (README, section WhatsApp), by notice kind."""
     return {
-        "complaint_update": WhatsAppTemplate(name="sw_pembaruan_pengaduan", params=["code", "@text"]),
-        "info_request": WhatsAppTemplate(name="sw_permintaan_info", params=["code", "question"], buttons=1),
-        "complaint_new": WhatsAppTemplate(
+        NoticeKind.COMPLAINT_UPDATE.value: WhatsAppTemplate(name="sw_pembaruan_pengaduan", params=["code", "@text"]),
+        NoticeKind.INFO_REQUEST.value: WhatsAppTemplate(
+            name="sw_permintaan_info", params=["code", "question"], buttons=1
+        ),
+        NoticeKind.COMPLAINT_NEW.value: WhatsAppTemplate(
             name="sw_pengaduan_baru", params=["code", "unit", "category", "description", "location"], buttons=5
         ),
-        "staff_update": WhatsAppTemplate(name="sw_kabar_petugas", params=["code", "@text"]),
-        "survey_invitation": WhatsAppTemplate(name="sw_undangan_survei", params=["unit"], buttons=1),
-        "digest": WhatsAppTemplate(name="sw_ringkasan_mingguan", params=["@text"]),
+        NoticeKind.STAFF_UPDATE.value: WhatsAppTemplate(name="sw_kabar_petugas", params=["code", "@text"]),
+        NoticeKind.SURVEY_INVITATION.value: WhatsAppTemplate(name="sw_undangan_survei", params=["unit"], buttons=1),
+        NoticeKind.DIGEST.value: WhatsAppTemplate(name="sw_ringkasan_mingguan", params=["@text"]),
     }
 
 

@@ -34,6 +34,7 @@ from suarawarga.bot.messages import (
     ConversationKey,
     Inbound,
     MediaKind,
+    NoticeKind,
     Outbound,
     OutboundFile,
     parse_command,
@@ -315,7 +316,9 @@ async def test_typed_answer_removes_the_previous_question_keyboard(channel: Tele
         [to(CITIZEN.id, "complaint.contact.ask", Choice("contact:skip", "complaint.contact.skip"))]
     )
     question = messages(api, CITIZEN.id)[-1]["message_id"]
-    notice = dataclasses.replace(to(CITIZEN.id, "update.accepted", code="PDG-ABCDEF", unit="DPUPR"), notice="x")
+    notice = dataclasses.replace(
+        to(CITIZEN.id, "update.accepted", code="PDG-ABCDEF", unit="DPUPR"), notice=NoticeKind.COMPLAINT_UPDATE
+    )
     await channel.sender.send([notice])
     still = api.message(CITIZEN.id, question)
     assert still is not None

@@ -223,8 +223,8 @@ async def outbox_states(app: App, chat_id: int) -> dict[str, list[str]]:
     """Return the delivery states of the outbox messages to a Telegram chat, by text key."""
     found: dict[str, list[str]] = {}
     async with app.uow() as uow:
-        for message, status in await uow.outbox.for_recipient(ChannelName.TELEGRAM, str(chat_id)):
-            found.setdefault(message.text_key, []).append(status)
+        for state in await uow.outbox.for_recipient(ChannelName.TELEGRAM, str(chat_id)):
+            found.setdefault(state.message.text_key, []).append(state.status)
     return found
 
 

@@ -21,6 +21,7 @@ from suarawarga.bot.messages import (
     Choice,
     ConversationKey,
     MediaKind,
+    NoticeKind,
     Outbound,
     OutboundFile,
 )
@@ -47,7 +48,7 @@ async def rig(app: App, clock: FrozenClock) -> AsyncIterator[Rig]:
         yield running
 
 
-def message(user: WaUser, text: str, *labels: str, notice: str | None = None, **extra: object) -> Outbound:
+def message(user: WaUser, text: str, *labels: str, notice: NoticeKind | None = None, **extra: object) -> Outbound:
     """Return an outbound whose text and choice labels are given literally (catalogue key "label")."""
     choices = tuple(Choice(f"c{i}", "label", {"label": label}) for i, label in enumerate(labels))
     return Outbound(
@@ -197,7 +198,7 @@ async def test_outside_the_window_the_kind_s_template_is_sent(rig: Rig) -> None:
         text_key="update.info_requested",
         params={"code": "PDG-234567", "question": "Di mana\ntepatnya?"},
         choices=(Choice("cmd:jawab PDG-234567", "update.answer_button"),),
-        notice="info_request",
+        notice=NoticeKind.INFO_REQUEST,
     )
     reply = message(SITI, "Baik.")  # a plain reply has no template: it cannot go out any more
     report, (asked, replied) = await deliver(rig, question, reply)
@@ -214,7 +215,7 @@ async def test_window_closed_at_meta_switches_to_the_template(rig: Rig, app: App
     async with app.uow() as uow:
         await uow.contacts.note_contact(ChannelName.WHATSAPP, SITI.address, app.clock.now())
         await uow.commit()
-    report, (update,) = await deliver(rig, message(SITI, "Sudah diterima", notice="complaint_update"))
+    report, (update,) = await deliver(rig, message(SITI, "Sudah diterima", notice=NoticeKind.COMPLAINT_UPDATE))
     assert report.sent == [update]
     assert [e.code for e in rig.api.refused] == [131047]
     (sent,) = rig.api.to(SITI)
@@ -321,7 +322,7 @@ async def test_delivery_statuses_update_the_outbox_and_failures_show_to_admins(
 async def test_failed_statuses_that_a_retry_can_fix_requeue_the_message(rig: Rig, app: App, clock: FrozenClock) -> None:
     """A late 131047 (window closed) requeues the message, which then goes out as its template."""
     await open_window(rig, SITI)
-    _, (update,) = await deliver(rig, message(SITI, "Sudah diterima", "Lihat", notice="complaint_update"))
+    _, (update,) = await deliver(rig, message(SITI, "Sudah diterima", "Lihat", notice=NoticeKind.COMPLAINT_UPDATE))
     wamid = (await entries(rig))[update].platform_id or ""
     assert (await rig.api.post_status(wamid, "failed", SITI, error_code=131047)).status_code == 200
     row = (await entries(rig))[update]

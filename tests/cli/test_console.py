@@ -51,7 +51,7 @@ async def test_a_console_shows_only_its_own_chats_messages(app: App, settings: S
         waiting = await uow.outbox.pending_for(ChannelName.CONSOLE, "andi")
         for_citizen = await uow.outbox.for_recipient(ChannelName.CONSOLE, "warga")
     assert [m.text_key for m in waiting] == ["staff.new"]
-    assert {status for _, status in for_citizen} == {OutboxStatus.SENT.value}
+    assert {state.status for state in for_citizen} == {OutboxStatus.SENT}
 
     # the officer opens their console: the card is shown there, once, and marked sent
     assert await show_waiting(officer_app.uow, officer_app.delivery(), console_key("andi")) == 1

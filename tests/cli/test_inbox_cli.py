@@ -25,8 +25,8 @@ async def _store_a_dead_letter() -> None:
             await uow.inbox.add(ChannelName.WHATSAPP, "wamid.ok", {"message": {}}, app.clock.now())
             await uow.commit()
         async with app.uow() as uow:
-            [row] = [r for r in await uow.inbox.pending(10) if r[1] == "telegram"]
-            await uow.inbox.fail(row[0], "RuntimeError", True)
+            [row] = [r for r in await uow.inbox.pending(10) if r.channel is ChannelName.TELEGRAM]
+            await uow.inbox.fail(row.id, "RuntimeError", True)
             await uow.commit()
     finally:
         await app.aclose()

@@ -38,8 +38,8 @@ async def statuses(app: App, messages: Sequence[Outbound]) -> list[str]:
     found: dict[str, str] = {}
     async with app.uow() as uow:
         for message in messages:
-            for stored, status in await uow.outbox.for_recipient(ChannelName.CONSOLE, message.key.chat_id):
-                found[stored.id] = status
+            for state in await uow.outbox.for_recipient(ChannelName.CONSOLE, message.key.chat_id):
+                found[state.message.id] = state.status
     return [found[m.id] for m in messages]
 
 
@@ -98,7 +98,7 @@ async def test_a_restarted_process_releases_the_messages_it_held(app: App) -> No
         await uow.commit()
         assert await uow.outbox.due(now) == []
     async with running(app, [], retries=False), app.uow() as uow:
-        due = [m.id for m, _ in await uow.outbox.due(app.clock.now())]
+        due = [d.message.id for d in await uow.outbox.due(app.clock.now())]
     assert due == [mine[0].id]
     assert theirs[0].id not in due
 

@@ -18,7 +18,7 @@ from suarawarga.bootstrap import App
 from suarawarga.bot.channels.console import RecordingSender, console_key
 from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.input_limit import INPUT_PER_MINUTE, NOTICE_KEY
-from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus
+from suarawarga.bot.messages import ChannelName, ConversationKey, NoticeKind, Outbound, OutboxStatus
 from suarawarga.bot.sender import CLAIM_LEASE, STALE_AFTER, OutboxPump
 from suarawarga.cli.main import build_parser
 from suarawarga.cli.messages import cmd_outbox_list
@@ -192,8 +192,8 @@ async def test_the_retry_loop_takes_a_chat_in_order_and_a_few_at_a_time(app: App
         await uow.outbox.mark_retry(a1.id, "429", clock.now() + timedelta(minutes=1))
         claimed = await uow.outbox.claim_due(clock.now(), CLAIM_LEASE, per_chat=3)
         await uow.commit()
-    assert [m.id for m, _ in claimed] == [b1.id, *(m.id for m in backlog[:3])]
-    assert a2.id not in {m.id for m, _ in claimed}
+    assert [due.message.id for due in claimed] == [b1.id, *(m.id for m in backlog[:3])]
+    assert a2.id not in {due.message.id for due in claimed}
 
 
 # --------------------------------------------------------------------------- stale replies
@@ -207,7 +207,9 @@ async def test_a_reply_overtaken_while_it_waited_is_dropped_as_stale(
     recorder = app.senders[ChannelName.CONSOLE]
     assert isinstance(recorder, RecordingSender)
     menu, notice = await store(
-        app, Outbound(console_key("s"), "menu.intro"), Outbound(console_key("n"), "menu.intro", notice="notice")
+        app,
+        Outbound(console_key("s"), "menu.intro"),
+        Outbound(console_key("n"), "menu.intro", notice=NoticeKind.STAFF_UPDATE),
     )
     async with app.uow() as uow:
         for m in (menu, notice):

@@ -51,4 +51,4 @@ async def officer(app: App, unit: str, name: str, role: StaffRole = StaffRole.OF
 async def outbox_to(app: App, chat: str) -> list[Outbound]:
     """Return every outbox message to a console chat, oldest first."""
     async with app.uow() as uow:
-        return [m for m, _ in await uow.outbox.for_recipient(ChannelName.CONSOLE, chat)]
+        return [state.message for state in await uow.outbox.for_recipient(ChannelName.CONSOLE, chat)]

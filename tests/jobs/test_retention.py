@@ -59,7 +59,7 @@ async def test_message_logs_are_pruned_after_a_month(app: App, clock: FrozenCloc
         await uow.inbox.add(
             ChannelName.TELEGRAM, "1", {"update_id": 1, "message": {"from": {"first_name": "Ani"}}}, clock.now()
         )
-        await uow.inbox.finish([row[0] for row in await uow.inbox.pending()], clock.now())
+        await uow.inbox.finish([update.id for update in await uow.inbox.pending()], clock.now())
         await uow.commit()
     result = await erase_old(app, clock.now() + timedelta(days=31))
     assert result.details == ["2 old message records pruned"]

@@ -270,7 +270,7 @@ async def test_staff_page_lists_invites_and_removes_as_chat_does(app: App) -> No
         async with app.uow() as uow:
             assert await uow.staff.get(seeded.staff.officer.id) is None
             assert await uow.staff.get(seeded.staff.other.id) is not None
-            told = [m.text_key for m, _ in await uow.outbox.for_recipient(ChannelName.CONSOLE, "petugas-pu")]
+            told = [s.message.text_key for s in await uow.outbox.for_recipient(ChannelName.CONSOLE, "petugas-pu")]
         assert "staff.removed_you" in told
         after = await officer_http.get("/staf/")
         assert after.status_code == 303  # their console session ended with the membership

@@ -20,8 +20,9 @@ from pydantic import SecretStr
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.whatsapp import WhatsAppChannel, whatsapp_channel
-from suarawarga.bot.messages import ChannelName, Outbound
+from suarawarga.bot.messages import ChannelName
 from suarawarga.runtime import Running, running, web_app
+from suarawarga.storage.outbox import MessageState
 from tests.support.clock import FrozenClock
 
 
@@ -55,14 +56,14 @@ class Rig:
             pass
         await self.run.pump.drain()
 
-    async def outbox(self, chat_id: str) -> list[tuple[Outbound, str]]:
+    async def outbox(self, chat_id: str) -> list[MessageState]:
         """Return every message the product wrote to a WhatsApp chat, with its delivery state."""
         async with self.app.uow() as uow:
             return await uow.outbox.for_recipient(ChannelName.WHATSAPP, chat_id)
 
     async def keys(self, chat_id: str) -> list[str]:
         """Return the catalogue keys of the messages written to a chat (sorted: a frozen clock gives no order)."""
-        return sorted(m.text_key for m, _ in await self.outbox(chat_id))
+        return sorted(state.message.text_key for state in await self.outbox(chat_id))
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from suarawarga.bootstrap import App
 from suarawarga.reports.digest import gather
 from suarawarga.reports.digest_files import write_workbook
+from suarawarga.storage.units import NewUnit
 from suarawarga.surveys.definitions import Unsur
 from suarawarga.surveys.export import report_csv, write_xlsx
 from suarawarga.surveys.ikm import Weight
@@ -55,16 +56,15 @@ async def _store(app: App) -> None:
             ]
         )
         await uow.units.upsert(
-            {
-                "code": "DINKES",
-                "name": EVIL_NAME,
-                "kind": dinkes.kind.value,
-                "parent_id": dinkes.parent_id,
-                "oversight": dinkes.oversight,
-                "city_admin": dinkes.city_admin,
-                "population": dinkes.population,
-                "active": True,
-            }
+            NewUnit(
+                code="DINKES",
+                name=EVIL_NAME,
+                kind=dinkes.kind,
+                parent_id=dinkes.parent_id,
+                oversight=dinkes.oversight,
+                city_admin=dinkes.city_admin,
+                population=dinkes.population,
+            )
         )
         await uow.commit()
 

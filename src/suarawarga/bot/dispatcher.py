@@ -32,6 +32,7 @@ from suarawarga.bot.metrics import Metrics
 from suarawarga.bot.tasks import stop
 from suarawarga.bot.texts import LANGUAGES, Catalogue
 from suarawarga.clock import Clock
+from suarawarga.storage.inbox import UpdateKey
 from suarawarga.storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ class Dispatcher:
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
-            await uow.processed.mark(((items[i].inbound.key.channel, items[i].inbound.external_id) for i in fresh), now)
+            await uow.processed.mark((_update_key(items[i].inbound) for i in fresh), now)
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold, self.holder)
             await uow.commit()
         if erase and self.on_erase is not None:
@@ -285,22 +286,22 @@ class Dispatcher:
 
     async def _fresh(self, uow: UnitOfWork, items: list[_Item]) -> list[int]:
         """Return the indexes of items not processed before and not repeated earlier in the batch."""
-        by_channel: dict[str, list[str]] = {}
+        by_channel: dict[ChannelName, list[str]] = {}
         for item in items:
             by_channel.setdefault(item.inbound.key.channel, []).append(item.inbound.external_id)
-        seen: set[tuple[str, str]] = set()
+        seen: set[UpdateKey] = set()
         for channel, ids in by_channel.items():
-            seen |= {(channel, e) for e in await uow.processed.seen(ChannelName(channel), ids)}
+            seen |= {UpdateKey(channel, e) for e in await uow.processed.seen(channel, ids)}
         fresh: list[int] = []
         for index, item in enumerate(items):
-            marker = (item.inbound.key.channel.value, item.inbound.external_id)
-            if marker not in seen:
-                seen.add(marker)
+            key = _update_key(item.inbound)
+            if key not in seen:
+                seen.add(key)
                 fresh.append(index)
             else:
                 item.duplicate = True
                 if self.metrics is not None:
-                    self.metrics.duplicates.labels(marker[0]).inc()
+                    self.metrics.duplicates.labels(key.channel.value).inc()
         return fresh
 
     async def _apologise(self, inbound: Inbound) -> tuple[list[list[Outbound]], list[Outbound]]:
@@ -316,7 +317,7 @@ class Dispatcher:
             state.clear()
             sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
             await uow.conversations.save_many({inbound.key: state}, now)
-            await uow.processed.mark([(inbound.key.channel, inbound.external_id)], now)
+            await uow.processed.mark([_update_key(inbound)], now)
             stored = await uow.outbox.add_many([sorry], now, self.hold, self.holder)
             await uow.commit()
         return [stored], stored
@@ -325,3 +326,8 @@ class Dispatcher:
 def _language(inbound: Inbound, default: str) -> str:
     hint = (inbound.language or "").lower()[:2]
     return hint if hint in LANGUAGES else default
+
+
+def _update_key(inbound: Inbound) -> UpdateKey:
+    """Return the key an inbound message is recorded as processed under."""
+    return UpdateKey(inbound.key.channel, inbound.external_id)

@@ -26,6 +26,7 @@ from suarawarga.bot.input_limit import NOTICE_KEY, Admission, InputLimit
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.tasks import stop
 from suarawarga.clock import Clock
+from suarawarga.storage.inbox import NewUpdate, PendingUpdate, UpdateKey
 from suarawarga.storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -113,17 +114,18 @@ class InboxWriter:
 
     async def _store(self, batch: list[_Update]) -> list[bool]:
         """Insert a batch in one transaction; say of each update whether it was new (only the first copy is)."""
-        unique = {(c.value, e): (c, e, p) for c, e, p in reversed(batch)}  # copies of one update: the first
+        unique = {UpdateKey(c, e): (c, e, p) for c, e, p in reversed(batch)}  # copies of one update: the first
         async with self.uow_factory() as uow:
             fresh = await uow.inbox.add_many(
-                [(c, e, p, chat_hash(c, self.chat_of(c, p))) for c, e, p in unique.values()], self.clock.now()
+                [NewUpdate(c, e, p, chat_hash(c, self.chat_of(c, p))) for c, e, p in unique.values()],
+                self.clock.now(),
             )
             if fresh:
                 await uow.wakeups.inbox_stored()  # the processes that drain the inbox, once this commits
             await uow.commit()
         results = []
         for channel, external_id, _ in batch:
-            key = (channel.value, external_id)
+            key = UpdateKey(channel, external_id)
             results.append(key in fresh)
             fresh.discard(key)
         return results
@@ -207,7 +209,7 @@ class InboxProcessor:
             done: list[int] = []
             failed: list[tuple[int, str, bool]] = []
             parsed: list[tuple[int, Inbound, int]] = []
-            channels = {row_id: channel for row_id, channel, _, _ in rows}
+            channels = {row.id: row.channel for row in rows}
             # Parsers wait on the network (button answers, media downloads, the WhatsApp window's timestamp):
             # rows are parsed side by side, and reach the dispatcher afterwards in arrival order.
             slots = asyncio.Semaphore(PARSE_CONCURRENCY)
@@ -219,20 +221,22 @@ class InboxProcessor:
             work = [
                 (row, parser)
                 for row in rows
-                if (parser := self.parsers.get(ChannelName(row[1]))) is not None  # else another process takes it
+                if (parser := self.parsers.get(row.channel)) is not None  # else another process takes it
             ]
-            outcomes = await asyncio.gather(*(parse(parser, row[2]) for row, parser in work), return_exceptions=True)
-            for ((row_id, channel, _, attempts), _), inbound in zip(work, outcomes, strict=True):
+            outcomes = await asyncio.gather(
+                *(parse(parser, row.payload) for row, parser in work), return_exceptions=True
+            )
+            for (row, _), inbound in zip(work, outcomes, strict=True):
                 if isinstance(inbound, BaseException):
                     if not isinstance(inbound, Exception):
                         raise inbound
-                    log.warning("could not parse %s update %d: %s", channel, row_id, type(inbound).__name__)
-                    failed.append((row_id, type(inbound).__name__, attempts + 1 >= MAX_PARSE_ATTEMPTS))
+                    log.warning("could not parse %s update %d: %s", row.channel.value, row.id, type(inbound).__name__)
+                    failed.append((row.id, type(inbound).__name__, row.attempts + 1 >= MAX_PARSE_ATTEMPTS))
                     continue
                 if inbound is None:
-                    done.append(row_id)
+                    done.append(row.id)
                 else:
-                    parsed.append((row_id, inbound, attempts))
+                    parsed.append((row.id, inbound, row.attempts))
             results = await asyncio.gather(
                 *(
                     self.dispatcher.handle(inbound, last_attempt=attempts + 1 >= MAX_PARSE_ATTEMPTS)
@@ -257,7 +261,7 @@ class InboxProcessor:
             return len(rows) if done or any(final for _, _, final in failed) else 0
 
     def _count_dead_letters(
-        self, failed: list[tuple[int, str, bool]], channels: Mapping[int, str], dispatched: set[int]
+        self, failed: list[tuple[int, str, bool]], channels: Mapping[int, ChannelName], dispatched: set[int]
     ) -> None:
         """Log and count the rows given up on (they stay in the inbox with status failed until pruned)."""
         for row_id, error, final in failed:
@@ -266,7 +270,7 @@ class InboxProcessor:
             stage = "process" if row_id in dispatched else "parse"
             log.warning(
                 "gave up on %s update %d at %s after %d attempts: %s",
-                channels[row_id],
+                channels[row_id].value,
                 row_id,
                 stage,
                 MAX_PARSE_ATTEMPTS,
@@ -274,24 +278,23 @@ class InboxProcessor:
             )
             metrics = self.dispatcher.metrics
             if metrics is not None:
-                metrics.dead_letters.labels(channels[row_id], stage).inc()
+                metrics.dead_letters.labels(channels[row_id].value, stage).inc()
 
     def _split_over_limit(
-        self, rows: list[tuple[int, str, dict[str, Any], int]]
-    ) -> tuple[list[tuple[int, str, dict[str, Any], int]], list[tuple[int, ConversationKey | None]]]:
+        self, rows: list[PendingUpdate]
+    ) -> tuple[list[PendingUpdate], list[tuple[int, ConversationKey | None]]]:
         """Split rows into those to process and those of chats over the input limit (with the chat to notify)."""
         now = self.clock.now()
-        kept: list[tuple[int, str, dict[str, Any], int]] = []
+        kept: list[PendingUpdate] = []
         over: list[tuple[int, ConversationKey | None]] = []
         for row in rows:
-            channel = ChannelName(row[1])
-            chat = self.writer.chat_of(channel, row[2]) if channel in self.parsers else None
-            key = ConversationKey(channel, chat) if chat is not None else None
+            chat = self.writer.chat_of(row.channel, row.payload) if row.channel in self.parsers else None
+            key = ConversationKey(row.channel, chat) if chat is not None else None
             verdict = Admission.PROCESS if key is None else self.limit.admit(key, now)
             if verdict is Admission.PROCESS:
                 kept.append(row)
             else:
-                over.append((row[0], key if verdict is Admission.NOTICE else None))
+                over.append((row.id, key if verdict is Admission.NOTICE else None))
         return kept, over
 
     async def _drop_over_limit(self, over: list[tuple[int, ConversationKey | None]]) -> int:

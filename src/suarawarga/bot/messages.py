@@ -28,6 +28,20 @@ class OutboxStatus(StrEnum):
     STALE = "stale"  # not sent: it waited minutes for a retry and the conversation went on without it
 
 
+class NoticeKind(StrEnum):
+    """The kind of a notice (a message that may reach a chat gone quiet); persisted by name in the outbox.
+
+    Each adapter renders a kind as it needs: WhatsApp sends the template configured for it past its 24-hour window.
+    """
+
+    COMPLAINT_NEW = "complaint_new"
+    COMPLAINT_UPDATE = "complaint_update"
+    INFO_REQUEST = "info_request"
+    STAFF_UPDATE = "staff_update"
+    SURVEY_INVITATION = "survey_invitation"
+    DIGEST = "digest"
+
+
 class InboxStatus(StrEnum):
     """Processing state of a raw platform update; persisted by name."""
 
@@ -170,9 +184,9 @@ class Outbound:
     language: str = "id"
     ask_location: bool = False  # the adapter may offer a "share location" button
     files: tuple[OutboundFile, ...] = ()
-    # A notice (not a reply): it may go out after the chat went quiet, e.g. past WhatsApp's 24-hour window. Its
-    # value names the kind of notice; each adapter decides how to render one (WhatsApp: the template for the kind).
-    notice: str | None = None
+    # A notice (not a reply): it may go out after the chat went quiet, e.g. past WhatsApp's 24-hour window; each
+    # adapter decides how to render its kind (WhatsApp: the template for the kind).
+    notice: NoticeKind | None = None
     id: str = ""  # outbox id, set when written to the outbox
 
     def to_payload(self) -> dict[str, Any]:
@@ -184,7 +198,7 @@ class Outbound:
             "language": self.language,
             "ask_location": self.ask_location,
             "files": [[f.kind.value, f.path, f.filename] for f in self.files],
-            "notice": self.notice,
+            "notice": self.notice.value if self.notice is not None else None,
         }
 
     @classmethod
@@ -203,10 +217,10 @@ class Outbound:
         )
 
 
-def notice_kind(payload: Mapping[str, Any]) -> str | None:
+def notice_kind(payload: Mapping[str, Any]) -> NoticeKind | None:
     """Return the notice kind of an outbox payload (older rows stored it as "template"), or None for a reply."""
     kind = payload.get("notice", payload.get("template"))
-    return str(kind) if kind else None
+    return NoticeKind(kind) if kind else None
 
 
 # `/command[@bot] args`: Telegram's command syntax, which the other channels accept as typed too.

@@ -249,13 +249,14 @@ class Delivery:
         if stale:
             log.info("dropped %d reply(ies) the conversation had overtaken while they waited", len(stale))
             if self.metrics is not None:
-                for channel, _ in stale:
-                    self.metrics.send_failures.labels(channel, "stale").inc()
+                for reply in stale:
+                    self.metrics.send_failures.labels(reply.channel.value, "stale").inc()
         # Messages for channels this process cannot send stay claimed until the lease ends, then are due again.
-        sendable = [(m, n) for m, n in claimed if m.key.channel in self.senders]
+        sendable = [due for due in claimed if due.message.key.channel in self.senders]
         if not sendable:
             return SendReport()
-        return await self.deliver([m for m, _ in sendable], {m.id: n for m, n in sendable}, in_turn=True)
+        attempts = {due.message.id: due.attempts for due in sendable}
+        return await self.deliver([due.message for due in sendable], attempts, in_turn=True)
 
 
 class OutboxPump:

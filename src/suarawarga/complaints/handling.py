@@ -107,15 +107,15 @@ async def _act(
     new_status = to_status or default_status or complaint.status
     if kind is EventKind.REPLIED and complaint.status is Status.DITERIMA:
         new_status = Status.DIPROSES  # a reply to the citizen means the OPD has taken the complaint up
-    changes: dict[str, object] = {}
-    if new_status is not complaint.status:
-        changes["status"] = new_status.value
-    if unit_id is not None and unit_id != complaint.unit_id:
-        changes["unit_id"] = unit_id
     # Only if nobody moved it since it was read: of two officers acting at once one wins, the other is told
     # (the row is written even without a change, so concurrent actions queue on it instead of both passing).
-    seen = (complaint.status.value, complaint.unit_id)
-    if not await uow.complaints.update_if(complaint.id, seen, now, **changes):
+    changed = await uow.complaints.update_if(
+        complaint,
+        now,
+        status=new_status if new_status is not complaint.status else None,
+        unit_id=unit_id if unit_id != complaint.unit_id else None,
+    )
+    if not changed:
         current = await uow.complaints.by_code(complaint.code)
         raise Overtaken(current.status if current else complaint.status)
     await uow.complaints.add_event(

@@ -24,6 +24,8 @@ from suarawarga.complaints.model import (
 )
 from suarawarga.complaints.seed import Seed
 from suarawarga.errors import NotFound
+from suarawarga.storage.complaints import NewComplaint
+from suarawarga.storage.units import NewCategory, NewUnit
 from suarawarga.storage.uow import UnitOfWork
 
 
@@ -77,29 +79,28 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
         code = new_tracking_code(code_prefix)
     anonymous = draft.identity_mode is IdentityMode.ANONIM
     complaint_id = await uow.complaints.add(
-        {
-            "code": code,
-            "status": ComplaintStatus.DITERIMA.value,
-            "category_id": category.id,
-            "unit_id": unit.id,
-            "kecamatan_id": kecamatan.id if kecamatan else None,
-            "description": draft.description,
-            "identity_mode": draft.identity_mode.value,
+        NewComplaint(
+            code=code,
+            status=ComplaintStatus.DITERIMA,
+            category_id=category.id,
+            unit_id=unit.id,
+            kecamatan_id=kecamatan.id if kecamatan else None,
+            description=draft.description,
+            identity_mode=draft.identity_mode,
             # An anonymous complaint keeps no link to its reporter: the code alone shows its status.
-            "citizen_id": None if anonymous else draft.citizen_id,
-            "channel": None if anonymous else draft.channel.value,
-            "chat_id": None if anonymous else draft.chat_id,
+            citizen_id=None if anonymous else draft.citizen_id,
+            channel=None if anonymous else draft.channel,
+            chat_id=None if anonymous else draft.chat_id,
             # Rahasia keeps the name for the handling OPD (revealed on request only); anonim keeps nothing.
-            "reporter_name": None if anonymous else draft.reporter_name,
-            "reporter_contact": None if anonymous else draft.reporter_contact,
-            "location_text": draft.location_text,
-            "place_key": place_key(draft.location_text),  # the duplicate look-up's key (docs/complaints.md §7)
-            "latitude": draft.latitude,
-            "longitude": draft.longitude,
-            "language": draft.language,
-            "filed_at": now,
-            "updated_at": now,
-        }
+            reporter_name=None if anonymous else draft.reporter_name,
+            reporter_contact=None if anonymous else draft.reporter_contact,
+            location_text=draft.location_text,
+            place_key=place_key(draft.location_text),  # the duplicate look-up's key (docs/complaints.md §7)
+            latitude=draft.latitude,
+            longitude=draft.longitude,
+            language=draft.language,
+            filed_at=now,
+        )
     )
     await uow.complaints.add_event(
         complaint_id,
@@ -160,36 +161,34 @@ async def load_seed(uow: UnitOfWork, seed: Seed) -> SeedResult:
         await uow.units.set_city(seed.city_code, seed.city_name)
     for unit in seed.units:
         ids[unit.code] = unit_id = await uow.units.upsert(
-            {
-                "code": unit.code,
-                "name": unit.name,
-                "kind": unit.kind.value,
-                "parent_id": ids[unit.parent] if unit.parent else None,
-                "oversight": unit.oversight,
-                "city_admin": unit.city_admin,
-                "population": unit.population,
-                "active": True,
-            }
+            NewUnit(
+                code=unit.code,
+                name=unit.name,
+                kind=unit.kind,
+                parent_id=ids[unit.parent] if unit.parent else None,
+                oversight=unit.oversight,
+                city_admin=unit.city_admin,
+                population=unit.population,
+            )
         )
         await uow.units.set_places(unit_id, unit.places)
     await uow.units.set_city_area(seed.area)
     for order, category in enumerate(seed.categories):
         await uow.categories.upsert(
-            {
-                "code": category.code,
-                "name_id": category.name_id,
-                "name_en": category.name_en,
-                "hint_id": category.hint_id,
-                "hint_en": category.hint_en,
-                "unit_id": ids[category.unit],
-                "sensitive": category.sensitive,
-                "accept_working_days": category.accept_working_days,
-                "respond_working_days": category.respond_working_days,
-                "resolve_days": category.resolve_days,
-                "duplicate_days": category.duplicate_days,
-                "sort_order": order,
-                "active": True,
-            }
+            NewCategory(
+                code=category.code,
+                name_id=category.name_id,
+                name_en=category.name_en,
+                hint_id=category.hint_id,
+                hint_en=category.hint_en,
+                unit_id=ids[category.unit],
+                sensitive=category.sensitive,
+                accept_working_days=category.accept_working_days,
+                respond_working_days=category.respond_working_days,
+                resolve_days=category.resolve_days,
+                duplicate_days=category.duplicate_days,
+                sort_order=order,
+            )
         )
     deactivated = await uow.categories.deactivate_except(c.code for c in seed.categories)
     return SeedResult(len(seed.units), len(seed.categories), deactivated)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
-from suarawarga.bot.messages import Attachment, Choice, OutboundFile
+from suarawarga.bot.messages import Attachment, Choice, NoticeKind, OutboundFile
 from suarawarga.complaints import handling
 from suarawarga.complaints.handling import Handled
 from suarawarga.complaints.model import Complaint, NewAttachment, Staff, Unit
@@ -48,7 +48,7 @@ async def request_info(ctx: Notifier, staff: Staff, complaint: Complaint, questi
         handled.complaint,
         "update.info_requested",
         (Choice(f"{COMMAND_CHOICE_PREFIX}jawab {handled.complaint.code}", "update.answer_button"),),
-        notice="info_request",
+        notice=NoticeKind.INFO_REQUEST,
         question=question,
     )
     return Done(handled, reached)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from suarawarga.bot.conversation import STAY, Turn
-from suarawarga.bot.messages import Attachment, Choice, Outbound, OutboundFile
+from suarawarga.bot.messages import Attachment, Choice, NoticeKind, Outbound, OutboundFile
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import Complaint, IdentityMode, normalise_code
 from suarawarga.complaints.places import kecamatan_label
@@ -124,7 +124,7 @@ async def announce_support(
                 },
                 language=language,
                 files=tuple(OutboundFile(Attachment.PHOTO, path) for path in files),
-                notice="staff_update",
+                notice=NoticeKind.STAFF_UPDATE,
             )
         )
 
@@ -173,7 +173,7 @@ async def merge_command(turn: Turn, args: str) -> str:
                         text_key="update.merged.supporter",
                         params={"code": source.code, "target": merged.target.code},
                         language=support.language,
-                        notice="complaint_update",
+                        notice=NoticeKind.COMPLAINT_UPDATE,
                     )
                 )
         count = (await turn.uow.supports.counts([merged.target.id])).get(merged.target.id, 0)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
-from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, Outbound, OutboundFile
+from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, NoticeKind, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, Staff, StaffRole, Unit
 from suarawarga.complaints.places import kecamatan_label
@@ -133,7 +133,7 @@ async def announce_complaint(
                 choices=staff_actions(complaint.code, complaint.identity_mode is IdentityMode.RAHASIA),
                 language=language,
                 files=tuple(OutboundFile(Attachment.PHOTO, p.path) for p in photos),
-                notice="complaint_new",
+                notice=NoticeKind.COMPLAINT_NEW,
             )
         )
 
@@ -161,7 +161,9 @@ def _reporter(ctx: Notifier, complaint: Complaint, language: str) -> str:
 async def tell_unit(ctx: Notifier, unit_id: int, text_key: str, **params: str) -> None:
     """Send a short message about a complaint to a unit's officers."""
     for key, language in await unit_recipients(ctx, unit_id):
-        ctx.notify(Outbound(key=key, text_key=text_key, params=params, language=language, notice="staff_update"))
+        ctx.notify(
+            Outbound(key=key, text_key=text_key, params=params, language=language, notice=NoticeKind.STAFF_UPDATE)
+        )
 
 
 def citizen_key(complaint: Complaint) -> ConversationKey | None:
@@ -177,7 +179,7 @@ def tell_citizen(
     text_key: str,
     choices: tuple[Choice, ...] = (),
     files: tuple[OutboundFile, ...] = (),
-    notice: str = "complaint_update",
+    notice: NoticeKind = NoticeKind.COMPLAINT_UPDATE,
     **params: str,
 ) -> bool:
     """Send the citizen an update about their complaint; False when they cannot be reached (anonymous)."""

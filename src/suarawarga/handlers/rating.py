@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX, STAY, Turn
 from suarawarga.bot.matching import Means
-from suarawarga.bot.messages import Choice
+from suarawarga.bot.messages import Choice, NoticeKind
 from suarawarga.complaints import handling
 from suarawarga.complaints.model import Complaint, Unit, normalise_code
 from suarawarga.handlers.common import sender_of
@@ -54,7 +54,7 @@ async def invite_to_survey(ctx: Notifier, complaint: Complaint, unit: Unit, now:
             complaint,
             "rating.survey_invite",
             (Choice(f"{COMMAND_CHOICE_PREFIX}survei {unit.code}", "rating.survey_button"),),
-            notice="survey_invitation",
+            notice=NoticeKind.SURVEY_INVITATION,
             unit=unit.name,
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from suarawarga.bot.messages import ChannelName, Choice, ConversationKey, Outbound
+from suarawarga.bot.messages import ChannelName, Choice, ConversationKey, NoticeKind, Outbound
 from suarawarga.complaints.model import Complaint
 from suarawarga.handlers.notify import Notifier
 from suarawarga.storage.supporters import Support
@@ -38,7 +38,7 @@ async def tell_supporters(
                 params={"code": complaint.code, **params},
                 choices=choices,
                 language=support.language,
-                notice="complaint_update",
+                notice=NoticeKind.COMPLAINT_UPDATE,
             )
         )
         reached += 1

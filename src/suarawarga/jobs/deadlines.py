@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from suarawarga.bot.messages import ConversationKey, Outbound
+from suarawarga.bot.messages import ConversationKey, NoticeKind, Outbound
 from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.complaints.deadlines import Alert, Rung, clocks, due_alerts
 from suarawarga.complaints.model import (
@@ -67,7 +67,7 @@ async def _send_alert(ctx: JobContext, complaint: Complaint, alert: Alert, calen
                     "unit": unit.name if unit else "-",
                 },
                 language=language,
-                notice="staff_update",
+                notice=NoticeKind.STAFF_UPDATE,
             )
         )
     return True

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from suarawarga.bot.messages import Attachment, ConversationKey, Outbound, OutboundFile
+from suarawarga.bot.messages import Attachment, ConversationKey, NoticeKind, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
 from suarawarga.complaints.model import StaffRole
 from suarawarga.handlers.notify import STAFF_LANGUAGE, officer_recipient, unit_recipients
@@ -181,7 +181,7 @@ async def send_weekly_digests(app: App, now: datetime) -> JobResult:
                 continue
             for key, language in recipients.items():
                 params = unit_params(line, week, app.catalogue, language)
-                ctx.notify(Outbound(key, "digest.unit", params, language=language, notice="digest"))
+                ctx.notify(Outbound(key, "digest.unit", params, language=language, notice=NoticeKind.DIGEST))
             await ctx.commit()
             result.done += 1
     async with job_context(app, now) as ctx:
@@ -190,7 +190,9 @@ async def send_weekly_digests(app: App, now: datetime) -> JobResult:
             files = write_files(app, digest)
             for key, language in recipients.items():
                 params = city_params(digest, app.catalogue, language)
-                ctx.notify(Outbound(key, "digest.city", params, language=language, files=files, notice="digest"))
+                ctx.notify(
+                    Outbound(key, "digest.city", params, language=language, files=files, notice=NoticeKind.DIGEST)
+                )
             await ctx.commit()
             result.done += 1
         elif recipients:

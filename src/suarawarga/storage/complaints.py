@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import (
     ActorKind,
     Complaint,
     ComplaintEvent,
     ComplaintStatus,
     EventKind,
+    IdentityMode,
     NewAttachment,
 )
 
@@ -30,6 +32,30 @@ async def pages(
     while page := await complaints.page(statuses, after, size):
         yield page
         after = page[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class NewComplaint:
+    """A complaint to store as filed (routed, with its tracking code); `filed_at` is also its first update."""
+
+    code: str
+    status: ComplaintStatus
+    category_id: int
+    unit_id: int
+    description: str
+    identity_mode: IdentityMode
+    language: str
+    filed_at: datetime
+    kecamatan_id: int | None = None
+    citizen_id: int | None = None
+    channel: ChannelName | None = None
+    chat_id: str | None = None
+    reporter_name: str | None = None
+    reporter_contact: str | None = None
+    location_text: str | None = None
+    place_key: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +85,7 @@ class ComplaintRepository(Protocol):
         """Tell whether a tracking code is already used."""
         ...
 
-    async def add(self, values: dict[str, Any]) -> int:
+    async def add(self, complaint: NewComplaint) -> int:
         """Insert a complaint and return its id."""
         ...
 
@@ -73,12 +99,18 @@ class ComplaintRepository(Protocol):
         """Record attachment metadata for a complaint."""
         ...
 
-    async def update(self, complaint_id: int, now: datetime, **values: Any) -> None:
-        """Change a complaint's status, unit or other columns."""
-        ...
+    async def update_if(
+        self,
+        seen: Complaint,
+        now: datetime,
+        *,
+        status: ComplaintStatus | None = None,
+        unit_id: int | None = None,
+    ) -> bool:
+        """Change a complaint's status or unit only if both are still those `seen`; return whether it was changed.
 
-    async def update_if(self, complaint_id: int, seen: tuple[str, int], now: datetime, **values: Any) -> bool:
-        """Change a complaint only if its (status, unit) are still those seen; return whether it was changed."""
+        The row is written even when nothing changes (its `updated_at`), so that concurrent actions queue on it.
+        """
         ...
 
     async def by_code(self, code: str) -> Complaint | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
-from suarawarga.storage.complaints import PAGE_SIZE, Rating, UnitEvent
+from suarawarga.storage.complaints import PAGE_SIZE, NewComplaint, Rating, UnitEvent
 
 IN_CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
 
@@ -62,8 +63,15 @@ class ComplaintRepo(SqlRepo):
         query = select(COMPLAINTS.c.id).where(COMPLAINTS.c.code == code)
         return (await self.conn.execute(query)).first() is not None
 
-    async def add(self, values: dict[str, Any]) -> int:
+    async def add(self, complaint: NewComplaint) -> int:
         """Insert a complaint and return its id."""
+        values = {
+            **dataclasses.asdict(complaint),
+            "status": complaint.status.value,
+            "identity_mode": complaint.identity_mode.value,
+            "channel": complaint.channel.value if complaint.channel is not None else None,
+            "updated_at": complaint.filed_at,
+        }
         result = await self.conn.execute(insert(COMPLAINTS).values(**values).returning(COMPLAINTS.c.id))
         return int(result.scalar_one())
 
@@ -105,18 +113,31 @@ class ComplaintRepo(SqlRepo):
                 ],
             )
 
-    async def update(self, complaint_id: int, now: datetime, **values: Any) -> None:
-        """Change a complaint's status, unit or other columns."""
-        await self.conn.execute(
-            update(COMPLAINTS).where(COMPLAINTS.c.id == complaint_id).values(updated_at=now, **values)
-        )
+    async def update_if(
+        self,
+        seen: Complaint,
+        now: datetime,
+        *,
+        status: ComplaintStatus | None = None,
+        unit_id: int | None = None,
+    ) -> bool:
+        """Change a complaint's status or unit only if both are still those `seen`; return whether it was changed.
 
-    async def update_if(self, complaint_id: int, seen: tuple[str, int], now: datetime, **values: Any) -> bool:
-        """Change a complaint only if its (status, unit) are still those seen; return whether it was changed."""
+        The row is written even when nothing changes (its `updated_at`), so that concurrent actions queue on it.
+        """
+        values: dict[str, object] = {"updated_at": now}
+        if status is not None:
+            values["status"] = status.value
+        if unit_id is not None:
+            values["unit_id"] = unit_id
         result = await self.conn.execute(
             update(COMPLAINTS)
-            .where(COMPLAINTS.c.id == complaint_id, COMPLAINTS.c.status == seen[0], COMPLAINTS.c.unit_id == seen[1])
-            .values(updated_at=now, **values)
+            .where(
+                COMPLAINTS.c.id == seen.id,
+                COMPLAINTS.c.status == seen.status.value,
+                COMPLAINTS.c.unit_id == seen.unit_id,
+            )
+            .values(**values)
         )
         return bool(result.rowcount)
 

@@ -26,6 +26,34 @@ class InboxEntry:
     last_error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateKey:
+    """What names an inbound update or message on a platform: its channel and the platform's id for it."""
+
+    channel: ChannelName
+    external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewUpdate:
+    """A raw update to store, with the hash of its chat (which shard drains it)."""
+
+    channel: ChannelName
+    external_id: str
+    payload: dict[str, Any]
+    chat_hash: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpdate:
+    """A stored update waiting to be processed, with the attempts made so far."""
+
+    id: int
+    channel: ChannelName
+    payload: dict[str, Any]
+    attempts: int
+
+
 class InboxRepository(Protocol):
     """Raw platform updates, stored before they are acknowledged and drained by the processor."""
 
@@ -35,16 +63,14 @@ class InboxRepository(Protocol):
         """Store an update unless it was stored before; return whether it is new."""
         ...
 
-    async def add_many(
-        self, updates: Sequence[tuple[ChannelName, str, dict[str, Any], int]], now: datetime
-    ) -> set[tuple[str, str]]:
-        """Store (channel, external id, payload, chat hash) updates at once; return the keys not stored before."""
+    async def add_many(self, updates: Sequence[NewUpdate], now: datetime) -> set[UpdateKey]:
+        """Store updates at once; return the keys of those not stored before."""
         ...
 
     async def pending(
         self, limit: int = 200, channel: ChannelName | None = None, shard: tuple[int, int] = (0, 1)
-    ) -> list[tuple[int, str, dict[str, Any], int]]:
-        """Return pending updates of one shard (index, count) in arrival order as (id, channel, payload, attempts)."""
+    ) -> list[PendingUpdate]:
+        """Return the pending updates of one shard (index, count) in arrival order."""
         ...
 
     async def finish(self, ids: Sequence[int], now: datetime) -> None:
@@ -77,7 +103,7 @@ class ProcessedRepository(Protocol):
         """Return which of the ids were processed before."""
         ...
 
-    async def mark(self, items: Iterable[tuple[ChannelName, str]], now: datetime) -> None:
+    async def mark(self, items: Iterable[UpdateKey], now: datetime) -> None:
         """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
         ...
 

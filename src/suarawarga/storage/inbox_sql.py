@@ -17,7 +17,7 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
-from suarawarga.storage.inbox import InboxEntry
+from suarawarga.storage.inbox import InboxEntry, NewUpdate, PendingUpdate, UpdateKey
 
 
 class InboxRepo(SqlRepo):
@@ -40,34 +40,32 @@ class InboxRepo(SqlRepo):
         result = await self.conn.execute(stmt.returning(INBOX.c.id))
         return result.first() is not None
 
-    async def add_many(
-        self, updates: Sequence[tuple[ChannelName, str, dict[str, Any], int]], now: datetime
-    ) -> set[tuple[str, str]]:
-        """Store (channel, external id, payload, chat hash) updates at once; return the keys not stored before."""
+    async def add_many(self, updates: Sequence[NewUpdate], now: datetime) -> set[UpdateKey]:
+        """Store updates at once; return the keys of those not stored before."""
         if not updates:
             return set()
         rows = [
             {
-                "channel": channel.value,
-                "external_id": external_id,
-                "payload": payload,
+                "channel": update.channel.value,
+                "external_id": update.external_id,
+                "payload": update.payload,
                 "status": InboxStatus.PENDING.value,
                 "attempts": 0,
                 "received_at": now,
-                "chat_hash": chat_hash,
+                "chat_hash": update.chat_hash,
             }
-            for channel, external_id, payload, chat_hash in updates
+            for update in updates
         ]
         # One statement shape whatever the batch size (executemany with RETURNING): SQLAlchemy compiles it once
         # and batches the rows itself, where `.values(rows)` compiled a new statement for every batch size.
         stmt = upsert(self.conn, INBOX).on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
         result = await self.conn.execute(stmt.returning(INBOX.c.channel, INBOX.c.external_id), rows)
-        return {(str(r.channel), str(r.external_id)) for r in result}
+        return {UpdateKey(ChannelName(r.channel), str(r.external_id)) for r in result}
 
     async def pending(
         self, limit: int = 200, channel: ChannelName | None = None, shard: tuple[int, int] = (0, 1)
-    ) -> list[tuple[int, str, dict[str, Any], int]]:
-        """Return pending updates of one shard (index, count) in arrival order as (id, channel, payload, attempts)."""
+    ) -> list[PendingUpdate]:
+        """Return the pending updates of one shard (index, count) in arrival order."""
         query = (
             select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts)
             .where(INBOX.c.status == InboxStatus.PENDING.value)
@@ -79,7 +77,10 @@ class InboxRepo(SqlRepo):
             query = query.where(INBOX.c.chat_hash % count == index)
         if channel is not None:
             query = query.where(INBOX.c.channel == channel.value)
-        return [(int(r.id), r.channel, dict(r.payload), int(r.attempts)) for r in await self.conn.execute(query)]
+        return [
+            PendingUpdate(int(r.id), ChannelName(r.channel), dict(r.payload), int(r.attempts))
+            for r in await self.conn.execute(query)
+        ]
 
     async def finish(self, ids: Sequence[int], now: datetime) -> None:
         """Mark updates as processed."""
@@ -155,9 +156,9 @@ class ProcessedRepo(SqlRepo):
         )
         return {r[0] for r in await self.conn.execute(query)}
 
-    async def mark(self, items: Iterable[tuple[ChannelName, str]], now: datetime) -> None:
+    async def mark(self, items: Iterable[UpdateKey], now: datetime) -> None:
         """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
-        rows = [{"channel": c.value, "external_id": e, "processed_at": now} for c, e in items]
+        rows = [{"channel": key.channel.value, "external_id": key.external_id, "processed_at": now} for key in items]
         if rows:
             await self.conn.execute(insert(PROCESSED), rows)
 

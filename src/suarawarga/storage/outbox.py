@@ -30,6 +30,30 @@ class OutboxEntry:
     platform_status: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """A pending message whose next attempt is due, with the attempts made so far."""
+
+    message: Outbound
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageState:
+    """A message to a chat with its delivery state."""
+
+    message: Outbound
+    status: OutboxStatus
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedReply:
+    """A reply marked stale because later replies to its chat overtook it."""
+
+    channel: ChannelName
+    id: str
+
+
 class OutboxRepository(Protocol):
     """Messages to send, with their delivery state."""
 
@@ -69,13 +93,13 @@ class OutboxRepository(Protocol):
         limit: int = 100,
         channel: ChannelName | None = None,
         min_age: timedelta | None = None,
-    ) -> list[tuple[Outbound, int]]:
+    ) -> list[DueMessage]:
         """Return pending messages whose next attempt is due, oldest first, with their attempt counts."""
         ...
 
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int = 100, per_chat: int | None = None
-    ) -> list[tuple[Outbound, int]]:
+    ) -> list[DueMessage]:
         """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them.
 
         A chat's messages are taken in the order they were written: none while an earlier one to the same chat is
@@ -92,12 +116,12 @@ class OutboxRepository(Protocol):
         """Put messages back for later without counting an attempt (they waited their turn; nothing was tried)."""
         ...
 
-    async def drop_overtaken(self, now: datetime, older_than: timedelta, reason: str) -> list[tuple[str, str]]:
+    async def drop_overtaken(self, now: datetime, older_than: timedelta, reason: str) -> list[DroppedReply]:
         """Mark STALE the due replies written before `now - older_than` that a later reply to their chat follows.
 
         Sent that late, a reply would answer a question the conversation has left (the citizen would answer an old
-        menu where a later question was asked). Notices (`notice` set) are never dropped. Returns their
-        (channel, id).
+        menu where a later question was asked). Notices (`notice` set) are never dropped. Returns the replies
+        dropped.
         """
         ...
 
@@ -121,7 +145,7 @@ class OutboxRepository(Protocol):
         """Return how many messages are in each delivery state."""
         ...
 
-    async def for_recipient(self, channel: ChannelName, recipient: str) -> list[tuple[Outbound, str]]:
+    async def for_recipient(self, channel: ChannelName, recipient: str) -> list[MessageState]:
         """Return every message to one chat with its status, oldest first."""
         ...
 

@@ -18,7 +18,7 @@ from suarawarga.storage.base_sql import (
     OUTBOX,
     SqlRepo,
 )
-from suarawarga.storage.outbox import OutboxEntry
+from suarawarga.storage.outbox import DroppedReply, DueMessage, MessageState, OutboxEntry
 
 PLATFORM_STATUS_ORDER = ["sent", "delivered", "read", "failed"]  # a platform status only moves right
 
@@ -103,7 +103,7 @@ class OutboxRepo(SqlRepo):
         limit: int = 100,
         channel: ChannelName | None = None,
         min_age: timedelta | None = None,
-    ) -> list[tuple[Outbound, int]]:
+    ) -> list[DueMessage]:
         """Return pending messages whose next attempt is due, oldest first, with their attempt counts."""
         query = (
             select(OUTBOX)
@@ -115,17 +115,11 @@ class OutboxRepo(SqlRepo):
             query = query.where(OUTBOX.c.channel == channel.value)
         if min_age is not None:
             query = query.where(OUTBOX.c.created_at <= now - min_age)
-        return [
-            (
-                Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
-                r.attempts,
-            )
-            for r in await self.conn.execute(query)
-        ]
+        return [_due(r) for r in await self.conn.execute(query)]
 
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int = 100, per_chat: int | None = None
-    ) -> list[tuple[Outbound, int]]:
+    ) -> list[DueMessage]:
         """Take pending messages whose next attempt is due, pushing it `lease` ahead so no one else sends them.
 
         A chat's messages are taken in the order they were written: none while an earlier one to the same chat is
@@ -155,23 +149,18 @@ class OutboxRepo(SqlRepo):
             # whose earlier one that other is about to send.
             await self.conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))
             query = query.with_for_update(skip_locked=True)
-        claimed: list[tuple[Outbound, int]] = []
+        claimed: list[DueMessage] = []
         taken: dict[tuple[str, str], int] = {}
         for r in await self.conn.execute(query):
             chat = (r.channel, r.recipient)
             if per_chat is not None and taken.get(chat, 0) >= per_chat:
                 continue
             taken[chat] = taken.get(chat, 0) + 1
-            claimed.append(
-                (
-                    Outbound.from_payload(ConversationKey(ChannelName(r.channel), r.recipient), r.payload, r.id),
-                    int(r.attempts),
-                )
-            )
+            claimed.append(_due(r))
         if claimed:  # the lease changes nothing the caller reads: the rows were read once, locked
             await self.conn.execute(
                 update(OUTBOX)
-                .where(OUTBOX.c.id.in_([m.id for m, _ in claimed]))
+                .where(OUTBOX.c.id.in_([due.message.id for due in claimed]))
                 .values(next_attempt_at=now + lease, held_by=None)
             )
         return claimed
@@ -204,12 +193,12 @@ class OutboxRepo(SqlRepo):
                 update(OUTBOX).where(OUTBOX.c.id.in_(list(ids))).values(next_attempt_at=next_at, held_by=None)
             )
 
-    async def drop_overtaken(self, now: datetime, older_than: timedelta, reason: str) -> list[tuple[str, str]]:
+    async def drop_overtaken(self, now: datetime, older_than: timedelta, reason: str) -> list[DroppedReply]:
         """Mark STALE the due replies written before `now - older_than` that a later reply to their chat follows.
 
         Sent that late, a reply would answer a question the conversation has left (the citizen would answer an old
-        menu where a later question was asked). Notices (`notice` set) are never dropped. Returns their
-        (channel, id).
+        menu where a later question was asked). Notices (`notice` set) are never dropped. Returns the replies
+        dropped.
         """
         old = await self.conn.execute(
             select(OUTBOX.c.id, OUTBOX.c.channel, OUTBOX.c.recipient, OUTBOX.c.created_at, OUTBOX.c.payload).where(
@@ -232,11 +221,15 @@ class OutboxRepo(SqlRepo):
             if not notice_kind(r.payload):
                 chat = (r.channel, r.recipient)
                 latest[chat] = max(latest.get(chat, (r.created_at, r.id)), (r.created_at, r.id))
-        stale = [(r.channel, r.id) for r in candidates if latest[(r.channel, r.recipient)] > (r.created_at, r.id)]
+        stale = [
+            DroppedReply(ChannelName(r.channel), r.id)
+            for r in candidates
+            if latest[(r.channel, r.recipient)] > (r.created_at, r.id)
+        ]
         if stale:
             await self.conn.execute(
                 update(OUTBOX)
-                .where(OUTBOX.c.id.in_([i for _, i in stale]), OUTBOX.c.status == OutboxStatus.PENDING.value)
+                .where(OUTBOX.c.id.in_([reply.id for reply in stale]), OUTBOX.c.status == OutboxStatus.PENDING.value)
                 .values(status=OutboxStatus.STALE.value, last_error=reason[:300], held_by=None)
             )
         return stale
@@ -289,7 +282,7 @@ class OutboxRepo(SqlRepo):
         query = select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)
         return {r[0]: int(r[1]) for r in await self.conn.execute(query)}
 
-    async def for_recipient(self, channel: ChannelName, recipient: str) -> list[tuple[Outbound, str]]:
+    async def for_recipient(self, channel: ChannelName, recipient: str) -> list[MessageState]:
         """Return every message to one chat with its status, oldest first."""
         query = (
             select(OUTBOX)
@@ -297,7 +290,9 @@ class OutboxRepo(SqlRepo):
             .order_by(OUTBOX.c.created_at, OUTBOX.c.id)
         )
         return [
-            (Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id), r.status)
+            MessageState(
+                Outbound.from_payload(ConversationKey(channel, recipient), r.payload, r.id), OutboxStatus(r.status)
+            )
             for r in await self.conn.execute(query)
         ]
 
@@ -388,6 +383,12 @@ _OUTBOX_SEQUENCE = itertools.count()
 
 
 _CLAIM_LOCK = 0x5357_0B0C  # PostgreSQL advisory lock key: outbox claimers take turns
+
+
+def _due(row: Row[Any]) -> DueMessage:
+    """Return a pending outbox row as the message to send and its attempts so far."""
+    key = ConversationKey(ChannelName(row.channel), row.recipient)
+    return DueMessage(Outbound.from_payload(key, row.payload, row.id), int(row.attempts))
 
 
 def _before(a: Any, b: Any) -> Any:

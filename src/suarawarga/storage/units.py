@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from suarawarga.complaints.model import (
     Area,
@@ -23,6 +23,37 @@ class Place:
 
     name: str
     unit_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewUnit:
+    """A unit as a seed defines it, stored by its code (inserted, or updated if the code exists)."""
+
+    code: str
+    name: str
+    kind: UnitKind
+    parent_id: int | None = None
+    oversight: bool = False
+    city_admin: bool = False
+    population: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCategory:
+    """A category as a seed defines it, stored by its code (inserted, or updated if the code exists)."""
+
+    code: str
+    name_id: str
+    name_en: str
+    unit_id: int
+    sensitive: bool = False
+    hint_id: str = ""
+    hint_en: str = ""
+    accept_working_days: int = 3
+    respond_working_days: int = 5
+    resolve_days: int = 60
+    duplicate_days: int = 30
+    sort_order: int = 0
 
 
 class UnitRepository(Protocol):
@@ -48,8 +79,8 @@ class UnitRepository(Protocol):
         """Return the oversight unit (Inspektorat)."""
         ...
 
-    async def upsert(self, values: dict[str, Any]) -> int:
-        """Insert or update a unit by code and return its id."""
+    async def upsert(self, unit: NewUnit) -> int:
+        """Insert or update a unit by code (active again if it was not) and return its id."""
         ...
 
     async def set_city(self, code: str, name: str) -> None:
@@ -96,8 +127,8 @@ class CategoryRepository(Protocol):
         """Return a category by id."""
         ...
 
-    async def upsert(self, values: dict[str, Any]) -> int:
-        """Insert or update a category by code and return its id."""
+    async def upsert(self, category: NewCategory) -> int:
+        """Insert or update a category by code (active again if it was not) and return its id."""
         ...
 
     async def deactivate_except(self, codes: Iterable[str]) -> int:

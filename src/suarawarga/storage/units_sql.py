@@ -24,7 +24,7 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
-from suarawarga.storage.units import Place
+from suarawarga.storage.units import NewCategory, NewUnit, Place
 
 
 class UnitRepo(SqlRepo):
@@ -70,8 +70,9 @@ class UnitRepo(SqlRepo):
         row = (await self.conn.execute(select(UNITS).where(UNITS.c.oversight.is_(True)))).first()
         return self._unit(row) if row else None
 
-    async def upsert(self, values: dict[str, Any]) -> int:
-        """Insert or update a unit by code and return its id."""
+    async def upsert(self, unit: NewUnit) -> int:
+        """Insert or update a unit by code (active again if it was not) and return its id."""
+        values = {**dataclasses.asdict(unit), "kind": unit.kind.value, "active": True}
         stmt = upsert(self.conn, UNITS).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[UNITS.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
@@ -156,8 +157,9 @@ class CategoryRepo(SqlRepo):
         row = (await self.conn.execute(select(CATEGORIES).where(CATEGORIES.c.id == category_id))).first()
         return self._category(row) if row else None
 
-    async def upsert(self, values: dict[str, Any]) -> int:
-        """Insert or update a category by code and return its id."""
+    async def upsert(self, category: NewCategory) -> int:
+        """Insert or update a category by code (active again if it was not) and return its id."""
+        values = {**dataclasses.asdict(category), "active": True}
         stmt = upsert(self.conn, CATEGORIES).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[CATEGORIES.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}

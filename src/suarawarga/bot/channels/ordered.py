@@ -1,4 +1,4 @@
-"""The per-chat ordered send loop every channel shares, the verdicts on a failed send, and resume progress.
+"""The per-chat ordered send loop every channel shares, the verdicts on a failed send, chat lanes, resume progress.
 
 A chat's messages go out one after the other. What one send came to decides what happens to the chat's later
 messages: after a message that must be retried they are not tried (they wait behind it in the outbox, which keeps
@@ -8,8 +8,10 @@ stops nothing. A channel supplies only how to send one item and what its errors 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -117,6 +119,37 @@ def by_chat(messages: Sequence[Any]) -> dict[str, list[Any]]:
     for message in messages:
         chats.setdefault(message.key.chat_id, []).append(message)
     return chats
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One chat's send lane: the lock a send holds while it sends to the chat, and how many sends hold or await it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    senders: int = 0
+
+
+class ChatLanes:
+    """A send lane per chat: sends to one chat from concurrent callers go one after the other, in arrival order.
+
+    A chat's lane lives only while a send is in it or waiting for it, so the chats of the past cost nothing.
+    """
+
+    def __init__(self) -> None:
+        self._lanes: dict[Hashable, _Lane] = {}
+
+    @contextlib.asynccontextmanager
+    async def lane(self, chat: Hashable) -> AsyncIterator[None]:
+        """Hold the chat's lane for the duration of the block (waiting for the sends that came first)."""
+        lane = self._lanes.setdefault(chat, _Lane())
+        lane.senders += 1
+        try:
+            async with lane.lock:
+                yield
+        finally:
+            lane.senders -= 1
+            if lane.senders == 0:
+                self._lanes.pop(chat, None)
 
 
 class Resume:

@@ -1,8 +1,9 @@
 """The Telegram channel on python-telegram-bot 22: Bot API updates -> Inbound, Outbound -> Bot API calls.
 
 Modules: `receiving` (webhook route, chat of an update, parser), `sender` (rendering and sending), `pacing`
-(Telegram's rate limits), `channel` (the client, webhook registration, long polling, the factory), `request` (a
-leaner HTTP client for PTB, `SUARAWARGA_TELEGRAM_REQUEST=tuned`).
+(Telegram's rate limits), `pauses` (chats waiting longer than a send may block), `channel` (the client, webhook
+registration, long polling, the factory), `request` (a leaner HTTP client for PTB,
+`SUARAWARGA_TELEGRAM_REQUEST=tuned`).
 
 Inbound: updates arrive by webhook (POST /telegram, secret header checked in constant time before parsing; see
 `receiving.telegram_route`) or by long polling (`TelegramChannel.poll`); either way the raw update is stored in the

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,8 +32,19 @@ from telegram.error import (
 
 from suarawarga.bot.attachments import AttachmentStore
 from suarawarga.bot.channels.base import remember
-from suarawarga.bot.channels.ordered import Deferred, Failure, Outcome, Resume, Sent, Verdict, by_chat, send_in_order
+from suarawarga.bot.channels.ordered import (
+    ChatLanes,
+    Deferred,
+    Failure,
+    Outcome,
+    Resume,
+    Sent,
+    Verdict,
+    by_chat,
+    send_in_order,
+)
 from suarawarga.bot.channels.telegram.pacing import Limits, Pacer, retry_seconds
+from suarawarga.bot.channels.telegram.pauses import ChatPauses
 from suarawarga.bot.channels.text import split_utf16, utf16_length
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.messages import (
@@ -54,7 +63,6 @@ TEXT_LIMIT = 4096  # characters (UTF-16 code units) of a message after entity pa
 CALLBACK_DATA_LIMIT = 64  # bytes
 LOCATION_LABEL = "input.share_location"
 _UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was blocked", "user is deactivated")
-_PAUSE_GRACE = timedelta(minutes=2)  # a chat's pause lapses this long after its due time, whatever happened
 T = TypeVar("T")
 
 # No link previews: a link in citizen text must not make Telegram fetch it (and show its page in an officer's
@@ -79,23 +87,6 @@ class _Defer(Exception):
 
 class _Refuse(Exception):
     """A message Telegram would reject whatever we do (a flow bug): it fails without a request."""
-
-
-@dataclass(slots=True)
-class _Pause:
-    """A chat paused until `until`: its messages wait in the outbox; `ids` must go out, in order, before anything newer.
-
-    (Not an outbox hold, which is a reservation of committed messages for the in-process pump.)
-    """
-
-    until: datetime
-    ids: set[str] = field(default_factory=set)
-
-
-@dataclass(slots=True)
-class _Turn:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
 
 
 Call = Callable[[], Awaitable[str | None]]
@@ -138,8 +129,8 @@ class TelegramSender:
         self.pacer = Pacer(limits or Limits())
         self._parallel = asyncio.Semaphore(max(self.pacer.limits.parallel, 1))
         self._line = asyncio.Lock()  # calls take their overall turn one by one, first come first served
-        self._turns: dict[int, _Turn] = {}
-        self._pauses: dict[int, _Pause] = {}
+        self._lanes = ChatLanes()  # sends to one chat across concurrent calls of `send` go one after the other
+        self._pauses = ChatPauses(clock)  # chats whose messages wait in the outbox behind a long wait
         self._resume = Resume()  # outbox id -> calls of it already made (resume after a retry)
         self._file_ids: dict[tuple[str, str], str] = {}  # (kind, path) -> Telegram file_id
         self._open_keyboards: dict[int, int] = {}  # chat -> message whose question keyboard is still shown
@@ -158,19 +149,6 @@ class TelegramSender:
         if self._open_keyboards.get(chat_id) == message_id:
             del self._open_keyboards[chat_id]
 
-    @contextlib.asynccontextmanager
-    async def _turn(self, chat_id: int) -> AsyncIterator[None]:
-        """Serialise sends to one chat across concurrent calls of `send`."""
-        turn = self._turns.setdefault(chat_id, _Turn())
-        turn.users += 1
-        try:
-            async with turn.lock:
-                yield
-        finally:
-            turn.users -= 1
-            if turn.users == 0:
-                self._turns.pop(chat_id, None)
-
     async def _send_chat(self, chat: str, batch: list[Outbound], progress: Progress | None) -> SendReport:
         report = SendReport()
         try:
@@ -179,7 +157,7 @@ class TelegramSender:
             for message in batch:
                 report.failed[message.id] = f"not a Telegram chat id: {chat[:40]}"
             return report
-        async with self._turn(chat_id):
+        async with self._lanes.lane(chat_id):
             return await send_in_order(
                 [((message.id,), message) for message in batch],
                 lambda message: self._attempt(chat_id, message),
@@ -188,58 +166,28 @@ class TelegramSender:
 
     async def _attempt(self, chat_id: int, message: Outbound) -> Outcome:
         """Send one message unless the chat is paused; return what came of it."""
-        wait = self._paused(chat_id, message)
+        wait = self._pauses.wait(chat_id, message.id)
         if wait is not None:
             return Deferred(timedelta(seconds=wait))
         try:
             await self._send_message(chat_id, message)
         except _Defer as deferred:
             # The pause (in the outbox's time) keeps the chat's later messages back, so the loop need not.
-            self._pause(chat_id, message.id, deferred.seconds)
+            self._pauses.pause(chat_id, message.id, deferred.seconds)
             if not deferred.tried:
                 return Deferred(timedelta(seconds=deferred.seconds))
             return Failure(Verdict.RETRY, deferred.reason, timedelta(seconds=deferred.seconds), halts=False)
         except Exception as exc:
             verdict, error = _verdict(exc)
             if verdict is not Verdict.RETRY:
-                self._release(chat_id, message.id)
+                self._pauses.release(chat_id, message.id)
             if verdict is Verdict.UNREACHABLE:
                 self._forget_chat(chat_id)
             elif verdict is Verdict.FAILED:
                 log.warning("Telegram refused a message (%s): %s", message.text_key, error)
             return Failure(verdict, error)
-        self._release(chat_id, message.id)
+        self._pauses.release(chat_id, message.id)
         return Sent()
-
-    # ------------------------------------------------------------------ pauses (waits longer than a send blocks)
-
-    def _paused(self, chat_id: int, message: Outbound) -> float | None:
-        """Return how long a message must still wait behind the paused chat's earlier messages, or None to send it."""
-        pause = self._pauses.get(chat_id)
-        if pause is None:
-            return None
-        now = self.clock.now()
-        if now >= pause.until + _PAUSE_GRACE:
-            del self._pauses[chat_id]
-            return None
-        remaining = (pause.until - now).total_seconds()
-        if message.id in pause.ids:
-            return remaining if remaining > 0 else None
-        pause.ids.add(message.id)
-        return max(remaining, 0.0) + 1.0  # due just after the paused ones, so the outbox keeps the order
-
-    def _pause(self, chat_id: int, message_id: str, seconds: float) -> None:
-        until = self.clock.now() + timedelta(seconds=seconds)
-        pause = self._pauses.setdefault(chat_id, _Pause(until))
-        pause.until = max(pause.until, until)
-        pause.ids.add(message_id)
-
-    def _release(self, chat_id: int, message_id: str) -> None:
-        pause = self._pauses.get(chat_id)
-        if pause is not None:
-            pause.ids.discard(message_id)
-            if not pause.ids:
-                del self._pauses[chat_id]
 
     def _forget_chat(self, chat_id: int) -> None:
         self._open_keyboards.pop(chat_id, None)
