@@ -126,9 +126,9 @@ class Settings(BaseSettings):
         "Raise it only against a test server without Telegram's limits, e.g. the load benchmark's fake.",
     )
     telegram_request: Literal["httpx", "tuned"] = Field(
-        default="httpx",
-        description="HTTP client of the Bot API calls: `httpx` (python-telegram-bot's own, honours proxy variables) "
-        "or `tuned` (long-lived keep-alive connections on asyncio streams, less CPU per call, no proxy).",
+        default="tuned",
+        description="HTTP client of the Bot API calls: `tuned` (long-lived keep-alive connections on asyncio streams, "
+        "less CPU per call, no proxy) or `httpx` (python-telegram-bot's own; use it behind an HTTPS proxy).",
     )
     public_url: str | None = Field(
         default=None,
