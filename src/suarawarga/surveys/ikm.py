@@ -154,17 +154,12 @@ class UnsurResult:
         return Fraction(count, self.tally.answers) if self.tally.answers else None
 
 
-@dataclass(frozen=True, slots=True)
-class IkmResult:
-    """The IKM of one unit and period; build it with :func:`compute_ikm`."""
+class _IkmFigure:
+    """What a unit's IKM and a mean of IKMs both show: the IKM rounded and displayed, and the mutu's label."""
 
-    weight: Weight
-    n_respondents: int
-    per_unsur: tuple[UnsurResult, ...]
-    ni: Fraction
+    __slots__ = ()
     ikm: Fraction
     mutu: Mutu
-    weakest: tuple[Unsur, ...]
 
     @property
     def ikm_rounded(self) -> Decimal:
@@ -177,14 +172,27 @@ class IkmResult:
         return format_ikm(self.ikm)
 
     @property
-    def ni_display(self) -> str:
-        """Return the NI at 4 places, ROUND_HALF_UP."""
-        return format_ni(self.ni)
-
-    @property
     def kinerja(self) -> str:
         """Return the official kinerja label of the mutu."""
         return self.mutu.kinerja
+
+
+@dataclass(frozen=True, slots=True)
+class IkmResult(_IkmFigure):
+    """The IKM of one unit and period; build it with :func:`compute_ikm`."""
+
+    weight: Weight
+    n_respondents: int
+    per_unsur: tuple[UnsurResult, ...]
+    ni: Fraction
+    ikm: Fraction
+    mutu: Mutu
+    weakest: tuple[Unsur, ...]
+
+    @property
+    def ni_display(self) -> str:
+        """Return the NI at 4 places, ROUND_HALF_UP."""
+        return format_ni(self.ni)
 
     @property
     def unanswered(self) -> tuple[Unsur, ...]:
@@ -286,7 +294,7 @@ class RollUpMethod(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class MeanOfIkms:
+class MeanOfIkms(_IkmFigure):
     """A "mean of sub-units' IKMs" roll-up: each unit counts once, whatever its n."""
 
     ikm: Fraction
@@ -295,21 +303,6 @@ class MeanOfIkms:
     n_respondents: int
     weight: Weight
     method: RollUpMethod = RollUpMethod.MEAN_OF_UNIT_IKMS
-
-    @property
-    def ikm_rounded(self) -> Decimal:
-        """Return the IKM rounded half-up to 2 places (the value the mutu is decided on)."""
-        return round_half_up(self.ikm, IKM_PLACES)
-
-    @property
-    def ikm_display(self) -> str:
-        """Return the IKM at 2 places, ROUND_HALF_UP."""
-        return format_ikm(self.ikm)
-
-    @property
-    def kinerja(self) -> str:
-        """Return the official kinerja label of the mutu."""
-        return self.mutu.kinerja
 
 
 def mean_of_ikms(results: Iterable[IkmResult]) -> MeanOfIkms:
