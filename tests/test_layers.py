@@ -223,6 +223,16 @@ def test_no_adapter_module_is_over_400_lines() -> None:
     assert long == set()
 
 
+def test_no_module_is_over_500_lines() -> None:
+    """No module of the product grows into a bundle (#16: split by responsibility before it does)."""
+    long = {
+        f"{path.relative_to(SRC)}: {lines}"
+        for path in SRC.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    }
+    assert long == set()
+
+
 def test_benchmarks_and_the_product_do_not_import_the_tests() -> None:
     """The fake servers live in `fakes/`: benchmarks import them (never `tests`), and `src/` imports neither."""
     root = SRC.parents[1]
