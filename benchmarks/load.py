@@ -33,10 +33,11 @@ its 13 replies; and the pacing overall, which the benchmark raises from Telegram
 A delivery is retried (after 0.05-1 s) until it gets 200, as Telegram and Meta do; `--dup K` sends every delivery K
 times at once. Faults, each at the middle of the run (half of all updates acknowledged): `--kill` SIGKILLs one serve
 process and starts it again (`--kill process`: one `process` process of the split layout); `--pg-restart` restarts
-PostgreSQL; `--platform-errors` makes both fakes answer 429/5xx for `--outage` seconds. After the last update the
-benchmark waits until the outbox is drained (nothing pending) and checks: complaints stored per citizen (query), the
-confirmation replies the fakes received, and each citizen's received replies against the expected sequence (every
-reply exactly once, in order).
+PostgreSQL; `--platform-errors` makes both fakes answer 429/5xx for `--outage` seconds. With `--kill` the fake Graph
+API also posts Meta's `sent` status webhook of every accepted send (to the first web process), echoing the send's
+`biz_opaque_callback_data`, as Meta does. After the last update the benchmark waits until the outbox is drained
+(nothing pending) and checks: complaints stored per citizen (query), the confirmation replies the fakes received,
+and each citizen's received replies against the expected sequence (every reply exactly once, in order).
 
 Besides acknowledgements it prints how fast the updates were processed (first stored to last processed, from the
 inbox table), the CPU seconds of each product process, the CPU milliseconds per processed update, and the Bot API
@@ -671,6 +672,11 @@ class LoadRun:
                 for group in (self.servers, self.processors):
                     if group:
                         print(f"{len(group)} x: {' | '.join(' '.join(s.argv) for s in group)}")
+                if self.args.kill:
+                    # As Meta does, the fake posts each accepted send's "sent" status, echoing its callback data:
+                    # what lets the product recognise a send its killed process made but never recorded.
+                    self.whatsapp.statuses = True
+                    self.whatsapp.webhook_url = f"http://127.0.0.1:{self.servers[0].port}/whatsapp"
                 backends = [("127.0.0.1", s.port) for s in self.servers]
                 self.pool = HttpPool(backends, size=self.args.connections, timeout=self.args.request_timeout)
                 yield
