@@ -7,7 +7,9 @@ section 4, and answers like Meta: an error JSON with Meta's code for what breaks
 when a free-form message is sent outside the 24-hour window of the recipient's last message. It keeps a log
 of what each recipient got, can be told to fail the next sends with a given error code, and lets a test act
 as a citizen (text, button, list row, image, location, any other type) or as Meta's status callbacks by
-POSTing **signed** webhook deliveries to the product's ``/whatsapp``.
+POSTing **signed** webhook deliveries to the product's ``/whatsapp``. Status callbacks echo the
+``biz_opaque_callback_data`` a message was sent with; with ``statuses=True`` the fake posts each accepted send's
+``sent`` status itself, as Meta does.
 
 The fake's rules are written from the documentation, independently of the product's own limit checks.
 """
@@ -590,6 +592,10 @@ class FakeGraphApi:
     def lose_next_answers(self, times: int = 1) -> None:
         """Accept the next `times` sends, but answer each with a 500 (as when the answer is lost on the way back)."""
         self._lost_answers += times
+
+    async def statuses_posted(self) -> None:
+        """Wait until the status webhooks of the sends so far were posted (and answered)."""
+        await asyncio.gather(*self._webhooks)
 
     async def _post_sent_status(self, wamid: str, to: str) -> None:
         with contextlib.suppress(httpx.HTTPError):  # the product is down: Meta would retry, this fake does not

@@ -157,7 +157,7 @@ class OutboxRepository(Protocol):
         ...
 
     async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
-        """Store the platform's message id of sent messages (outbox id -> platform id); a changed id clears the status."""
+        """Store the platform's message id of sent messages (outbox id -> platform id); a new id clears its status."""
         ...
 
     async def by_platform_ids(self, channel: ChannelName, platform_ids: Sequence[str]) -> dict[str, list[OutboxEntry]]:

@@ -325,7 +325,7 @@ class OutboxRepo(SqlRepo):
         )
 
     async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
-        """Store the platform's message id of sent messages (outbox id -> platform id); a changed id clears the status."""
+        """Store the platform's message id of sent messages (outbox id -> platform id); a new id clears its status."""
         if platform_ids:
             # The same id keeps its status: a status webhook may have come (and marked it, `mark_echoed`) first.
             same = OUTBOX.c.platform_id == bindparam("b_platform")
