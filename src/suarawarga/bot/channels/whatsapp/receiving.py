@@ -204,7 +204,8 @@ class WhatsAppReceiver:
                     log.warning("WhatsApp could not deliver outbox message(s) %s: %s", ids, error.describe())
             for wamid, (echo, rank) in echoed.items():
                 if await uow.outbox.mark_echoed(CHANNEL, echo.ids, wamid, rank, now):
-                    log.info("recorded a send from its status webhook (its sender stopped before recording it)")
+                    # Before its sender recorded it (usual when Meta is quick), or instead (the sender died).
+                    log.debug("recorded a send from its status webhook")
             await uow.commit()
 
     # ------------------------------------------------------------------ parser
