@@ -315,6 +315,7 @@ class Replies:
     exact: int = 0  # citizens who got exactly the expected sequence
     missing: int = 0  # citizens missing a reply
     repeated: int = 0  # citizens who got a reply more than once
+    repeated_on: Counter[str] = field(default_factory=Counter)  # the same, by channel
     unexpected: Counter[str] = field(default_factory=Counter)
     confirmations: int = 0  # "complaint filed" replies received
     confirmed: int = 0  # citizens who received one
@@ -947,7 +948,9 @@ class LoadRun:
                 continue
             counts, want = Counter(got), Counter(self.expected[citizen.channel])
             found.missing += any(counts[k] < n for k, n in want.items())
-            found.repeated += any(counts[k] > n for k, n in want.items())
+            repeated = any(counts[k] > n for k, n in want.items())
+            found.repeated += repeated
+            found.repeated_on[citizen.channel] += repeated
             found.unexpected.update(k for k in got if k not in want)
             if len(found.samples) < 3:
                 extra, lacking = counts - want, want - counts
@@ -1044,6 +1047,8 @@ class LoadRun:
             f"replies:               exactly the expected sequence for {exact} of {len(self.citizens)} citizens; "
             f"missing for {missing}, repeated for {repeated}, unexpected {dict(unexpected) or 0}"
         )
+        if repeated:
+            print(f"repeated by channel:   {dict(replies.repeated_on)}")
         stuck = Counter(c.stuck for c in self.citizens if c.stuck)
         if stuck:
             print(f"citizens stopped:      {dict(stuck)}")
