@@ -33,10 +33,11 @@ its 13 replies; and the pacing overall, which the benchmark raises from Telegram
 A delivery is retried (after 0.05-1 s) until it gets 200, as Telegram and Meta do; `--dup K` sends every delivery K
 times at once. Faults, each at the middle of the run (half of all updates acknowledged): `--kill` SIGKILLs one serve
 process and starts it again (`--kill process`: one `process` process of the split layout); `--pg-restart` restarts
-PostgreSQL; `--platform-errors` makes both fakes answer 429/5xx for `--outage` seconds. After the last update the
-benchmark waits until the outbox is drained (nothing pending) and checks: complaints stored per citizen (query), the
-confirmation replies the fakes received, and each citizen's received replies against the expected sequence (every
-reply exactly once, in order).
+PostgreSQL; `--platform-errors` makes both fakes answer 429/5xx for `--outage` seconds. With `--kill` the fake Graph
+API also posts Meta's `sent` status webhook of every accepted send (to the first web process), echoing the send's
+`biz_opaque_callback_data`, as Meta does. After the last update the benchmark waits until the outbox is drained
+(nothing pending) and checks: complaints stored per citizen (query), the confirmation replies the fakes received,
+and each citizen's received replies against the expected sequence (every reply exactly once, in order).
 
 Besides acknowledgements it prints how fast the updates were processed (first stored to last processed, from the
 inbox table), the CPU seconds of each product process, the CPU milliseconds per processed update, and the Bot API
@@ -314,6 +315,7 @@ class Replies:
     exact: int = 0  # citizens who got exactly the expected sequence
     missing: int = 0  # citizens missing a reply
     repeated: int = 0  # citizens who got a reply more than once
+    repeated_on: Counter[str] = field(default_factory=Counter)  # the same, by channel
     unexpected: Counter[str] = field(default_factory=Counter)
     confirmations: int = 0  # "complaint filed" replies received
     confirmed: int = 0  # citizens who received one
@@ -671,6 +673,11 @@ class LoadRun:
                 for group in (self.servers, self.processors):
                     if group:
                         print(f"{len(group)} x: {' | '.join(' '.join(s.argv) for s in group)}")
+                if self.args.kill:
+                    # As Meta does, the fake posts each accepted send's "sent" status, echoing its callback data:
+                    # what lets the product recognise a send its killed process made but never recorded.
+                    self.whatsapp.statuses = True
+                    self.whatsapp.webhook_url = f"http://127.0.0.1:{self.servers[0].port}/whatsapp"
                 backends = [("127.0.0.1", s.port) for s in self.servers]
                 self.pool = HttpPool(backends, size=self.args.connections, timeout=self.args.request_timeout)
                 yield
@@ -941,7 +948,9 @@ class LoadRun:
                 continue
             counts, want = Counter(got), Counter(self.expected[citizen.channel])
             found.missing += any(counts[k] < n for k, n in want.items())
-            found.repeated += any(counts[k] > n for k, n in want.items())
+            repeated = any(counts[k] > n for k, n in want.items())
+            found.repeated += repeated
+            found.repeated_on[citizen.channel] += repeated
             found.unexpected.update(k for k in got if k not in want)
             if len(found.samples) < 3:
                 extra, lacking = counts - want, want - counts
@@ -1038,6 +1047,8 @@ class LoadRun:
             f"replies:               exactly the expected sequence for {exact} of {len(self.citizens)} citizens; "
             f"missing for {missing}, repeated for {repeated}, unexpected {dict(unexpected) or 0}"
         )
+        if repeated:
+            print(f"repeated by channel:   {dict(replies.repeated_on)}")
         stuck = Counter(c.stuck for c in self.citizens if c.stuck)
         if stuck:
             print(f"citizens stopped:      {dict(stuck)}")

@@ -7,7 +7,9 @@ section 4, and answers like Meta: an error JSON with Meta's code for what breaks
 when a free-form message is sent outside the 24-hour window of the recipient's last message. It keeps a log
 of what each recipient got, can be told to fail the next sends with a given error code, and lets a test act
 as a citizen (text, button, list row, image, location, any other type) or as Meta's status callbacks by
-POSTing **signed** webhook deliveries to the product's ``/whatsapp``.
+POSTing **signed** webhook deliveries to the product's ``/whatsapp``. Status callbacks echo the
+``biz_opaque_callback_data`` a message was sent with; with ``statuses=True`` the fake posts each accepted send's
+``sent`` status itself, as Meta does.
 
 The fake's rules are written from the documentation, independently of the product's own limit checks.
 """
@@ -242,6 +244,9 @@ def check_message(body: JSON, templates: dict[str, Template]) -> str:
         raise MetaError(100, "to is not a phone number")
     if bsuid is not None and not (isinstance(bsuid, str) and BSUID.match(bsuid)):
         raise MetaError(100, "recipient is not a business-scoped user id")
+    callback = body.get("biz_opaque_callback_data")
+    if callback is not None and not (isinstance(callback, str) and len(callback) <= 512):
+        raise MetaError(100, "biz_opaque_callback_data must be a string of at most 512 characters")
     kind = body.get("type")
     if kind == "text":
         text = body.get("text")
@@ -397,12 +402,18 @@ class FakeGraphApi:
         version: str = VERSION,
         templates: Iterable[Template] = DEFAULT_TEMPLATES,
         enforce_window: bool = True,
+        statuses: bool = False,
     ) -> None:
-        """Configure the fake; nothing listens until the async context is entered."""
+        """Configure the fake; nothing listens until the async context is entered.
+
+        `statuses`: after each accepted send, POST Meta's `sent` status webhook for it (echoing the send's
+        `biz_opaque_callback_data`) to `webhook_url`, as Meta does.
+        """
         self.clock = clock
         self.token, self.phone_number_id, self.app_secret, self.version = token, phone_number_id, app_secret, version
         self.templates = {t.name: t for t in templates}
         self.enforce_window = enforce_window
+        self.statuses = statuses
         self.root_url = ""
         self.webhook_url: str | None = None
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
@@ -412,6 +423,9 @@ class FakeGraphApi:
         self.uploads: list[str] = []  # ids of media the business uploaded
         self.last_inbound: dict[str, datetime] = {}  # the fake's own view of each user's 24-hour window
         self._faults: list[_Fault] = []
+        self._lost_answers = 0  # accepted sends whose answer is lost on the way back (a 500 instead)
+        self.callbacks: dict[str, str] = {}  # wamid -> the biz_opaque_callback_data it was sent with
+        self._webhooks: set[asyncio.Task[Any]] = set()  # status webhooks being posted
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._stack = contextlib.AsyncExitStack()
@@ -437,6 +451,9 @@ class FakeGraphApi:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         """Stop serving."""
+        for task in list(self._webhooks):
+            task.cancel()
+        await asyncio.gather(*self._webhooks, return_exceptions=True)
         await self._stack.aclose()
 
     # ------------------------------------------------------------------ the API
@@ -486,6 +503,15 @@ class FakeGraphApi:
         async with self._changed:
             self.sent[to].append(Sent(wamid, to, body, self.clock()))
             self._changed.notify_all()
+        if isinstance(body.get("biz_opaque_callback_data"), str):
+            self.callbacks[wamid] = body["biz_opaque_callback_data"]
+        if self.statuses and self.webhook_url is not None:
+            task = asyncio.create_task(self._post_sent_status(wamid, to))
+            self._webhooks.add(task)
+            task.add_done_callback(self._webhooks.discard)
+        if self._lost_answers > 0:
+            self._lost_answers -= 1
+            return JSONResponse(MetaError(131000, "answer lost after the send was accepted").to_json(), 500)
         return JSONResponse(
             {
                 "messaging_product": "whatsapp",
@@ -562,6 +588,18 @@ class FakeGraphApi:
         """Tell whether the recipient wrote within the last 24 hours (by the test clock)."""
         last = self.last_inbound.get(recipient)
         return last is not None and self.clock() < last + WINDOW
+
+    def lose_next_answers(self, times: int = 1) -> None:
+        """Accept the next `times` sends, but answer each with a 500 (as when the answer is lost on the way back)."""
+        self._lost_answers += times
+
+    async def statuses_posted(self) -> None:
+        """Wait until the status webhooks of the sends so far were posted (and answered)."""
+        await asyncio.gather(*self._webhooks)
+
+    async def _post_sent_status(self, wamid: str, to: str) -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the product is down: Meta would retry, this fake does not
+            await self.post_status(wamid, "sent", to)
 
     def fail_next(
         self, code: int, *, times: int = 1, recipient: str | None = None, http_status: int = 400, skip: int = 0
@@ -685,9 +723,19 @@ class FakeGraphApi:
         return await self.user_sends(user, "location", content)
 
     async def post_status(
-        self, wamid: str, status: str, recipient: WaUser | str, *, error_code: int | None = None
+        self,
+        wamid: str,
+        status: str,
+        recipient: WaUser | str,
+        *,
+        error_code: int | None = None,
+        callback: Any = None,
     ) -> httpx.Response:
-        """Deliver Meta's status callback (sent, delivered, read, failed with an error code) for a message."""
+        """Deliver Meta's status callback (sent, delivered, read, failed with an error code) for a message.
+
+        It echoes the `biz_opaque_callback_data` the message was sent with, as Meta does; `callback` puts another
+        value there instead (any JSON value, for tests of garbled data).
+        """
         to = recipient.address if isinstance(recipient, WaUser) else recipient
         item: JSON = {
             "id": wamid,
@@ -695,6 +743,9 @@ class FakeGraphApi:
             "timestamp": str(int(self.clock().timestamp())),
             "recipient_id": to,
         }
+        echo = callback if callback is not None else self.callbacks.get(wamid)
+        if echo is not None:
+            item["biz_opaque_callback_data"] = echo
         if status != "failed":
             item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"}
         if error_code is not None:

@@ -109,8 +109,9 @@ async def running(
         # One processing process per shard: messages held under this name belong to an earlier run of this
         # process (killed, or stopped with messages queued), so its retry loop may send them now, not in a minute.
         holder = f"{shard[0]}/{shard[1]}"
+        grace = {channel.name: channel.echo_grace for channel in channels}
         async with app.uow() as uow:
-            released = await uow.outbox.release_held(holder, app.clock.now())
+            released = await uow.outbox.release_held(holder, app.clock.now(), grace)
             await uow.commit()
         if released:
             log.info("released %d message(s) held by an earlier run of shard %s", released, holder)

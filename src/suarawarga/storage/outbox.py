@@ -79,8 +79,15 @@ class OutboxRepository(Protocol):
         """Count a failed attempt and schedule the next one."""
         ...
 
-    async def release_held(self, holder: str, now: datetime) -> int:
-        """Make the fresh messages a (restarted) process held due now; return how many."""
+    async def release_held(
+        self, holder: str, now: datetime, grace: Mapping[ChannelName, timedelta] | None = None
+    ) -> int:
+        """Make the fresh messages a (restarted) process held due now; return how many.
+
+        `grace`: a channel whose platform echoes an accepted send back (WhatsApp's status webhooks) has its
+        messages due that much later, so that the echo of a send the earlier run made but never recorded can mark
+        it sent first (`mark_echoed`).
+        """
         ...
 
     async def mark_final(self, message_id: str, status: OutboxStatus, error: str) -> None:
@@ -150,11 +157,21 @@ class OutboxRepository(Protocol):
         ...
 
     async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
-        """Store the platform's message id of sent messages (outbox id -> platform id); statuses start afresh."""
+        """Store the platform's message id of sent messages (outbox id -> platform id); a new id clears its status."""
         ...
 
     async def by_platform_ids(self, channel: ChannelName, platform_ids: Sequence[str]) -> dict[str, list[OutboxEntry]]:
         """Return the messages sent as each platform message id, in one query (merged messages share one id)."""
+        ...
+
+    async def mark_echoed(
+        self, channel: ChannelName, ids: Sequence[str], platform_id: str, platform_status: str, now: datetime
+    ) -> int:
+        """Mark sent the pending messages the platform says it accepted as `platform_id`; return how many.
+
+        Only messages whose send was never recorded (no platform id) and that no failed delivery reopened: the
+        platform's echo of a send whose sender died before recording it.
+        """
         ...
 
     async def set_platform_status(self, ids: Sequence[str], status: str) -> None:

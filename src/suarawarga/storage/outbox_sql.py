@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus, notice_kind
@@ -76,18 +76,30 @@ class OutboxRepo(SqlRepo):
             .values(attempts=OUTBOX.c.attempts + 1, last_error=error[:300], next_attempt_at=next_at, held_by=None)
         )
 
-    async def release_held(self, holder: str, now: datetime) -> int:
-        """Make the fresh messages a (restarted) process held due now; return how many."""
-        result = await self.conn.execute(
-            update(OUTBOX)
-            .where(
-                OUTBOX.c.held_by == holder,
-                OUTBOX.c.status == OutboxStatus.PENDING.value,
-                OUTBOX.c.next_attempt_at > now,
-            )
-            .values(next_attempt_at=now, held_by=None)
+    async def release_held(
+        self, holder: str, now: datetime, grace: Mapping[ChannelName, timedelta] | None = None
+    ) -> int:
+        """Make the fresh messages a (restarted) process held due now; return how many.
+
+        `grace`: a channel whose platform echoes an accepted send back (WhatsApp's status webhooks) has its
+        messages due that much later, so that the echo of a send the earlier run made but never recorded can mark
+        it sent first (`mark_echoed`).
+        """
+        later = {channel.value: wait for channel, wait in (grace or {}).items() if wait > timedelta(0)}
+        held = and_(
+            OUTBOX.c.held_by == holder,
+            OUTBOX.c.status == OutboxStatus.PENDING.value,
+            OUTBOX.c.next_attempt_at > now,
         )
-        return int(result.rowcount or 0)
+        released = 0
+        for channel, wait in later.items():
+            result = await self.conn.execute(
+                update(OUTBOX).where(held, OUTBOX.c.channel == channel).values(next_attempt_at=now + wait, held_by=None)
+            )
+            released += int(result.rowcount or 0)
+        others = and_(held, OUTBOX.c.channel.not_in(list(later))) if later else held
+        result = await self.conn.execute(update(OUTBOX).where(others).values(next_attempt_at=now, held_by=None))
+        return released + int(result.rowcount or 0)
 
     async def mark_final(self, message_id: str, status: OutboxStatus, error: str) -> None:
         """Stop retrying a message (failed for good, or its recipient is unreachable)."""
@@ -313,12 +325,17 @@ class OutboxRepo(SqlRepo):
         )
 
     async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
-        """Store the platform's message id of sent messages (outbox id -> platform id); statuses start afresh."""
+        """Store the platform's message id of sent messages (outbox id -> platform id); a new id clears its status."""
         if platform_ids:
+            # The same id keeps its status: a status webhook may have come (and marked it, `mark_echoed`) first.
+            same = OUTBOX.c.platform_id == bindparam("b_platform")
             await self.conn.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id == bindparam("b_id"))
-                .values(platform_id=bindparam("b_platform"), platform_status=None),
+                .values(
+                    platform_id=bindparam("b_platform"),
+                    platform_status=case((same, OUTBOX.c.platform_status), else_=None),
+                ),
                 [{"b_id": k, "b_platform": v} for k, v in platform_ids.items()],
             )
 
@@ -329,6 +346,37 @@ class OutboxRepo(SqlRepo):
         for row in await self.conn.execute(query.order_by(OUTBOX.c.created_at, OUTBOX.c.id)):
             found.setdefault(row.platform_id, []).append(self._entry(row))
         return found
+
+    async def mark_echoed(
+        self, channel: ChannelName, ids: Sequence[str], platform_id: str, platform_status: str, now: datetime
+    ) -> int:
+        """Mark sent the pending messages the platform says it accepted as `platform_id`; return how many.
+
+        Only messages whose send was never recorded (no platform id) and that no failed delivery reopened: the
+        platform's echo of a send whose sender died before recording it.
+        """
+        if not ids:
+            return 0
+        result = await self.conn.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id.in_(list(ids)),
+                OUTBOX.c.channel == channel.value,
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.platform_id.is_(None),
+                # A reopened message's old wamid may still report a late "sent": that send was not delivered.
+                or_(OUTBOX.c.platform_status.is_(None), OUTBOX.c.platform_status != "failed"),
+            )
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=now,
+                attempts=OUTBOX.c.attempts + 1,
+                platform_id=platform_id,
+                platform_status=platform_status,
+                held_by=None,
+            )
+        )
+        return int(result.rowcount or 0)
 
     async def set_platform_status(self, ids: Sequence[str], status: str) -> None:
         """Record a delivery status; it only moves forward (sent < delivered < read) and never past failed."""

@@ -7,6 +7,7 @@ parts from there (nothing outside `bot/channels/` names a platform).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
@@ -32,6 +33,9 @@ class Channel(Protocol):
     name: ChannelName
     sender: Sender
     parser: Parser
+    # How long the platform may take to echo a send it accepted back to a webhook (zero: it echoes nothing). After a
+    # restart, messages an earlier run was sending wait that long, so that an echo can mark them sent first.
+    echo_grace: timedelta
 
     def chat_of(self, payload: dict[str, Any]) -> str | None:
         """Return the chat a stored update belongs to, None when the shape is unknown (never raises)."""

@@ -58,6 +58,7 @@ class TelegramChannel:
 
     name = CHANNEL
     chat_of = staticmethod(chat_of)
+    echo_grace = timedelta(0)  # the Bot API tells nothing of a sent message afterwards: no echo to wait for
 
     def __init__(
         self,

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = ChannelName.WHATSAPP
+# Meta's "sent" status of an accepted message, carrying its callback data, comes within a second or two.
+ECHO_GRACE = timedelta(seconds=3)
 
 
 class WhatsAppChannel:
@@ -46,6 +48,7 @@ class WhatsAppChannel:
     name: ChannelName = CHANNEL
     sender: Sender
     parser: Parser
+    echo_grace = ECHO_GRACE
 
     def __init__(
         self,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 from suarawarga.bot.channels.ordered import Verdict
 from suarawarga.bot.channels.whatsapp.api import GraphApi, GraphError, _error_from, classify
+from suarawarga.bot.channels.whatsapp.callback import Echo, parse_echo
 from suarawarga.bot.channels.whatsapp.limits import MEDIA_KINDS
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 CHANNEL = ChannelName.WHATSAPP
 
 STATUS_RANK = {"sent": "sent", "delivered": "delivered", "read": "read", "played": "read"}
+RANKS = ("sent", "delivered", "read")  # the stored statuses, in the order they move
 ID_MAX, CHAT_ID_MAX = 128, 64  # the longest message id and chat id the database holds (a wamid is ~60 characters)
 BSUID = re.compile(r"^[A-Z]{2}\.[0-9A-Za-z]+$")  # business-scoped user id, e.g. US.13491208655302741918
 WA_ID = re.compile(r"[0-9]{1,20}")  # a wa_id is the phone number's digits (E.164: at most 15)
@@ -158,14 +160,28 @@ class WhatsAppReceiver:
         return True
 
     async def apply_statuses(self, statuses: Sequence[Mapping[str, Any]]) -> None:
-        """Record delivery statuses on the outbox rows sent as those wamids; statuses of others are ignored."""
+        """Record delivery statuses on the outbox rows sent as those wamids; statuses of others are ignored.
+
+        A status of a wamid never recorded whose callback data names our outbox messages (the sending process died
+        between Meta's acceptance and its commit) marks them sent, so that they are not sent again.
+        """
         now = self.clock.now()
         wanted = [(wamid, status) for status in statuses if (wamid := _id(status.get("id"), ID_MAX)) is not None]
+        echoed: dict[str, tuple[Echo, str]] = {}  # wamid -> (what its callback data names, its furthest status)
         async with self.uow_factory() as uow:
             sent_as = await uow.outbox.by_platform_ids(CHANNEL, [wamid for wamid, _ in wanted])
             for wamid, status in wanted:
                 state, entries = status.get("status"), sent_as.get(wamid)
-                if not isinstance(state, str) or not entries:
+                if not isinstance(state, str):
+                    continue
+                if not entries:
+                    echo = parse_echo(status.get("biz_opaque_callback_data"))
+                    # Only the last part's acceptance means the whole message went out; failures are retried anyway.
+                    if echo is not None and echo.last and state in STATUS_RANK:
+                        rank = STATUS_RANK[state]
+                        if wamid in echoed:
+                            rank = max(rank, echoed[wamid][1], key=RANKS.index)
+                        echoed[wamid] = (echo, rank)
                     continue
                 ids = [e.id for e in entries]
                 if state in STATUS_RANK:
@@ -186,6 +202,10 @@ class WhatsAppReceiver:
                     final = OutboxStatus.UNREACHABLE if verdict is Verdict.UNREACHABLE else OutboxStatus.FAILED
                     await uow.outbox.fail_delivery(ids, final, error.describe())
                     log.warning("WhatsApp could not deliver outbox message(s) %s: %s", ids, error.describe())
+            for wamid, (echo, rank) in echoed.items():
+                if await uow.outbox.mark_echoed(CHANNEL, echo.ids, wamid, rank, now):
+                    # Before its sender recorded it (usual when Meta is quick), or instead (the sender died).
+                    log.debug("recorded a send from its status webhook")
             await uow.commit()
 
     # ------------------------------------------------------------------ parser

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 from suarawarga.bot.channels.ordered import Failure, Outcome, Resume, Sent, Verdict, by_chat, send_in_order
 from suarawarga.bot.channels.whatsapp.api import THROUGHPUT, GraphApi, GraphError, classify
+from suarawarga.bot.channels.whatsapp.callback import IDS_MAX, callback_data
 from suarawarga.bot.channels.whatsapp.limits import (
     BODY_MAX,
     DOCUMENT_MAX,
@@ -134,7 +135,8 @@ class WhatsAppSender:
             if window and previous is not None and _plain(previous.message):
                 limit = BODY_MAX if message.choices or message.ask_location else TEXT_MAX
                 merged = f"{previous.text}\n\n{text}"
-                if len(merged) <= limit and not message.files:
+                # A parcel's ids ride in its callback data, which Meta caps (whatsapp/callback.py).
+                if len(merged) <= limit and not message.files and len(previous.ids) < IDS_MAX:
                     parcels[-1] = _Parcel([*previous.ids, message.id], message, merged)
                     continue
             parcels.append(_Parcel([message.id], message, text))
@@ -166,7 +168,7 @@ class WhatsAppSender:
                 )
                 rendering = f"free:{len(parts)}"
             try:
-                wamid = await self._send_parts(chat_id, "|".join(parcel.ids), parts, rendering)
+                wamid = await self._send_parts(chat_id, parcel.ids, parts, rendering)
                 return Sent(wamid), not use_template
             except GraphError as exc:
                 verdict, wait = classify(exc)
@@ -181,10 +183,15 @@ class WhatsAppSender:
                     verdict = Verdict.FAILED
                 return Failure(verdict, exc.describe(), wait, exc.code), not use_template
 
-    async def _send_parts(self, chat_id: str, tag: str, parts: list[Part], rendering: str) -> str:
-        """Send the parts in order, resuming after those a previous attempt already delivered."""
+    async def _send_parts(self, chat_id: str, ids: list[str], parts: list[Part], rendering: str) -> str:
+        """Send the parts in order, resuming after those a previous attempt already delivered.
 
-        async def call(part: Part) -> str | None:
+        Each part carries callback data naming the parcel's outbox ids and the part: Meta echoes it in the part's
+        status webhooks, which mark the messages sent should this process die before it records the send.
+        """
+        tag = "|".join(ids)
+
+        async def call(index: int, part: Part) -> str | None:
             body = dict(part.body)
             if part.file is not None:
                 kind = body["type"]
@@ -200,11 +207,19 @@ class WhatsAppSender:
                 self._resume.forget(tag)
                 raise GraphError(None, 400, "over a WhatsApp limit: " + "; ".join(problems))
             recipient = {"recipient": chat_id} if BSUID.match(chat_id) else {"to": chat_id}
+            echo = callback_data(ids, index + 1, len(parts))
             return await self.api.send(
-                {"messaging_product": "whatsapp", "recipient_type": "individual", **recipient, **body}
+                {
+                    "messaging_product": "whatsapp",
+                    "recipient_type": "individual",
+                    **recipient,
+                    **body,
+                    "biz_opaque_callback_data": echo,
+                }
             )
 
-        return await self._resume.run(tag, [functools.partial(call, part) for part in parts], rendering)
+        calls = [functools.partial(call, index, part) for index, part in enumerate(parts)]
+        return await self._resume.run(tag, calls, rendering)
 
     async def _media_id(self, item: OutboundFile) -> str | None:
         """Upload a stored file (once per 25 days) and return its media id; None if the file is missing."""
