@@ -5,11 +5,13 @@ and Graph API in this process, one `serve --accept-only` and one `process` (at `
 Telegram and half on WhatsApp, each send the first `--steps` updates of the complaint flow (default 4 of 12:
 greeting, "complaint", consent, category), each after the replies to the one before arrived (closed mode, buttons
 pressed on the messages received), and then stop: N real conversations are left mid-flow, at the description
-step, their state in SQL as every conversation's is. The figures:
+step, their state in SQL as every conversation's is. The citizens come in `--waves` waves (default 10) of N/waves
+at once, each wave after the one before had all its replies, so that the RSS can be read at known counts. The
+figures:
 
 - VmRSS of the `process` process (/proc/<pid>/status) right after it answered /healthz, before any update;
-- VmRSS as the conversations accumulate (when 1 %, 10 %, 50 % and all of the citizens had their replies), and
-  the growth per conversation from 10 % to all (past the first updates' warm-up: lazy imports, pools, caches);
+- VmRSS after each wave, and the growth per conversation from the first wave to the last (past the first
+  updates' warm-up: lazy imports, connection pools, caches);
 - VmRSS and VmHWM (its peak) at the end, with RssAnon and RssFile.
 
 Conversation state lives in SQL, so what the process holds per chat is its bounded in-memory maps (Telegram
@@ -47,7 +49,6 @@ from benchmarks import load
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/suarawarga_memory"
 ROOT = Path(__file__).resolve().parent.parent  # where `benchmarks` is a package (for the traced process)
 STATUS_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem")
-MILESTONES = (0.01, 0.1, 0.5, 1.0)  # fractions of the citizens answered at which the RSS is shown
 TARGET_BYTES = 150_000_000  # issue #17: RSS under 150 MB
 
 
@@ -83,7 +84,7 @@ class TracedProcess(load.ServeProcess):
 
 @dataclass
 class Sample:
-    """The process's RSS when some citizens had their replies."""
+    """The process's RSS after a wave: that many conversations were mid-flow."""
 
     answered: int
     rss: int
@@ -91,14 +92,15 @@ class Sample:
 
 @dataclass
 class Growth:
-    """RSS samples of the run."""
+    """The process's memory after start, and its RSS after each wave."""
 
     start: dict[str, int] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
 
-    def at(self, answered: int) -> Sample | None:
-        """Return the first sample with at least `answered` citizens answered."""
-        return next((s for s in self.samples if s.answered >= answered), None)
+    def per_conversation(self) -> float:
+        """Return the RSS bytes added per conversation from the first wave to the last (nan with one wave)."""
+        first, last = self.samples[0], self.samples[-1]
+        return (last.rss - first.rss) / (last.answered - first.answered) if last.answered > first.answered else math.nan
 
 
 class MemoryRun(load.LoadRun):
@@ -120,16 +122,11 @@ class MemoryRun(load.LoadRun):
         out = self.workdir / f"tracemalloc-{index}.txt"
         return TracedProcess(index, count, port, traced_env, self.workdir, "process", self.args.nice, out=out)
 
-    async def citizen(self, citizen: load.Citizen, deadline: float) -> None:
-        """Follow the truncated script, then count the citizen as answered."""
+    async def citizen(self, citizen: load.Citizen, start: float, deadline: float) -> None:
+        """Start after `start` seconds, follow the truncated script, then count the citizen as answered."""
+        await asyncio.sleep(start)
         await self.live(citizen, deadline)
         self.answered += citizen.stuck is None
-
-    async def sample(self, pid: int, every: float = 0.5) -> None:
-        """Record the process's RSS with the number of citizens answered, until cancelled."""
-        while True:
-            self.growth.samples.append(Sample(self.answered, memory(pid).get("VmRSS", 0)))
-            await asyncio.sleep(every)
 
     async def tracemalloc_top(self, process: load.ServeProcess) -> str:
         """Ask the traced process for its top allocation sites; return them (or why not)."""
@@ -163,17 +160,20 @@ class MemoryRun(load.LoadRun):
                 f"{mib(self.growth.start.get('VmRSS', 0))}",
                 flush=True,
             )
-            sampler = asyncio.create_task(self.sample(pid))
-            await asyncio.gather(*(self.citizen(c, deadline) for c in self.citizens))
+            size = math.ceil(args.citizens / args.waves)
+            for first in range(0, args.citizens, size):
+                wave = self.citizens[first : first + size]
+                await asyncio.gather(
+                    *(self.citizen(c, args.wave_ramp * n / size, deadline) for n, c in enumerate(wave))
+                )
+                self.growth.samples.append(Sample(self.answered, memory(pid).get("VmRSS", 0)))
+                self.stats.note(
+                    self.started, f"{self.answered} conversations mid-flow: RSS {mib(self.growth.samples[-1].rss)}"
+                )
             sent_done = time.monotonic()
-            self.stats.note(self.started, f"last update acknowledged ({self.stats.acked} updates)")
             settled = await self.settle(deadline + args.settle)
             self.stats.note(self.started, "settled: outbox drained" if settled < deadline + args.settle else "gave up")
-            sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sampler
             end = memory(pid)
-            self.growth.samples.append(Sample(self.answered, end.get("VmRSS", 0)))
             top = await self.tracemalloc_top(process)
             return await self.memory_report(end, top, settled - sent_done)
 
@@ -187,17 +187,8 @@ class MemoryRun(load.LoadRun):
         inbox = dict(await self.query("SELECT status, count(*) FROM inbox GROUP BY status"))
         outbox = dict(await self.query("SELECT status, count(*) FROM outbox GROUP BY status"))
         start = self.growth.start.get("VmRSS", 0)
-        points = []
-        for fraction in MILESTONES:
-            sample = self.growth.at(max(1, round(fraction * args.citizens)))
-            if sample is not None:
-                points.append(f"{fraction:.0%} ({sample.answered}): {sample.rss / 2**20:.1f}")
-        tenth, last = self.growth.at(max(1, round(0.1 * args.citizens))), self.growth.samples[-1]
-        per_conversation = (
-            (last.rss - tenth.rss) / (last.answered - tenth.answered)
-            if tenth is not None and last.answered > tenth.answered
-            else float("nan")
-        )
+        points = ", ".join(f"{s.answered}: {s.rss / 2**20:.1f}" for s in self.growth.samples)
+        per_conversation = self.growth.per_conversation()
         ok = replies.exact == len(self.citizens) == self.answered and at_step == args.citizens
         rss = end.get("VmRSS", 0)
         print()
@@ -217,8 +208,8 @@ class MemoryRun(load.LoadRun):
         for sample_text in replies.samples:
             print(f"  e.g. {sample_text}")
         print(f"RSS after start:       {mib(start)} (before any update)")
-        print(f"RSS as they came:      MiB when that many citizens had their replies: {', '.join(points)}")
-        print(f"growth:                {per_conversation / 1024:.1f} KiB per conversation (from 10 % to all)")
+        print(f"RSS after each wave:   MiB with that many conversations mid-flow: {points}")
+        print(f"growth:                {per_conversation / 1024:.2f} KiB per conversation (first wave to last)")
         print(
             f"RSS at the end:        VmRSS {mib(rss)}, VmHWM (peak) {mib(end.get('VmHWM', 0))}; RssAnon "
             f"{end.get('RssAnon', 0) / 2**20:.1f} MiB, RssFile {end.get('RssFile', 0) / 2**20:.1f} MiB"
@@ -235,7 +226,6 @@ class MemoryRun(load.LoadRun):
             print(top.rstrip())
         print("=" * 78)
         if args.json:
-            every = max(1, len(self.growth.samples) // 50)  # at most ~50 samples in the JSON line
             summary = {
                 "conversations": args.citizens,
                 "steps": len(self.steps),
@@ -245,7 +235,7 @@ class MemoryRun(load.LoadRun):
                 "hwm_bytes": end.get("VmHWM", 0),
                 "rss_anon_bytes": end.get("RssAnon", 0),
                 "growth_bytes_per_conversation": None if math.isnan(per_conversation) else round(per_conversation),
-                "samples": [[s.answered, s.rss] for s in self.growth.samples[::every]],
+                "rss_after_wave": [[s.answered, s.rss] for s in self.growth.samples],
                 "conversations_in_sql": conversations,
                 "exact": replies.exact,
                 "ok": ok,
@@ -270,23 +260,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nice", type=int, default=10, help="niceness of the process process (default: 10)")
     parser.add_argument("--port", type=int, default=18280, help="port of the serve process (default: 18280)")
     parser.add_argument("--connections", type=int, default=128, help="HTTP requests in flight at most (default: 128)")
-    parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which citizens start (default: 5)")
+    parser.add_argument("--waves", type=int, default=10, help="citizens come in that many waves (default: 10)")
+    parser.add_argument(
+        "--ramp", type=float, default=0.5, help="seconds over which a wave's citizens start (default: 0.5)"
+    )
     parser.add_argument("--max-seconds", type=float, default=600, help="bound of the sending phase (default: 600)")
     parser.add_argument("--tracemalloc", action="store_true", help="trace the process; print its top allocations")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) afterwards")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     own = parser.parse_args(argv)
-    if own.conversations < 1 or not 1 <= own.steps < len(load.script()):
-        parser.error(f"--conversations must be at least 1 and --steps between 1 and {len(load.script()) - 1}")
+    if own.conversations < 1 or own.waves < 1 or not 1 <= own.steps < len(load.script()):
+        parser.error(f"--conversations and --waves must be at least 1, --steps between 1 and {len(load.script()) - 1}")
     args = load.parse_args(
         [
             *("--database-url", own.database_url, "--citizens", str(own.conversations), "--mode", "closed"),
             *("--accept", "1", "--processes", "1", "--nice", str(own.nice), "--port", str(own.port)),
-            *("--connections", str(own.connections), "--ramp", str(own.ramp), "--max-seconds", str(own.max_seconds)),
+            *("--connections", str(own.connections), "--ramp", "0", "--max-seconds", str(own.max_seconds)),
             *(("--only", own.only) if own.only else ()),
         ]
     )
     args.steps, args.tracemalloc, args.keep, args.json = own.steps, own.tracemalloc, own.keep, own.json
+    args.waves, args.wave_ramp = own.waves, own.ramp
     return args
 
 
