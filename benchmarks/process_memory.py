@@ -129,7 +129,7 @@ class MemoryRun(load.LoadRun):
         self.answered += citizen.stuck is None
 
     async def tracemalloc_top(self, process: load.ServeProcess) -> str:
-        """Ask the traced process for its top allocation sites; return them (or why not)."""
+        """Ask the traced process for its top allocation sites (and what grew since the first ask); return them."""
         if not isinstance(process, TracedProcess) or process.process is None:
             return ""
         process.out.unlink(missing_ok=True)
@@ -151,6 +151,7 @@ class MemoryRun(load.LoadRun):
                 raise RuntimeError("the process process did not start")
             pid = process.process.pid
             self.growth.start = memory(pid)
+            await self.tracemalloc_top(process)  # the snapshot after start, that the last one is compared with
             self.started = time.monotonic()
             deadline = self.started + args.max_seconds
             channels = Counter(c.channel for c in self.citizens)
