@@ -43,6 +43,16 @@ Besides acknowledgements it prints how fast the updates were processed (first st
 inbox table), the CPU seconds of each product process, the CPU milliseconds per processed update, and the Bot API
 calls the fake received.
 
+And the latency a citizen feels: for every update, the time from the moment the benchmark POSTed its webhook to the
+moment the fake platform (in this process) received the bot's first reply to it, p50/p90/p99 per channel and
+overall (`reply_ms` in `--json`). The first reply to an update is found in the chat's transcript by its catalogue
+key, so a later or repeated reply never counts. Only first replies count because the product paces each Telegram
+private chat (a burst of 4, then 1 a second), which can hold a chat's later replies back; the run also says how
+many Telegram first replies went out with the chat's burst used up (then the wait is the pacing's, not the
+pipeline's). Issue #17 asks for p50 < 30 ms at 100 updates/s: `--mode paced --rate 100` with enough citizens that
+each sends less than once a second (1 000 citizens: one update each 10 s). `benchmarks/process_memory.py` measures
+the other figure of that issue, the RSS of one `process` holding 10 000 conversations mid-flow.
+
 The peer (`--baseline ptb`): after SuaraWarga's run, the same citizens (the run is then Telegram only) follow the
 same script against what a team would otherwise deploy, `benchmarks/ptb_baseline.py` in its own process: a
 python-telegram-bot `Application` (its defaults: HTTPXRequest, one update at a time as `ConversationHandler` asks;
@@ -366,6 +376,154 @@ class Stats:
         print(f"  {line}", flush=True)
 
 
+# --------------------------------------------------------------------------- the latency a citizen feels
+
+
+HELD_SLACK = 0.1  # a chat's burst counts as used up below 1.1 messages left (the fake sees sends a little late)
+
+
+@dataclass
+class ReplyLatency:
+    """When the benchmark POSTed each update, and when the fake platforms received each reply (monotonic seconds)."""
+
+    posts: dict[str, list[float]] = field(default_factory=dict)  # chat -> first POST of each step's update
+    replies: dict[str, list[float]] = field(default_factory=dict)  # chat -> each message the bot sent it
+
+    def posted(self, chat_id: str, step: int) -> None:
+        """Note that the update of a chat's step is POSTed now (its first attempt: a retry keeps the time)."""
+        times = self.posts.setdefault(chat_id, [])
+        if len(times) == step:
+            times.append(time.monotonic())
+
+    def replied(self, chat_id: str) -> None:
+        """Note that a fake platform received a message for a chat now."""
+        self.replies.setdefault(chat_id, []).append(time.monotonic())
+
+    def measure(self, run: LoadRun) -> FeltLatency:
+        """Pair each update with the first reply to it (found by its catalogue key in the chat's transcript)."""
+        felt = FeltLatency()
+        for citizen in run.citizens:
+            texts = run.transcript(citizen)
+            times = self.replies.get(citizen.chat_id, [])
+            posts = self.posts.get(citizen.chat_id, [])
+            if len(times) != len(texts):  # the fake kept another count than its transcript: do not guess
+                felt.unmatched += 1
+                continue
+            keys = [recognise(text, run.fragments) for text in texts]
+            held = pacing_held(times, Limits()) if citizen.channel == "telegram" else [False] * len(times)
+            expected, offset = run.expected[citizen.channel], 0
+            for index, step in enumerate(run.steps[: len(posts)]):
+                first = step.replies(citizen.channel)[0]
+                message = nth_message(keys, first, expected[: offset + 1].count(first))
+                offset += len(step.replies(citizen.channel))
+                if message is None:
+                    felt.missing += 1
+                else:
+                    felt.add(citizen.channel, times[message] - posts[index], held[message])
+        return felt
+
+
+def nth_message(keys: Sequence[Sequence[str]], key: str, n: int) -> int | None:
+    """Return the index of the message that carries the n-th occurrence of a catalogue key (None: fewer came)."""
+    seen = 0
+    for index, found in enumerate(keys):
+        seen += list(found).count(key)
+        if seen >= n:
+            return index
+    return None
+
+
+def pacing_held(times: Sequence[float], limits: Limits) -> list[bool]:
+    """Tell, per message to a private Telegram chat, whether the chat's burst was used up when it went out.
+
+    The product's own pacing (a burst, then a steady rate per chat) is replayed on the times the fake received the
+    messages: a message sent with less than one message of burst left had to wait for the pacing, not for the
+    pipeline.
+    """
+    held: list[bool] = []
+    tokens, at = limits.private_burst, times[0] if times else 0.0
+    for moment in times:
+        tokens = min(limits.private_burst, tokens + (moment - at) * limits.private_per_second)
+        held.append(tokens < 1 + HELD_SLACK)
+        tokens, at = tokens - 1, moment
+    return held
+
+
+@dataclass
+class FeltLatency:
+    """Seconds from an update's webhook POST to the fake platform receiving the bot's first reply to it."""
+
+    seconds: dict[str, list[float]] = field(default_factory=lambda: {"telegram": [], "whatsapp": []})
+    held: list[float] = field(default_factory=list)  # Telegram first replies that waited for the chat's pacing
+    missing: int = 0  # updates whose first reply never came
+    unmatched: int = 0  # citizens left out: the fake's count of sends differs from its transcript
+
+    def add(self, channel: str, seconds: float, held: bool) -> None:
+        """Count one update's first reply."""
+        self.seconds[channel].append(seconds)
+        if held:
+            self.held.append(seconds)
+
+    def ms(self, channel: str | None = None, unheld: bool = False) -> list[float]:
+        """Return the latencies in milliseconds (one channel or both; optionally without the pacing-held ones)."""
+        values = [s for c, found in self.seconds.items() if channel in (None, c) for s in found]
+        if unheld:
+            left = Counter(values) - Counter(self.held)
+            values = list(left.elements())
+        return [s * 1000 for s in values]
+
+    @staticmethod
+    def line(ms: Sequence[float]) -> str:
+        """Return p50/p90/p99/max of some latencies as text."""
+        return (
+            f"{len(ms)} updates: p50 {percentile(ms, 0.5):.1f} ms, p90 {percentile(ms, 0.9):.1f} ms, "
+            f"p99 {percentile(ms, 0.99):.1f} ms, max {max(ms, default=0):.1f} ms"
+        )
+
+    @staticmethod
+    def figures(ms: Sequence[float]) -> JSON:
+        """Return p50/p90/p99/max of some latencies for --json."""
+        fractions = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
+        found: JSON = {"updates": len(ms), **{k: round(percentile(ms, f), 1) for k, f in fractions.items()}}
+        return found | {"max": round(max(ms, default=0), 1)}
+
+    def print(self, args: argparse.Namespace) -> None:
+        """Print the figures in the run's block."""
+        limits = Limits()
+        print(f"reply latency (felt):  webhook POSTed to first reply received, {self.line(self.ms())}")
+        for channel, found in self.seconds.items():
+            if found:
+                print(f"                       {channel}: {self.line(self.ms(channel))}")
+        telegram = len(self.seconds["telegram"])
+        print(
+            "                       only each update's first reply counts: SuaraWarga paces each Telegram private "
+            f"chat (a burst of {limits.private_burst:g}, then {limits.private_per_second:g}/s), which delays a "
+            f"chat's later replies; {len(self.held)} of {telegram} Telegram first replies went out with the chat's "
+            f"burst used up (without them: p50 {percentile(self.ms(unheld=True), 0.5):.1f} ms)"
+        )
+        if self.missing or self.unmatched:
+            left_out = f"{self.unmatched} citizens left out (their sends and transcript differ)"
+            print(f"                       no first reply for {self.missing} updates; {left_out}")
+        if args.mode == "paced":
+            p50 = percentile(self.ms(), 0.5)
+            verdict = ("met" if p50 < 30 else "NOT met") if args.rate >= 100 else "not judged (under 100 updates/s)"
+            print(
+                f"target felt latency:   {verdict} (p50 {p50:.1f} ms at {args.rate:.0f} updates/s offered; "
+                "issue #17: p50 < 30 ms at 100 updates/s)"
+            )
+
+    def to_json(self) -> JSON:
+        """Return the figures for --json (milliseconds)."""
+        return {
+            "all": self.figures(self.ms()),
+            **{channel: self.figures(self.ms(channel)) for channel in self.seconds},
+            "telegram_held_by_pacing": len(self.held),
+            "all_without_held": self.figures(self.ms(unheld=True)),
+            "missing": self.missing,
+            "citizens_left_out": self.unmatched,
+        }
+
+
 # --------------------------------------------------------------------------- servers and database
 
 
@@ -613,8 +771,10 @@ class LoadRun:
         self.midpoint = asyncio.Event()
         self.postgres: PostgresCpu | None = None
         self.rate_next = 0.0
+        self.latency = ReplyLatency()
 
     def _changed(self, chat_id: str) -> None:
+        self.latency.replied(chat_id)
         citizen = self.by_chat.get(chat_id)
         if citizen is not None:
             citizen.changed.set()
@@ -662,10 +822,7 @@ class LoadRun:
                     ServeProcess(i, self.args.accept, port + i, env, self.workdir, "accept")
                     for i in range(self.args.accept)
                 ]
-                self.processors = [
-                    ServeProcess(i, count, port + self.args.accept + i, env, self.workdir, "process", self.args.nice)
-                    for i in range(count)
-                ]
+                self.processors = [self.processor(i, count, port + self.args.accept + i, env) for i in range(count)]
             else:
                 self.servers = [ServeProcess(i, count, port + i, env, self.workdir) for i in range(count)]
             try:
@@ -685,6 +842,10 @@ class LoadRun:
                 if self.pool is not None:
                     self.pool.close()
                 await asyncio.gather(*(s.stop() for s in self.everyone))
+
+    def processor(self, index: int, count: int, port: int, env: dict[str, str]) -> ServeProcess:
+        """Return the split layout's `process` process number `index` (not started)."""
+        return ServeProcess(index, count, port, env, self.workdir, "process", self.args.nice)
 
     @property
     def everyone(self) -> list[ServeProcess]:
@@ -802,6 +963,7 @@ class LoadRun:
                 citizen.stuck = f"no button {step.telegram.choice} at step {index + 1}"
                 return
             await self.pace()
+            self.latency.posted(citizen.chat_id, index)
             await self.post(citizen.channel, body)
             citizen.step = index + 1
             if self.args.mode == "closed" and not await self.wait_answer(citizen, index, deadline):
@@ -1074,6 +1236,8 @@ class LoadRun:
         )
         if calls:
             print(f"Bot API calls:         {dict(calls.most_common())}")
+        felt = self.latency.measure(self)
+        felt.print(args)
         target = stats.acked / window >= 1000 and percentile(ms, 0.99) < 50
         print(f"checks:                {'PASS' if ok else 'FAIL'} (no loss, no duplicate, every reply exactly once)")
         print(f"target:                {'met' if target else 'NOT met'} (>= 1000 updates/s with p99 ack < 50 ms)")
@@ -1098,6 +1262,7 @@ class LoadRun:
                 "duplicated": len(duplicated),
                 "lost": lost,
                 "exact": exact,
+                "reply_ms": felt.to_json(),
                 "events": stats.events,
             }
             print(json.dumps(summary))
