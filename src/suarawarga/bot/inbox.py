@@ -190,7 +190,9 @@ class InboxProcessor:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                while await self.drain():
+                # A batch smaller than the batch size emptied this shard: whatever arrives now wakes the loop again
+                # (the writer, or a notification), so asking once more would only cost an empty query.
+                while await self.drain() >= self.batch:
                     pass
             except Exception:  # the database may be down: keep the rows, try again later
                 log.exception("inbox drain failed")
@@ -203,6 +205,7 @@ class InboxProcessor:
                 rows = await uow.inbox.pending(self.batch, shard=self.shard)
             if not rows:
                 return 0
+            taken = len(rows)
             rows, over = self._split_over_limit(rows)
             if not rows:
                 return await self._drop_over_limit(over)
@@ -258,7 +261,7 @@ class InboxProcessor:
                     await uow.inbox.fail(row_id, error, final)
                 await uow.commit()
             self._count_dead_letters(failed, channels, {row_id for row_id, _, _ in parsed})
-            return len(rows) if done or any(final for _, _, final in failed) else 0
+            return taken if done or any(final for _, _, final in failed) else 0
 
     def _count_dead_letters(
         self, failed: list[tuple[int, str, bool]], channels: Mapping[int, ChannelName], dispatched: set[int]
