@@ -65,9 +65,11 @@ class App:
         """Open a new unit of work (use with `async with`)."""
         return SqlUnitOfWork(self.db, self.settings.tz)
 
-    def listening_for_inbox(self, wake: Callable[[], None]) -> AbstractAsyncContextManager[bool]:
-        """Call `wake` when another process stored updates; yields whether the database can tell (PostgreSQL)."""
-        return listening_for_inbox(self.settings.database_url, wake)
+    def listening_for_inbox(
+        self, wake: Callable[[], None], listening: Callable[[bool], None]
+    ) -> AbstractAsyncContextManager[None]:
+        """Call `wake` when another process stored updates, `listening` when notifications start or stop."""
+        return listening_for_inbox(self.settings.database_url, wake, listening)
 
     def delivery(self) -> Delivery:
         """Return the outbox delivery over this app's senders."""

@@ -126,9 +126,14 @@ async def running(
                 poll_interval=poll_interval,
                 chats=chats_of(channels),
             )
-            async with app.listening_for_inbox(inbox.wake) as notified, inbox:
-                if notified:  # woken by the database when others store updates: polling is only the fallback
-                    inbox.poll_interval = max(inbox.poll_interval, NOTIFIED_POLL_INTERVAL)
+            polling = inbox.poll_interval
+
+            def listening(yes: bool) -> None:
+                # Woken by the database when others store updates, polling is only the fallback; while the listener
+                # is (re)connecting, poll as often as without notifications.
+                inbox.poll_interval = max(polling, NOTIFIED_POLL_INTERVAL) if yes else polling
+
+            async with app.listening_for_inbox(inbox.wake, listening), inbox:
                 retry = asyncio.create_task(retry_loop(app)) if retries else None
                 try:
                     yield Running(app, channels, inbox, dispatcher, inbox, pump)
