@@ -205,6 +205,7 @@ async def test_a_status_before_the_record_keeps_its_progress(app: App) -> None:
         await uow.commit()
     row = (await entries(app))[stored.id]
     assert (row.status, row.platform_id, row.platform_status) == ("sent", "wamid.A", "delivered")
+    assert row.attempts == 1  # one send, counted once (the echo and the record are the same attempt)
     async with app.uow() as uow:
         await uow.outbox.set_platform_ids({stored.id: "wamid.B"})
         await uow.commit()

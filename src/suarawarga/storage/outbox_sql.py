@@ -60,11 +60,11 @@ class OutboxRepo(SqlRepo):
         return stored
 
     async def mark_sent(self, ids: Sequence[str], now: datetime) -> None:
-        """Mark messages as sent."""
+        """Mark messages as sent (those a platform's echo marked already keep their time and attempt count)."""
         if ids:
             await self.conn.execute(
                 update(OUTBOX)
-                .where(OUTBOX.c.id.in_(list(ids)))
+                .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status != OutboxStatus.SENT.value)
                 .values(status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1)
             )
 
