@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from suarawarga.bot.messages import NoticeKind
@@ -128,7 +129,8 @@ class Settings(BaseSettings):
     telegram_request: Literal["httpx", "tuned"] = Field(
         default="tuned",
         description="HTTP client of the Bot API calls: `tuned` (long-lived keep-alive connections on asyncio streams, "
-        "less CPU per call, no proxy) or `httpx` (python-telegram-bot's own; use it behind an HTTPS proxy).",
+        "less CPU per call, no proxy) or `httpx` (python-telegram-bot's own; chosen by default when HTTPS_PROXY or "
+        "ALL_PROXY is set).",
     )
     public_url: str | None = Field(
         default=None,
@@ -174,11 +176,21 @@ class Settings(BaseSettings):
             raise ValueError("unknown language (expected id or en)")
         return value
 
+    @model_validator(mode="after")
+    def _proxy_needs_httpx(self) -> Settings:
+        # The tuned client speaks to the Bot API directly; behind an HTTPS proxy only httpx gets through, so a
+        # proxy in the environment chooses httpx unless SUARAWARGA_TELEGRAM_REQUEST says otherwise.
+        if "telegram_request" not in self.model_fields_set and any(os.environ.get(name) for name in PROXY_VARIABLES):
+            self.telegram_request = "httpx"
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         """Return the city's timezone."""
         return ZoneInfo(self.timezone)
 
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")  # the ones httpx honours for HTTPS
 
 SECRET_FIELDS = frozenset(
     {"telegram_token", "telegram_webhook_secret", "whatsapp_token", "whatsapp_app_secret", "whatsapp_verify_token"}

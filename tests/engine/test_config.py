@@ -42,3 +42,15 @@ def test_invalid_values_are_refused(name: str, value: str, monkeypatch: pytest.M
     monkeypatch.setenv(f"SUARAWARGA_{name.upper()}", value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_a_proxy_in_the_environment_chooses_the_httpx_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The tuned Bot API client cannot use a proxy: with HTTPS_PROXY set, httpx is the default; a setting wins."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "SUARAWARGA_TELEGRAM_REQUEST"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().telegram_request == "tuned"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.padang.go.id:3128")
+    assert Settings().telegram_request == "httpx"
+    monkeypatch.setenv("SUARAWARGA_TELEGRAM_REQUEST", "tuned")
+    assert Settings().telegram_request == "tuned"
