@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class ChannelName(StrEnum):
@@ -220,7 +223,13 @@ class Outbound:
 def notice_kind(payload: Mapping[str, Any]) -> NoticeKind | None:
     """Return the notice kind of an outbox payload (older rows stored it as "template"), or None for a reply."""
     kind = payload.get("notice", payload.get("template"))
-    return NoticeKind(kind) if kind else None
+    if not kind:
+        return None
+    try:
+        return NoticeKind(kind)
+    except ValueError:  # a kind this version does not know (a row of a newer one): sent as a reply, not a crash
+        log.warning("outbox message with an unknown notice kind %r is sent as a reply", str(kind)[:40])
+        return None
 
 
 # `/command[@bot] args`: Telegram's command syntax, which the other channels accept as typed too.
