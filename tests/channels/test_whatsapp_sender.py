@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes.whatsapp_server import DEFAULT_TEMPLATES, MetaError, WaUser, check_message
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.channels.whatsapp import render_parts, render_template
+from suarawarga.bot.channels.whatsapp.limits import RecentContacts
 from suarawarga.bot.messages import (
     Attachment,
     ChannelName,
@@ -346,3 +347,31 @@ def test_configured_templates_are_read_from_json(monkeypatch: pytest.MonkeyPatch
     }
     with pytest.raises(MetaError):
         check_message({"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "x"}}, TEMPLATES)
+
+
+async def test_a_chat_this_process_saw_write_needs_no_query_and_meta_s_refusal_is_learnt(rig: Rig, app: App) -> None:
+    """The receiver's memory opens the window for this process's sends; Meta's 131047 makes it forget the chat."""
+    rig.api.last_inbound[SITI.address] = app.clock.now()  # Meta sees the window open; the database knows nothing
+    rig.channel.receiver.recent.note(SITI.address, app.clock.now())
+    report, (reply,) = await deliver(rig, message(SITI, "Baik."))  # a plain reply: only inside the window
+    assert report.sent == [reply]
+    assert "template" not in rig.api.to(SITI)[0].body
+    rig.api.last_inbound.pop(SITI.address)  # the window closed at Meta
+    report, (update,) = await deliver(rig, message(SITI, "Sudah diterima", notice=NoticeKind.COMPLAINT_UPDATE))
+    assert report.sent == [update] and [e.code for e in rig.api.refused] == [131047]
+    assert rig.channel.receiver.recent.get(SITI.address) is None
+    rig.api.refused.clear()
+    report, (again,) = await deliver(rig, message(SITI, "Lagi", notice=NoticeKind.COMPLAINT_UPDATE))
+    assert report.sent == [again] and rig.api.refused == []  # straight to the template: nothing to refuse
+
+
+def test_recent_contacts_keep_the_latest_time_and_a_bounded_number_of_chats() -> None:
+    """A later message moves a chat's time forward, never back; past `most` chats the oldest is forgotten."""
+    recent = RecentContacts(most=2)
+    early, late = datetime(2026, 12, 1, 8, tzinfo=UTC), datetime(2026, 12, 1, 9, tzinfo=UTC)
+    recent.note("a", late)
+    recent.note("a", early)
+    assert recent.get("a") == late
+    recent.note("b", early)
+    recent.note("c", early)
+    assert recent.get("a") is None and recent.get("b") == early and recent.get("c") == early

@@ -77,6 +77,7 @@ class WhatsAppChannel:
         api.client = client
         self.receiver = WhatsAppReceiver(api, app_secret, verify_token, uow_factory, clock, horizon, metrics)
         self.whatsapp_sender = WhatsAppSender(api, templates, uow_factory, clock, catalogue, attachments, concurrency)
+        self.whatsapp_sender.recent = self.receiver.recent  # what this process parsed opens the window for its sends
         self.sender = self.whatsapp_sender
         self.parser = self.receiver.parse
         self.fetch = self.receiver.fetch

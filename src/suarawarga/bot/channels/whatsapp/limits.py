@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from suarawarga.bot.messages import (
@@ -51,6 +51,35 @@ MEDIA_ID_TTL = timedelta(days=25)  # uploaded media live 30 days at Meta
 
 WINDOW = timedelta(hours=24)  # the customer-service window after a chat's last message
 WINDOW_MARGIN = timedelta(minutes=5)  # a send takes a moment: do not start one at the window's last second
+RECENT_CONTACTS_MOST = 20_000  # chats whose last message this process remembers (about 2 MB)
+
+
+class RecentContacts:
+    """When chats last wrote, as this process parsed it: never later than what the database holds.
+
+    All of a chat's updates are parsed by the process of its shard, which also sends the replies: for them the
+    window is known here without a query. A chat not remembered (or whose window looks closed) is asked of the
+    database, which may know a later message.
+    """
+
+    def __init__(self, most: int = RECENT_CONTACTS_MOST) -> None:
+        self.most = most
+        self._last: dict[str, datetime] = {}
+
+    def note(self, chat_id: str, at: datetime) -> None:
+        """Remember that a chat wrote at `at` (the oldest remembered chat is forgotten past `most`)."""
+        previous = self._last.pop(chat_id, None)
+        self._last[chat_id] = at if previous is None else max(previous, at)
+        if len(self._last) > self.most:
+            del self._last[next(iter(self._last))]
+
+    def forget(self, chat_id: str) -> None:
+        """Forget a chat (Meta said its window is closed, whatever we saw)."""
+        self._last.pop(chat_id, None)
+
+    def get(self, chat_id: str) -> datetime | None:
+        """Return when the chat last wrote, as far as this process saw."""
+        return self._last.get(chat_id)
 
 
 def limit_problems(body: Mapping[str, Any]) -> list[str]:

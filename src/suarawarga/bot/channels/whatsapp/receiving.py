@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 from suarawarga.bot.channels.ordered import Verdict
 from suarawarga.bot.channels.whatsapp.api import GraphApi, GraphError, _error_from, classify
 from suarawarga.bot.channels.whatsapp.callback import Echo, parse_echo
-from suarawarga.bot.channels.whatsapp.limits import MEDIA_KINDS
+from suarawarga.bot.channels.whatsapp.limits import MEDIA_KINDS, RecentContacts
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class WhatsAppReceiver:
         self.bodies = BodyReader()  # webhook bodies read at once, before their signature can be checked
         # The 24-hour window's bookkeeping: rows parsed side by side share one transaction.
         self._contacts: GroupCommit[tuple[str, datetime], None] = GroupCommit(self._note_contacts)
+        self.recent = RecentContacts()  # the same, kept here for this process's sender (shared by the channel)
 
     def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:
         """Return GET /whatsapp (Meta's verification) and POST /whatsapp (signed deliveries)."""
@@ -227,6 +228,7 @@ class WhatsAppReceiver:
         at = min(_timestamp(message.get("timestamp"), now), now)
         if kind != "reaction":  # to be safe, only a real message counts as opening the 24-hour window
             await self._contacts.add((chat_id, at))
+            self.recent.note(chat_id, at)
         profile = _dict(contact.get("profile"))
         inbound = Inbound(
             key=ConversationKey(CHANNEL, chat_id),

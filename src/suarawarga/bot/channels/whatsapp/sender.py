@@ -41,6 +41,7 @@ from suarawarga.bot.channels.whatsapp.limits import (
     TEXT_MAX,
     WINDOW,
     WINDOW_MARGIN,
+    RecentContacts,
     limit_problems,
 )
 from suarawarga.bot.channels.whatsapp.receiving import BSUID
@@ -88,8 +89,10 @@ class WhatsAppSender:
         self._uploading = asyncio.Lock()
         self._resume = Resume()  # parcel -> (rendering, parts sent, last wamid)
         self._media: dict[str, tuple[str, datetime]] = {}  # attachment path -> (media id, uploaded at)
-        # When chats last wrote, for sends side by side (each chat's delivery is its own): one query for all.
+        # When chats last wrote, for sends side by side (each chat's delivery is its own): one query for all, and
+        # none for a chat this process saw write within the window (the channel shares its receiver's memory).
         self._windows: GroupCommit[list[str], dict[str, datetime]] = GroupCommit(self._last_contacts)
+        self.recent = RecentContacts()
 
     async def _last_contacts(self, chat_lists: list[list[str]]) -> list[dict[str, datetime]]:
         """Return when the chats of many sends last wrote, in one query."""
@@ -101,8 +104,11 @@ class WhatsAppSender:
         """Send messages (each chat's in order, chats side by side) and say what happened to each."""
         state = _BatchState()
         chats = by_chat(messages)
-        last = await self._windows.add(list(chats))
         now = self.clock.now()
+        last = {chat: at for chat in chats if (at := self.recent.get(chat)) is not None and _open(at, now)}
+        unknown = [chat for chat in chats if chat not in last]
+        if unknown:
+            last.update(await self._windows.add(unknown))
         report = SendReport()
         sends = (
             self._send_chat(chat, batch, _open(last.get(chat), now), state, progress) for chat, batch in chats.items()
@@ -177,6 +183,7 @@ class WhatsAppSender:
                     async with self.uow_factory() as uow:
                         await uow.contacts.forget_contact(CHANNEL, chat_id)
                         await uow.commit()
+                    self.recent.forget(chat_id)
                     use_template = True
                     continue
                 if verdict is Verdict.WINDOW:
