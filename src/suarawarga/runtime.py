@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 RETRY_INTERVAL = 5.0  # seconds between passes of the outbox retry loop
 PROCESS_POLL_INTERVAL = 0.05  # without notifications, a `process` process learns of new updates by polling
-# On PostgreSQL a notification wakes the processors at once (storage/wakeups_sql.py); they still poll this often in
-# case one is lost (the listener reconnecting).
-NOTIFIED_POLL_INTERVAL = 1.0
 
 
 @dataclass
@@ -126,14 +123,7 @@ async def running(
                 poll_interval=poll_interval,
                 chats=chats_of(channels),
             )
-            polling = inbox.poll_interval
-
-            def listening(yes: bool) -> None:
-                # Woken by the database when others store updates, polling is only the fallback; while the listener
-                # is (re)connecting, poll as often as without notifications.
-                inbox.poll_interval = max(polling, NOTIFIED_POLL_INTERVAL) if yes else polling
-
-            async with app.listening_for_inbox(inbox.wake, listening), inbox:
+            async with app.listening_for_inbox(inbox.wake, inbox.notified), inbox:
                 retry = asyncio.create_task(retry_loop(app)) if retries else None
                 try:
                     yield Running(app, channels, inbox, dispatcher, inbox, pump)

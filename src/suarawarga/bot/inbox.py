@@ -37,6 +37,8 @@ Parser = Callable[[dict[str, Any]], Awaitable[Inbound | None]]
 MAX_PARSE_ATTEMPTS = 5
 POLL_INTERVAL = 2.0  # seconds between drains when nobody wakes the processor (rows left by another process)
 SHARDED_POLL_INTERVAL = 0.1  # with several processes, rows stored by the others are found by polling
+# While PostgreSQL notifications wake the processor (storage/wakeups_sql.py), polling only covers a lost one.
+NOTIFIED_POLL_INTERVAL = 1.0
 PARSE_CONCURRENCY = 16  # rows of a batch parsed at the same time
 STORE_BATCH = 500  # most updates stored in one transaction
 
@@ -158,7 +160,7 @@ class InboxProcessor:
         self.shard = shard
         if poll_interval is None:
             poll_interval = SHARDED_POLL_INTERVAL if shard[1] > 1 else POLL_INTERVAL
-        self.poll_interval = poll_interval
+        self.poll_interval = self._polling = poll_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._drain_lock = asyncio.Lock()
@@ -171,6 +173,10 @@ class InboxProcessor:
     def wake(self) -> None:
         """Drain now (another process stored updates)."""
         self._wake.set()
+
+    def notified(self, listening: bool) -> None:
+        """Poll only as a fallback while the database wakes this processor, as often as configured otherwise."""
+        self.poll_interval = max(self._polling, NOTIFIED_POLL_INTERVAL) if listening else self._polling
 
     async def __aenter__(self) -> InboxProcessor:
         """Start draining in the background (first whatever was left pending)."""
