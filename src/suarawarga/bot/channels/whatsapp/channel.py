@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from suarawarga.bootstrap import App
 
 from suarawarga.bot.channels.whatsapp.api import GraphApi
+from suarawarga.bot.channels.whatsapp.limits import RecentContacts
 from suarawarga.bot.channels.whatsapp.receiving import WhatsAppReceiver, chat_of
 from suarawarga.bot.channels.whatsapp.sender import WhatsAppSender
 
@@ -75,9 +76,11 @@ class WhatsAppChannel:
         self.api = api
         self._own_client = client is None
         api.client = client
-        self.receiver = WhatsAppReceiver(api, app_secret, verify_token, uow_factory, clock, horizon, metrics)
-        self.whatsapp_sender = WhatsAppSender(api, templates, uow_factory, clock, catalogue, attachments, concurrency)
-        self.whatsapp_sender.recent = self.receiver.recent  # what this process parsed opens the window for its sends
+        recent = RecentContacts()  # what this process parsed opens the 24-hour window for its own sends
+        self.receiver = WhatsAppReceiver(api, app_secret, verify_token, uow_factory, clock, horizon, metrics, recent)
+        self.whatsapp_sender = WhatsAppSender(
+            api, templates, uow_factory, clock, catalogue, attachments, concurrency, recent
+        )
         self.sender = self.whatsapp_sender
         self.parser = self.receiver.parse
         self.fetch = self.receiver.fetch

@@ -79,6 +79,7 @@ class WhatsAppReceiver:
         clock: Clock,
         horizon: timedelta | None = None,
         metrics: Metrics | None = None,
+        recent: RecentContacts | None = None,
     ) -> None:
         self.api = api
         self._secret = app_secret.encode()
@@ -90,7 +91,7 @@ class WhatsAppReceiver:
         self.bodies = BodyReader()  # webhook bodies read at once, before their signature can be checked
         # The 24-hour window's bookkeeping: rows parsed side by side share one transaction.
         self._contacts: GroupCommit[tuple[str, datetime], None] = GroupCommit(self._note_contacts)
-        self.recent = RecentContacts()  # the same, kept here for this process's sender (shared by the channel)
+        self.recent = recent or RecentContacts()  # the same in memory, for this process's sender
 
     def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:
         """Return GET /whatsapp (Meta's verification) and POST /whatsapp (signed deliveries)."""

@@ -78,6 +78,7 @@ class WhatsAppSender:
         catalogue: Catalogue,
         attachments: AttachmentStore,
         concurrency: int = 8,
+        recent: RecentContacts | None = None,
     ) -> None:
         self.api = api
         self.templates = dict(templates)
@@ -92,7 +93,7 @@ class WhatsAppSender:
         # When chats last wrote, for sends side by side (each chat's delivery is its own): one query for all, and
         # none for a chat this process saw write within the window (the channel shares its receiver's memory).
         self._windows: GroupCommit[list[str], dict[str, datetime]] = GroupCommit(self._last_contacts)
-        self.recent = RecentContacts()
+        self.recent = recent or RecentContacts()
 
     async def _last_contacts(self, chat_lists: list[list[str]]) -> list[dict[str, datetime]]:
         """Return when the chats of many sends last wrote, in one query."""
