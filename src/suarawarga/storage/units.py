@@ -45,15 +45,15 @@ class NewCategory:
     code: str
     name_id: str
     name_en: str
+    hint_id: str
+    hint_en: str
     unit_id: int
-    sensitive: bool = False
-    hint_id: str = ""
-    hint_en: str = ""
-    accept_working_days: int = 3
-    respond_working_days: int = 5
-    resolve_days: int = 60
-    duplicate_days: int = 30
-    sort_order: int = 0
+    sensitive: bool
+    accept_working_days: int  # the deadlines' defaults are the seed's (complaints/seed.py), not repeated here
+    respond_working_days: int
+    resolve_days: int
+    duplicate_days: int
+    sort_order: int
 
 
 class UnitRepository(Protocol):
