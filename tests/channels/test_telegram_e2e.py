@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import re
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,6 +33,7 @@ from suarawarga.complaints.model import ComplaintStatus, EventKind, StaffRole
 from suarawarga.runtime import Running, running, web_app
 from tests.support.clock import FrozenClock
 from tests.support.images import heic_with_gps, jpeg_with_gps, same_picture_without_metadata
+from tests.support.ports import free_port
 
 JSON = dict[str, Any]
 CITIZEN = User(5001, "Budi", last_name="Santoso", language_code="id")
@@ -435,14 +435,6 @@ async def test_blocked_citizen_does_not_stall_the_queue(app: App) -> None:
 
 
 # ------------------------------------------------------------------------------------------- the commands
-
-
-def free_port() -> int:
-    """Return a TCP port that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def configure(app: App, api: FakeBotApi, **extra: Any) -> None:

@@ -36,7 +36,6 @@ from tests.channels.test_telegram_e2e import (
     SECRET,
     Screen,
     configure,
-    free_port,
     run_command,
     stop,
 )
@@ -44,6 +43,7 @@ from tests.staffweb.support import filed
 from tests.support.browser import chromium, navigate
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
+from tests.support.ports import free_port
 
 ARTIFACTS = Path(os.environ.get("SUARAWARGA_TEST_ARTIFACTS", "test-artifacts")) / "staff"
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/staf/masuk/[A-Za-z0-9_-]+")
