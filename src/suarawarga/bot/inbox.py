@@ -207,7 +207,7 @@ class InboxProcessor:
     async def drain(self) -> int:
         """Process one batch of pending updates; return how many rows were taken."""
         async with self._drain_lock:
-            async with self.uow_factory() as uow:
+            async with self.uow_factory(read_only=True) as uow:
                 rows = await uow.inbox.pending(self.batch, shard=self.shard)
             if not rows:
                 return 0

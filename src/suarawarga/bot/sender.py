@@ -183,7 +183,7 @@ class Delivery:
 
     async def _waiting_chats(self, batches: list[Sequence[Outbound]]) -> list[set[ConversationKey]]:
         """Find, for many deliveries in one query, the chats with an earlier message still pending."""
-        async with self.uow_factory() as uow:
+        async with self.uow_factory(read_only=True) as uow:
             waiting = await uow.outbox.waiting_chats([m for batch in batches for m in batch])
         return [{m.key for m in batch} & waiting for batch in batches]
 

@@ -10,7 +10,6 @@ the block without committing rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:  # the domain's modules import this one; the ports import the domain's types
@@ -75,4 +74,9 @@ class UnitOfWork(Protocol):
         ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """Opens units of work (`read_only`: a few reads, each statement on its own, no transaction to begin or end)."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new unit of work (use with `async with`)."""
+        ...

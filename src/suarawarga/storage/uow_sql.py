@@ -35,16 +35,24 @@ from suarawarga.storage.wakeups_sql import WakeupRepo
 class SqlUnitOfWork(UnitOfWork):
     """A unit of work on one database connection and transaction (its repositories typed by the port)."""
 
-    def __init__(self, engine: AsyncEngine, tz: tzinfo) -> None:
-        """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days)."""
+    def __init__(self, engine: AsyncEngine, tz: tzinfo, *, read_only: bool = False) -> None:
+        """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days).
+
+        `read_only`: the connection runs in autocommit, so a unit that only reads costs no BEGIN and no
+        ROLLBACK round trip (each statement sees the data committed when it runs); it cannot commit.
+        """
         self._engine = engine
         self._tz = tz
+        self._read_only = read_only
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        """Open a connection and begin a transaction, with every repository on it."""
+        """Open a connection and begin a transaction (none when read-only), with every repository on it."""
         self._conn = await self._engine.connect()
-        await self._conn.begin()
+        if self._read_only:
+            await self._conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            await self._conn.begin()
         self._bind(self._conn)
         return self
 
@@ -82,6 +90,8 @@ class SqlUnitOfWork(UnitOfWork):
         """Commit, and begin a new transaction on the same connection."""
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with'")
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self._conn.commit()
         await self._conn.begin()
 
