@@ -61,9 +61,9 @@ class App:
         if fetch is not None:
             self.media.fetchers[channel] = fetch
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
-        """Open a new unit of work (use with `async with`; `read_only`: reads only, in autocommit)."""
-        return SqlUnitOfWork(self.db, self.settings.tz, read_only=read_only)
+    def uow(self, *, autocommit: bool = False) -> UnitOfWork:
+        """Open a new unit of work (use with `async with`; `autocommit`: see `UnitOfWorkFactory`)."""
+        return SqlUnitOfWork(self.db, self.settings.tz, autocommit=autocommit)
 
     def listening_for_inbox(
         self, wake: Callable[[], None], listening: Callable[[bool], None]

@@ -200,14 +200,13 @@ async def test_a_status_before_the_record_keeps_its_progress(app: App) -> None:
     async with app.uow() as uow:
         assert await uow.outbox.mark_echoed(ChannelName.WHATSAPP, [stored.id], "wamid.A", "delivered", now) == 1
         assert await uow.outbox.mark_echoed(ChannelName.WHATSAPP, [stored.id], "wamid.A", "read", now) == 0
-        await uow.outbox.mark_sent([stored.id], now)
-        await uow.outbox.set_platform_ids({stored.id: "wamid.A"})
+        await uow.outbox.mark_sent([stored.id], now, {stored.id: "wamid.A"})
         await uow.commit()
     row = (await entries(app))[stored.id]
     assert (row.status, row.platform_id, row.platform_status) == ("sent", "wamid.A", "delivered")
     assert row.attempts == 1  # one send, counted once (the echo and the record are the same attempt)
     async with app.uow() as uow:
-        await uow.outbox.set_platform_ids({stored.id: "wamid.B"})
+        await uow.outbox.mark_sent([stored.id], now, {stored.id: "wamid.B"})
         await uow.commit()
     row = (await entries(app))[stored.id]
     assert (row.platform_id, row.platform_status) == ("wamid.B", None)
@@ -218,8 +217,7 @@ async def test_a_reopened_message_is_not_marked_sent_by_a_late_echo(app: App) ->
     (stored,) = await store(app, message("Halo"))
     now = app.clock.now()
     async with app.uow() as uow:
-        await uow.outbox.mark_sent([stored.id], now)
-        await uow.outbox.set_platform_ids({stored.id: "wamid.A"})
+        await uow.outbox.mark_sent([stored.id], now, {stored.id: "wamid.A"})
         await uow.outbox.reopen([stored.id], "131000", now)
         assert await uow.outbox.mark_echoed(ChannelName.WHATSAPP, [stored.id], "wamid.A", "sent", now) == 0
         await uow.commit()

@@ -129,12 +129,12 @@ async def test_outcomes_are_recorded_once_the_database_is_back(app: App) -> None
     down.set()
     refused = 0
 
-    def flaky() -> UnitOfWork:
+    def flaky(*, autocommit: bool = False) -> UnitOfWork:
         nonlocal refused
         if down.is_set():
             refused += 1
             raise ConnectionRefusedError("the database is restarting")
-        return app.uow()
+        return app.uow(autocommit=autocommit)
 
     delivery = Delivery({ChannelName.CONSOLE: AcceptingSender()}, flaky, app.clock)
 

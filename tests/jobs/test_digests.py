@@ -136,7 +136,11 @@ async def test_a_run_killed_midway_and_restarted_sends_each_digest_once(app: App
             await super().commit()
 
     healthy = app.uow
-    app.uow = lambda: DyingUnitOfWork(app.db, app.settings.tz)  # type: ignore[method-assign]
+
+    def dying(*, autocommit: bool = False) -> DyingUnitOfWork:
+        return DyingUnitOfWork(app.db, app.settings.tz, autocommit=autocommit)
+
+    app.uow = dying  # type: ignore[method-assign]
     try:
         await send_weekly_digests(app, MONDAY_W49)
     except Killed:

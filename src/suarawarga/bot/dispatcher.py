@@ -3,7 +3,9 @@
 Order of work for each inbound (docs/architecture.md §2, §3):
 1. drop it if (channel, external id) was processed before;
 2. serialise it behind earlier messages of the same chat (a chat always maps to the same lane);
-3. load the chat's state, run the step, save the state and write the replies to the outbox, then commit;
+3. load the chat's state, run the step, save the state and write the replies to the outbox, then commit; the
+   same transaction records the message as processed, marks its stored update done (the inbox row) and, for a
+   message that opens a reply window (WhatsApp), when the chat last wrote;
 4. only after the commit, hand the replies to delivery.
 
 Group commit: a lane takes every message waiting for it and runs them all in one transaction (messages of one
@@ -23,7 +25,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from suarawarga.bot.attachments import MediaIntake
 from suarawarga.bot.conversation import ConversationEngine, ConversationState, Policy, Turn, offered
@@ -55,6 +57,7 @@ class _Item:
     queued: float = field(default_factory=time.perf_counter)
     duplicate: bool = False  # a repeat of a message already processed: counted as such, not as processed
     last: bool = False  # its last attempt: if it fails on its own, apologise and give up instead of raising
+    inbox_row: int | None = None  # the stored update it came from: finished in the transaction that handles it
 
 
 class Dispatcher:
@@ -107,14 +110,18 @@ class Dispatcher:
             await stop(task)
         self._tasks = []
 
-    async def handle(self, inbound: Inbound, *, last_attempt: bool = False) -> list[Outbound]:
+    async def handle(
+        self, inbound: Inbound, *, last_attempt: bool = False, inbox_row: int | None = None
+    ) -> list[Outbound]:
         """Process one inbound and return the replies it produced (empty for a duplicate).
 
         If it fails on its own it raises; with `last_attempt` it is answered with the apology and raises `GaveUp`.
+        `inbox_row`: the stored update it came from, marked done in the same transaction (on any return, the
+        update's row is done; the caller need not finish it).
         """
         if not self._tasks:
             raise RuntimeError("use 'async with dispatcher:' before handle()")
-        item = _Item(inbound, last=last_attempt)
+        item = _Item(inbound, last=last_attempt, inbox_row=inbox_row)
         self._queues[self._lane_of(inbound.key)].put_nowait(item)
         return await item.future
 
@@ -159,12 +166,12 @@ class Dispatcher:
                         self._failed(item, single)
                 return
             if isinstance(exc, StepFailed):
-                results, outbound = await self._apologise(items[0].inbound)
+                results, outbound = await self._apologise(items[0].inbound, items[0].inbox_row)
             elif items[0].last:
                 log.error(
                     "giving up on a %s message after its last attempt", items[0].inbound.key.channel, exc_info=exc
                 )
-                results, outbound = await self._apologise(items[0].inbound)
+                results, outbound = await self._apologise(items[0].inbound, items[0].inbox_row)
                 gave_up = GaveUp(type(exc).__name__)
             else:
                 raise
@@ -195,9 +202,14 @@ class Dispatcher:
         now = self.clock.now()
         results: list[list[Outbound]] = [[] for _ in items]
         async with self.uow_factory() as uow:
-            fresh = await self._fresh(uow, items)
+            fresh = await self._fresh(uow, items, now)
+            rows = [item.inbox_row for item in items if item.inbox_row is not None]
             if not fresh:
+                if rows:
+                    await uow.inbox.finish(rows, now)
+                    await uow.commit()
                 return results, []
+            await _note_contacts(uow, [items[i].inbound for i in fresh])
             keys = {items[i].inbound.key for i in fresh}
             states = await uow.conversations.load_many(keys)
             touched: dict[ConversationKey, ConversationState] = {}
@@ -225,7 +237,7 @@ class Dispatcher:
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
             await uow.conversations.save_many(touched, now)
-            await uow.processed.mark((_update_key(items[i].inbound) for i in fresh), now)
+            await uow.inbox.finish(rows, now)
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold, self.holder)
             await uow.commit()
         if erase and self.on_erase is not None:
@@ -284,19 +296,18 @@ class Dispatcher:
             target.choices = offered(message, self.catalogue)
             touched[message.key] = target
 
-    async def _fresh(self, uow: UnitOfWork, items: list[_Item]) -> list[int]:
-        """Return the indexes of items not processed before and not repeated earlier in the batch."""
-        by_channel: dict[ChannelName, list[str]] = {}
-        for item in items:
-            by_channel.setdefault(item.inbound.key.channel, []).append(item.inbound.external_id)
-        seen: set[UpdateKey] = set()
-        for channel, ids in by_channel.items():
-            seen |= {UpdateKey(channel, e) for e in await uow.processed.seen(channel, ids)}
+    async def _fresh(self, uow: UnitOfWork, items: list[_Item], now: datetime) -> list[int]:
+        """Record the items as processed; return the indexes of those not processed before (first copy only).
+
+        One statement claims them all: a repeat of an earlier message (or of one another process is committing
+        right now, which PostgreSQL makes this wait for) is simply not claimed again.
+        """
+        claimed = await uow.processed.claim({_update_key(item.inbound) for item in items}, now)
         fresh: list[int] = []
         for index, item in enumerate(items):
             key = _update_key(item.inbound)
-            if key not in seen:
-                seen.add(key)
+            if key in claimed:
+                claimed.discard(key)
                 fresh.append(index)
             else:
                 item.duplicate = True
@@ -304,12 +315,16 @@ class Dispatcher:
                     self.metrics.duplicates.labels(key.channel.value).inc()
         return fresh
 
-    async def _apologise(self, inbound: Inbound) -> tuple[list[list[Outbound]], list[Outbound]]:
+    async def _apologise(self, inbound: Inbound, inbox_row: int | None) -> tuple[list[list[Outbound]], list[Outbound]]:
         """Mark a message whose step failed as processed, reset the chat and say sorry, in one transaction."""
         now = self.clock.now()
         async with self.uow_factory() as uow:
-            if await uow.processed.seen(inbound.key.channel, [inbound.external_id]):
+            if inbox_row is not None:
+                await uow.inbox.finish([inbox_row], now)
+            if not await uow.processed.claim({_update_key(inbound)}, now):
+                await uow.commit()
                 return [[]], []
+            await _note_contacts(uow, [inbound])
             states = await uow.conversations.load_many([inbound.key])
             state = states.get(inbound.key) or ConversationState(
                 language=_language(inbound, self.policy.default_language)
@@ -317,10 +332,21 @@ class Dispatcher:
             state.clear()
             sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
             await uow.conversations.save_many({inbound.key: state}, now)
-            await uow.processed.mark([_update_key(inbound)], now)
             stored = await uow.outbox.add_many([sorry], now, self.hold, self.holder)
             await uow.commit()
         return [stored], stored
+
+
+async def _note_contacts(uow: UnitOfWork, inbounds: Sequence[Inbound]) -> None:
+    """Store when the chats of these messages last wrote, for those that open a reply window."""
+    by_channel: dict[ChannelName, dict[str, datetime]] = {}
+    for inbound in inbounds:
+        if inbound.opens_window:
+            chats = by_channel.setdefault(inbound.key.channel, {})
+            chat = inbound.key.chat_id
+            chats[chat] = max(inbound.received_at, chats.get(chat, inbound.received_at))
+    for channel, chats in by_channel.items():
+        await uow.contacts.note_contacts(channel, chats)
 
 
 def _language(inbound: Inbound, default: str) -> str:

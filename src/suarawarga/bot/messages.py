@@ -133,6 +133,8 @@ class Inbound:
     unsupported: str | None = None  # "sticker", "reaction", ...: a message type no step can use
     sender_name: str | None = None
     group: bool = False  # from a group chat: only commands and buttons are acted on there
+    # The chat wrote to us (WhatsApp's 24-hour window opens at `received_at`): stored with the turn's commit.
+    opens_window: bool = False
 
     def __post_init__(self) -> None:
         if self.text is not None:

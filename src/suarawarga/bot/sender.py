@@ -183,7 +183,7 @@ class Delivery:
 
     async def _waiting_chats(self, batches: list[Sequence[Outbound]]) -> list[set[ConversationKey]]:
         """Find, for many deliveries in one query, the chats with an earlier message still pending."""
-        async with self.uow_factory(read_only=True) as uow:
+        async with self.uow_factory(autocommit=True) as uow:
             waiting = await uow.outbox.waiting_chats([m for batch in batches for m in batch])
         return [{m.key for m in batch} & waiting for batch in batches]
 
@@ -222,11 +222,12 @@ class Delivery:
         ):
             return
         now = self.clock.now()
-        async with self.uow_factory() as uow:
-            await uow.outbox.mark_sent(report.sent, now)
+        # Messages sent (the usual report, one per accepted send) are one statement: no transaction around it.
+        alone = not (report.retry or report.unreachable or report.failed or report.deferred)
+        async with self.uow_factory(autocommit=alone) as uow:
+            await uow.outbox.mark_sent(report.sent, now, report.platform_ids)
             for delay in set(report.deferred.values()):
                 await uow.outbox.defer([i for i, d in report.deferred.items() if d == delay], now + delay)
-            await uow.outbox.set_platform_ids(report.platform_ids)
             for message_id, (error, wait) in report.retry.items():
                 tries = attempts.get(message_id, 0) + 1
                 if tries >= MAX_SEND_ATTEMPTS:

@@ -71,8 +71,8 @@ class OutboxRepository(Protocol):
         """
         ...
 
-    async def mark_sent(self, ids: Sequence[str], now: datetime) -> None:
-        """Mark messages as sent."""
+    async def mark_sent(self, ids: Sequence[str], now: datetime, platform_ids: Mapping[str, str] | None = None) -> None:
+        """Mark messages as sent, with the platform's message id of those it gave one, in one statement."""
         ...
 
     async def mark_retry(self, message_id: str, error: str, next_at: datetime) -> None:
@@ -154,10 +154,6 @@ class OutboxRepository(Protocol):
 
     async def for_recipient(self, channel: ChannelName, recipient: str) -> list[MessageState]:
         """Return every message to one chat with its status, oldest first."""
-        ...
-
-    async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
-        """Store the platform's message id of sent messages (outbox id -> platform id); a new id clears its status."""
         ...
 
     async def by_platform_ids(self, channel: ChannelName, platform_ids: Sequence[str]) -> dict[str, list[OutboxEntry]]:

@@ -59,14 +59,31 @@ class OutboxRepo(SqlRepo):
             )
         return stored
 
-    async def mark_sent(self, ids: Sequence[str], now: datetime) -> None:
-        """Mark messages as sent (those a platform's echo marked already keep their time and attempt count)."""
-        if ids:
-            await self.conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.status != OutboxStatus.SENT.value)
-                .values(status=OutboxStatus.SENT.value, sent_at=now, attempts=OUTBOX.c.attempts + 1)
-            )
+    async def mark_sent(self, ids: Sequence[str], now: datetime, platform_ids: Mapping[str, str] | None = None) -> None:
+        """Mark messages as sent, with the platform's message id of those it gave one, in one statement.
+
+        A message a platform's echo marked already keeps its time and attempt count; a new platform id clears
+        the platform status, the same id keeps it (a status webhook may have come first: `mark_echoed`).
+        """
+        if not ids:
+            return
+        known = platform_ids or {}
+        sent = OUTBOX.c.status == OutboxStatus.SENT.value
+        given = bindparam("b_platform", type_=OUTBOX.c.platform_id.type)
+        await self.conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=case((sent, OUTBOX.c.sent_at), else_=bindparam("b_now", type_=OUTBOX.c.sent_at.type)),
+                attempts=case((sent, OUTBOX.c.attempts), else_=OUTBOX.c.attempts + 1),
+                platform_id=func.coalesce(given, OUTBOX.c.platform_id),
+                platform_status=case(
+                    (or_(given.is_(None), OUTBOX.c.platform_id == given), OUTBOX.c.platform_status), else_=None
+                ),
+            ),
+            [{"b_id": i, "b_now": now, "b_platform": known.get(i)} for i in dict.fromkeys(ids)],
+        )
 
     async def mark_retry(self, message_id: str, error: str, next_at: datetime) -> None:
         """Count a failed attempt and schedule the next one."""
@@ -323,21 +340,6 @@ class OutboxRepo(SqlRepo):
             platform_id=row.platform_id,
             platform_status=row.platform_status,
         )
-
-    async def set_platform_ids(self, platform_ids: Mapping[str, str]) -> None:
-        """Store the platform's message id of sent messages (outbox id -> platform id); a new id clears its status."""
-        if platform_ids:
-            # The same id keeps its status: a status webhook may have come (and marked it, `mark_echoed`) first.
-            same = OUTBOX.c.platform_id == bindparam("b_platform")
-            await self.conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == bindparam("b_id"))
-                .values(
-                    platform_id=bindparam("b_platform"),
-                    platform_status=case((same, OUTBOX.c.platform_status), else_=None),
-                ),
-                [{"b_id": k, "b_platform": v} for k, v in platform_ids.items()],
-            )
 
     async def by_platform_ids(self, channel: ChannelName, platform_ids: Sequence[str]) -> dict[str, list[OutboxEntry]]:
         """Return the messages sent as each platform message id, in one query (merged messages share one id)."""

@@ -75,8 +75,12 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    """Opens units of work (`read_only`: a few reads, each statement on its own, no transaction to begin or end)."""
+    """Opens units of work.
 
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+    `autocommit`: each statement commits on its own (no transaction to begin or end, one round trip less each
+    way): only for reads, or for a single write that needs no other to be atomic with it.
+    """
+
+    def __call__(self, *, autocommit: bool = False) -> UnitOfWork:
         """Return a new unit of work (use with `async with`)."""
         ...

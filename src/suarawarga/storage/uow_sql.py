@@ -35,21 +35,21 @@ from suarawarga.storage.wakeups_sql import WakeupRepo
 class SqlUnitOfWork(UnitOfWork):
     """A unit of work on one database connection and transaction (its repositories typed by the port)."""
 
-    def __init__(self, engine: AsyncEngine, tz: tzinfo, *, read_only: bool = False) -> None:
+    def __init__(self, engine: AsyncEngine, tz: tzinfo, *, autocommit: bool = False) -> None:
         """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days).
 
-        `read_only`: the connection runs in autocommit, so a unit that only reads costs no BEGIN and no
-        ROLLBACK round trip (each statement sees the data committed when it runs); it cannot commit.
+        `autocommit`: each statement commits on its own, so a unit that only reads, or makes one write that
+        stands alone, costs no BEGIN and no COMMIT/ROLLBACK round trip; `commit()` then has nothing to do.
         """
         self._engine = engine
         self._tz = tz
-        self._read_only = read_only
+        self._autocommit = autocommit
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
-        """Open a connection and begin a transaction (none when read-only), with every repository on it."""
+        """Open a connection and begin a transaction (none in autocommit), with every repository on it."""
         self._conn = await self._engine.connect()
-        if self._read_only:
+        if self._autocommit:
             await self._conn.execution_options(isolation_level="AUTOCOMMIT")
         else:
             await self._conn.begin()
@@ -90,8 +90,8 @@ class SqlUnitOfWork(UnitOfWork):
         """Commit, and begin a new transaction on the same connection."""
         if self._conn is None:
             raise RuntimeError("commit() outside 'async with'")
-        if self._read_only:
-            raise RuntimeError("a read-only unit of work cannot commit")
+        if self._autocommit:
+            return  # every statement committed as it ran
         await self._conn.commit()
         await self._conn.begin()
 

@@ -17,7 +17,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from suarawarga.bot.attachments import MediaRefused
-from suarawarga.bot.batching import GroupCommit
 from suarawarga.bot.inbox import Acceptor
 from suarawarga.bot.messages import (
     ChannelName,
@@ -90,7 +89,6 @@ class WhatsAppReceiver:
         self.metrics = metrics
         self.bodies = BodyReader()  # webhook bodies read at once, before their signature can be checked
         # The 24-hour window's bookkeeping: rows parsed side by side share one transaction.
-        self._contacts: GroupCommit[tuple[str, datetime], None] = GroupCommit(self._note_contacts)
         self.recent = recent or RecentContacts()  # the same in memory, for this process's sender
 
     def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:
@@ -227,8 +225,10 @@ class WhatsAppReceiver:
             return None
         now = self.clock.now()
         at = min(_timestamp(message.get("timestamp"), now), now)
-        if kind != "reaction":  # to be safe, only a real message counts as opening the 24-hour window
-            await self._contacts.add((chat_id, at))
+        # To be safe, only a real message counts as opening the 24-hour window; the dispatcher stores it with
+        # the turn (`opens_window`), and this process's sender knows it at once.
+        opens_window = kind != "reaction"
+        if opens_window:
             self.recent.note(chat_id, at)
         profile = _dict(contact.get("profile"))
         inbound = Inbound(
@@ -237,18 +237,9 @@ class WhatsAppReceiver:
             received_at=at,
             sender_id=chat_id,
             sender_name=str(profile.get("name") or "")[:100] or None,
+            opens_window=opens_window,
         )
         return await self._content(inbound, message, str(kind))
-
-    async def _note_contacts(self, contacts: list[tuple[str, datetime]]) -> list[None]:
-        """Record when chats last wrote, many in one transaction."""
-        latest: dict[str, datetime] = {}
-        for chat_id, at in contacts:  # one row per chat: a statement may not change a row twice
-            latest[chat_id] = max(at, latest.get(chat_id, at))
-        async with self.uow_factory() as uow:
-            await uow.contacts.note_contacts(CHANNEL, latest)
-            await uow.commit()
-        return [None] * len(contacts)
 
     async def _content(self, inbound: Inbound, message: Mapping[str, Any], kind: str) -> Inbound:
         body = _dict(message.get(kind))

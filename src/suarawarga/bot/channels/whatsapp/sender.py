@@ -97,7 +97,7 @@ class WhatsAppSender:
 
     async def _last_contacts(self, chat_lists: list[list[str]]) -> list[dict[str, datetime]]:
         """Return when the chats of many sends last wrote, in one query."""
-        async with self.uow_factory(read_only=True) as uow:
+        async with self.uow_factory(autocommit=True) as uow:
             last = await uow.contacts.last_contacts(CHANNEL, {chat for chats in chat_lists for chat in chats})
         return [{chat: last[chat] for chat in chats if chat in last} for chats in chat_lists]
 
