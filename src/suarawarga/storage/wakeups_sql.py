@@ -1,4 +1,4 @@
-"""PostgreSQL LISTEN/NOTIFY for the inbox: the storing transaction notifies, the processors listen.
+"""PostgreSQL LISTEN/NOTIFY for the inbox: the storing web process notifies, the processors listen.
 
 `NOTIFY` inside a transaction is delivered only when it commits, and several identical ones in one transaction
 arrive once, so a group commit of 500 updates wakes each processor once. The listener keeps its own connection (a
@@ -34,7 +34,7 @@ class WakeupRepo:
         self.conn = conn
 
     async def inbox_stored(self) -> None:
-        """Queue NOTIFY on the inbox channel; PostgreSQL delivers it when the transaction commits."""
+        """Queue NOTIFY on the inbox channel; PostgreSQL delivers it when its transaction (or the statement) commits."""
         if self.conn.dialect.name == "postgresql":
             await self.conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": INBOX_CHANNEL})
 
