@@ -225,6 +225,13 @@ async def test_answers_without_meta_s_shape_and_no_answer_map_the_same(kind: str
             await api.download("1", 1000)
         assert outcome(caught.value) == (None, 401, "Unauthorized", Verdict.FAILED, None)
         await api.transport.aclose()
+        broken = GraphApi(server.url, VERSION, PHONE_NUMBER_ID, "token\r\nX-Evil: 1")  # a token pasted with a newline
+        broken.transport = open_transport(kind)
+        with pytest.raises(GraphError) as caught:
+            await broken.send(text("6281234567890"))
+        await broken.transport.aclose()
+        assert (caught.value.code, caught.value.status) == (None, 0)
+    assert len(server.requests) == 4  # the request with the broken header never left
     upload = server.requests[2]
     assert b"multipart/form-data; boundary=" in upload and b'name="messaging_product"\r\n\r\nwhatsapp' in upload
     assert json.loads(server.requests[0].split(b"\r\n\r\n", 1)[1]) == text("6281234567890")

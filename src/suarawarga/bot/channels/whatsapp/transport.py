@@ -103,7 +103,7 @@ class TunedTransport:
             response = await self.client.request(method, url, headers=sent, body=body, limit=limit)
         except BodyTooLarge:
             raise GraphError(None, 413, f"file over {limit} bytes") from None
-        except HttpError as exc:
+        except (HttpError, ValueError) as exc:  # ValueError: a header with a line break (httpx refuses it too)
             raise GraphError(None, 0, type(exc).__name__) from exc
         return Answer(response.status, response.reason, response.body)
 
