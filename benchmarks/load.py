@@ -65,7 +65,8 @@ and the CPU per processed update of each. SuaraWarga paces each private chat (a 
 second) and the baseline does not: with few citizens SuaraWarga is bound by that pacing (the comparison prints the
 bound), so compare at 1 000 citizens. `--telegram-request httpx,tuned` runs SuaraWarga once with each Bot API client
 (SUARAWARGA_TELEGRAM_REQUEST, on a fresh database each time) before the baseline, so that the tuned client's
-before/after and the ratio come from one run.
+before/after and the ratio come from one run. `--whatsapp-client httpx,tuned` does the same for the Graph API
+client (SUARAWARGA_WHATSAPP_CLIENT; e.g. with `--only whatsapp`); given both, every pair is run.
 
 Run: `python -m benchmarks.load [--citizens 1000] [--processes N] [--accept A --nice 10] [--mode paced --rate R]
 [--dup 3 | --kill [process] | --pg-restart | --platform-errors]`; `--help` lists everything. The baseline:
@@ -748,10 +749,17 @@ class LoadRun:
     settled_note = "settled: outbox drained"
     figures: Figures | None = None  # set by report()
 
-    def __init__(self, args: argparse.Namespace, workdir: Path, telegram_request: str | None = None) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        workdir: Path,
+        telegram_request: str | None = None,
+        whatsapp_client: str | None = None,
+    ) -> None:
         self.args = args
         self.workdir = workdir
         self.telegram_request = telegram_request  # SUARAWARGA_TELEGRAM_REQUEST of the product (None: its default)
+        self.whatsapp_client = whatsapp_client  # SUARAWARGA_WHATSAPP_CLIENT of the product (None: its default)
         self.steps = script()
         self.catalogue = Catalogue.load()
         channels = ("telegram", "whatsapp")
@@ -791,6 +799,8 @@ class LoadRun:
             env["SUARAWARGA_TELEGRAM_SEND_RATE"] = str(self.args.telegram_rate)
         if self.telegram_request:
             env["SUARAWARGA_TELEGRAM_REQUEST"] = self.telegram_request
+        if self.whatsapp_client:
+            env["SUARAWARGA_WHATSAPP_CLIENT"] = self.whatsapp_client
         env.update(dict(item.split("=", 1) for item in self.args.env))
         return env
 
@@ -1177,6 +1187,7 @@ class LoadRun:
             f"load: {args.citizens} citizens, mode {args.mode}, {layout}, webhooks by client-side round robin, "
             f"faults: {', '.join(faults) or 'none'}"
             + (f", Telegram client {self.telegram_request}" if self.telegram_request else "")
+            + (f", WhatsApp client {self.whatsapp_client}" if self.whatsapp_client else "")
         )
         print(
             f"updates acknowledged:  {stats.acked} of {self.total_updates} in {window:.1f} s = "
@@ -1250,6 +1261,7 @@ class LoadRun:
                 "accept": args.accept,
                 "processed_per_s": round(inbox.get("done", 0) / processing, 1),
                 "telegram_request": self.telegram_request,
+                "whatsapp_client": self.whatsapp_client,
                 "cpu_ms_per_update": round(self.figures.cpu_ms(), 3),
                 "cpu_ms_per_update_with_postgresql": round(self.figures.cpu_ms(with_database=True), 3),
                 "faults": faults,
@@ -1418,7 +1430,7 @@ class BaselineRun(LoadRun):
 
 
 def compare(args: argparse.Namespace, products: Sequence[tuple[str, Figures]], baseline: Figures | None) -> None:
-    """Print SuaraWarga's figures (one row per Telegram client measured) beside the baseline's, and their ratio."""
+    """Print SuaraWarga's figures (one row per client measured) beside the baseline's, and their ratio."""
     limits, steps = Limits(), script()
     replies = sum(len(step.replies("telegram")) for step in steps)
     floor = max(replies - limits.private_burst, 0) / limits.private_per_second
@@ -1474,14 +1486,16 @@ def compare(args: argparse.Namespace, products: Sequence[tuple[str, Figures]], b
 
 
 async def measure(args: argparse.Namespace, workdir: Path) -> int:
-    """Run SuaraWarga (once per --telegram-request client), then --baseline with the same citizens; compare."""
+    """Run SuaraWarga (once per --telegram-request and --whatsapp-client pair), then --baseline; compare."""
     status = 0
     products: list[tuple[str, Figures]] = []
     for kind in args.telegram_request or [None]:
-        product = LoadRun(args, workdir, kind)
-        status = max(status, await product.run())
-        if product.figures is not None:
-            products.append((kind or "default client", product.figures))
+        for whatsapp in args.whatsapp_client or [None]:
+            product = LoadRun(args, workdir, kind, whatsapp)
+            status = max(status, await product.run())
+            if product.figures is not None:
+                label = ", ".join([*([kind] if kind else []), *([f"WhatsApp {whatsapp}"] if whatsapp else [])])
+                products.append((label or "default client", product.figures))
     baseline: Figures | None = None
     if args.baseline:
         run = BaselineRun(args, workdir)
@@ -1493,7 +1507,7 @@ async def measure(args: argparse.Namespace, workdir: Path) -> int:
 
 
 def clients(value: str) -> list[str]:
-    """Parse --telegram-request: a comma-separated list of httpx and tuned."""
+    """Parse --telegram-request or --whatsapp-client: a comma-separated list of httpx and tuned."""
     kinds = [kind.strip() for kind in value.split(",") if kind.strip()]
     if not kinds or any(kind not in ("httpx", "tuned") for kind in kinds):
         raise argparse.ArgumentTypeError("expected httpx, tuned, or httpx,tuned")
@@ -1583,6 +1597,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="SUARAWARGA_TELEGRAM_REQUEST of the product: httpx, tuned, or both (httpx,tuned: SuaraWarga runs once "
         "with each, on a fresh database, and the figures are printed side by side)",
     )
+    parser.add_argument(
+        "--whatsapp-client",
+        type=clients,
+        metavar="KIND[,KIND]",
+        help="SUARAWARGA_WHATSAPP_CLIENT of the product: httpx, tuned, or both (as --telegram-request; with both "
+        "options every pair runs)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (serve logs) afterwards")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args(argv)
@@ -1597,6 +1618,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error("--baseline compares Telegram citizens: leave out --only whatsapp")
         if args.dup > 1 or args.kill or args.pg_restart or args.platform_errors:
             parser.error("--baseline compares fault-free runs: no --dup, --kill, --pg-restart or --platform-errors")
+        if args.whatsapp_client:
+            parser.error("--baseline runs Telegram citizens only: --whatsapp-client would change nothing")
         args.only = "telegram"  # the same citizens on both, and the baseline is a Telegram bot
     return args
 

@@ -148,6 +148,11 @@ class Settings(BaseSettings):
     )
     whatsapp_app_secret: SecretStr | None = Field(default=None, description="App secret, for X-Hub-Signature-256.")
     whatsapp_verify_token: SecretStr | None = Field(default=None, description="Token Meta echoes when verifying.")
+    whatsapp_client: Literal["httpx", "tuned"] = Field(
+        default="tuned",
+        description="HTTP client of the Graph API calls: `tuned` (long-lived keep-alive connections on asyncio "
+        "streams, less CPU per call, no proxy) or `httpx` (chosen by default when HTTPS_PROXY or ALL_PROXY is set).",
+    )
     whatsapp_templates: dict[str, WhatsAppTemplate] = Field(
         default_factory=default_whatsapp_templates,
         description="Message kind -> approved template, for sends outside the 24-hour customer-service window.",
@@ -178,10 +183,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _proxy_needs_httpx(self) -> Settings:
-        # The tuned client speaks to the Bot API directly; behind an HTTPS proxy only httpx gets through, so a
-        # proxy in the environment chooses httpx unless SUARAWARGA_TELEGRAM_REQUEST says otherwise.
-        if "telegram_request" not in self.model_fields_set and any(os.environ.get(name) for name in PROXY_VARIABLES):
-            self.telegram_request = "httpx"
+        # The tuned clients speak to the Bot API and the Graph API directly; behind an HTTPS proxy only httpx gets
+        # through, so a proxy in the environment chooses httpx unless SUARAWARGA_TELEGRAM_REQUEST (for Telegram)
+        # or SUARAWARGA_WHATSAPP_CLIENT (for WhatsApp) says otherwise.
+        if any(os.environ.get(name) for name in PROXY_VARIABLES):
+            if "telegram_request" not in self.model_fields_set:
+                self.telegram_request = "httpx"
+            if "whatsapp_client" not in self.model_fields_set:
+                self.whatsapp_client = "httpx"
         return self
 
     @property

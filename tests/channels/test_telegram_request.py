@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,10 +25,10 @@ from suarawarga.bot.channels.telegram import Limits, TelegramChannel
 from suarawarga.bot.channels.telegram.pacing import retry_seconds
 from suarawarga.bot.channels.telegram.request import KeepAliveRequest
 from suarawarga.bot.messages import ChannelName, Choice, ConversationKey, Outbound
+from tests.support.scripted_http import CLOSE, OK, STALL, answer, serving
 
 CITIZEN = User(5001, "Budi", language_code="id")
 FAST = Limits(per_second=1000, private_burst=1000, private_per_second=1000, group_per_minute=1000)
-OK = b'{"ok":true,"result":true}'
 
 
 class SlowBotApi(FakeBotApi):
@@ -120,81 +118,6 @@ async def test_a_timeout_and_a_502_ask_for_a_retry(sending: tuple[TelegramChanne
     assert report.retry[failing.id][0].startswith("NetworkError")
     fine = to("menu.welcome")
     assert (await channel.sender.send([fine])).sent == [fine.id]  # the client recovered from both
-
-
-# ------------------------------------------------------------------------------------------- a scripted server
-
-STALL = b"stall"  # answer nothing until the client goes away
-CLOSE = b"close"  # close the connection without an answer
-
-
-def answer(body: bytes = OK, *headers: str, status: str = "200 OK") -> bytes:
-    """Return a raw HTTP/1.1 answer with a Content-Length (unless a header says otherwise)."""
-    lines = [f"HTTP/1.1 {status}", *headers]
-    if not any(h.lower().startswith("transfer-encoding") for h in headers):
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-@dataclass
-class Server:
-    """A loopback HTTP/1.1 server whose answer to each request the test scripts: script(connection, nth on it)."""
-
-    script: Callable[[int, int], bytes]
-    url: str = ""
-    connections: int = 0
-    requests: list[bytes] = field(default_factory=list)
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    writers: list[asyncio.StreamWriter] = field(default_factory=list)
-
-    def drop_idle(self) -> None:
-        """Close every connection from the server's side (as its keep-alive timeout does)."""
-        for writer in self.writers:
-            writer.close()
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Answer the requests of one connection as scripted."""
-        task = asyncio.current_task()
-        if task is not None:
-            self.tasks.add(task)
-        self.writers.append(writer)
-        self.connections += 1
-        number, nth = self.connections, 0
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-                self.requests.append(head + await reader.readexactly(int(length[1]) if length else 0))
-                nth += 1
-                reply = self.script(number, nth)
-                if reply == CLOSE:
-                    break
-                if reply == STALL:
-                    await reader.read()
-                    break
-                writer.write(reply)
-                await writer.drain()
-                if b"\r\nConnection: close\r\n" in reply.split(b"\r\n\r\n", 1)[0] + b"\r\n":
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-
-@contextlib.asynccontextmanager
-async def serving(script: Callable[[int, int], bytes]) -> AsyncIterator[Server]:
-    """Run a scripted server on a free port."""
-    server = Server(script)
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
-    server.url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
-    try:
-        yield server
-    finally:
-        listener.close()
-        server.drop_idle()
-        await asyncio.gather(*server.tasks, return_exceptions=True)
-        await listener.wait_closed()
 
 
 @contextlib.asynccontextmanager

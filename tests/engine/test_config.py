@@ -54,3 +54,23 @@ def test_a_proxy_in_the_environment_chooses_the_httpx_client(monkeypatch: pytest
     assert Settings().telegram_request == "httpx"
     monkeypatch.setenv("SUARAWARGA_TELEGRAM_REQUEST", "tuned")
     assert Settings().telegram_request == "tuned"
+
+
+def test_a_proxy_in_the_environment_chooses_httpx_for_whatsapp_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The tuned Graph API client cannot use a proxy either: ALL_PROXY or HTTPS_PROXY makes httpx the default."""
+    monkeypatch.chdir(tmp_path)
+    names = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "SUARAWARGA_WHATSAPP_CLIENT")
+    for name in (*names, "SUARAWARGA_TELEGRAM_REQUEST"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().whatsapp_client == "tuned"
+    monkeypatch.setenv("all_proxy", "socks5://proxy.padang.go.id:1080")
+    assert (Settings().whatsapp_client, Settings().telegram_request) == ("httpx", "httpx")
+    monkeypatch.setenv("SUARAWARGA_WHATSAPP_CLIENT", "tuned")
+    assert (Settings().whatsapp_client, Settings().telegram_request) == ("tuned", "httpx")
+    monkeypatch.delenv("all_proxy")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.padang.go.id:3128")
+    monkeypatch.setenv("SUARAWARGA_WHATSAPP_CLIENT", "httpx")
+    monkeypatch.setenv("SUARAWARGA_TELEGRAM_REQUEST", "tuned")
+    assert (Settings().whatsapp_client, Settings().telegram_request) == ("httpx", "tuned")

@@ -26,10 +26,11 @@ from suarawarga.storage.outbox import MessageState
 from tests.support.clock import FrozenClock
 
 
-def configure(app: App, api: FakeGraphApi) -> None:
-    """Point the app's WhatsApp settings at the fake."""
+def configure(app: App, api: FakeGraphApi, client: str | None = None) -> None:
+    """Point the app's WhatsApp settings at the fake (and pick the HTTP client, when given)."""
     app.settings = app.settings.model_copy(
         update={
+            **({"whatsapp_client": client} if client is not None else {}),
             "whatsapp_api_url": api.root_url,
             "whatsapp_api_version": VERSION,
             "whatsapp_token": SecretStr(TOKEN),
@@ -67,10 +68,15 @@ class Rig:
 
 
 @asynccontextmanager
-async def whatsapp_rig(app: App, clock: FrozenClock, **fake: Any) -> AsyncIterator[Rig]:
-    """Run the fake, the product (channels, dispatcher, inbox, outbox pump) and its web app."""
-    async with FakeGraphApi(clock.now, **fake) as api:
-        configure(app, api)
+async def whatsapp_rig(
+    app: App, clock: FrozenClock, client: str | None = None, fake: type[FakeGraphApi] = FakeGraphApi, **options: Any
+) -> AsyncIterator[Rig]:
+    """Run the fake, the product (channels, dispatcher, inbox, outbox pump) and its web app.
+
+    `client`: SUARAWARGA_WHATSAPP_CLIENT of the product (None: the settings' default); `fake`: the fake's class.
+    """
+    async with fake(clock.now, **options) as api:
+        configure(app, api, client)
         channel = whatsapp_channel(app)
         assert channel is not None
         async with running(app, [channel], retries=False) as run, serve_app(web_app(run)) as url:

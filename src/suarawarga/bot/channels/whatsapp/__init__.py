@@ -2,7 +2,8 @@
 
 Modules: `receiving` (webhook, statuses, chat of a delivery, parser), `sender` (parcels, the window, uploads),
 `render` (message bodies and templates), `limits` (the Cloud API's limits), `api` (the Graph API client and
-Meta's error codes), `channel` (the parts wired on one httpx client, the factory).
+Meta's error codes), `transport` (its calls on httpx or on the toolkit's keep-alive client), `channel` (the
+parts wired on one transport, the factory).
 
 Inbound: Meta POSTs to /whatsapp. The X-Hub-Signature-256 HMAC of the raw body is checked before anything is
 parsed; each message is stored in the inbox under its wamid (a repeated delivery stops there), and delivery

@@ -1,22 +1,22 @@
-"""The Graph API client: the few calls the channel makes, Meta's error codes and what they mean."""
+"""The Graph API client: the few calls the channel makes, Meta's error codes and what they mean.
+
+The calls go through a `Transport` (transport.py: httpx, or the channel toolkit's keep-alive client): it sends a
+request and hands back the status, reason and body whatever the status, and turns a request that got no answer
+into `GraphError(None, 0, ...)` and a body over the caller's limit into `GraphError(None, 413, ...)`. Reading
+Meta's answers and errors is done here, once, for either transport.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-import httpx
-
-from suarawarga.bot.messages import (
-    ChannelName,
-)
-
-if TYPE_CHECKING:
-    pass
+from typing import IO, Any, Protocol
 
 from suarawarga.bot.channels.ordered import Verdict
+from suarawarga.bot.messages import ChannelName
 
 log = logging.getLogger(__name__)
 
@@ -73,84 +73,108 @@ def classify(error: GraphError) -> tuple[Verdict, timedelta | None]:
     return Verdict.FAILED, None
 
 
+Files = Mapping[str, tuple[str, bytes | IO[bytes], str]]  # multipart files: name -> (file name, content, type)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the Graph API (or the media host) answered: status, reason phrase and body."""
+
+    status: int
+    reason: str
+    body: bytes
+
+
+class Transport(Protocol):
+    """How the Graph API calls reach Meta (transport.py has the httpx and the keep-alive implementations)."""
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        json: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        files: Files | None = None,
+        limit: int | None = None,
+    ) -> Answer:
+        """Send a request (a JSON body, a form, or a form with files) and return the answer, whatever its status.
+
+        No answer: `GraphError(None, 0, ...)`; a body over `limit` bytes: `GraphError(None, 413, ...)`, refused
+        without reading it whole.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Close the connections (the transport is not used afterwards)."""
+        ...
+
+
 class GraphApi:
-    """The few Graph API calls the channel makes, over one httpx client."""
+    """The few Graph API calls the channel makes, over one transport."""
 
     def __init__(self, base_url: str, version: str, phone_number_id: str, token: str) -> None:
-        """Prepare the calls; the httpx client is set by the channel."""
+        """Prepare the calls; the transport is set by the channel."""
         self.root = f"{base_url.rstrip('/')}/{version.strip('/')}"
         self.phone_number_id = phone_number_id
         self._headers = {"Authorization": f"Bearer {token}"}
-        self.client: httpx.AsyncClient | None = None
+        self.transport: Transport | None = None
 
-    def _client(self) -> httpx.AsyncClient:
-        if self.client is None:
+    def _transport(self) -> Transport:
+        if self.transport is None:
             raise RuntimeError("the WhatsApp channel is not started")
-        return self.client
+        return self.transport
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self._client().request(method, url, headers=self._headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise GraphError(None, 0, type(exc).__name__) from exc
-        if response.status_code >= 400:
-            raise _graph_error(response)
-        return response
+    async def _request(self, method: str, url: str, **kwargs: Any) -> Answer:
+        answer = await self._transport().call(method, url, self._headers, **kwargs)
+        if answer.status >= 400:
+            raise _graph_error(answer)
+        return answer
 
     async def send(self, body: Mapping[str, Any]) -> str:
         """Send one message; return its wamid ("" if the answer did not carry one)."""
-        response = await self._request("POST", f"{self.root}/{self.phone_number_id}/messages", json=body)
+        answer = await self._request("POST", f"{self.root}/{self.phone_number_id}/messages", json=body)
         try:
-            return str(response.json()["messages"][0]["id"])
+            return str(json.loads(answer.body)["messages"][0]["id"])
         except (ValueError, KeyError, IndexError, TypeError):
             log.warning("WhatsApp accepted a message without returning its id")
             return ""
 
     async def upload(self, data: bytes, mime: str, filename: str) -> str:
         """Upload a file for sending and return its media id."""
-        response = await self._request(
+        answer = await self._request(
             "POST",
             f"{self.root}/{self.phone_number_id}/media",
-            data={"messaging_product": "whatsapp", "type": mime},
+            form={"messaging_product": "whatsapp", "type": mime},
             files={"file": (filename, data, mime)},
         )
         try:
-            return str(response.json()["id"])
+            return str(json.loads(answer.body)["id"])
         except (ValueError, KeyError, TypeError) as exc:
             raise GraphError(None, 502, "media upload answered without an id") from exc
 
     async def download(self, media_id: str, limit: int) -> tuple[bytes, str]:
         """Fetch a received file (media id -> URL -> bytes, both with the token); return (bytes, mime)."""
-        response = await self._request("GET", f"{self.root}/{media_id}")
+        answer = await self._request("GET", f"{self.root}/{media_id}")
         try:
-            info = response.json()
+            info = json.loads(answer.body)
             url, mime = str(info["url"]), str(info.get("mime_type") or "application/octet-stream")
             declared = int(info.get("file_size") or 0)
         except (ValueError, KeyError, TypeError) as exc:
             raise GraphError(None, 502, "media answer without a URL") from exc
         if declared > limit:
             raise GraphError(None, 413, f"file of {declared} bytes is over {limit}")
-        try:
-            async with self._client().stream("GET", url, headers=self._headers) as stream:
-                if stream.status_code >= 400:
-                    await stream.aread()
-                    raise _graph_error(stream)
-                data = bytearray()
-                async for chunk in stream.aiter_bytes():
-                    data.extend(chunk)
-                    if len(data) > limit:
-                        raise GraphError(None, 413, f"file over {limit} bytes")
-        except httpx.HTTPError as exc:
-            raise GraphError(None, 0, type(exc).__name__) from exc
-        return bytes(data), mime.split(";")[0].strip() or mime
+        data = (await self._request("GET", url, limit=limit)).body
+        return data, mime.split(";")[0].strip() or mime
 
 
-def _graph_error(response: httpx.Response) -> GraphError:
+def _graph_error(answer: Answer) -> GraphError:
     try:
-        error = response.json().get("error") or {}
+        error = json.loads(answer.body).get("error") or {}
     except (ValueError, AttributeError):
         error = {}
-    return _error_from(error, response.status_code, str(error.get("message") or response.reason_phrase or "error"))
+    return _error_from(error, answer.status, str(error.get("message") or answer.reason or "error"))
 
 
 def _error_from(error: Mapping[str, Any], status: int, text: str) -> GraphError:

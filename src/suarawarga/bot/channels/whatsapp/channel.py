@@ -1,4 +1,4 @@
-"""The WhatsApp channel: the receiver and the sender on one httpx client, and the factory from settings."""
+"""The WhatsApp channel: the receiver and the sender on one Graph API transport, and the factory from settings."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from suarawarga.bot.channels.whatsapp.api import GraphApi
 from suarawarga.bot.channels.whatsapp.limits import RecentContacts
 from suarawarga.bot.channels.whatsapp.receiving import WhatsAppReceiver, chat_of
 from suarawarga.bot.channels.whatsapp.sender import WhatsAppSender
+from suarawarga.bot.channels.whatsapp.transport import KINDS, HttpxTransport, open_transport
 
 if TYPE_CHECKING:
     from suarawarga.bootstrap import App
@@ -44,7 +45,7 @@ ECHO_GRACE = timedelta(seconds=3)
 
 
 class WhatsAppChannel:
-    """The WhatsApp Cloud API as a channel: webhook routes, parser and sender on one httpx client."""
+    """The WhatsApp Cloud API as a channel: webhook routes, parser and sender on one Graph API transport."""
 
     name: ChannelName = CHANNEL
     sender: Sender
@@ -63,19 +64,24 @@ class WhatsAppChannel:
         catalogue: Catalogue,
         attachments: AttachmentStore,
         client: httpx.AsyncClient | None = None,
+        client_kind: str = "httpx",
         concurrency: int = 8,
         horizon: timedelta | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        """Wire the channel; `client` is injected by tests, otherwise opened in start().
+        """Wire the channel; the transport is opened in start(): an injected httpx `client`, or a new one of
+        `client_kind` ("httpx", or "tuned": the toolkit's keep-alive client).
 
         `horizon`: messages whose own timestamp is older are refused (acknowledged, not stored): the processed
         ids that stop a replayed delivery are pruned after the message-log period, so a replay after it would
         be processed again.
         """
+        if client_kind not in KINDS:
+            raise ValueError(f"unknown WhatsApp client kind {client_kind!r} (httpx or tuned)")
         self.api = api
-        self._own_client = client is None
-        api.client = client
+        self.client_kind = client_kind
+        self._own_transport = client is None
+        api.transport = HttpxTransport(client, own=False) if client is not None else None
         recent = RecentContacts()  # what this process parsed opens the 24-hour window for its own sends
         self.receiver = WhatsAppReceiver(api, app_secret, verify_token, uow_factory, clock, horizon, metrics, recent)
         self.whatsapp_sender = WhatsAppSender(
@@ -112,16 +118,16 @@ class WhatsAppChannel:
         self.receiver.bodies = value
 
     async def start(self) -> None:
-        """Open the HTTP client unless one was injected."""
-        if self.api.client is None:
-            self.api.client = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0))
-            self._own_client = True
+        """Open the transport of the channel's kind unless a client was injected."""
+        if self.api.transport is None:
+            self.api.transport = open_transport(self.client_kind)
+            self._own_transport = True
 
     async def stop(self) -> None:
-        """Close the HTTP client if the channel opened it."""
-        if self._own_client and self.api.client is not None:
-            await self.api.client.aclose()
-            self.api.client = None
+        """Close the transport if the channel opened it."""
+        if self._own_transport and self.api.transport is not None:
+            await self.api.transport.aclose()
+            self.api.transport = None
 
 
 def whatsapp_channel(app: App, client: httpx.AsyncClient | None = None) -> WhatsAppChannel | None:
@@ -141,6 +147,7 @@ def whatsapp_channel(app: App, client: httpx.AsyncClient | None = None) -> Whats
         catalogue=app.catalogue,
         attachments=app.attachments,
         client=client,
+        client_kind=settings.whatsapp_client,
         horizon=timedelta(days=settings.message_log_days),
         metrics=app.metrics,
     )
