@@ -222,9 +222,10 @@ class Delivery:
         ):
             return
         now = self.clock.now()
-        # Messages sent (the usual report, one per accepted send) are one statement: no transaction around it.
-        alone = not (report.retry or report.unreachable or report.failed or report.deferred)
-        async with self.uow_factory(autocommit=alone) as uow:
+        # A transaction even for one sent message: measured in the load benchmark, recording in autocommit made
+        # those records quicker, so the group commit of concurrent sends took fewer at once, and processing a burst
+        # cost more CPU per update (3.1-3.3 ms instead of 2.5-2.7).
+        async with self.uow_factory() as uow:
             await uow.outbox.mark_sent(report.sent, now, report.platform_ids)
             for delay in set(report.deferred.values()):
                 await uow.outbox.defer([i for i, d in report.deferred.items() if d == delay], now + delay)
