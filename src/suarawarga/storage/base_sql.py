@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Executable, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -102,6 +103,35 @@ APP_SECRETS = _table(AppSecretRow)
 def upsert(conn: AsyncConnection, table: Any) -> Any:
     """Return an INSERT that can take ON CONFLICT clauses for this connection's dialect."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def upsert_text(
+    table: Table,
+    columns: Sequence[str],
+    conflict: Sequence[str],
+    update: Mapping[str, str] | None = None,
+    returning: Sequence[str] = (),
+) -> Executable:
+    """Return INSERT ... ON CONFLICT as a text statement that SQLAlchemy compiles once, typed by the table's columns.
+
+    For the statements every chat turn runs: SQLAlchemy 2.0 gives a dialect INSERT with an ON CONFLICT clause no
+    cache key, so it compiles it again at each execution (0.1-0.4 ms of CPU measured for the conversation upsert).
+    PostgreSQL and SQLite share this syntax. `update` maps a column to its new value's SQL (`excluded.<column>` is
+    the row offered); without it a conflict does nothing. With `returning`, execute it with one row at a time
+    (SQLAlchemy batches several rows with RETURNING only for its own INSERT constructs).
+    """
+    for name in (*columns, *conflict, *(update or {}), *returning):
+        table.c[name]  # only a column of the table (a KeyError otherwise)
+    # Names come from the table's own columns (checked above) and `update` from the repositories' code, never from
+    # input; every value is a bound parameter.
+    names, params = ", ".join(columns), ", ".join(f":{c}" for c in columns)
+    into = f"INSERT INTO {table.name} ({names}) VALUES ({params})"  # noqa: S608
+    action = f"DO UPDATE SET {', '.join(f'{c} = {v}' for c, v in update.items())}" if update else "DO NOTHING"
+    sql = f"{into} ON CONFLICT ({', '.join(conflict)}) {action}" + (
+        f" RETURNING {', '.join(returning)}" if returning else ""
+    )
+    stmt = text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+    return stmt.columns(*(table.c[c] for c in returning)) if returning else stmt
 
 
 class SqlRepo:

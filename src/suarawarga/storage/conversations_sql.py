@@ -10,12 +10,14 @@ from sqlalchemy import delete, or_, select, tuple_, update
 
 from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.messages import ChannelName, ConversationKey
-from suarawarga.storage.base_sql import (
-    CONVERSATIONS,
-    SqlRepo,
-    upsert,
-)
+from suarawarga.storage.base_sql import CONVERSATIONS, SqlRepo, upsert_text
 from suarawarga.storage.conversations import DraftHolder
+
+_UPDATED = ("flow", "step", "data", "choices", "language", "updated_at", "parked", "parked_at")
+# Every chat turn saves its state: a statement compiled once (base_sql.upsert_text).
+_SAVE = upsert_text(
+    CONVERSATIONS, ("channel", "chat_id", *_UPDATED), ("channel", "chat_id"), {c: f"excluded.{c}" for c in _UPDATED}
+)
 
 
 class ConversationRepo(SqlRepo):
@@ -67,13 +69,7 @@ class ConversationRepo(SqlRepo):
             }
             for k, s in states.items()
         ]
-        stmt = upsert(self.conn, CONVERSATIONS)
-        columns = ("flow", "step", "data", "choices", "language", "updated_at", "parked", "parked_at")
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id],
-            set_={c: stmt.excluded[c] for c in columns},
-        )
-        await self.conn.execute(stmt, rows)
+        await self.conn.execute(_SAVE, rows)
 
     async def drop_parked(self, before: datetime) -> list[dict[str, Any]]:
         """Forget the drafts kept since before a moment; return them (their files are the caller's to delete)."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from suarawarga.bot.messages import ChannelName, InboxStatus
 from suarawarga.storage.base_sql import (
@@ -16,8 +16,27 @@ from suarawarga.storage.base_sql import (
     PROCESSED,
     SqlRepo,
     upsert,
+    upsert_text,
 )
 from suarawarga.storage.inbox import InboxEntry, NewUpdate, PendingUpdate, UpdateKey
+
+# Statements of every chat turn, compiled once (base_sql.upsert_text).
+_CLAIM_ONE = upsert_text(
+    PROCESSED,
+    ("channel", "external_id", "processed_at"),
+    ("channel", "external_id"),
+    returning=("channel", "external_id"),
+)
+# Kept monotonic: an older time (a late copy of an earlier message) never moves the window back.
+_NOTE_CONTACT = upsert_text(
+    ACTIVITY,
+    ("channel", "chat_id", "last_inbound_at"),
+    ("channel", "chat_id"),
+    {
+        "last_inbound_at": "CASE WHEN excluded.last_inbound_at > chat_activity.last_inbound_at "
+        "THEN excluded.last_inbound_at ELSE chat_activity.last_inbound_at END"
+    },
+)
 
 
 class InboxRepo(SqlRepo):
@@ -156,12 +175,15 @@ class ProcessedRepo(SqlRepo):
         rows = [{"channel": key.channel.value, "external_id": key.external_id, "processed_at": now} for key in items]
         if not rows:
             return set()
-        stmt = (
-            upsert(self.conn, PROCESSED)
-            .on_conflict_do_nothing(index_elements=[PROCESSED.c.channel, PROCESSED.c.external_id])
-            .returning(PROCESSED.c.channel, PROCESSED.c.external_id)
-        )
-        result = await self.conn.execute(stmt, rows)  # executemany: one compiled shape whatever the count
+        if len(rows) == 1:  # the usual turn (a message alone): the statement compiled once
+            result = await self.conn.execute(_CLAIM_ONE, rows[0])
+        else:  # a batch: SQLAlchemy's INSERT batches the rows with RETURNING (compiled at each batch)
+            stmt = (
+                upsert(self.conn, PROCESSED)
+                .on_conflict_do_nothing(index_elements=[PROCESSED.c.channel, PROCESSED.c.external_id])
+                .returning(PROCESSED.c.channel, PROCESSED.c.external_id)
+            )
+            result = await self.conn.execute(stmt, rows)
         return {UpdateKey(ChannelName(r.channel), r.external_id) for r in result}
 
     async def prune(self, before: datetime) -> int:
@@ -181,18 +203,8 @@ class ContactRepo(SqlRepo):
         """Record when each chat last wrote (kept monotonic), also on the citizens' channel identities."""
         if not contacts:
             return
-        stmt = upsert(self.conn, ACTIVITY)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ACTIVITY.c.channel, ACTIVITY.c.chat_id],
-            set_={
-                "last_inbound_at": case(
-                    (stmt.excluded.last_inbound_at > ACTIVITY.c.last_inbound_at, stmt.excluded.last_inbound_at),
-                    else_=ACTIVITY.c.last_inbound_at,
-                )
-            },
-        )
         rows = [{"channel": channel.value, "chat_id": c, "last_inbound_at": at} for c, at in contacts.items()]
-        await self.conn.execute(stmt, rows)
+        await self.conn.execute(_NOTE_CONTACT, rows)
         await self.conn.execute(
             update(IDENTITIES)
             .where(

@@ -1,0 +1,39 @@
+"""The statements of every chat turn are compiled once, not at each execution."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from suarawarga.bootstrap import App
+from suarawarga.storage.base_sql import CONVERSATIONS, upsert_text
+from tests.support.dialog import Conversation
+
+
+async def test_a_menu_turn_runs_only_cached_statements(
+    app: App, citizen: Conversation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLAlchemy logs "[no key ...]" for a statement it must compile every time; a turn has none."""
+    await citizen.say("/start")
+    await citizen.say("menu")
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
+        engine_log.setLevel(logging.INFO)
+        try:
+            await citizen.say("menu")
+        finally:
+            engine_log.setLevel(logging.WARNING)
+    lines = [r.getMessage() for r in caplog.records if r.name == "sqlalchemy.engine.Engine"]
+    statements = [line for line in lines if line.startswith("[")]
+    assert statements, "the turn ran no statement at all"
+    uncached = [lines[i - 1][:80] for i, line in enumerate(lines) if line.startswith(("[no key", "[generated"))]
+    assert uncached == []
+
+
+def test_upsert_text_takes_only_the_tables_columns() -> None:
+    """A name that is not a column is refused at once (the SQL is built from the names)."""
+    with pytest.raises(KeyError):
+        upsert_text(CONVERSATIONS, ("channel", "chat_id; DROP TABLE x"), ("channel", "chat_id"))
+    statement = upsert_text(CONVERSATIONS, ("channel", "chat_id"), ("channel", "chat_id"))
+    assert "ON CONFLICT (channel, chat_id) DO NOTHING" in str(statement)
