@@ -161,3 +161,22 @@ def test_multipart_bodies_carry_fields_then_files() -> None:
         + b"\x89PNG\r\n"
         + f"--{boundary}--\r\n".encode()
     )
+
+
+@pytest.mark.parametrize("size", [b"-5", b"0x1f", b"1_0", b"zz", b""])
+async def test_a_chunk_size_that_is_not_hexadecimal_digits_is_refused(size: bytes) -> None:
+    """Python's int() would take "-5" (a read to the end), "0x1f" or "1_0": only hex digits are a chunk size."""
+    raw = answer(b"", "Transfer-Encoding: chunked") + size + b"\r\nabcde\r\n0\r\n\r\n"
+    async with serving(lambda c, n: raw) as server:
+        client = KeepAliveClient(timeouts=Timeouts(read=2.0))
+        with pytest.raises(HttpError, match="chunk size"):
+            await client.request("GET", server.url)
+        await client.aclose()
+
+
+async def test_head_is_refused() -> None:
+    """A HEAD answer announces a body that never comes: the client does not offer the method."""
+    client = KeepAliveClient()
+    with pytest.raises(ValueError, match="HEAD"):
+        await client.request("HEAD", "http://127.0.0.1:9/")
+    await client.aclose()

@@ -8,10 +8,13 @@ from __future__ import annotations
 import pytest
 
 from suarawarga.bootstrap import App
+from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.inbox import InboxProcessor
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
-from suarawarga.storage.inbox import UpdateKey
+from suarawarga.handlers.registry import build_conversation_engine
+from suarawarga.storage.inbox import NewUpdate
 from suarawarga.storage.uow import UnitOfWork
+from tests.engine.test_dispatcher import EXPLODE
 from tests.engine.test_inbox import CHATS, parser, update
 
 TG, WA = ChannelName.TELEGRAM, ChannelName.WHATSAPP
@@ -94,14 +97,20 @@ async def test_a_message_that_opens_the_window_is_stored_with_its_turn(app: App)
     assert seen == {"6281100": app.clock.now()}
 
 
-async def test_the_same_message_in_one_batch_is_claimed_once(app: App) -> None:
-    """`claim` returns only the ids not recorded before, once each."""
-    now = app.clock.now()
-    first, second = UpdateKey(TG, "1"), UpdateKey(TG, "2")
+async def test_a_message_whose_step_fails_still_opens_the_window_and_finishes_its_row(app: App) -> None:
+    """The apology's transaction writes what the rolled-back turn would have: window time and inbox row."""
+    app.conversations = build_conversation_engine(extra_flows=(EXPLODE,))
+    chat = "6281300"
     async with app.uow() as uow:
-        assert await uow.processed.claim([first], now) == {first}
+        await uow.conversations.save_many(
+            {ConversationKey(WA, chat): ConversationState(flow="boom", step="explode")}, app.clock.now()
+        )
+        await uow.inbox.add_many([NewUpdate(WA, "wamid.9", {"message": {"from": chat}}, 0)], app.clock.now())
+        (row,) = await uow.inbox.pending(10)
         await uow.commit()
-    async with app.uow() as uow:
-        assert await uow.processed.claim([first, second], now) == {second}
-        assert await uow.processed.claim([second], now) == set()
-        await uow.commit()
+    async with app.dispatcher(nothing) as dispatcher:
+        replies = await dispatcher.handle(whatsapp(app, "wamid.9", chat, opens_window=True), inbox_row=row.id)
+    assert [m.text_key for m in replies] == ["error.generic"]
+    async with app.uow(autocommit=True) as uow:
+        assert await uow.contacts.last_contacts(WA, [chat]) == {chat: app.clock.now()}
+        assert await uow.inbox.counts() == {"done": 1}

@@ -5,7 +5,7 @@ Order of work for each inbound (docs/architecture.md §2, §3):
 2. serialise it behind earlier messages of the same chat (a chat always maps to the same lane);
 3. load the chat's state, run the step, save the state and write the replies to the outbox, then commit; the
    same transaction records the message as processed, marks its stored update done (the inbox row) and, for a
-   message that opens a reply window (WhatsApp), when the chat last wrote;
+   message that opens a reply window (WhatsApp), stores when the chat last wrote;
 4. only after the commit, hand the replies to delivery.
 
 Group commit: a lane takes every message waiting for it and runs them all in one transaction (messages of one
@@ -202,14 +202,13 @@ class Dispatcher:
         now = self.clock.now()
         results: list[list[Outbound]] = [[] for _ in items]
         async with self.uow_factory() as uow:
-            fresh = await self._fresh(uow, items, now)
+            fresh = await self._fresh(uow, items)
             rows = [item.inbox_row for item in items if item.inbox_row is not None]
             if not fresh:
                 if rows:
                     await uow.inbox.finish(rows, now)
                     await uow.commit()
                 return results, []
-            await _note_contacts(uow, [items[i].inbound for i in fresh])
             keys = {items[i].inbound.key for i in fresh}
             states = await uow.conversations.load_many(keys)
             touched: dict[ConversationKey, ConversationState] = {}
@@ -236,7 +235,11 @@ class Dispatcher:
                 await self._remember_offers(uow, turn.after_commit, states, touched)
                 pending.append((index, turn.replies + turn.after_commit + extra))
                 results[index] = turn.replies
+            # The turn's own bookkeeping is written last: on SQLite the first write takes the database's one write
+            # lock, which a step that downloads a photo would otherwise hold meanwhile.
             await uow.conversations.save_many(touched, now)
+            await uow.processed.mark((_update_key(items[i].inbound) for i in fresh), now)
+            await note_windows(uow, [items[i].inbound for i in fresh])
             await uow.inbox.finish(rows, now)
             stored = await uow.outbox.add_many([m for _, ms in pending for m in ms], now, self.hold, self.holder)
             await uow.commit()
@@ -265,7 +268,7 @@ class Dispatcher:
                 states.update(await uow.conversations.load_many([key]))
             target = states.setdefault(key, ConversationState(language=self.policy.default_language))
             inbound = dataclasses.replace(
-                turn.inbound, key=key, text=None, command=None, choice=None, media=(), group=False
+                turn.inbound, key=key, text=None, command=None, choice=None, media=(), group=False, opens_window=False
             )
             other = Turn(inbound, target, uow, self.clock, self.policy, self.catalogue)
             try:
@@ -296,18 +299,19 @@ class Dispatcher:
             target.choices = offered(message, self.catalogue)
             touched[message.key] = target
 
-    async def _fresh(self, uow: UnitOfWork, items: list[_Item], now: datetime) -> list[int]:
-        """Record the items as processed; return the indexes of those not processed before (first copy only).
-
-        One statement claims them all: a repeat of an earlier message (or of one another process is committing
-        right now, which PostgreSQL makes this wait for) is simply not claimed again.
-        """
-        claimed = await uow.processed.claim({_update_key(item.inbound) for item in items}, now)
+    async def _fresh(self, uow: UnitOfWork, items: list[_Item]) -> list[int]:
+        """Return the indexes of items not processed before and not repeated earlier in the batch."""
+        by_channel: dict[ChannelName, list[str]] = {}
+        for item in items:
+            by_channel.setdefault(item.inbound.key.channel, []).append(item.inbound.external_id)
+        seen: set[UpdateKey] = set()
+        for channel, ids in by_channel.items():
+            seen |= {UpdateKey(channel, e) for e in await uow.processed.seen(channel, ids)}
         fresh: list[int] = []
         for index, item in enumerate(items):
             key = _update_key(item.inbound)
-            if key in claimed:
-                claimed.discard(key)
+            if key not in seen:
+                seen.add(key)
                 fresh.append(index)
             else:
                 item.duplicate = True
@@ -318,13 +322,13 @@ class Dispatcher:
     async def _apologise(self, inbound: Inbound, inbox_row: int | None) -> tuple[list[list[Outbound]], list[Outbound]]:
         """Mark a message whose step failed as processed, reset the chat and say sorry, in one transaction."""
         now = self.clock.now()
+        rows = [inbox_row] if inbox_row is not None else []
         async with self.uow_factory() as uow:
-            if inbox_row is not None:
-                await uow.inbox.finish([inbox_row], now)
-            if not await uow.processed.claim({_update_key(inbound)}, now):
-                await uow.commit()
+            if await uow.processed.seen(inbound.key.channel, [inbound.external_id]):
+                if rows:
+                    await uow.inbox.finish(rows, now)
+                    await uow.commit()
                 return [[]], []
-            await _note_contacts(uow, [inbound])
             states = await uow.conversations.load_many([inbound.key])
             state = states.get(inbound.key) or ConversationState(
                 language=_language(inbound, self.policy.default_language)
@@ -332,13 +336,16 @@ class Dispatcher:
             state.clear()
             sorry = Outbound(key=inbound.key, text_key="error.generic", language=state.language)
             await uow.conversations.save_many({inbound.key: state}, now)
+            await uow.processed.mark([_update_key(inbound)], now)
+            await note_windows(uow, [inbound])
+            await uow.inbox.finish(rows, now)
             stored = await uow.outbox.add_many([sorry], now, self.hold, self.holder)
             await uow.commit()
         return [stored], stored
 
 
-async def _note_contacts(uow: UnitOfWork, inbounds: Sequence[Inbound]) -> None:
-    """Store when the chats of these messages last wrote, for those that open a reply window."""
+async def note_windows(uow: UnitOfWork, inbounds: Sequence[Inbound]) -> None:
+    """Store when the chats of these messages last wrote, for those that open a reply window (WhatsApp's 24 h)."""
     by_channel: dict[ChannelName, dict[str, datetime]] = {}
     for inbound in inbounds:
         if inbound.opens_window:

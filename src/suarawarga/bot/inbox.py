@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from suarawarga.bot.batching import GroupCommit
-from suarawarga.bot.dispatcher import Dispatcher, GaveUp
+from suarawarga.bot.dispatcher import Dispatcher, GaveUp, note_windows
 from suarawarga.bot.input_limit import NOTICE_KEY, Admission, InputLimit
 from suarawarga.bot.messages import ChannelName, ConversationKey, Inbound, Outbound
 from suarawarga.bot.tasks import stop
@@ -40,7 +40,7 @@ SHARDED_POLL_INTERVAL = 0.1  # with several processes, rows stored by the others
 # While PostgreSQL notifications wake the processor (storage/wakeups_sql.py), polling only covers a lost one.
 NOTIFIED_POLL_INTERVAL = 1.0
 PARSE_CONCURRENCY = 16  # rows of a batch parsed at the same time
-STORE_BATCH = 500  # most updates stored in one transaction
+STORE_BATCH = 500  # most updates stored by one statement
 
 
 # Each channel's reading of the chat a stored update belongs to (tolerant: None when the shape is unknown).
@@ -85,8 +85,8 @@ class InboxWriter:
     async def accept(self, channel: ChannelName, external_id: str, payload: dict[str, Any]) -> bool:
         """Store an update and commit; return False if it was stored before (a repeated delivery).
 
-        Group commit: updates that arrive while a commit is under way are stored together in the next
-        transaction, so a burst costs a few transactions instead of one each. Every caller still returns only
+        Group commit: updates that arrive while a store is under way are stored together by the next one, so a
+        burst costs a few statements instead of one each. Every caller still returns only
         after the commit that holds its update.
         """
         new = await self._commits.add((channel, external_id, payload))
@@ -115,7 +115,7 @@ class InboxWriter:
         return read(payload) if read is not None else None
 
     async def _store(self, batch: list[_Update]) -> list[bool]:
-        """Insert a batch in one transaction; say of each update whether it was new (only the first copy is)."""
+        """Insert a batch in one statement; say of each update whether it was new (only the first copy is)."""
         unique = {UpdateKey(c, e): (c, e, p) for c, e, p in reversed(batch)}  # copies of one update: the first
         # Autocommit: the insert is one statement, and the notification may follow it on its own (it only wakes
         # the processors, who read what is committed); two round trips fewer than a transaction around both.
@@ -266,10 +266,13 @@ class InboxProcessor:
                     handled += 1
             await self._drop_over_limit(over)  # after the replies to the chat's earlier messages
             if done or failed:
+                failing = {row_id for row_id, _, _ in failed}
                 async with self.uow_factory() as uow:
                     await uow.inbox.finish(done, self.clock.now())
                     for row_id, error, final in failed:
                         await uow.inbox.fail(row_id, error, final)
+                    # The chat wrote even if its turn failed: other processes' sends need its window too.
+                    await note_windows(uow, [inbound for row_id, inbound, _ in parsed if row_id in failing])
                     await uow.commit()
             self._count_dead_letters(failed, channels, {row_id for row_id, _, _ in parsed})
             return taken if done or handled or any(final for _, _, final in failed) else 0

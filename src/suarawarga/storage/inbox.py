@@ -99,8 +99,12 @@ class InboxRepository(Protocol):
 class ProcessedRepository(Protocol):
     """Ids of inbound messages already processed, to drop repeated deliveries."""
 
-    async def claim(self, items: Iterable[UpdateKey], now: datetime) -> set[UpdateKey]:
-        """Record ids as processed; return those that were not recorded before (a repeat is not claimed twice)."""
+    async def seen(self, channel: ChannelName, external_ids: Iterable[str]) -> set[str]:
+        """Return which of the ids were processed before."""
+        ...
+
+    async def mark(self, items: Iterable[UpdateKey], now: datetime) -> None:
+        """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
         ...
 
     async def prune(self, before: datetime) -> int:

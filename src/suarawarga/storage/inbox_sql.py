@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
 from suarawarga.bot.messages import ChannelName, InboxStatus
 from suarawarga.storage.base_sql import (
@@ -20,14 +20,8 @@ from suarawarga.storage.base_sql import (
 )
 from suarawarga.storage.inbox import InboxEntry, NewUpdate, PendingUpdate, UpdateKey
 
-# Statements of every chat turn, compiled once (base_sql.upsert_text).
-_CLAIM_ONE = upsert_text(
-    PROCESSED,
-    ("channel", "external_id", "processed_at"),
-    ("channel", "external_id"),
-    returning=("channel", "external_id"),
-)
-# Kept monotonic: an older time (a late copy of an earlier message) never moves the window back.
+# A statement of every WhatsApp turn, compiled once (base_sql.upsert_text); kept monotonic: an older time (a late
+# copy of an earlier message) never moves the window back.
 _NOTE_CONTACT = upsert_text(
     ACTIVITY,
     ("channel", "chat_id", "last_inbound_at"),
@@ -165,26 +159,21 @@ class InboxRepo(SqlRepo):
 class ProcessedRepo(SqlRepo):
     """Ids of inbound messages already processed, to drop repeated deliveries."""
 
-    async def claim(self, items: Iterable[UpdateKey], now: datetime) -> set[UpdateKey]:
-        """Record ids as processed; return those that were not recorded before (a repeat is not claimed twice).
-
-        INSERT ... ON CONFLICT DO NOTHING RETURNING: one statement instead of a look-up and an insert. On
-        PostgreSQL, an id another transaction is inserting at the same moment waits for that one to end, so a
-        concurrent duplicate is refused here rather than by a failed commit.
-        """
-        rows = [{"channel": key.channel.value, "external_id": key.external_id, "processed_at": now} for key in items]
-        if not rows:
+    async def seen(self, channel: ChannelName, external_ids: Iterable[str]) -> set[str]:
+        """Return which of the ids were processed before."""
+        ids = list(set(external_ids))
+        if not ids:
             return set()
-        if len(rows) == 1:  # the usual turn (a message alone): the statement compiled once
-            result = await self.conn.execute(_CLAIM_ONE, rows[0])
-        else:  # a batch: SQLAlchemy's INSERT batches the rows with RETURNING (compiled at each batch)
-            stmt = (
-                upsert(self.conn, PROCESSED)
-                .on_conflict_do_nothing(index_elements=[PROCESSED.c.channel, PROCESSED.c.external_id])
-                .returning(PROCESSED.c.channel, PROCESSED.c.external_id)
-            )
-            result = await self.conn.execute(stmt, rows)
-        return {UpdateKey(ChannelName(r.channel), r.external_id) for r in result}
+        query = select(PROCESSED.c.external_id).where(
+            PROCESSED.c.channel == channel.value, PROCESSED.c.external_id.in_(ids)
+        )
+        return {r[0] for r in await self.conn.execute(query)}
+
+    async def mark(self, items: Iterable[UpdateKey], now: datetime) -> None:
+        """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
+        rows = [{"channel": key.channel.value, "external_id": key.external_id, "processed_at": now} for key in items]
+        if rows:
+            await self.conn.execute(insert(PROCESSED), rows)
 
     async def prune(self, before: datetime) -> int:
         """Forget ids processed before a moment; return how many."""

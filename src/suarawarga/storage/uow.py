@@ -2,7 +2,8 @@
 
 A unit of work is opened with `async with`, gives access to the repositories, and is committed once by
 whoever owns it (the dispatcher for a chat turn, a CLI command, a job). Repositories never commit; leaving
-the block without committing rolls everything back.
+the block without committing rolls everything back (except in a unit opened with `autocommit=True`, where each
+statement commits as it runs: see `UnitOfWorkFactory`).
 
 `UnitOfWork` below is the one list of repositories: each attribute is typed by its repository's Protocol
 (defined with its values in the neutral module of the same name, e.g. `storage/complaints.py`).

@@ -99,5 +99,7 @@ class SqlUnitOfWork(UnitOfWork):
         """Roll back, and begin a new transaction on the same connection."""
         if self._conn is None:
             raise RuntimeError("rollback() outside 'async with'")
+        if self._autocommit:
+            raise RuntimeError("nothing to roll back in autocommit: each statement committed as it ran")
         await self._conn.rollback()
         await self._conn.begin()

@@ -153,6 +153,8 @@ class KeepAliveClient:
         """Send one request and return the answer, whatever its status; `limit`: the most body bytes accepted."""
         if self._closed:
             raise RuntimeError("this KeepAliveClient is closed")
+        if method.upper() == "HEAD":  # its answer announces a body that never comes: not supported
+            raise ValueError("HEAD is not supported")
         times = timeouts or self.timeouts
         parts = urlsplit(url)
         tls = parts.scheme == "https"
@@ -325,7 +327,10 @@ async def _send(
 
         if head.chunked:
             while True:
-                size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
+                field = (await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip()
+                if not field or len(field) > 16 or field.strip(b"0123456789abcdefABCDEF"):
+                    raise HttpError(f"bad chunk size {field[:20]!r}")  # int() would take "-5", "0x1f", "1_0"
+                size = int(field, 16)
                 if size == 0:
                     while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers, if any
                         pass

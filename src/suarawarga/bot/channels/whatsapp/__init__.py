@@ -9,7 +9,8 @@ Inbound: Meta POSTs to /whatsapp. The X-Hub-Signature-256 HMAC of the raw body i
 parsed; each message is stored in the inbox under its wamid (a repeated delivery stops there), and delivery
 statuses update the outbox row that was sent as that wamid. The parser keeps media as references that `fetch`
 downloads only when a step accepts the file (a fresh URL is asked for then: Meta's expire within minutes), and
-records when the chat last wrote: free-form messages may only be sent within 24 hours of that.
+marks a message as opening the 24-hour window (`Inbound.opens_window`): the turn that handles it stores when the
+chat last wrote, as free-form messages may only be sent within 24 hours of that.
 
 Outbound: choices become reply buttons (at most 3, titles of at most 20 characters), a list (at most 10
 rows) or a numbered text menu the citizen answers by typing the number; text is split at 4 096 characters;

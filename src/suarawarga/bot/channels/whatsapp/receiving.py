@@ -88,7 +88,7 @@ class WhatsAppReceiver:
         self.horizon = horizon
         self.metrics = metrics
         self.bodies = BodyReader()  # webhook bodies read at once, before their signature can be checked
-        # The 24-hour window's bookkeeping: rows parsed side by side share one transaction.
+        # When chats last wrote (the 24-hour window), as parsed here; the turn stores it in the database.
         self.recent = recent or RecentContacts()  # the same in memory, for this process's sender
 
     def routes(self, inbox: Acceptor) -> Sequence[BaseRoute]:

@@ -22,7 +22,8 @@ from suarawarga.bot.channels.keepalive import BodyTooLarge, HttpError, KeepAlive
 from suarawarga.bot.channels.whatsapp.api import Answer, Files, GraphError, Transport
 
 KINDS = ("httpx", "tuned")
-# As long as httpx is given here: 5 s to connect, 20 s for the rest (uploads of up to 100 MB included).
+# As long as httpx is given here: 5 s to connect, 20 s for the rest. Unlike httpx (per socket write), the tuned
+# client gives the whole upload of a request its write time: a 100 MB document needs 5 MB/s to go out in 20 s.
 CONNECT_SECONDS, OTHER_SECONDS = 5.0, 20.0
 POOL_SIZE = 100  # requests in flight per host, as httpx's default connection limit
 
