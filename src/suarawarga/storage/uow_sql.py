@@ -7,6 +7,7 @@ and an implementation that does not match its Protocol (the assignment does not 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import tzinfo
 from typing import Self
 
@@ -48,12 +49,17 @@ class SqlUnitOfWork(UnitOfWork):
 
     async def __aenter__(self) -> Self:
         """Open a connection and begin a transaction (none in autocommit), with every repository on it."""
-        self._conn = await self._engine.connect()
-        if self._autocommit:
-            await self._conn.execution_options(isolation_level="AUTOCOMMIT")
-        else:
-            await self._conn.begin()
-        self._bind(self._conn)
+        conn = await self._engine.connect()
+        try:
+            if self._autocommit:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                await conn.begin()
+        except BaseException:  # cancelled (a stopping process) or failed here: the block never runs, nor __aexit__
+            await asyncio.shield(conn.close())
+            raise
+        self._conn = conn
+        self._bind(conn)
         return self
 
     def _bind(self, conn: AsyncConnection) -> None:
