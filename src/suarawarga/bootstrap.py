@@ -23,7 +23,7 @@ from suarawarga.complaints.calendar import WorkingCalendar
 from suarawarga.config import Settings
 from suarawarga.handlers.registry import build_conversation_engine
 from suarawarga.logging import SenderTags
-from suarawarga.storage.db import make_engine
+from suarawarga.storage.db import database_problem, make_engine
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.storage.uow_sql import SqlUnitOfWork
 from suarawarga.storage.wakeups_sql import listening_for_inbox
@@ -60,6 +60,10 @@ class App:
         self._senders[channel] = sender
         if fetch is not None:
             self.media.fetchers[channel] = fetch
+
+    def database_problem(self, error: BaseException) -> str | None:
+        """Return one line when an error means the database cannot be reached or used, else None."""
+        return database_problem(error, self.settings.database_url)
 
     def uow(self, *, autocommit: bool = False) -> UnitOfWork:
         """Open a new unit of work (use with `async with`; `autocommit`: see `UnitOfWorkFactory`)."""

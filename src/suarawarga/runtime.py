@@ -177,4 +177,4 @@ def _app(run: Accepting, routes: list[BaseRoute], site: Sequence[BaseRoute] = ()
         run.app.metrics.inbox_failed.set(inbox.get("failed", 0))
         return run.app.metrics.render()
 
-    return create_web_app([*routes, metrics_route(metrics)], health, site)
+    return create_web_app([*routes, metrics_route(metrics)], health, site, run.app.database_problem)

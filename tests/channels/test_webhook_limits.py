@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fakes.serving import serve_app
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from suarawarga.bot.channels.telegram import telegram_route
 from suarawarga.bot.inbox import InboxWriter
 from suarawarga.bot.web import BodyReader, create_web_app
 from suarawarga.httpserver import server_options
+from suarawarga.storage.uow import UnitOfWork
 from tests.support.clock import FrozenClock
 from tests.support.whatsapp import Rig, whatsapp_rig
 
@@ -144,3 +146,29 @@ async def test_a_slow_but_steady_header_sender_is_cut_off() -> None:
                 pass
         writer.close()
     assert closed
+
+
+async def test_a_database_outage_is_answered_503_and_logged_once(app: App, caplog: pytest.LogCaptureFixture) -> None:
+    """While the database is unreachable a webhook gets 503 with Retry-After (the platform retries), no traceback;
+    an error that is not an outage still reaches the server as a 500."""
+
+    def down(*, autocommit: bool = False) -> UnitOfWork:
+        raise OperationalError("INSERT INTO inbox", {}, ConnectionRefusedError("connection refused"))
+
+    def broken(*, autocommit: bool = False) -> UnitOfWork:
+        raise ValueError("a bug")
+
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    web = create_web_app([telegram_route(InboxWriter(down, app.clock), SECRET)], unavailable=app.database_problem)
+    with caplog.at_level(logging.WARNING):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://test") as http:
+            for update_id in (1, 2, 3):
+                response = await http.post("/telegram", content=f'{{"update_id": {update_id}}}', headers=headers)
+                assert (response.status_code, response.headers["retry-after"]) == (503, "1")
+    outage = [r for r in caplog.records if "answered 503" in r.getMessage()]
+    assert len(outage) == 1 and "connection refused" in outage[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)
+    web = create_web_app([telegram_route(InboxWriter(broken, app.clock), SECRET)], unavailable=app.database_problem)
+    transport = httpx.ASGITransport(app=web, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.post("/telegram", content='{"update_id": 4}', headers=headers)).status_code == 500

@@ -18,9 +18,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +129,65 @@ def metrics_route(render: Callable[[], Awaitable[bytes]]) -> Route:
     return Route("/metrics", metrics, methods=["GET"])
 
 
+# Says what is wrong with the database when an error means it cannot be reached or used (None otherwise).
+Unavailable = Callable[[BaseException], str | None]
+UNAVAILABLE_LOG_EVERY = 10.0  # seconds between the warnings of an outage (a webhook burst would log each request)
+
+
+class AnswerUnavailable:
+    """ASGI middleware: a request that fails because the database is unreachable gets 503, not a 500 and a traceback.
+
+    A platform retries a webhook on 503 as on 500 (Retry-After asks for a second), but the server neither logs a
+    traceback per request during a restart nor drops the connection, as it did when the error reached it.
+    """
+
+    def __init__(self, app: ASGIApp, unavailable: Unavailable) -> None:
+        self.app = app
+        self.unavailable = unavailable
+        self._last_log = -math.inf
+        self._unlogged = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; answer 503 if it raised a database outage before it started its answer."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            problem = self.unavailable(exc)
+            if problem is None or started:
+                raise
+            self._note(problem)
+            answer = PlainTextResponse("unavailable, try again", status_code=503, headers={"Retry-After": "1"})
+            await answer(scope, receive, send)
+
+    def _note(self, problem: str) -> None:
+        """Log the outage once every UNAVAILABLE_LOG_EVERY seconds, with how many requests got 503 meanwhile."""
+        self._unlogged += 1
+        now = asyncio.get_running_loop().time()
+        if now - self._last_log >= UNAVAILABLE_LOG_EVERY:
+            log.warning("answered 503 to %d request(s): %s", self._unlogged, problem)
+            self._last_log, self._unlogged = now, 0
+
+
 def create_web_app(
-    extra_routes: Sequence[BaseRoute], health: HealthCheck | None = None, site: Sequence[BaseRoute] = ()
+    extra_routes: Sequence[BaseRoute],
+    health: HealthCheck | None = None,
+    site: Sequence[BaseRoute] = (),
+    unavailable: Unavailable | None = None,
 ) -> Starlette:
-    """Return the ASGI app with the given channel routes and GET /healthz, then the public site's routes."""
+    """Return the ASGI app with the given channel routes and GET /healthz, then the public site's routes.
+
+    `unavailable`: how to recognise a database outage, answered 503 (see `AnswerUnavailable`).
+    """
 
     async def healthz(_request: Request) -> Response:
         if health is not None:
@@ -141,4 +198,5 @@ def create_web_app(
                 return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    return Starlette(routes=[*extra_routes, Route("/healthz", healthz, methods=["GET"]), *site])
+    middleware = [Middleware(AnswerUnavailable, unavailable=unavailable)] if unavailable is not None else []
+    return Starlette(routes=[*extra_routes, Route("/healthz", healthz, methods=["GET"]), *site], middleware=middleware)
