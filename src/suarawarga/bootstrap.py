@@ -105,6 +105,7 @@ class App:
             holder=holder,
             on_erase=self.attachments.delete_all,
             metrics=self.metrics,
+            outage=self.database_problem,
             media=self.media,
         )
 

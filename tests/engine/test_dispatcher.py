@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from suarawarga.bootstrap import App, build
 from suarawarga.bot.channels.console import RecordingSender, console_key
-from suarawarga.bot.conversation import ConversationState, Flow, Step, Turn
+from suarawarga.bot.conversation import END, ConversationState, Flow, Step, Turn
 from suarawarga.bot.messages import ChannelName, Inbound
 from suarawarga.config import Settings
 from suarawarga.handlers.registry import build_conversation_engine
@@ -166,3 +167,42 @@ def test_inbound_is_frozen() -> None:
     inbound = Inbound(key=console_key("x"), external_id="1", received_at=FrozenClock().now(), text="hi")
     with pytest.raises(dataclasses.FrozenInstanceError):
         inbound.text = "changed"  # type: ignore[misc]
+
+
+BLINKS = {"left": 1}
+
+
+async def _blink(turn: Turn) -> str:
+    """Meet a database outage once (as a step does while PostgreSQL restarts), then work."""
+    if BLINKS["left"]:
+        BLINKS["left"] -= 1
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+    turn.reply("menu.intro")
+    return END
+
+
+BLINK = Flow(
+    name="boom",
+    first="explode",
+    steps={"explode": Step(prompt=lambda turn: _noop(turn), handle=lambda turn: _blink(turn))},
+)
+
+
+async def test_a_database_outage_in_a_step_is_retried_without_an_apology_or_a_reset(
+    app: App, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outage is not the step's fault: the message fails (to be tried again), the chat keeps its state."""
+    BLINKS["left"] = 1
+    app.conversations = build_conversation_engine(extra_flows=(BLINK,))
+    await _put_in_boom(app, "blinked")
+    async with app.dispatcher() as running:
+        chat = Conversation(running, clock, app.catalogue, "blinked")
+        message = chat.inbound("anything")
+        with pytest.raises(OperationalError):
+            await running.handle(message)
+        async with app.uow() as uow:
+            states = await uow.conversations.load_many([console_key("blinked")])
+            outbox = await uow.outbox.counts()
+        assert (states[console_key("blinked")].flow, outbox) == ("boom", {})
+        assert [m.text_key for m in await running.handle(message)] == ["menu.intro"]  # the same message, again
+    assert not any("step failed" in r.getMessage() for r in caplog.records)

@@ -79,6 +79,7 @@ class Dispatcher:
         on_erase: Callable[[list[str]], None] | None = None,
         metrics: Metrics | None = None,
         media: MediaIntake | None = None,
+        outage: Callable[[BaseException], str | None] | None = None,
     ) -> None:
         self.conversations = conversations
         self.uow_factory = uow_factory
@@ -92,6 +93,9 @@ class Dispatcher:
         self.on_erase = on_erase  # deletes erased citizens' files, only after their records are gone
         self.metrics = metrics
         self.media = media  # what steps fetch accepted files with
+        # Tells a database outage (a restart) from a step's own failure: a step that meets an outage is not the
+        # step's fault, so its chat gets no apology and keeps its state; the message is tried again later.
+        self.outage = outage
         self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue() for _ in range(max(lanes, 1))]
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -140,7 +144,11 @@ class Dispatcher:
             try:
                 await self._process(items)
             except Exception as exc:  # infrastructure failure (database down): the callers see it and may retry
-                log.exception("dispatcher batch of %d failed", len(items))
+                problem = self.outage(exc) if self.outage is not None else None
+                if problem is None:
+                    log.exception("dispatcher batch of %d failed", len(items))
+                else:
+                    log.warning("dispatcher batch of %d failed: %s", len(items), problem)
                 if self.metrics is not None:
                     self.metrics.errors.labels("batch_failed").inc()
                 for item in items:
@@ -225,6 +233,8 @@ class Dispatcher:
                 try:
                     await self.conversations.run(turn)
                 except Exception as exc:
+                    if self.outage is not None and self.outage(exc) is not None:
+                        raise  # the database, not the step: tried again later, without an apology or a reset
                     log.exception("step failed in flow %s step %s", state.flow, state.step)
                     if self.metrics is not None:
                         self.metrics.errors.labels("step_failed").inc()
