@@ -26,9 +26,7 @@ import asyncio
 import contextlib
 import json
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +46,7 @@ from benchmarks.load import (
     run_cli,
 )
 from benchmarks.load_http import HttpError, HttpPool
+from benchmarks.workdir import run_in_workdir
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/suarawarga_flood"
 
@@ -272,14 +271,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark from the command line."""
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="suarawarga-flood-"))
-    try:
-        return asyncio.run(FloodRun(args, workdir).run())
-    finally:
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir("suarawarga-flood-", args.keep, lambda workdir: FloodRun(args, workdir).run())
 
 
 if __name__ == "__main__":

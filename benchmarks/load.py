@@ -87,11 +87,9 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import string
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -108,6 +106,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from benchmarks.load_http import HttpError, HttpPool
+from benchmarks.workdir import run_in_workdir
 from suarawarga.bot.channels.telegram.pacing import Limits
 from suarawarga.bot.texts import Catalogue
 
@@ -1632,14 +1631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if others:
             print("other test runs use PostgreSQL now; wait, or pass --force-pg-restart:", *others, sep="\n  ")
             return 3
-    workdir = Path(tempfile.mkdtemp(prefix="suarawarga-load-"))
-    try:
-        return asyncio.run(measure(args, workdir))
-    finally:
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir("suarawarga-load-", args.keep, lambda workdir: measure(args, workdir))
 
 
 if __name__ == "__main__":

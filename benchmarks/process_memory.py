@@ -34,10 +34,8 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -45,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import load
+from benchmarks.workdir import run_in_workdir
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/suarawarga_memory"
 ROOT = Path(__file__).resolve().parent.parent  # where `benchmarks` is a package (for the traced process)
@@ -288,14 +287,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark from the command line."""
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="suarawarga-memory-"))
-    try:
-        return asyncio.run(MemoryRun(args, workdir).run())
-    finally:
-        if args.keep:
-            print(f"work directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    return run_in_workdir("suarawarga-memory-", args.keep, lambda workdir: MemoryRun(args, workdir).run())
 
 
 if __name__ == "__main__":
