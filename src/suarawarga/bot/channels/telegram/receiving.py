@@ -25,7 +25,7 @@ from telegram.error import (
 )
 
 from suarawarga.bot.attachments import MediaRefused
-from suarawarga.bot.channels.telegram.sender import TelegramSender
+from suarawarga.bot.channels.telegram.sender import TelegramSender, call
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.inbox import Acceptor
 from suarawarga.bot.messages import (
@@ -229,9 +229,10 @@ class TelegramReceiver:
         if message is not None and remove_keyboard:
             self.telegram_sender.keyboard_answered(message.chat.id, message.message_id)
         # Coroutines are made only now, once nothing can fail before they are awaited.
-        tidy: list[Awaitable[Any]] = [self.bot.answer_callback_query(query.id)]
+        tidy: list[Awaitable[Any]] = [call(self.bot, "answerCallbackQuery", {"callback_query_id": query.id})]
         if message is not None and remove_keyboard:
-            tidy.append(self.bot.edit_message_reply_markup(message.chat.id, message.message_id))
+            edit = {"chat_id": message.chat.id, "message_id": message.message_id}
+            tidy.append(call(self.bot, "editMessageReplyMarkup", edit))
         for outcome in await asyncio.gather(*tidy, return_exceptions=True):
             if isinstance(outcome, Exception):  # a late answer or an already-removed keyboard changes nothing
                 log.debug("tidying a button press failed: %s", outcome)
