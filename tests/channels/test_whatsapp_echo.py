@@ -212,6 +212,26 @@ async def test_a_status_before_the_record_keeps_its_progress(app: App) -> None:
     assert (row.platform_id, row.platform_status) == ("wamid.B", None)
 
 
+async def test_several_sends_are_recorded_together(app: App) -> None:
+    """One record of several sends: each gets its own platform id (or none), a repeated id counts once."""
+    first, second, third = await store(app, message("Satu"), message("Dua"), message("Tiga"))
+    earlier, now = app.clock.now(), app.clock.now() + timedelta(seconds=5)
+    async with app.uow() as uow:
+        await uow.outbox.mark_sent([third.id], earlier, {third.id: "wamid.C"})
+        await uow.commit()
+    async with app.uow() as uow:
+        ids = [first.id, second.id, first.id, third.id]
+        await uow.outbox.mark_sent(ids, now, {first.id: "wamid.A", third.id: "wamid.C"})
+        await uow.commit()
+    rows = await entries(app)
+    assert [(rows[m.id].status, rows[m.id].platform_id, rows[m.id].attempts) for m in (first, second, third)] == [
+        ("sent", "wamid.A", 1),
+        ("sent", None, 1),
+        ("sent", "wamid.C", 1),  # recorded before: its time and count stay
+    ]
+    assert (rows[first.id].sent_at, rows[third.id].sent_at) == (now, earlier)
+
+
 async def test_a_reopened_message_is_not_marked_sent_by_a_late_echo(app: App) -> None:
     """After a failed delivery reopened it, a late "sent" of the old send does not mark the message sent."""
     (stored,) = await store(app, message("Halo"))

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.engine import Row
 
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus, notice_kind
@@ -68,22 +68,12 @@ class OutboxRepo(SqlRepo):
         if not ids:
             return
         known = platform_ids or {}
-        sent = OUTBOX.c.status == OutboxStatus.SENT.value
-        given = bindparam("b_platform", type_=OUTBOX.c.platform_id.type)
-        await self.conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id == bindparam("b_id"))
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=case((sent, OUTBOX.c.sent_at), else_=bindparam("b_now", type_=OUTBOX.c.sent_at.type)),
-                attempts=case((sent, OUTBOX.c.attempts), else_=OUTBOX.c.attempts + 1),
-                platform_id=func.coalesce(given, OUTBOX.c.platform_id),
-                platform_status=case(
-                    (or_(given.is_(None), OUTBOX.c.platform_id == given), OUTBOX.c.platform_status), else_=None
-                ),
-            ),
-            [{"b_id": i, "b_now": now, "b_platform": known.get(i)} for i in dict.fromkeys(ids)],
-        )
+        unique = list(dict.fromkeys(ids))
+        if self.conn.dialect.name == "postgresql":
+            pids = [known.get(i) for i in unique]
+            await self.conn.execute(_MARK_SENT_PG, {"ids": unique, "pids": pids, "now": now})
+        else:
+            await self.conn.execute(_MARK_SENT, [{"id": i, "now": now, "pid": known.get(i)} for i in unique])
 
     async def mark_retry(self, message_id: str, error: str, next_at: datetime) -> None:
         """Count a failed attempt and schedule the next one."""
@@ -459,3 +449,24 @@ def _with_id(message: Outbound) -> Outbound:
     if message.id:
         return message
     return dataclasses.replace(message, id=_outbox_id())
+
+
+# Recording sends runs after every delivery: text statements, compiled once (a Core UPDATE with CASE clauses cost
+# a cache key at each execution). PostgreSQL takes every row in one statement (arrays, unnested); SQLite runs one
+# statement for each row. Both set the same: see `OutboxRepo.mark_sent`.
+_MARK_SENT_PG = text(
+    """UPDATE outbox SET status = 'sent',
+    sent_at = CASE WHEN status = 'sent' THEN sent_at ELSE :now END,
+    attempts = CASE WHEN status = 'sent' THEN attempts ELSE attempts + 1 END,
+    platform_id = COALESCE(v.pid, platform_id),
+    platform_status = CASE WHEN v.pid IS NULL OR platform_id = v.pid THEN platform_status END
+    FROM unnest(CAST(:ids AS varchar[]), CAST(:pids AS varchar[])) AS v(id, pid) WHERE outbox.id = v.id"""
+).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type))
+_MARK_SENT = text(
+    """UPDATE outbox SET status = 'sent',
+    sent_at = CASE WHEN status = 'sent' THEN sent_at ELSE :now END,
+    attempts = CASE WHEN status = 'sent' THEN attempts ELSE attempts + 1 END,
+    platform_id = COALESCE(:pid, platform_id),
+    platform_status = CASE WHEN :pid IS NULL OR platform_id = :pid THEN platform_status END
+    WHERE id = :id"""
+).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type), bindparam("pid", type_=OUTBOX.c.platform_id.type))
