@@ -222,9 +222,10 @@ class Delivery:
         ):
             return
         now = self.clock.now()
-        # A transaction even though it is one statement: in autocommit, several messages recorded together would
-        # each commit (and flush) alone, and a load run recording in autocommit processed a burst more slowly.
-        async with self.uow_factory() as uow:
+        # Sends alone are one statement (`mark_sent`: one UPDATE of every row on PostgreSQL), which needs no
+        # BEGIN and COMMIT round trips around it; anything more is written in one transaction.
+        only_sent = not (report.retry or report.unreachable or report.failed or report.deferred)
+        async with self.uow_factory(autocommit=only_sent) as uow:
             await uow.outbox.mark_sent(report.sent, now, report.platform_ids)
             for delay in set(report.deferred.values()):
                 await uow.outbox.defer([i for i, d in report.deferred.items() if d == delay], now + delay)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 
 from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.messages import ChannelName, ConversationKey
@@ -19,6 +19,11 @@ _SAVE = upsert_text(
     CONVERSATIONS, ("channel", "chat_id", *_UPDATED), ("channel", "chat_id"), {c: f"excluded.{c}" for c in _UPDATED}
 )
 
+# Every turn loads its chats' states: built once (a statement built at each call costs a new cache key).
+_LOAD = select(CONVERSATIONS).where(
+    tuple_(CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id).in_(bindparam("pairs", expanding=True))
+)
+
 
 class ConversationRepo(SqlRepo):
     """Conversation state per chat; loaded and saved for a whole batch in one statement each."""
@@ -28,7 +33,6 @@ class ConversationRepo(SqlRepo):
         pairs = {(k.channel.value, k.chat_id) for k in keys}
         if not pairs:
             return {}
-        query = select(CONVERSATIONS).where(tuple_(CONVERSATIONS.c.channel, CONVERSATIONS.c.chat_id).in_(list(pairs)))
         return {
             ConversationKey(ChannelName(r.channel), r.chat_id): ConversationState(
                 flow=r.flow,
@@ -39,7 +43,7 @@ class ConversationRepo(SqlRepo):
                 parked=dict(r.parked) if r.parked else None,
                 parked_at=r.parked_at,
             )
-            for r in await self.conn.execute(query)
+            for r in await self.conn.execute(_LOAD, {"pairs": list(pairs)})
         }
 
     async def save_many(self, states: dict[ConversationKey, ConversationState], now: datetime) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, or_, select, true, update
 
 from suarawarga.bot.messages import ChannelName, InboxStatus
 from suarawarga.storage.base_sql import (
@@ -31,6 +31,34 @@ _NOTE_CONTACT = upsert_text(
         "THEN excluded.last_inbound_at ELSE chat_activity.last_inbound_at END"
     },
 )
+
+
+# The statements of every chat turn are built once, here: a statement built at each call costs SQLAlchemy a new
+# cache key (about 0.1 ms of CPU each, measured); a prebuilt one keeps its key. Values are bound parameters.
+_PENDING_COLUMNS = select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts).where(
+    INBOX.c.status == InboxStatus.PENDING.value
+)
+_PENDING = {
+    (sharded, one_channel): (
+        _PENDING_COLUMNS.where(INBOX.c.chat_hash % bindparam("count", type_=Integer) == bindparam("index"))
+        if sharded
+        else _PENDING_COLUMNS
+    )
+    .where(INBOX.c.channel == bindparam("channel") if one_channel else true())
+    .order_by(INBOX.c.id)
+    .limit(bindparam("limit", type_=Integer))
+    for sharded in (False, True)
+    for one_channel in (False, True)
+}
+_FINISH = (
+    update(INBOX)
+    .where(INBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=InboxStatus.DONE.value, processed_at=bindparam("now", type_=INBOX.c.processed_at.type))
+)
+_SEEN = select(PROCESSED.c.external_id).where(
+    PROCESSED.c.channel == bindparam("channel"), PROCESSED.c.external_id.in_(bindparam("ids", expanding=True))
+)
+_MARK = insert(PROCESSED)
 
 
 class InboxRepo(SqlRepo):
@@ -79,28 +107,18 @@ class InboxRepo(SqlRepo):
         self, limit: int = 200, channel: ChannelName | None = None, shard: tuple[int, int] = (0, 1)
     ) -> list[PendingUpdate]:
         """Return the pending updates of one shard (index, count) in arrival order."""
-        query = (
-            select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts)
-            .where(INBOX.c.status == InboxStatus.PENDING.value)
-            .order_by(INBOX.c.id)
-            .limit(limit)
-        )
         index, count = shard
-        if count > 1:
-            query = query.where(INBOX.c.chat_hash % count == index)
-        if channel is not None:
-            query = query.where(INBOX.c.channel == channel.value)
+        query = _PENDING[(count > 1, channel is not None)]
+        params = {"limit": limit, "count": count, "index": index, "channel": channel.value if channel else None}
         return [
             PendingUpdate(int(r.id), ChannelName(r.channel), dict(r.payload), int(r.attempts))
-            for r in await self.conn.execute(query)
+            for r in await self.conn.execute(query, params)
         ]
 
     async def finish(self, ids: Sequence[int], now: datetime) -> None:
         """Mark updates as processed."""
         if ids:
-            await self.conn.execute(
-                update(INBOX).where(INBOX.c.id.in_(list(ids))).values(status=InboxStatus.DONE.value, processed_at=now)
-            )
+            await self.conn.execute(_FINISH, {"ids": list(ids), "now": now})
 
     async def fail(self, inbox_id: int, error: str, final: bool) -> None:
         """Count a failed attempt; a final failure stops retries."""
@@ -164,16 +182,13 @@ class ProcessedRepo(SqlRepo):
         ids = list(set(external_ids))
         if not ids:
             return set()
-        query = select(PROCESSED.c.external_id).where(
-            PROCESSED.c.channel == channel.value, PROCESSED.c.external_id.in_(ids)
-        )
-        return {r[0] for r in await self.conn.execute(query)}
+        return {r[0] for r in await self.conn.execute(_SEEN, {"channel": channel.value, "ids": ids})}
 
     async def mark(self, items: Iterable[UpdateKey], now: datetime) -> None:
         """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
         rows = [{"channel": key.channel.value, "external_id": key.external_id, "processed_at": now} for key in items]
         if rows:
-            await self.conn.execute(insert(PROCESSED), rows)
+            await self.conn.execute(_MARK, rows)
 
     async def prune(self, before: datetime) -> int:
         """Forget ids processed before a moment; return how many."""

@@ -41,7 +41,7 @@ class OutboxRepo(SqlRepo):
         stored = [_with_id(m) for m in messages]
         if stored:
             await self.conn.execute(
-                insert(OUTBOX),
+                _ADD,
                 [
                     {
                         "id": m.id,
@@ -191,19 +191,8 @@ class OutboxRepo(SqlRepo):
             firsts.setdefault(message.key, message.id)
         if not firsts:
             return set()
-        first = OUTBOX.alias("first")
-        query = (
-            select(OUTBOX.c.channel, OUTBOX.c.recipient)
-            .join(first, and_(first.c.channel == OUTBOX.c.channel, first.c.recipient == OUTBOX.c.recipient))
-            .where(
-                first.c.id.in_(list(firsts.values())),
-                OUTBOX.c.status == OutboxStatus.PENDING.value,
-                OUTBOX.c.id.not_in([m.id for m in messages]),
-                _before(OUTBOX, first),
-            )
-            .distinct()
-        )
-        return {ConversationKey(ChannelName(r.channel), r.recipient) for r in await self.conn.execute(query)}
+        params = {"firsts": list(firsts.values()), "ids": [m.id for m in messages]}
+        return {ConversationKey(ChannelName(r.channel), r.recipient) for r in await self.conn.execute(_WAITING, params)}
 
     async def defer(self, ids: Sequence[str], next_at: datetime) -> None:
         """Put messages back for later without counting an attempt (they waited their turn; nothing was tried)."""
@@ -470,3 +459,18 @@ _MARK_SENT = text(
     platform_status = CASE WHEN :pid IS NULL OR platform_id = :pid THEN platform_status END
     WHERE id = :id"""
 ).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type), bindparam("pid", type_=OUTBOX.c.platform_id.type))
+# Every delivery writes its replies and checks their chats' order: statements built once (a statement built at
+# each call costs a new cache key).
+_ADD = insert(OUTBOX)
+_FIRST = OUTBOX.alias("first")
+_WAITING = (
+    select(OUTBOX.c.channel, OUTBOX.c.recipient)
+    .join(_FIRST, and_(_FIRST.c.channel == OUTBOX.c.channel, _FIRST.c.recipient == OUTBOX.c.recipient))
+    .where(
+        _FIRST.c.id.in_(bindparam("firsts", expanding=True)),
+        OUTBOX.c.status == OutboxStatus.PENDING.value,
+        OUTBOX.c.id.not_in(bindparam("ids", expanding=True)),
+        _before(OUTBOX, _FIRST),
+    )
+    .distinct()
+)
