@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, or_, select, text, true, update
 
 from suarawarga.bot.messages import ChannelName, InboxStatus
 from suarawarga.storage.base_sql import (
@@ -59,6 +60,17 @@ _SEEN = select(PROCESSED.c.external_id).where(
     PROCESSED.c.channel == bindparam("channel"), PROCESSED.c.external_id.in_(bindparam("ids", expanding=True))
 )
 _MARK = insert(PROCESSED)
+# Every webhook stores its updates (PostgreSQL): one INSERT of every row, the rows as arrays, in the order given
+# (WITH ORDINALITY: the inbox is drained in id order), compiled once. Copies of a stored update are skipped.
+_ADD_MANY_PG = text(
+    """INSERT INTO inbox (channel, external_id, payload, status, attempts, received_at, chat_hash)
+    SELECT u.channel, u.external_id, CAST(u.payload AS json), :pending, 0, :now, u.chat_hash
+    FROM unnest(CAST(:channels AS varchar[]), CAST(:external_ids AS varchar[]), CAST(:payloads AS text[]),
+                CAST(:hashes AS integer[])) WITH ORDINALITY AS u(channel, external_id, payload, chat_hash, n)
+    ORDER BY u.n
+    ON CONFLICT (channel, external_id) DO NOTHING
+    RETURNING channel, external_id"""
+).bindparams(bindparam("now", type_=INBOX.c.received_at.type), bindparam("pending", type_=INBOX.c.status.type))
 
 
 class InboxRepo(SqlRepo):
@@ -97,8 +109,20 @@ class InboxRepo(SqlRepo):
             }
             for update in updates
         ]
-        # One statement shape whatever the batch size (executemany with RETURNING): SQLAlchemy compiles it once
-        # and batches the rows itself, where `.values(rows)` compiled a new statement for every batch size.
+        if self.conn.dialect.name == "postgresql":
+            params = {
+                "channels": [u.channel.value for u in updates],
+                "external_ids": [u.external_id for u in updates],
+                "payloads": [json.dumps(u.payload) for u in updates],
+                "hashes": [u.chat_hash for u in updates],
+                "now": now,
+                "pending": InboxStatus.PENDING.value,
+            }
+            result = await self.conn.execute(_ADD_MANY_PG, params)
+            return {UpdateKey(ChannelName(r.channel), str(r.external_id)) for r in result}
+        # One statement shape whatever the batch size (executemany with RETURNING), where `.values(rows)` compiled
+        # a new statement for every batch size. SQLAlchemy compiles this dialect INSERT at every execution (it has
+        # no cache key), which PostgreSQL's statement above avoids; on SQLite it is left so.
         stmt = upsert(self.conn, INBOX).on_conflict_do_nothing(index_elements=[INBOX.c.channel, INBOX.c.external_id])
         result = await self.conn.execute(stmt.returning(INBOX.c.channel, INBOX.c.external_id), rows)
         return {UpdateKey(ChannelName(r.channel), str(r.external_id)) for r in result}

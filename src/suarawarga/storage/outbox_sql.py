@@ -71,9 +71,11 @@ class OutboxRepo(SqlRepo):
         unique = list(dict.fromkeys(ids))
         if self.conn.dialect.name == "postgresql":
             pids = [known.get(i) for i in unique]
-            await self.conn.execute(_MARK_SENT_PG, {"ids": unique, "pids": pids, "now": now})
+            params = {"ids": unique, "pids": pids, "now": now, "sent": OutboxStatus.SENT.value}
+            await self.conn.execute(_MARK_SENT_PG, params)
         else:
-            await self.conn.execute(_MARK_SENT, [{"id": i, "now": now, "pid": known.get(i)} for i in unique])
+            rows = [{"id": i, "now": now, "pid": known.get(i), "sent": OutboxStatus.SENT.value} for i in unique]
+            await self.conn.execute(_MARK_SENT, rows)
 
     async def mark_retry(self, message_id: str, error: str, next_at: datetime) -> None:
         """Count a failed attempt and schedule the next one."""
@@ -444,21 +446,25 @@ def _with_id(message: Outbound) -> Outbound:
 # a cache key at each execution). PostgreSQL takes every row in one statement (arrays, unnested); SQLite runs one
 # statement for each row. Both set the same: see `OutboxRepo.mark_sent`.
 _MARK_SENT_PG = text(
-    """UPDATE outbox SET status = 'sent',
-    sent_at = CASE WHEN status = 'sent' THEN sent_at ELSE :now END,
-    attempts = CASE WHEN status = 'sent' THEN attempts ELSE attempts + 1 END,
+    """UPDATE outbox SET status = :sent,
+    sent_at = CASE WHEN status = :sent THEN sent_at ELSE :now END,
+    attempts = CASE WHEN status = :sent THEN attempts ELSE attempts + 1 END,
     platform_id = COALESCE(v.pid, platform_id),
     platform_status = CASE WHEN v.pid IS NULL OR platform_id = v.pid THEN platform_status END
     FROM unnest(CAST(:ids AS varchar[]), CAST(:pids AS varchar[])) AS v(id, pid) WHERE outbox.id = v.id"""
-).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type))
+).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type), bindparam("sent", type_=OUTBOX.c.status.type))
 _MARK_SENT = text(
-    """UPDATE outbox SET status = 'sent',
-    sent_at = CASE WHEN status = 'sent' THEN sent_at ELSE :now END,
-    attempts = CASE WHEN status = 'sent' THEN attempts ELSE attempts + 1 END,
+    """UPDATE outbox SET status = :sent,
+    sent_at = CASE WHEN status = :sent THEN sent_at ELSE :now END,
+    attempts = CASE WHEN status = :sent THEN attempts ELSE attempts + 1 END,
     platform_id = COALESCE(:pid, platform_id),
     platform_status = CASE WHEN :pid IS NULL OR platform_id = :pid THEN platform_status END
     WHERE id = :id"""
-).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type), bindparam("pid", type_=OUTBOX.c.platform_id.type))
+).bindparams(
+    bindparam("now", type_=OUTBOX.c.sent_at.type),
+    bindparam("pid", type_=OUTBOX.c.platform_id.type),
+    bindparam("sent", type_=OUTBOX.c.status.type),
+)
 # Every delivery writes its replies and checks their chats' order: statements built once (a statement built at
 # each call costs a new cache key).
 _ADD = insert(OUTBOX)

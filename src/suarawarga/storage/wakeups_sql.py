@@ -27,6 +27,9 @@ RECONNECT_MOST = 10.0
 QUIET_CHECK = 30.0  # seconds without a notification after which the connection is checked
 
 
+_NOTIFY = text("SELECT pg_notify(:channel, '')")  # built once: every stored webhook batch sends it
+
+
 class WakeupRepo:
     """Sends the inbox notification with the current transaction (PostgreSQL only)."""
 
@@ -36,7 +39,7 @@ class WakeupRepo:
     async def inbox_stored(self) -> None:
         """Queue NOTIFY on the inbox channel; PostgreSQL delivers it when its transaction (or the statement) commits."""
         if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": INBOX_CHANNEL})
+            await self.conn.execute(_NOTIFY, {"channel": INBOX_CHANNEL})
 
 
 def can_listen(database_url: str) -> bool:
