@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import (
@@ -21,18 +21,20 @@ from suarawarga.storage.base_sql import (
 )
 from suarawarga.storage.citizens import ChatAccount, KnownCitizen
 
+# Read at the start of most chat flows (consent): built once (a statement built at each call costs a new cache key).
+_FIND = (
+    select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
+    .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
+    .where(IDENTITIES.c.channel == bindparam("channel"), IDENTITIES.c.external_id == bindparam("external_id"))
+)
+
 
 class CitizenRepo(SqlRepo):
     """Citizens and their identities on each channel."""
 
     async def find(self, channel: ChannelName, external_id: str) -> KnownCitizen | None:
         """Return the citizen behind a channel identity, if known."""
-        query = (
-            select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
-            .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
-            .where(IDENTITIES.c.channel == channel.value, IDENTITIES.c.external_id == external_id)
-        )
-        row = (await self.conn.execute(query)).first()
+        row = (await self.conn.execute(_FIND, {"channel": channel.value, "external_id": external_id})).first()
         return KnownCitizen(int(row.id), row.consent_at, row.language) if row else None
 
     async def register(

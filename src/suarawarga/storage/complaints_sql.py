@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from suarawarga.complaints.model import (
@@ -30,6 +30,18 @@ from suarawarga.storage.base_sql import (
 from suarawarga.storage.complaints import PAGE_SIZE, NewComplaint, Rating, UnitEvent
 
 IN_CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
+
+
+# Read before every complaint is filed (the daily limit): built once (a statement built at each call costs a new
+# cache key).
+_FILED_SINCE = (
+    select(func.count())
+    .select_from(COMPLAINTS)
+    .where(
+        COMPLAINTS.c.citizen_id == bindparam("citizen"),
+        COMPLAINTS.c.filed_at >= bindparam("since", type_=COMPLAINTS.c.filed_at.type),
+    )
+)
 
 
 class ComplaintRepo(SqlRepo):
@@ -275,12 +287,8 @@ class ComplaintRepo(SqlRepo):
 
     async def count_filed_since(self, citizen_id: int, since: datetime) -> int:
         """Return how many complaints a citizen filed since a moment."""
-        query = (
-            select(func.count())
-            .select_from(COMPLAINTS)
-            .where(COMPLAINTS.c.citizen_id == citizen_id, COMPLAINTS.c.filed_at >= since)
-        )
-        return int((await self.conn.execute(query)).scalar_one())
+        params = {"citizen": citizen_id, "since": since}
+        return int((await self.conn.execute(_FILED_SINCE, params)).scalar_one())
 
     async def for_citizen(self, citizen_id: int, limit: int | None = 10) -> list[Complaint]:
         """Return a citizen's most recent complaints (limit None: all of them)."""

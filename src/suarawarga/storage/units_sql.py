@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 
 from suarawarga.complaints.model import (
@@ -25,6 +25,12 @@ from suarawarga.storage.base_sql import (
     upsert,
 )
 from suarawarga.storage.units import NewCategory, NewUnit, Place
+
+# The reads of the complaint flow's menus, built once: a statement built at each call costs a new cache key.
+_UNITS = select(UNITS).where(UNITS.c.active.is_(True)).order_by(UNITS.c.name)
+_UNITS_OF_KIND = select(UNITS).where(UNITS.c.active.is_(True), UNITS.c.kind == bindparam("kind")).order_by(UNITS.c.name)
+_CATEGORIES = select(CATEGORIES).where(CATEGORIES.c.active.is_(True)).order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
+_CATEGORY_BY_CODE = select(CATEGORIES).where(CATEGORIES.c.code == bindparam("code"), CATEGORIES.c.active.is_(True))
 
 
 class UnitRepo(SqlRepo):
@@ -55,10 +61,9 @@ class UnitRepo(SqlRepo):
 
     async def list(self, kind: UnitKind | None = None) -> list[Unit]:
         """Return the active units, optionally of one kind, by name."""
-        query = select(UNITS).where(UNITS.c.active.is_(True)).order_by(UNITS.c.name)
-        if kind is not None:
-            query = query.where(UNITS.c.kind == kind.value)
-        return [self._unit(r) for r in await self.conn.execute(query)]
+        if kind is None:
+            return [self._unit(r) for r in await self.conn.execute(_UNITS)]
+        return [self._unit(r) for r in await self.conn.execute(_UNITS_OF_KIND, {"kind": kind.value})]
 
     async def city_admin(self) -> Unit | None:
         """Return the unit that administers the complaint system."""
@@ -141,15 +146,11 @@ class CategoryRepo(SqlRepo):
 
     async def list(self) -> list[Category]:
         """Return the active categories in their display order."""
-        query = (
-            select(CATEGORIES).where(CATEGORIES.c.active.is_(True)).order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
-        )
-        return [self._category(r) for r in await self.conn.execute(query)]
+        return [self._category(r) for r in await self.conn.execute(_CATEGORIES)]
 
     async def by_code(self, code: str) -> Category | None:
         """Return an active category by code."""
-        query = select(CATEGORIES).where(CATEGORIES.c.code == code, CATEGORIES.c.active.is_(True))
-        row = (await self.conn.execute(query)).first()
+        row = (await self.conn.execute(_CATEGORY_BY_CODE, {"code": code})).first()
         return self._category(row) if row else None
 
     async def get(self, category_id: int) -> Category | None:
