@@ -199,6 +199,26 @@ async def test_location_contact_sticker_and_service_messages(channel: TelegramCh
     assert await channel.parse({"update_id": 3, "edited_message": base["message"]}) is None
 
 
+async def test_fields_of_the_wrong_type_make_an_update_malformed(channel: TelegramChannel, api: FakeBotApi) -> None:
+    """A field the bot reads must have its Bot API type: text as a coordinate or a size, or no chat type, is ignored."""
+    base = api.user_sends_text(CITIZEN, None, "x")
+    message = {k: v for k, v in base["message"].items() if k != "text"}
+    located = {**message, "location": {"latitude": "-0.9", "longitude": 100.4}}
+    assert await channel.parse({"update_id": 1, "message": located}) is None
+    truthy = {**message, "location": {"latitude": True, "longitude": 100.4}}
+    assert await channel.parse({"update_id": 2, "message": truthy}) is None
+    photo = {"file_id": "P1", "file_unique_id": "UP1", "width": 9, "height": 9, "file_size": "5"}
+    assert await channel.parse({"update_id": 3, "message": {**message, "photo": [photo]}}) is None
+    untyped = {**base["message"], "chat": {**base["message"]["chat"], "type": {}}}
+    assert await channel.parse({"update_id": 4, "message": untyped}) is None
+    named = {**base["message"], "from": {**base["message"]["from"], "last_name": {"x": 1}}}
+    assert await channel.parse({"update_id": 5, "message": named}) is None
+    nameless = {**base["message"], "from": {**base["message"]["from"], "first_name": "", "last_name": "Putri"}}
+    parsed = await channel.parse({"update_id": 6, "message": nameless})
+    assert parsed is not None
+    assert (parsed.text, parsed.sender_name) == ("x", None)  # as python-telegram-bot's full_name: no first name
+
+
 async def test_button_press_is_answered_and_question_keyboard_removed(
     channel: TelegramChannel, api: FakeBotApi
 ) -> None:

@@ -13,12 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from telegram import (
-    Bot,
-    CallbackQuery,
-    Message,
-    Update,
-)
+from telegram import Bot
 from telegram.constants import ChatType
 from telegram.error import (
     TelegramError,
@@ -45,6 +40,14 @@ CHANNEL = ChannelName.TELEGRAM
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API lets bots download files up to 20 MB
 # What reading a malformed update raises: PTB's de_json checks no types, so a wrong one fails wherever it is used.
 _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
+# The kinds of file a message can carry after its photos: (key, kind, MIME type when the update gives none).
+_FILES = (
+    ("document", MediaKind.DOCUMENT, "application/octet-stream"),
+    ("voice", MediaKind.VOICE, "audio/ogg"),
+    ("audio", MediaKind.VOICE, "audio/mpeg"),
+    ("video", MediaKind.VIDEO, "video/mp4"),
+    ("video_note", MediaKind.VIDEO, "video/mp4"),
+)
 _UNSUPPORTED = ("sticker", "animation", "poll", "dice", "game", "story", "paid_media", "invoice", "checklist")
 ID_LIMIT = 2**52  # chat and user ids "have at most 52 significant bits" (Bot API); anything else is not an id
 
@@ -129,28 +132,33 @@ class TelegramReceiver:
             return None
 
     async def _parse(self, payload: dict[str, Any]) -> Inbound | None:
-        try:
-            update = Update.de_json(payload, self.bot)
-        except OSError as exc:  # a date beyond what the system's clock functions accept
-            raise ValueError("date out of range") from exc
-        if update.callback_query is not None:
-            return await self._parse_button(update, update.callback_query)
-        message = update.message
-        if message is None or message.chat.type == ChatType.CHANNEL:
+        # The update is read as JSON, not through PTB's Update.de_json: building its objects was the largest single
+        # cost of a processing process in the load benchmark (docs/architecture.md §6). Every field used is
+        # checked for its type here (`_obj`, `_text`, `_id`), as PTB never did.
+        update = _obj(payload)
+        query = update.get("callback_query")
+        if query is not None:
+            return await self._parse_button(update, _obj(query))
+        message = update.get("message")
+        if message is None:
             return None
-        user = message.from_user
-        if user is None or user.is_bot:  # channel posts relayed to a group, anonymous admins
+        message = _obj(message)
+        chat = _chat(message)
+        if chat["type"] == ChatType.CHANNEL:
+            return None
+        user = message.get("from")
+        if user is None or _obj(user).get("is_bot"):  # channel posts relayed to a group, anonymous admins
             return None
         inbound = Inbound(
-            key=ConversationKey(CHANNEL, _id(message.chat.id)),
-            external_id=_id(update.update_id, 0),
+            key=ConversationKey(CHANNEL, _id(chat["id"])),
+            external_id=_id(update["update_id"], 0),
             received_at=self.clock.now(),
-            sender_id=_id(user.id),
-            sender_name=_text(user.full_name),
-            language=_text(user.language_code),
-            group=message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
+            sender_id=_id(user["id"]),
+            sender_name=_full_name(user),
+            language=_text(user.get("language_code")),
+            group=chat["type"] in (ChatType.GROUP, ChatType.SUPERGROUP),
         )
-        text = _text(message.text)
+        text = _text(message.get("text"))
         if text is not None:
             if text.startswith("/"):
                 command = parse_command(text, self._username())
@@ -158,48 +166,48 @@ class TelegramReceiver:
                     return None if inbound.group else replace(inbound, text=text)
                 return replace(inbound, command=command[0], text=command[1] or None)
             return replace(inbound, text=text)
-        if message.location is not None:
-            return replace(inbound, location=(float(message.location.latitude), float(message.location.longitude)))
-        if message.contact is not None:
-            return replace(inbound, contact=_text(message.contact.phone_number))
+        location = message.get("location")
+        if location is not None:
+            location = _obj(location)
+            return replace(inbound, location=(_number(location["latitude"]), _number(location["longitude"])))
+        contact = message.get("contact")
+        if contact is not None:
+            return replace(inbound, contact=_text(_obj(contact)["phone_number"]))
         for kind in _UNSUPPORTED:
-            if getattr(message, kind, None):
+            if message.get(kind):
                 return replace(inbound, unsupported=kind)
         found = self._attachment(message)
         if found is None:
             return None  # a service message: someone joined, the title changed, ...
         file_id, size, mime, kind, name = found
-        caption = _text(message.caption)
+        caption = _text(message.get("caption"))
         if size is not None and size > DOWNLOAD_LIMIT:
             return replace(inbound, unsupported="file_too_large", text=caption)
         if name and mime == "application/octet-stream":
             mime = mimetypes.guess_type(name)[0] or mime
         # Only a reference: the file is downloaded if, and when, a step accepts it (fetch).
-        item = IncomingFile(kind=kind, mime=mime, source=_text(file_id) or "", size=size, name=name)
+        item = IncomingFile(kind=kind, mime=mime, source=file_id, size=size, name=name)
         return replace(inbound, media=(item,), text=caption)
 
     @staticmethod
-    def _attachment(message: Message) -> tuple[str, int | None, str, MediaKind, str | None] | None:
+    def _attachment(message: dict[str, Any]) -> tuple[str, int | None, str, MediaKind, str | None] | None:
         """Return (file_id, size, mime, kind, file name) of a message's file, if it has one."""
-        if message.photo:
-            largest = message.photo[-1]
-            return largest.file_id, largest.file_size, "image/jpeg", MediaKind.PHOTO, None
-        if message.document is not None:
-            doc = message.document
-            mime = doc.mime_type or mimetypes.guess_type(doc.file_name or "")[0] or "application/octet-stream"
-            return doc.file_id, doc.file_size, mime, MediaKind.DOCUMENT, doc.file_name
-        if message.voice is not None:
-            voice = message.voice
-            return voice.file_id, voice.file_size, voice.mime_type or "audio/ogg", MediaKind.VOICE, None
-        if message.audio is not None:
-            audio = message.audio
-            return audio.file_id, audio.file_size, audio.mime_type or "audio/mpeg", MediaKind.VOICE, audio.file_name
-        if message.video is not None:
-            video = message.video
-            return video.file_id, video.file_size, video.mime_type or "video/mp4", MediaKind.VIDEO, video.file_name
-        if message.video_note is not None:
-            note = message.video_note
-            return note.file_id, note.file_size, "video/mp4", MediaKind.VIDEO, None
+        photos = message.get("photo")
+        if photos:
+            if not isinstance(photos, list):
+                raise TypeError("photo is not a list")
+            largest = _obj(photos[-1])
+            return _file_id(largest), _size(largest), "image/jpeg", MediaKind.PHOTO, None
+        for key, kind, default in _FILES:
+            value = message.get(key)
+            if value is None:
+                continue
+            item = _obj(value)
+            name = _text(item.get("file_name")) if key != "voice" and key != "video_note" else None
+            mime = None if key == "video_note" else _text(item.get("mime_type"))
+            if key == "document":
+                mime = mime or mimetypes.guess_type(name or "")[0]
+            return _file_id(item), _size(item), mime or default, kind, name
         return None
 
     async def fetch(self, item: IncomingFile, limit: int) -> bytes:
@@ -216,39 +224,45 @@ class TelegramReceiver:
             raise MediaRefused("media.too_large", max=str(limit // (1024 * 1024)))
         return data
 
-    async def _parse_button(self, update: Update, query: CallbackQuery) -> Inbound | None:
+    async def _parse_button(self, update: dict[str, Any], query: dict[str, Any]) -> Inbound | None:
         """Answer a button press at once, remove an answered question's keyboard, and return the choice."""
-        message = query.message
-        data = _text(query.data)
-        user = query.from_user
-        chat_id, sender_id, update_id = _id(message.chat.id) if message else "", _id(user.id), _id(update.update_id, 0)
+        message = query.get("message")
+        data = _text(query.get("data"))
+        user = _obj(query["from"])
+        query_id = _text(query["id"])
+        chat: dict[str, Any] = {}
         if message is not None:
-            _id(message.message_id, 0)
+            message = _obj(message)
+            chat = _chat(message)
+        chat_id, sender_id, update_id = _id(chat["id"]) if message else "", _id(user["id"]), _id(update["update_id"], 0)
+        message_id = _id(message["message_id"], 0) if message is not None else ""
         is_question = data is not None and not data.startswith(COMMAND_CHOICE_PREFIX)
-        remove_keyboard = message is not None and message.is_accessible and is_question
-        if message is not None and remove_keyboard:
-            self.telegram_sender.keyboard_answered(message.chat.id, message.message_id)
+        # A message too old for the bot to see comes as an InaccessibleMessage: its date is 0 (Bot API).
+        remove_keyboard = message is not None and message.get("date") != 0 and is_question
+        if remove_keyboard:
+            self.telegram_sender.keyboard_answered(int(chat_id), int(message_id))
         # Coroutines are made only now, once nothing can fail before they are awaited.
-        tidy: list[Awaitable[Any]] = [call(self.bot, "answerCallbackQuery", {"callback_query_id": query.id})]
-        if message is not None and remove_keyboard:
-            edit = {"chat_id": message.chat.id, "message_id": message.message_id}
-            tidy.append(call(self.bot, "editMessageReplyMarkup", edit))
+        tidy: list[Awaitable[Any]] = [call(self.bot, "answerCallbackQuery", {"callback_query_id": query_id})]
+        if remove_keyboard:
+            tidy.append(
+                call(self.bot, "editMessageReplyMarkup", {"chat_id": int(chat_id), "message_id": int(message_id)})
+            )
         for outcome in await asyncio.gather(*tidy, return_exceptions=True):
             if isinstance(outcome, Exception):  # a late answer or an already-removed keyboard changes nothing
                 log.debug("tidying a button press failed: %s", outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome
-        if message is None or data is None or message.chat.type == ChatType.CHANNEL:
+        if message is None or data is None or chat["type"] == ChatType.CHANNEL:
             return None
         return Inbound(
             key=ConversationKey(CHANNEL, chat_id),
             external_id=update_id,
             received_at=self.clock.now(),
             sender_id=sender_id,
-            sender_name=_text(user.full_name),
-            language=_text(user.language_code),
+            sender_name=_full_name(user),
+            language=_text(user.get("language_code")),
             choice=data,
-            group=message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
+            group=chat["type"] in (ChatType.GROUP, ChatType.SUPERGROUP),
         )
 
 
@@ -268,3 +282,46 @@ def _id(value: object, low: int = -ID_LIMIT) -> str:
     if type(value) is not int or not low <= value < ID_LIMIT:
         raise ValueError("an id of the update is not an id")
     return str(value)
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """Return a part of an update that must be a JSON object; anything else makes the update malformed."""
+    if not isinstance(value, dict):
+        raise TypeError("a part of the update is not an object")
+    return value
+
+
+def _chat(message: dict[str, Any]) -> dict[str, Any]:
+    """Return the chat of a message, whose type must be text ("private", "group", "supergroup", "channel")."""
+    chat = _obj(message["chat"])
+    if not isinstance(chat["type"], str):
+        raise TypeError("a chat type of the update is not text")
+    return chat
+
+
+def _full_name(user: dict[str, Any]) -> str | None:
+    """Return "first last" of a Telegram user, or None without a first name (as python-telegram-bot's full_name)."""
+    first, last = _text(user["first_name"]), _text(user.get("last_name"))
+    if not first:
+        return None
+    return f"{first} {last}" if last else first
+
+
+def _number(value: object) -> float:
+    """Return a coordinate; only a JSON number is one (PTB's float() took "1.5" and true)."""
+    if type(value) not in (int, float):
+        raise TypeError("a coordinate of the update is not a number")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _file_id(item: dict[str, Any]) -> str:
+    """Return the file_id of a file of an update, which must be text."""
+    return _text(item["file_id"]) or ""
+
+
+def _size(item: dict[str, Any]) -> int | None:
+    """Return the file_size of a file of an update (optional), which must be an integer."""
+    value = item.get("file_size")
+    if value is not None and type(value) is not int:
+        raise TypeError("a file size of the update is not an integer")
+    return value
