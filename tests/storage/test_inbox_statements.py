@@ -1,9 +1,15 @@
-"""The inbox's prebuilt statements: a batch is stored in the order given, copies once, and drained by shard."""
+"""The statements of every turn: batches stored in the order given, copies once, states as saved, bad rows refused."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pytest
+from sqlalchemy.exc import DBAPIError, StatementError
+
 from suarawarga.bootstrap import App
-from suarawarga.bot.messages import ChannelName
+from suarawarga.bot.conversation import ConversationState
+from suarawarga.bot.messages import ChannelName, ConversationKey
 from suarawarga.storage.inbox import NewUpdate, UpdateKey
 
 TG, WA = ChannelName.TELEGRAM, ChannelName.WHATSAPP
@@ -59,3 +65,37 @@ async def test_processed_ids_are_seen_per_channel(app: App) -> None:
         assert await uow.processed.seen(TG, ["1", "3", "2", "1"]) == {"1", "2"}
         assert await uow.processed.seen(WA, ["1"]) == set()
         assert await uow.processed.seen(TG, []) == set()
+
+
+async def test_a_batch_of_states_is_saved_and_loaded_as_given(app: App) -> None:
+    """States of several chats saved at once come back as saved; saving again updates them."""
+    now = app.clock.now()
+    keys = [ConversationKey(TG, "1"), ConversationKey(WA, "628"), ConversationKey(TG, "-100")]
+    states = {
+        keys[0]: ConversationState("complaint", "place", {"text": 'ü "q" \\ \u0000?'}, "id", [["a", "A"]]),
+        keys[1]: ConversationState(None, None, {}, "en", [], parked={"flow": "survey"}, parked_at=now),
+        keys[2]: ConversationState("survey", "q1", {"n": [1, 2.5, None, True]}),
+    }
+    async with app.uow() as uow:
+        await uow.conversations.save_many(states, now)
+        await uow.commit()
+    async with app.uow(autocommit=True) as uow:
+        assert await uow.conversations.load_many(keys) == states
+    states[keys[0]] = ConversationState("complaint", "confirm", {"text": "baru"})
+    async with app.uow() as uow:
+        await uow.conversations.save_many({keys[0]: states[keys[0]]}, now)
+        await uow.commit()
+    async with app.uow(autocommit=True) as uow:
+        assert await uow.conversations.load_many(keys) == states
+
+
+async def test_a_batch_write_refuses_what_a_single_row_refuses(app: App) -> None:
+    """A naive time is refused, and (where the database enforces lengths) a too long id is refused, not cut."""
+    naive = datetime(2026, 12, 6, 8, 0)  # noqa: DTZ001 (the point of the test)
+    with pytest.raises((ValueError, StatementError)):
+        async with app.uow() as uow:
+            await uow.processed.mark([UpdateKey(TG, "1"), UpdateKey(TG, "2")], naive)
+    if app.db.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError):
+            async with app.uow() as uow:
+                await uow.processed.mark([UpdateKey(TG, "1"), UpdateKey(TG, "x" * 129)], app.clock.now())
