@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = ChannelName.TELEGRAM
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API lets bots download files up to 20 MB
-# What reading a malformed update raises: PTB's de_json checks no types, so a wrong one fails wherever it is used.
+# What reading a malformed update raises: a missing field (KeyError) or one of the wrong type (TypeError, ValueError).
 _MALFORMED = (AttributeError, KeyError, TypeError, ValueError, OverflowError)
 # The kinds of file a message can carry after its photos: (key, kind, MIME type when the update gives none).
 _FILES = (
