@@ -74,6 +74,20 @@ _ADD_MANY_PG = text(
     RETURNING channel, external_id"""
 ).bindparams(bindparam("now", type_=INBOX.c.received_at.type), bindparam("pending", type_=INBOX.c.status.type))
 
+# Every WhatsApp turn also notes the time on the citizen's identity (kept monotonic): built once.
+_NOTE_IDENTITY = (
+    update(IDENTITIES)
+    .where(
+        IDENTITIES.c.channel == bindparam("b_channel"),
+        IDENTITIES.c.external_id == bindparam("chat"),
+        or_(
+            IDENTITIES.c.last_inbound_at.is_(None),
+            IDENTITIES.c.last_inbound_at < bindparam("at", type_=IDENTITIES.c.last_inbound_at.type),
+        ),
+    )
+    .values(last_inbound_at=bindparam("at", type_=IDENTITIES.c.last_inbound_at.type))
+)
+
 
 class InboxRepo(SqlRepo):
     """Raw platform updates, stored before they are acknowledged and drained by the processor."""
@@ -237,16 +251,8 @@ class ContactRepo(SqlRepo):
             return
         rows = [{"channel": channel.value, "chat_id": c, "last_inbound_at": at} for c, at in contacts.items()]
         await self.conn.execute(_NOTE_CONTACT, rows)
-        await self.conn.execute(
-            update(IDENTITIES)
-            .where(
-                IDENTITIES.c.channel == channel.value,
-                IDENTITIES.c.external_id == bindparam("chat"),
-                or_(IDENTITIES.c.last_inbound_at.is_(None), IDENTITIES.c.last_inbound_at < bindparam("at")),
-            )
-            .values(last_inbound_at=bindparam("at")),
-            [{"chat": c, "at": at} for c, at in contacts.items()],
-        )
+        identities = [{"b_channel": channel.value, "chat": c, "at": at} for c, at in contacts.items()]
+        await self.conn.execute(_NOTE_IDENTITY, identities)
 
     async def last_contacts(self, channel: ChannelName, chat_ids: Iterable[str]) -> dict[str, datetime]:
         """Return when each of the chats last wrote to us (chats never seen are missing)."""
