@@ -39,6 +39,7 @@ from suarawarga.bot.messages import (
     OutboundFile,
     parse_command,
 )
+from suarawarga.bot.texts import Catalogue
 from suarawarga.errors import ChannelError
 from tests.support.clock import FrozenClock
 from tests.support.images import jpeg_with_gps
@@ -254,7 +255,45 @@ async def test_button_press_is_answered_and_question_keyboard_removed(
     assert await channel.parse(update) is not None  # parsed again (a retry): the late answer is harmless
 
 
+async def test_a_press_on_an_old_message_or_from_a_malformed_sender(channel: TelegramChannel, api: FakeBotApi) -> None:
+    """An inaccessible message (date 0) is answered, its keyboard untouched; a malformed sender is not answered."""
+    api.private_chat(CITIZEN)
+    await channel.sender.send(
+        [to(CITIZEN.id, "complaint.identity.ask", Choice("id:rahasia", "complaint.identity.rahasia"))]
+    )
+    question = messages(api, CITIZEN.id)[-1]
+    query = api.user_presses_button(CITIZEN, None, question["message_id"], "id:rahasia")
+    update = api.pending_updates()[-1]
+    old = {"chat": update["callback_query"]["message"]["chat"], "message_id": question["message_id"], "date": 0}
+    inbound = await channel.parse({**update, "callback_query": {**update["callback_query"], "message": old}})
+    assert inbound is not None
+    assert inbound.choice == "id:rahasia"
+    assert api.callback_answer(query) is not None
+    assert "reply_markup" in (api.message(CITIZEN.id, question["message_id"]) or {})  # kept: Telegram refuses edits
+
+    query = api.user_presses_button(CITIZEN, None, question["message_id"], "id:rahasia")
+    update = api.pending_updates()[-1]
+    nameless = {k: v for k, v in update["callback_query"]["from"].items() if k != "first_name"}
+    assert await channel.parse({**update, "callback_query": {**update["callback_query"], "from": nameless}}) is None
+    assert api.callback_answer(query) is None  # not answered, and the question keeps its buttons
+    assert "reply_markup" in (api.message(CITIZEN.id, question["message_id"]) or {})
+
+
 # ------------------------------------------------------------------------------------------- sending
+
+
+async def test_a_text_that_is_not_valid_telegram_html_goes_out_as_plain_text(
+    channel: TelegramChannel, api: FakeBotApi
+) -> None:
+    """A template (a city's own texts) with a stray tag, refused as HTML, is sent as plain text with its keyboard."""
+    api.private_chat(CITIZEN)
+    sender = channel.telegram_sender
+    sender.catalogue = Catalogue({"broken": {"id": "Nilai <5 berarti buruk, {name}"}, "label": {"id": "Ya"}})
+    report = await channel.sender.send([to(CITIZEN.id, "broken", Choice("ok", "label"), name="<b>Siti</b>")])
+    assert report.sent
+    sent = messages(api, CITIZEN.id)[-1]
+    assert sent["text"] == "Nilai <5 berarti buruk, <b>Siti</b>"
+    assert buttons(sent) == ["ok"]
 
 
 async def test_html_is_escaped_and_long_texts_are_split(channel: TelegramChannel, api: FakeBotApi) -> None:

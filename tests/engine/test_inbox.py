@@ -127,3 +127,19 @@ async def test_an_update_that_cannot_be_stored_refuses_only_itself(app: App) -> 
     assert isinstance(results[2], Exception)
     async with app.uow() as uow:
         assert await uow.inbox.counts() == {"pending": 2}
+
+
+async def test_updates_stored_together_keep_their_arrival_order(app: App) -> None:
+    """Updates that one group commit stores (a burst, or one WhatsApp delivery's messages) are drained as they came."""
+    writer = InboxWriter(app.uow, app.clock, chats=CHATS)
+    stored = await asyncio.gather(
+        writer.accept(ChannelName.TELEGRAM, "1", update(1, 42, "satu")),
+        writer.accept(ChannelName.TELEGRAM, "2", update(2, 42, "dua")),
+        writer.accept(ChannelName.TELEGRAM, "1", update(1, 42, "satu (copy)")),
+        writer.accept(ChannelName.TELEGRAM, "3", update(3, 42, "tiga")),
+        writer.accept(ChannelName.TELEGRAM, "4", update(4, 42, "empat")),
+    )
+    assert stored == [True, True, False, True, True]
+    async with app.uow(autocommit=True) as uow:
+        texts = [row.payload["message"]["text"] for row in await uow.inbox.pending(10)]
+    assert texts == ["satu", "dua", "tiga", "empat"]

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from suarawarga.bootstrap import App
 from suarawarga.bot.conversation import ConversationState
-from suarawarga.bot.messages import ChannelName, ConversationKey
+from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound
 from suarawarga.storage.inbox import NewUpdate, UpdateKey
 
 TG, WA = ChannelName.TELEGRAM, ChannelName.WHATSAPP
@@ -95,7 +95,19 @@ async def test_a_batch_write_refuses_what_a_single_row_refuses(app: App) -> None
     with pytest.raises((ValueError, StatementError)):
         async with app.uow() as uow:
             await uow.processed.mark([UpdateKey(TG, "1"), UpdateKey(TG, "2")], naive)
+    with pytest.raises((ValueError, StatementError)):
+        async with app.uow() as uow:
+            await uow.inbox.add_many([NewUpdate(TG, "1", {}, 0), NewUpdate(TG, "2", {}, 0)], naive)
+    async with app.uow() as uow:
+        (stored,) = await uow.outbox.add_many([Outbound(ConversationKey(TG, "1"), "label")], app.clock.now())
+        await uow.commit()
+    with pytest.raises((ValueError, StatementError)):
+        async with app.uow() as uow:
+            await uow.outbox.mark_sent([stored.id], naive)
     if app.db.dialect.name == "postgresql":
         with pytest.raises(DBAPIError):
             async with app.uow() as uow:
                 await uow.processed.mark([UpdateKey(TG, "1"), UpdateKey(TG, "x" * 129)], app.clock.now())
+        with pytest.raises(DBAPIError):
+            async with app.uow() as uow:
+                await uow.inbox.add_many([NewUpdate(TG, "1", {}, 0), NewUpdate(TG, "x" * 129, {}, 0)], app.clock.now())

@@ -116,7 +116,9 @@ class InboxWriter:
 
     async def _store(self, batch: list[_Update]) -> list[bool]:
         """Insert a batch in one statement; say of each update whether it was new (only the first copy is)."""
-        unique = {UpdateKey(c, e): (c, e, p) for c, e, p in reversed(batch)}  # copies of one update: the first
+        unique: dict[UpdateKey, _Update] = {}
+        for item in batch:  # in arrival order (the inbox is drained by id); of copies of one update, the first
+            unique.setdefault(UpdateKey(item[0], item[1]), item)
         # Autocommit: the insert is one statement, and the notification may follow it on its own (it only wakes
         # the processors, who read what is committed); two round trips fewer than a transaction around both.
         async with self.uow_factory(autocommit=True) as uow:

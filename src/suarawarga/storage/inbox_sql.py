@@ -113,18 +113,6 @@ class InboxRepo(SqlRepo):
         """Store updates at once; return the keys of those not stored before."""
         if not updates:
             return set()
-        rows = [
-            {
-                "channel": update.channel.value,
-                "external_id": update.external_id,
-                "payload": update.payload,
-                "status": InboxStatus.PENDING.value,
-                "attempts": 0,
-                "received_at": now,
-                "chat_hash": update.chat_hash,
-            }
-            for update in updates
-        ]
         if self.conn.dialect.name == "postgresql":
             params = {
                 "channels": [u.channel.value for u in updates],
@@ -138,6 +126,18 @@ class InboxRepo(SqlRepo):
             }
             result = await self.conn.execute(_ADD_MANY_PG, params)
             return {UpdateKey(ChannelName(r.channel), str(r.external_id)) for r in result}
+        rows = [
+            {
+                "channel": update.channel.value,
+                "external_id": update.external_id,
+                "payload": update.payload,
+                "status": InboxStatus.PENDING.value,
+                "attempts": 0,
+                "received_at": now,
+                "chat_hash": update.chat_hash,
+            }
+            for update in updates
+        ]
         # One statement shape whatever the batch size (executemany with RETURNING), where `.values(rows)` compiled
         # a new statement for every batch size. SQLAlchemy compiles this dialect INSERT at every execution (it has
         # no cache key), which PostgreSQL's statement above avoids; on SQLite it is left so.

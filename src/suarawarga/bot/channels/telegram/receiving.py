@@ -147,7 +147,7 @@ class TelegramReceiver:
         if chat["type"] == ChatType.CHANNEL:
             return None
         user = message.get("from")
-        if user is None or _obj(user).get("is_bot"):  # channel posts relayed to a group, anonymous admins
+        if user is None or _flag(_obj(user)["is_bot"]):  # channel posts relayed to a group, anonymous admins
             return None
         inbound = Inbound(
             key=ConversationKey(CHANNEL, _id(chat["id"])),
@@ -236,9 +236,10 @@ class TelegramReceiver:
             chat = _chat(message)
         chat_id, sender_id, update_id = _id(chat["id"]) if message else "", _id(user["id"]), _id(update["update_id"], 0)
         message_id = _id(message["message_id"], 0) if message is not None else ""
+        name, language = _full_name(user), _text(user.get("language_code"))
         is_question = data is not None and not data.startswith(COMMAND_CHOICE_PREFIX)
         # A message too old for the bot to see comes as an InaccessibleMessage: its date is 0 (Bot API).
-        remove_keyboard = message is not None and message.get("date") != 0 and is_question
+        remove_keyboard = message is not None and _id(message["date"], 0) != "0" and is_question
         if remove_keyboard:
             self.telegram_sender.keyboard_answered(int(chat_id), int(message_id))
         # Coroutines are made only now, once nothing can fail before they are awaited.
@@ -259,8 +260,8 @@ class TelegramReceiver:
             external_id=update_id,
             received_at=self.clock.now(),
             sender_id=sender_id,
-            sender_name=_full_name(user),
-            language=_text(user.get("language_code")),
+            sender_name=name,
+            language=language,
             choice=data,
             group=chat["type"] in (ChatType.GROUP, ChatType.SUPERGROUP),
         )
@@ -297,6 +298,13 @@ def _chat(message: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(chat["type"], str):
         raise TypeError("a chat type of the update is not text")
     return chat
+
+
+def _flag(value: object) -> bool:
+    """Return a field of an update that must be true or false; any other type makes the update malformed."""
+    if type(value) is not bool:
+        raise TypeError("a flag of the update is not true or false")
+    return value
 
 
 def _full_name(user: dict[str, Any]) -> str | None:

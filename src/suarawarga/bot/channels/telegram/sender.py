@@ -61,15 +61,13 @@ NO_PREVIEW = {"is_disabled": True}
 Markup = dict[str, Any]  # a reply_markup of the Bot API (InlineKeyboardMarkup, ReplyKeyboardMarkup, ...) as JSON
 
 
+# PTB's typed methods (`send_message`, ...) turn every answer into a `Message` (chat, sender, keyboard): 499 us of CPU
+# per sendMessage against 77 us for the same call as plain JSON (docs/architecture.md §6, "Text calls build no PTB
+# objects"). The bot needs only a sent message's id, so its text calls use PTB's request path (its `BaseRequest`,
+# timeouts and error classes: RetryAfter, BadRequest, Forbidden, ...) without the objects. `Bot._post` is that
+# path; python-telegram-bot is pinned to 22.x in pyproject.toml.
 async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
-    """Make one Bot API call through python-telegram-bot and return its result as JSON, building no objects.
-
-    PTB's typed methods (`send_message`, ...) turn every answer into a `Message` (chat, sender, keyboard): 499 us
-    of CPU per sendMessage against 77 us for the same call as plain JSON (measured: docs/architecture.md §6,
-    "Text calls build no PTB objects"). The bot needs only a sent message's id, so its text calls use
-    PTB's request path (its `BaseRequest`, timeouts and error classes: RetryAfter, BadRequest, Forbidden, ...)
-    without the objects. `Bot._post` is that path; python-telegram-bot is pinned to 22.x in pyproject.toml.
-    """
+    """Make one Bot API call through python-telegram-bot and return its result as JSON, building no objects."""
     return await bot._post(method, params)
 
 
