@@ -139,7 +139,7 @@ async def test_updates_stored_together_keep_their_arrival_order(app: App) -> Non
         writer.accept(ChannelName.TELEGRAM, "3", update(3, 42, "tiga")),
         writer.accept(ChannelName.TELEGRAM, "4", update(4, 42, "empat")),
     )
-    assert stored == [True, True, False, True, True]
+    assert list(stored) == [True, True, False, True, True]
     async with app.uow(autocommit=True) as uow:
         texts = [row.payload["message"]["text"] for row in await uow.inbox.pending(10)]
     assert texts == ["satu", "dua", "tiga", "empat"]
