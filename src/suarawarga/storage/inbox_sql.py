@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, or_, select, text, true, update
+from sqlalchemy import Integer, Select, bindparam, delete, func, insert, or_, select, text, update
 
 from suarawarga.bot.messages import ChannelName, InboxStatus
 from suarawarga.storage.base_sql import (
@@ -36,20 +36,20 @@ _NOTE_CONTACT = upsert_text(
 
 # The statements of every chat turn are built once, here: a statement built at each call costs SQLAlchemy a new
 # cache key (about 0.1 ms of CPU each, measured); a prebuilt one keeps its key. Values are bound parameters.
-_PENDING_COLUMNS = select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts).where(
-    INBOX.c.status == InboxStatus.PENDING.value
-)
-_PENDING = {
-    (sharded, one_channel): (
-        _PENDING_COLUMNS.where(INBOX.c.chat_hash % bindparam("count", type_=Integer) == bindparam("index"))
-        if sharded
-        else _PENDING_COLUMNS
+def _pending(sharded: bool, one_channel: bool) -> Select[Any]:
+    """Return the inbox poll: pending rows in id order, of one shard and one channel if asked."""
+    query = select(INBOX.c.id, INBOX.c.channel, INBOX.c.payload, INBOX.c.attempts).where(
+        INBOX.c.status == InboxStatus.PENDING.value
     )
-    .where(INBOX.c.channel == bindparam("channel") if one_channel else true())
-    .order_by(INBOX.c.id)
-    .limit(bindparam("limit", type_=Integer))
-    for sharded in (False, True)
-    for one_channel in (False, True)
+    if sharded:
+        query = query.where(INBOX.c.chat_hash % bindparam("count", type_=Integer) == bindparam("index"))
+    if one_channel:
+        query = query.where(INBOX.c.channel == bindparam("channel"))
+    return query.order_by(INBOX.c.id).limit(bindparam("limit", type_=Integer))
+
+
+_PENDING = {
+    (sharded, one_channel): _pending(sharded, one_channel) for sharded in (False, True) for one_channel in (False, True)
 }
 _FINISH = (
     update(INBOX)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import TextClause, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.engine import Row
 
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus, notice_kind
@@ -445,26 +445,23 @@ def _with_id(message: Outbound) -> Outbound:
 # Recording sends runs after every delivery: text statements, compiled once (a Core UPDATE with CASE clauses cost
 # a cache key at each execution). PostgreSQL takes every row in one statement (arrays, unnested); SQLite runs one
 # statement for each row. Both set the same: see `OutboxRepo.mark_sent`.
-_MARK_SENT_PG = text(
-    """UPDATE outbox SET status = :sent,
-    sent_at = CASE WHEN status = :sent THEN sent_at ELSE :now END,
-    attempts = CASE WHEN status = :sent THEN attempts ELSE attempts + 1 END,
-    platform_id = COALESCE(v.pid, platform_id),
-    platform_status = CASE WHEN v.pid IS NULL OR platform_id = v.pid THEN platform_status END
-    FROM unnest(CAST(:ids AS varchar[]), CAST(:pids AS varchar[])) AS v(id, pid) WHERE outbox.id = v.id"""
-).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type), bindparam("sent", type_=OUTBOX.c.status.type))
-_MARK_SENT = text(
-    """UPDATE outbox SET status = :sent,
-    sent_at = CASE WHEN status = :sent THEN sent_at ELSE :now END,
-    attempts = CASE WHEN status = :sent THEN attempts ELSE attempts + 1 END,
-    platform_id = COALESCE(:pid, platform_id),
-    platform_status = CASE WHEN :pid IS NULL OR platform_id = :pid THEN platform_status END
-    WHERE id = :id"""
-).bindparams(
-    bindparam("now", type_=OUTBOX.c.sent_at.type),
-    bindparam("pid", type_=OUTBOX.c.platform_id.type),
-    bindparam("sent", type_=OUTBOX.c.status.type),
+
+
+def _mark_sent(pid: str, rows: str) -> TextClause:
+    """Return the UPDATE that records sends: `pid` is the SQL of a row's platform id, `rows` picks the rows."""
+    # `pid` and `rows` are the two constants below, never input; every value is a bound parameter.
+    return text(
+        "UPDATE outbox SET status = :sent, sent_at = CASE WHEN status = :sent THEN sent_at ELSE :now END, "  # noqa: S608
+        "attempts = CASE WHEN status = :sent THEN attempts ELSE attempts + 1 END, "
+        f"platform_id = COALESCE({pid}, platform_id), "
+        f"platform_status = CASE WHEN {pid} IS NULL OR platform_id = {pid} THEN platform_status END {rows}"
+    ).bindparams(bindparam("now", type_=OUTBOX.c.sent_at.type), bindparam("sent", type_=OUTBOX.c.status.type))
+
+
+_MARK_SENT_PG = _mark_sent(
+    "v.pid", "FROM unnest(CAST(:ids AS varchar[]), CAST(:pids AS varchar[])) AS v(id, pid) WHERE outbox.id = v.id"
 )
+_MARK_SENT = _mark_sent(":pid", "WHERE id = :id").bindparams(bindparam("pid", type_=OUTBOX.c.platform_id.type))
 # Every delivery writes its replies and checks their chats' order: statements built once (a statement built at
 # each call costs a new cache key).
 _ADD = insert(OUTBOX)

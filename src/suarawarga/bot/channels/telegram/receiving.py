@@ -234,7 +234,11 @@ class TelegramReceiver:
         if message is not None:
             message = _obj(message)
             chat = _chat(message)
-        chat_id, sender_id, update_id = _id(chat["id"]) if message else "", _id(user["id"]), _id(update["update_id"], 0)
+        chat_id, sender_id, update_id = (
+            _id(chat["id"]) if message is not None else "",
+            _id(user["id"]),
+            _id(update["update_id"], 0),
+        )
         message_id = _id(message["message_id"], 0) if message is not None else ""
         name, language = _full_name(user), _text(user.get("language_code"))
         is_question = data is not None and not data.startswith(COMMAND_CHOICE_PREFIX)
