@@ -24,6 +24,7 @@ from suarawarga.config import Settings
 from suarawarga.handlers.registry import build_conversation_engine
 from suarawarga.logging import SenderTags
 from suarawarga.storage.db import database_problem, make_engine
+from suarawarga.storage.reference import ReferenceCache
 from suarawarga.storage.uow import UnitOfWork
 from suarawarga.storage.uow_sql import SqlUnitOfWork
 from suarawarga.storage.wakeups_sql import listening_for_inbox
@@ -49,6 +50,7 @@ class App:
     media: MediaIntake
     _senders: dict[ChannelName, Sender] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+    reference: ReferenceCache = field(default_factory=ReferenceCache)  # units and categories, for a few seconds
 
     @property
     def senders(self) -> Mapping[ChannelName, Sender]:
@@ -67,7 +69,7 @@ class App:
 
     def uow(self, *, autocommit: bool = False) -> UnitOfWork:
         """Open a new unit of work (use with `async with`; `autocommit`: see `UnitOfWorkFactory`)."""
-        return SqlUnitOfWork(self.db, self.settings.tz, autocommit=autocommit)
+        return SqlUnitOfWork(self.db, self.settings.tz, autocommit=autocommit, reference=self.reference)
 
     def listening_for_inbox(
         self, wake: Callable[[], None], listening: Callable[[bool], None]

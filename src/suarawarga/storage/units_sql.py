@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from suarawarga.complaints.model import (
     Area,
@@ -24,16 +25,31 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
+from suarawarga.storage.reference import ReferenceCache, Snapshot
 from suarawarga.storage.units import NewCategory, NewUnit, Place
 
-# The reads of the complaint flow's menus, built once: a statement built at each call costs a new cache key.
-_UNITS = select(UNITS).where(UNITS.c.active.is_(True)).order_by(UNITS.c.name)
-_UNITS_OF_KIND = select(UNITS).where(UNITS.c.active.is_(True), UNITS.c.kind == bindparam("kind")).order_by(UNITS.c.name)
-_CATEGORIES = select(CATEGORIES).where(CATEGORIES.c.active.is_(True)).order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
-_CATEGORY_BY_CODE = select(CATEGORIES).where(CATEGORIES.c.code == bindparam("code"), CATEGORIES.c.active.is_(True))
+# Every row of each table in display order: the reads below answer from one snapshot (storage/reference.py).
+_ALL_UNITS = select(UNITS).order_by(UNITS.c.name, UNITS.c.id)
+_ALL_CATEGORIES = select(CATEGORIES).order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
 
 
-class UnitRepo(SqlRepo):
+class _Cached(SqlRepo):
+    """A repository whose reads come from this process's reference snapshots."""
+
+    def __init__(self, conn: AsyncConnection, cache: ReferenceCache | None = None) -> None:
+        """Work on `conn`; read through `cache` (a cache of this repository alone when none is given)."""
+        super().__init__(conn)
+        self.cache = cache if cache is not None else ReferenceCache()
+        # After a write, this transaction reads its own rows: nothing it reads is kept until it commits.
+        self.wrote = False
+
+    def written(self) -> None:
+        """Note a write: drop every snapshot now (the unit of work drops them again at its commit)."""
+        self.wrote = True
+        self.cache.invalidate()
+
+
+class UnitRepo(_Cached):
     """Service units (OPDs and sub-units)."""
 
     @staticmethod
@@ -49,31 +65,37 @@ class UnitRepo(SqlRepo):
             population=row.population,
         )
 
+    async def _snapshot(self) -> Snapshot[Unit]:
+        """Return every unit with its active flag, from the cache while it is fresh."""
+        if not self.wrote and (kept := self.cache.units()) is not None:
+            return kept
+        generation = self.cache.generation
+        rows = tuple((self._unit(r), bool(r.active)) for r in await self.conn.execute(_ALL_UNITS))
+        return Snapshot(rows, 0.0) if self.wrote else self.cache.keep_units(rows, generation)
+
+    async def _first(self, test: Callable[[Unit], bool]) -> Unit | None:
+        return next((unit for unit, _ in (await self._snapshot()).rows if test(unit)), None)
+
     async def get(self, unit_id: int) -> Unit | None:
         """Return a unit by id."""
-        row = (await self.conn.execute(select(UNITS).where(UNITS.c.id == unit_id))).first()
-        return self._unit(row) if row else None
+        return await self._first(lambda unit: unit.id == unit_id)
 
     async def by_code(self, code: str) -> Unit | None:
         """Return a unit by its code."""
-        row = (await self.conn.execute(select(UNITS).where(UNITS.c.code == code))).first()
-        return self._unit(row) if row else None
+        return await self._first(lambda unit: unit.code == code)
 
     async def list(self, kind: UnitKind | None = None) -> list[Unit]:
         """Return the active units, optionally of one kind, by name."""
-        if kind is None:
-            return [self._unit(r) for r in await self.conn.execute(_UNITS)]
-        return [self._unit(r) for r in await self.conn.execute(_UNITS_OF_KIND, {"kind": kind.value})]
+        active = (await self._snapshot()).active()
+        return active if kind is None else [unit for unit in active if unit.kind == kind]
 
     async def city_admin(self) -> Unit | None:
         """Return the unit that administers the complaint system."""
-        row = (await self.conn.execute(select(UNITS).where(UNITS.c.city_admin.is_(True)))).first()
-        return self._unit(row) if row else None
+        return await self._first(lambda unit: unit.city_admin)
 
     async def oversight(self) -> Unit | None:
         """Return the oversight unit (Inspektorat)."""
-        row = (await self.conn.execute(select(UNITS).where(UNITS.c.oversight.is_(True)))).first()
-        return self._unit(row) if row else None
+        return await self._first(lambda unit: unit.oversight)
 
     async def upsert(self, unit: NewUnit) -> int:
         """Insert or update a unit by code (active again if it was not) and return its id."""
@@ -82,7 +104,9 @@ class UnitRepo(SqlRepo):
         stmt = stmt.on_conflict_do_update(
             index_elements=[UNITS.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
         ).returning(UNITS.c.id)
-        return int((await self.conn.execute(stmt)).scalar_one())
+        unit_id = int((await self.conn.execute(stmt)).scalar_one())
+        self.written()
+        return unit_id
 
     async def set_city(self, code: str, name: str) -> None:
         """Store the seed's city (one row: a new seed replaces the previous city)."""
@@ -125,7 +149,7 @@ class UnitRepo(SqlRepo):
         return Area(row.south, row.west, row.north, row.east) if row else None
 
 
-class CategoryRepo(SqlRepo):
+class CategoryRepo(_Cached):
     """Complaint categories and their routing."""
 
     @staticmethod
@@ -144,19 +168,25 @@ class CategoryRepo(SqlRepo):
             resolve_days=row.resolve_days,
         )
 
+    async def _snapshot(self) -> Snapshot[Category]:
+        """Return every category with its active flag, from the cache while it is fresh."""
+        if not self.wrote and (kept := self.cache.categories()) is not None:
+            return kept
+        generation = self.cache.generation
+        rows = tuple((self._category(r), bool(r.active)) for r in await self.conn.execute(_ALL_CATEGORIES))
+        return Snapshot(rows, 0.0) if self.wrote else self.cache.keep_categories(rows, generation)
+
     async def list(self) -> list[Category]:
         """Return the active categories in their display order."""
-        return [self._category(r) for r in await self.conn.execute(_CATEGORIES)]
+        return (await self._snapshot()).active()
 
     async def by_code(self, code: str) -> Category | None:
         """Return an active category by code."""
-        row = (await self.conn.execute(_CATEGORY_BY_CODE, {"code": code})).first()
-        return self._category(row) if row else None
+        return next((c for c, active in (await self._snapshot()).rows if active and c.code == code), None)
 
     async def get(self, category_id: int) -> Category | None:
         """Return a category by id."""
-        row = (await self.conn.execute(select(CATEGORIES).where(CATEGORIES.c.id == category_id))).first()
-        return self._category(row) if row else None
+        return next((c for c, _ in (await self._snapshot()).rows if c.id == category_id), None)
 
     async def upsert(self, category: NewCategory) -> int:
         """Insert or update a category by code (active again if it was not) and return its id."""
@@ -165,7 +195,9 @@ class CategoryRepo(SqlRepo):
         stmt = stmt.on_conflict_do_update(
             index_elements=[CATEGORIES.c.code], set_={k: stmt.excluded[k] for k in values if k != "code"}
         ).returning(CATEGORIES.c.id)
-        return int((await self.conn.execute(stmt)).scalar_one())
+        category_id = int((await self.conn.execute(stmt)).scalar_one())
+        self.written()
+        return category_id
 
     async def deactivate_except(self, codes: Iterable[str]) -> int:
         """Deactivate categories whose code is not listed; return how many changed."""
@@ -174,4 +206,5 @@ class CategoryRepo(SqlRepo):
             .where(CATEGORIES.c.code.not_in(list(codes)), CATEGORIES.c.active.is_(True))
             .values(active=False)
         )
+        self.written()
         return int(result.rowcount)

@@ -22,6 +22,7 @@ from suarawarga.storage.jobs_sql import JobRepo
 from suarawarga.storage.lookups_sql import LookupRepo
 from suarawarga.storage.outbox_sql import OutboxRepo
 from suarawarga.storage.queue_sql import QueueRepo
+from suarawarga.storage.reference import ReferenceCache
 from suarawarga.storage.secrets_sql import SecretRepo
 from suarawarga.storage.staff_sql import StaffRepo
 from suarawarga.storage.staffweb_sql import StaffSessionRepo
@@ -36,15 +37,20 @@ from suarawarga.storage.wakeups_sql import WakeupRepo
 class SqlUnitOfWork(UnitOfWork):
     """A unit of work on one database connection and transaction (its repositories typed by the port)."""
 
-    def __init__(self, engine: AsyncEngine, tz: tzinfo, *, autocommit: bool = False) -> None:
+    def __init__(
+        self, engine: AsyncEngine, tz: tzinfo, *, autocommit: bool = False, reference: ReferenceCache | None = None
+    ) -> None:
         """Work on the engine's database; `tz` is the city's timezone (the IKM roll-up counts its days).
 
         `autocommit`: each statement commits on its own, so a unit that only reads, or makes one write that
         stands alone, costs no BEGIN and no COMMIT/ROLLBACK round trip; `commit()` then has nothing to do.
+        `reference`: the process's snapshots of units and categories (storage/reference.py); without it this unit
+        of work keeps its own.
         """
         self._engine = engine
         self._tz = tz
         self._autocommit = autocommit
+        self._reference = reference if reference is not None else ReferenceCache()
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -64,7 +70,8 @@ class SqlUnitOfWork(UnitOfWork):
 
     def _bind(self, conn: AsyncConnection) -> None:
         """Make each repository of the port on this connection."""
-        self.units, self.categories = UnitRepo(conn), CategoryRepo(conn)
+        self._cached = (UnitRepo(conn, self._reference), CategoryRepo(conn, self._reference))
+        self.units, self.categories = self._cached
         self.citizens = CitizenRepo(conn)
         self.complaints, self.ratings = ComplaintRepo(conn), RatingRepo(conn)
         self.conversations = ConversationRepo(conn)
@@ -90,6 +97,7 @@ class SqlUnitOfWork(UnitOfWork):
                 if conn.in_transaction():
                     await conn.rollback()
             finally:
+                self._settle_reference()
                 await conn.close()
 
     async def commit(self) -> None:
@@ -99,6 +107,7 @@ class SqlUnitOfWork(UnitOfWork):
         if self._autocommit:
             return  # every statement committed as it ran
         await self._conn.commit()
+        self._settle_reference()
         await self._conn.begin()
 
     async def rollback(self) -> None:
@@ -108,4 +117,12 @@ class SqlUnitOfWork(UnitOfWork):
         if self._autocommit:
             raise RuntimeError("nothing to roll back in autocommit: each statement committed as it ran")
         await self._conn.rollback()
+        self._settle_reference()
         await self._conn.begin()
+
+    def _settle_reference(self) -> None:
+        """After a commit or rollback of units or categories: drop the snapshots read meanwhile, cache again."""
+        if any(repo.wrote for repo in self._cached):
+            self._reference.invalidate()
+            for repo in self._cached:
+                repo.wrote = False
