@@ -29,11 +29,15 @@ class GroupCommit(Generic[T, R]):
 
     async def add(self, item: T) -> R:
         """Queue an item and return its result once a flush holding it has finished."""
+        return await self.submit(item)
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Queue an item and return at once the future of its result (the caller goes on meanwhile)."""
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, done))
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="group-commit")
-        return await done
+        return done
 
     async def _run(self) -> None:
         batch: list[tuple[T, asyncio.Future[R]]] = []

@@ -117,14 +117,15 @@ class Delivery:
         recorded: set[str] = set()
         if not in_turn:
             messages = await self._in_turn(messages, report)
+        # A chat's next message does not wait for the record of the one before: the records of concurrent sends
+        # gather into fewer, larger transactions, and they are all awaited before this delivery returns.
+        records: list[tuple[SendReport, asyncio.Future[None]]] = []
+        crashed: list[tuple[str, list[Outbound]]] = []
 
         async def progress(part: SendReport) -> None:
-            try:
-                await self._sent.add(part)
-            except Exception:  # the database is unreachable: recorded with the rest at the end, or retried
-                log.warning("could not record %d sent message(s) yet", len(part.sent))
-                return
-            recorded.update(part.sent)
+            record = self._sent.submit(part)
+            record.add_done_callback(_retrieved)  # if this delivery is cancelled before it awaits the record
+            records.append((part, record))
 
         by_channel: dict[ChannelName, list[Outbound]] = {}
         for message in messages:
@@ -137,9 +138,16 @@ class Delivery:
                 report.merge(await sender.send(batch, progress))
             except Exception as exc:  # a sender bug must not lose messages: they stay pending for a retry
                 log.exception("sender for %s failed", channel)
-                for m in batch:
-                    if m.id not in recorded:
-                        report.retry[m.id] = (type(exc).__name__, None)
+                crashed.append((type(exc).__name__, batch))
+        for part, record in records:
+            try:
+                await record
+            except Exception:  # the database is unreachable: recorded with the rest below, or retried
+                log.warning("could not record %d sent message(s) yet", len(part.sent))
+                continue
+            recorded.update(part.sent)
+        for error, batch in crashed:
+            report.retry.update({m.id: (error, None) for m in batch if m.id not in recorded})
         await self._record_patiently(report.without_sent(recorded), attempts or {})
         if self.metrics is not None:
             channels = {m.id: m.key.channel.value for m in messages}
@@ -339,3 +347,9 @@ class OutboxPump:
                 del self._workers[key]
                 if not self._chats.get(key):
                     self._chats.pop(key, None)
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Mark a record's failure as seen: the delivery that awaits it logs it; a cancelled one has no use for it."""
+    if not future.cancelled():
+        future.exception()
