@@ -67,9 +67,7 @@ async def _statements(app: App, caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("SELECT")]
 
 
-async def test_reads_within_the_ttl_run_no_statement(
-    app: App, ticks: Ticks, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_reads_within_the_ttl_run_no_statement(app: App, ticks: Ticks, caplog: pytest.LogCaptureFixture) -> None:
     """The first unit of work reads each table once; the next, within the TTL, reads nothing; after it, again."""
     first = await _statements(app, caplog)
     assert len(first) == 2, first
