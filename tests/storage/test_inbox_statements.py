@@ -104,6 +104,16 @@ async def test_a_batch_write_refuses_what_a_single_row_refuses(app: App) -> None
     with pytest.raises((ValueError, StatementError)):
         async with app.uow() as uow:
             await uow.outbox.mark_sent([stored.id], naive)
+    with pytest.raises((ValueError, StatementError)):
+        async with app.uow() as uow:
+            await uow.outbox.add_many(
+                [Outbound(ConversationKey(TG, "1"), "a"), Outbound(ConversationKey(TG, "2"), "b")], naive
+            )
+    with pytest.raises((ValueError, StatementError)):
+        async with app.uow() as uow:
+            await uow.conversations.save_many(
+                {ConversationKey(TG, "1"): ConversationState(), ConversationKey(TG, "2"): ConversationState()}, naive
+            )
     if app.db.dialect.name == "postgresql":
         with pytest.raises(DBAPIError):
             async with app.uow() as uow:
@@ -111,3 +121,32 @@ async def test_a_batch_write_refuses_what_a_single_row_refuses(app: App) -> None
         with pytest.raises(DBAPIError):
             async with app.uow() as uow:
                 await uow.inbox.add_many([NewUpdate(TG, "1", {}, 0), NewUpdate(TG, "x" * 129, {}, 0)], app.clock.now())
+        with pytest.raises(DBAPIError):
+            async with app.uow() as uow:
+                too_long = ConversationKey(TG, "x" * 65)
+                await uow.conversations.save_many(
+                    {ConversationKey(TG, "1"): ConversationState(), too_long: ConversationState()}, app.clock.now()
+                )
+        with pytest.raises(DBAPIError):
+            async with app.uow() as uow:
+                too_long = ConversationKey(TG, "x" * 65)
+                await uow.outbox.add_many(
+                    [Outbound(ConversationKey(TG, "1"), "a"), Outbound(too_long, "b")], app.clock.now()
+                )
+
+
+async def test_a_batch_of_replies_is_stored_as_given(app: App) -> None:
+    """Replies stored together come back due with every field as written, text with quotes, escapes and NUL."""
+    now = app.clock.now()
+    odd = 'ü "q" \\ \u0000 </b> 🙂'
+    messages = [
+        Outbound(ConversationKey(TG, "1"), "complaint.filed", params={"code": odd}),
+        Outbound(ConversationKey(WA, "628"), "menu.intro", params={}),
+    ]
+    async with app.uow() as uow:
+        stored = await uow.outbox.add_many(messages, now)
+        await uow.commit()
+    async with app.uow(autocommit=True) as uow:
+        due = await uow.outbox.due(now)
+    assert [d.message for d in due] == stored
+    assert due[0].message.params == {"code": odd}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, text
+from sqlalchemy import JSON, Executable, String, Table, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -140,3 +143,57 @@ class SqlRepo:
     def __init__(self, conn: AsyncConnection) -> None:
         """Work on `conn`."""
         self.conn = conn
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInsert:
+    """A PostgreSQL INSERT of every row of a batch given as one JSON array (see `json_insert`)."""
+
+    statement: TextClause
+    json_columns: frozenset[str]  # columns of type JSON: each value goes as its own JSON text
+
+    def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Return the statement's one parameter: the rows as a JSON array (times aware, in ISO 8601).
+
+        A JSON column's value is sent as its JSON text, cast back by the statement: PostgreSQL stores that text
+        as an executemany would send it (json_to_recordset refuses a nested "\\u0000" that `json` keeps).
+        """
+        if self.json_columns:
+            rows = [{k: json.dumps(v) if k in self.json_columns else v for k, v in row.items()} for row in rows]
+        return {"rows": json.dumps(rows, default=_json_value)}
+
+
+def json_insert(
+    table: Table, columns: Sequence[str], conflict: Sequence[str] = (), update: Mapping[str, str] | None = None
+) -> BatchInsert:
+    """Return, for PostgreSQL, an INSERT of every row of a batch given as one JSON array (`BatchInsert.params`).
+
+    For the batches every chat turn writes (states, processed ids, replies): executemany costs the client about
+    48 µs per row through SQLAlchemy and psycopg, this statement about 10 (measured with 95 rows, docs/
+    architecture.md §6). Each row's fields are typed by the table's columns, so PostgreSQL converts and checks them
+    as for a row given alone (a too long id is refused, not cut). `conflict` and `update` as in `upsert_text`;
+    a batch must not hold one key twice.
+    """
+    for name in (*columns, *conflict, *(update or {})):
+        table.c[name]  # only a column of the table (a KeyError otherwise)
+    # Names and types come from the table's own columns (checked above) and `update` from the repositories' code,
+    # never from input; the rows are one bound parameter.
+    dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+    json_columns = frozenset(c for c in columns if isinstance(table.c[c].type, JSON))
+    fields = ", ".join(
+        f"{c} {'text' if c in json_columns else table.c[c].type.compile(dialect=dialect)}" for c in columns
+    )
+    values = ", ".join(f"CAST({c} AS json)" if c in json_columns else c for c in columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {values} FROM json_to_recordset(CAST(:rows AS json)) AS x({fields})"  # noqa: S608,E501
+    if conflict:
+        action = f"DO UPDATE SET {', '.join(f'{c} = {v}' for c, v in update.items())}" if update else "DO NOTHING"
+        sql += f" ON CONFLICT ({', '.join(conflict)}) {action}"
+    return BatchInsert(text(sql).bindparams(bindparam("rows", type_=String())), json_columns)
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to an aware column")
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value")

@@ -16,6 +16,7 @@ from suarawarga.storage.base_sql import (
     INBOX,
     PROCESSED,
     SqlRepo,
+    json_insert,
     upsert,
     upsert_text,
 )
@@ -60,6 +61,7 @@ _SEEN = select(PROCESSED.c.external_id).where(
     PROCESSED.c.channel == bindparam("channel"), PROCESSED.c.external_id.in_(bindparam("ids", expanding=True))
 )
 _MARK = insert(PROCESSED)
+_MARK_PG = json_insert(PROCESSED, ("channel", "external_id", "processed_at"))  # a turn's batch in one statement
 # Every webhook stores its updates (PostgreSQL): one INSERT of every row, the rows as arrays and the payloads as one
 # JSON array, in the order given (WITH ORDINALITY: the inbox is drained in id order), compiled once. Copies of a
 # stored update are skipped.
@@ -229,7 +231,9 @@ class ProcessedRepo(SqlRepo):
     async def mark(self, items: Iterable[UpdateKey], now: datetime) -> None:
         """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
         rows = [{"channel": key.channel.value, "external_id": key.external_id, "processed_at": now} for key in items]
-        if rows:
+        if rows and self.conn.dialect.name == "postgresql":
+            await self.conn.execute(_MARK_PG.statement, _MARK_PG.params(rows))
+        elif rows:
             await self.conn.execute(_MARK, rows)
 
     async def prune(self, before: datetime) -> int:

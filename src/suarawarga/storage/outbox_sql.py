@@ -14,10 +14,7 @@ from sqlalchemy import TextClause, and_, bindparam, delete, func, insert, or_, s
 from sqlalchemy.engine import Row
 
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus, notice_kind
-from suarawarga.storage.base_sql import (
-    OUTBOX,
-    SqlRepo,
-)
+from suarawarga.storage.base_sql import OUTBOX, SqlRepo, json_insert
 from suarawarga.storage.outbox import DroppedReply, DueMessage, MessageState, OutboxEntry
 
 PLATFORM_STATUS_ORDER = ["sent", "delivered", "read", "failed"]  # a platform status only moves right
@@ -39,24 +36,26 @@ class OutboxRepo(SqlRepo):
         `holder` names that process (its shard), so that it can release them when it starts again.
         """
         stored = [_with_id(m) for m in messages]
-        if stored:
-            await self.conn.execute(
-                _ADD,
-                [
-                    {
-                        "id": m.id,
-                        "channel": m.key.channel.value,
-                        "recipient": m.key.chat_id,
-                        "payload": m.to_payload(),
-                        "status": OutboxStatus.PENDING.value,
-                        "attempts": 0,
-                        "next_attempt_at": now + hold,
-                        "created_at": now,
-                        "held_by": holder if hold else None,
-                    }
-                    for m in stored
-                ],
-            )
+        if not stored:
+            return stored
+        rows = [
+            {
+                "id": m.id,
+                "channel": m.key.channel.value,
+                "recipient": m.key.chat_id,
+                "payload": m.to_payload(),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now + hold,
+                "created_at": now,
+                "held_by": holder if hold else None,
+            }
+            for m in stored
+        ]
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(_ADD_PG.statement, _ADD_PG.params(rows))
+        else:
+            await self.conn.execute(_ADD, rows)
         return stored
 
     async def mark_sent(self, ids: Sequence[str], now: datetime, platform_ids: Mapping[str, str] | None = None) -> None:
@@ -465,6 +464,9 @@ _MARK_SENT = _mark_sent(":pid", "WHERE id = :id").bindparams(bindparam("pid", ty
 # Every delivery writes its replies and checks their chats' order: statements built once (a statement built at
 # each call costs a new cache key).
 _ADD = insert(OUTBOX)
+_ADD_PG = json_insert(  # a turn's replies in one statement (base_sql.json_insert)
+    OUTBOX, ("id", "channel", "recipient", "payload", "status", "attempts", "next_attempt_at", "created_at", "held_by")
+)
 _FIRST = OUTBOX.alias("first")
 _WAITING = (
     select(OUTBOX.c.channel, OUTBOX.c.recipient)
