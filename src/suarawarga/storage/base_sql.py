@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Executable, String, Table, TextClause, bindparam, t
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from suarawarga.storage.orm.base import Base
+from suarawarga.storage.orm.base import AwareDateTime, Base
 from suarawarga.storage.orm.bookkeeping import AppSecretRow, IdentityViewRow, JobMarkRow, LookupFailureRow
 from suarawarga.storage.orm.citizens import ChannelIdentityRow, CitizenRow, ConsentRow
 from suarawarga.storage.orm.complaints import AttachmentRow, ComplaintEventRow, ComplaintRow, RatingRow
@@ -150,17 +150,26 @@ class BatchInsert:
     """A PostgreSQL INSERT of every row of a batch given as one JSON array (see `json_insert`)."""
 
     statement: TextClause
-    json_columns: frozenset[str]  # columns of type JSON: each value goes as its own JSON text
+    json_columns: tuple[str, ...]  # columns of type JSON: each value goes as its own JSON text
+    time_columns: tuple[str, ...]  # timestamps: each goes as ISO 8601 text, and must be timezone-aware
 
-    def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-        """Return the statement's one parameter: the rows as a JSON array (times aware, in ISO 8601).
+    def params(self, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+        """Return the statement's one parameter, the rows as a JSON array (the rows' values are converted in place).
 
         A JSON column's value is sent as its JSON text, cast back by the statement: PostgreSQL stores that text
         as an executemany would send it (json_to_recordset refuses a nested "\\u0000" that `json` keeps).
         """
-        if self.json_columns:
-            rows = [{k: json.dumps(v) if k in self.json_columns else v for k, v in row.items()} for row in rows]
-        return {"rows": json.dumps(rows, default=_json_value)}
+        dumps = json.dumps
+        times: dict[datetime, str] = {}  # a batch's rows mostly share one time: converted once
+        for row in rows:
+            for name in self.json_columns:
+                row[name] = dumps(row[name])
+            for name in self.time_columns:
+                value = row[name]
+                if value is not None:
+                    text = times.get(value)
+                    row[name] = text if text is not None else times.setdefault(value, _aware_iso(value))
+        return {"rows": dumps(rows)}
 
 
 def json_insert(
@@ -179,7 +188,8 @@ def json_insert(
     # Names and types come from the table's own columns (checked above) and `update` from the repositories' code,
     # never from input; the rows are one bound parameter.
     dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
-    json_columns = frozenset(c for c in columns if isinstance(table.c[c].type, JSON))
+    json_columns = tuple(c for c in columns if isinstance(table.c[c].type, JSON))
+    time_columns = tuple(c for c in columns if isinstance(table.c[c].type, AwareDateTime))
     fields = ", ".join(
         f"{c} {'text' if c in json_columns else table.c[c].type.compile(dialect=dialect)}" for c in columns
     )
@@ -188,12 +198,10 @@ def json_insert(
     if conflict:
         action = f"DO UPDATE SET {', '.join(f'{c} = {v}' for c, v in update.items())}" if update else "DO NOTHING"
         sql += f" ON CONFLICT ({', '.join(conflict)}) {action}"
-    return BatchInsert(text(sql).bindparams(bindparam("rows", type_=String())), json_columns)
+    return BatchInsert(text(sql).bindparams(bindparam("rows", type_=String())), json_columns, time_columns)
 
 
-def _json_value(value: object) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("naive datetime given to an aware column")
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a column value")
+def _aware_iso(value: datetime) -> str:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime given to an aware column")
+    return value.isoformat()
