@@ -121,15 +121,14 @@ async def test_a_batch_write_refuses_what_a_single_row_refuses(app: App) -> None
         with pytest.raises(DBAPIError):
             async with app.uow() as uow:
                 await uow.inbox.add_many([NewUpdate(TG, "1", {}, 0), NewUpdate(TG, "x" * 129, {}, 0)], app.clock.now())
+        too_long = ConversationKey(TG, "x" * 65)
         with pytest.raises(DBAPIError):
             async with app.uow() as uow:
-                too_long = ConversationKey(TG, "x" * 65)
                 await uow.conversations.save_many(
                     {ConversationKey(TG, "1"): ConversationState(), too_long: ConversationState()}, app.clock.now()
                 )
         with pytest.raises(DBAPIError):
             async with app.uow() as uow:
-                too_long = ConversationKey(TG, "x" * 65)
                 await uow.outbox.add_many(
                     [Outbound(ConversationKey(TG, "1"), "a"), Outbound(too_long, "b")], app.clock.now()
                 )

@@ -7,7 +7,9 @@ import logging
 import pytest
 
 from suarawarga.bootstrap import App
+from suarawarga.bot.dispatcher import Dispatcher
 from suarawarga.storage.base_sql import CONVERSATIONS, upsert_text
+from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
 
 
@@ -27,6 +29,28 @@ async def test_a_menu_turn_runs_only_cached_statements(
     lines = [r.getMessage() for r in caplog.records if r.name == "sqlalchemy.engine.Engine"]
     statements = [line for line in lines if line.startswith("[")]
     assert statements, "the turn ran no statement at all"
+    uncached = [lines[i - 1][:80] for i, line in enumerate(lines) if line.startswith(("[no key", "[generated"))]
+    assert uncached == []
+
+
+async def test_a_new_citizens_consent_turn_runs_only_cached_statements(
+    app: App, citizen: Conversation, dispatcher: Dispatcher, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The turn that registers a citizen and records the consent (once per citizen) compiles nothing either."""
+    for text in ("/start", "1", "1"):  # menu, complaint, consent: every statement compiled once here
+        await citizen.say(text)
+    other = Conversation(dispatcher, clock, app.catalogue, "citizen-2", app.attachments)
+    await other.say("/start")
+    await other.say("1")
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
+        engine_log.setLevel(logging.INFO)
+        try:
+            assert "privacy.thanks" in await other.say("1")
+        finally:
+            engine_log.setLevel(logging.WARNING)
+    lines = [r.getMessage() for r in caplog.records if r.name == "sqlalchemy.engine.Engine"]
+    assert any("INSERT INTO consents" in line for line in lines)
     uncached = [lines[i - 1][:80] for i, line in enumerate(lines) if line.startswith(("[no key", "[generated"))]
     assert uncached == []
 

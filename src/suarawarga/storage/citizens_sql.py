@@ -17,11 +17,18 @@ from suarawarga.storage.base_sql import (
     CONSENTS,
     IDENTITIES,
     SqlRepo,
-    upsert,
+    upsert_text,
 )
 from suarawarga.storage.citizens import ChatAccount, KnownCitizen
 
 # Read at the start of most chat flows (consent): built once (a statement built at each call costs a new cache key).
+# Every new citizen's first complaint or survey records a consent: compiled once (base_sql.upsert_text).
+_CONSENT = upsert_text(
+    CONSENTS,
+    ("citizen_id", "purpose", "given_at", "text_version"),
+    ("citizen_id", "purpose"),
+    {"given_at": "excluded.given_at", "text_version": "excluded.text_version"},
+)
 _FIND = (
     select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
     .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
@@ -88,11 +95,8 @@ class CitizenRepo(SqlRepo):
 
     async def give_consent(self, citizen_id: int, purpose: ConsentPurpose, at: datetime, text_version: str) -> None:
         """Record a citizen's consent to a purpose (a renewed consent replaces the time and text version)."""
-        values = {"given_at": at, "text_version": text_version}
-        stmt = upsert(self.conn, CONSENTS).values(citizen_id=citizen_id, purpose=purpose.value, **values)
-        await self.conn.execute(
-            stmt.on_conflict_do_update(index_elements=[CONSENTS.c.citizen_id, CONSENTS.c.purpose], set_=values)
-        )
+        params = {"citizen_id": citizen_id, "purpose": purpose.value, "given_at": at, "text_version": text_version}
+        await self.conn.execute(_CONSENT, params)
 
     async def set_language(self, citizen_id: int, channel: ChannelName, external_id: str, language: str) -> None:
         """Store a citizen's language: on them, on this chat account, and on their complaints' updates."""
