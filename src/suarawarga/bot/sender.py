@@ -105,9 +105,10 @@ class Delivery:
     ) -> SendReport:
         """Send messages now (grouped per channel, order kept) and store sent/retry/unreachable states.
 
-        A message the platform accepted is recorded as sent at once (a group commit shared by concurrent
-        deliveries), not after the whole batch: a process killed mid-batch then sends again at most the
-        messages whose answer it had not yet recorded, as neither platform takes an idempotency key.
+        A message the platform accepted is recorded as sent while the chat's next message goes out (a group
+        commit shared by concurrent deliveries), not after the whole batch: a process killed mid-batch then
+        sends again at most two messages of a chat, those whose record was not yet stored, as neither platform
+        takes an idempotency key.
 
         A chat's messages leave in the order they were written: while an earlier message to the chat is still
         pending (waiting for a retry, or being sent by another process), these wait behind it in the outbox.
@@ -117,15 +118,24 @@ class Delivery:
         recorded: set[str] = set()
         if not in_turn:
             messages = await self._in_turn(messages, report)
-        # A chat's next message does not wait for the record of the one before: the records of concurrent sends
-        # gather into fewer, larger transactions, and they are all awaited before this delivery returns.
+        # A chat's next message does not wait for the record of the one just sent, only for the record of the one
+        # before it: the records of concurrent sends gather into fewer, larger transactions, a kill leaves at most
+        # two of a chat's sends unrecorded, and every record is awaited before this delivery returns.
         records: list[tuple[SendReport, asyncio.Future[None]]] = []
         crashed: list[tuple[str, list[Outbound]]] = []
+        chats = {m.id: m.key for m in messages}
+        last: dict[ConversationKey, asyncio.Future[None]] = {}
 
         async def progress(part: SendReport) -> None:
             record = self._sent.submit(part)
             record.add_done_callback(_retrieved)  # if this delivery is cancelled before it awaits the record
             records.append((part, record))
+            chat = chats.get(part.sent[0]) if part.sent else None
+            if chat is None:
+                return
+            before, last[chat] = last.get(chat), record
+            if before is not None and not before.done():
+                await asyncio.wait([before])  # its failure is handled below, with every record's
 
         by_channel: dict[ChannelName, list[Outbound]] = {}
         for message in messages:

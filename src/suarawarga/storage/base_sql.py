@@ -167,8 +167,8 @@ class BatchInsert:
             for name in self.time_columns:
                 value = row[name]
                 if value is not None:
-                    text = times.get(value)
-                    row[name] = text if text is not None else times.setdefault(value, _aware_iso(value))
+                    iso = times.get(value)
+                    row[name] = iso if iso is not None else times.setdefault(value, _aware_iso(value))
         return {"rows": dumps(rows)}
 
 
@@ -179,7 +179,7 @@ def json_insert(
 
     For the batches every chat turn writes (states, processed ids, replies): executemany costs the client about
     48 µs per row through SQLAlchemy and psycopg, this statement about 10 (measured with 95 rows, docs/
-    architecture.md §6). Each row's fields are typed by the table's columns, so PostgreSQL converts and checks them
+    architecture.md §3). Each row's fields are typed by the table's columns, so PostgreSQL converts and checks them
     as for a row given alone (a too long id is refused, not cut). `conflict` and `update` as in `upsert_text`;
     a batch must not hold one key twice.
     """

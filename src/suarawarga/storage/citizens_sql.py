@@ -22,17 +22,18 @@ from suarawarga.storage.base_sql import (
 from suarawarga.storage.citizens import ChatAccount, KnownCitizen
 
 # Read at the start of most chat flows (consent): built once (a statement built at each call costs a new cache key).
+_FIND = (
+    select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
+    .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
+    .where(IDENTITIES.c.channel == bindparam("channel"), IDENTITIES.c.external_id == bindparam("external_id"))
+)
+
 # Every new citizen's first complaint or survey records a consent: compiled once (base_sql.upsert_text).
 _CONSENT = upsert_text(
     CONSENTS,
     ("citizen_id", "purpose", "given_at", "text_version"),
     ("citizen_id", "purpose"),
     {"given_at": "excluded.given_at", "text_version": "excluded.text_version"},
-)
-_FIND = (
-    select(CITIZENS.c.id, CITIZENS.c.consent_at, CITIZENS.c.language)
-    .join(IDENTITIES, IDENTITIES.c.citizen_id == CITIZENS.c.id)
-    .where(IDENTITIES.c.channel == bindparam("channel"), IDENTITIES.c.external_id == bindparam("external_id"))
 )
 
 

@@ -2,7 +2,7 @@
 
 The complaint flow reads them at almost every step (the category menu, the chosen category, the kecamatan list,
 the routing at submission): about 7 statements per complaint, each a round trip and a few dozen objects built.
-They change only when an administrator imports a seed (docs/architecture.md §6). So each process keeps one
+They change only when an administrator imports a seed (docs/architecture.md §3). So each process keeps one
 snapshot of each table for `ttl` seconds. A write through this process's repositories drops the snapshots at once
 (and again at its commit); a write by another process (the CLI, another worker) is seen within `ttl` seconds.
 """

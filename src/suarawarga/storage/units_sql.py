@@ -67,14 +67,21 @@ class UnitRepo(_Cached):
 
     async def _snapshot(self) -> Snapshot[Unit]:
         """Return every unit with its active flag, from the cache while it is fresh."""
-        if not self.wrote and (kept := self.cache.units()) is not None:
-            return kept
+        kept = None if self.wrote else self.cache.units()
+        return kept if kept is not None else await self._read()
+
+    async def _read(self) -> Snapshot[Unit]:
+        """Read every unit, and keep them unless this transaction wrote some."""
         generation = self.cache.generation
         rows = tuple((self._unit(r), bool(r.active)) for r in await self.conn.execute(_ALL_UNITS))
         return Snapshot(rows, 0.0) if self.wrote else self.cache.keep_units(rows, generation)
 
     async def _first(self, test: Callable[[Unit], bool]) -> Unit | None:
-        return next((unit for unit, _ in (await self._snapshot()).rows if test(unit)), None)
+        kept = None if self.wrote else self.cache.units()
+        if kept is not None and (found := next((u for u, _ in kept.rows if test(u)), None)) is not None:
+            return found
+        # Not in the kept snapshot, it may be newer than it (routed to by a category read later): read again.
+        return next((u for u, _ in (await self._read()).rows if test(u)), None)
 
     async def get(self, unit_id: int) -> Unit | None:
         """Return a unit by id."""
@@ -170,11 +177,21 @@ class CategoryRepo(_Cached):
 
     async def _snapshot(self) -> Snapshot[Category]:
         """Return every category with its active flag, from the cache while it is fresh."""
-        if not self.wrote and (kept := self.cache.categories()) is not None:
-            return kept
+        kept = None if self.wrote else self.cache.categories()
+        return kept if kept is not None else await self._read()
+
+    async def _read(self) -> Snapshot[Category]:
+        """Read every category, and keep them unless this transaction wrote some."""
         generation = self.cache.generation
         rows = tuple((self._category(r), bool(r.active)) for r in await self.conn.execute(_ALL_CATEGORIES))
         return Snapshot(rows, 0.0) if self.wrote else self.cache.keep_categories(rows, generation)
+
+    async def _first(self, test: Callable[[Category, bool], bool]) -> Category | None:
+        kept = None if self.wrote else self.cache.categories()
+        if kept is not None and (found := next((c for c, a in kept.rows if test(c, a)), None)) is not None:
+            return found
+        # Not in the kept snapshot, it may be newer than it (named by a complaint filed elsewhere): read again.
+        return next((c for c, a in (await self._read()).rows if test(c, a)), None)
 
     async def list(self) -> list[Category]:
         """Return the active categories in their display order."""
@@ -182,11 +199,11 @@ class CategoryRepo(_Cached):
 
     async def by_code(self, code: str) -> Category | None:
         """Return an active category by code."""
-        return next((c for c, active in (await self._snapshot()).rows if active and c.code == code), None)
+        return await self._first(lambda category, active: active and category.code == code)
 
     async def get(self, category_id: int) -> Category | None:
         """Return a category by id."""
-        return next((c for c, _ in (await self._snapshot()).rows if c.id == category_id), None)
+        return await self._first(lambda category, _: category.id == category_id)
 
     async def upsert(self, category: NewCategory) -> int:
         """Insert or update a category by code (active again if it was not) and return its id."""
