@@ -145,8 +145,8 @@ def test_a_read_overtaken_by_a_write_is_not_kept() -> None:
     cache = ReferenceCache(clock=lambda: 5.0)
     generation = cache.generation
     cache.invalidate()
-    snapshot = cache.keep_categories((), generation)
+    snapshot = cache.keep(cache.categories, (), generation)
     assert snapshot.rows == ()
-    assert cache.categories() is None
-    cache.keep_categories((), cache.generation)
-    assert cache.categories() is not None
+    assert cache.fresh(cache.categories) is None
+    cache.keep(cache.categories, (), cache.generation)
+    assert cache.fresh(cache.categories) is not None

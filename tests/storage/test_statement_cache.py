@@ -19,18 +19,10 @@ async def test_a_menu_turn_runs_only_cached_statements(
     """SQLAlchemy logs "[no key ...]" for a statement it must compile every time; a turn has none."""
     await citizen.say("/start")
     await citizen.say("menu")
-    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
-    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
-        engine_log.setLevel(logging.INFO)
-        try:
-            await citizen.say("menu")
-        finally:
-            engine_log.setLevel(logging.WARNING)
-    lines = [r.getMessage() for r in caplog.records if r.name == "sqlalchemy.engine.Engine"]
+    lines = await _engine_log(caplog, citizen, "menu")
     statements = [line for line in lines if line.startswith("[")]
     assert statements, "the turn ran no statement at all"
-    uncached = [lines[i - 1][:80] for i, line in enumerate(lines) if line.startswith(("[no key", "[generated"))]
-    assert uncached == []
+    assert _uncached(lines) == []
 
 
 async def test_a_new_citizens_consent_turn_runs_only_cached_statements(
@@ -42,17 +34,26 @@ async def test_a_new_citizens_consent_turn_runs_only_cached_statements(
     other = Conversation(dispatcher, clock, app.catalogue, "citizen-2", app.attachments)
     await other.say("/start")
     await other.say("1")
+    lines = await _engine_log(caplog, other, "1")
+    assert any("INSERT INTO consents" in line for line in lines)
+    assert _uncached(lines) == []
+
+
+async def _engine_log(caplog: pytest.LogCaptureFixture, chat: Conversation, text: str) -> list[str]:
+    """Say `text` in the chat and return what SQLAlchemy's engine logged meanwhile."""
     engine_log = logging.getLogger("sqlalchemy.engine.Engine")
     with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
         engine_log.setLevel(logging.INFO)
         try:
-            assert "privacy.thanks" in await other.say("1")
+            await chat.say(text)
         finally:
             engine_log.setLevel(logging.WARNING)
-    lines = [r.getMessage() for r in caplog.records if r.name == "sqlalchemy.engine.Engine"]
-    assert any("INSERT INTO consents" in line for line in lines)
-    uncached = [lines[i - 1][:80] for i, line in enumerate(lines) if line.startswith(("[no key", "[generated"))]
-    assert uncached == []
+    return [r.getMessage() for r in caplog.records if r.name == "sqlalchemy.engine.Engine"]
+
+
+def _uncached(lines: list[str]) -> list[str]:
+    """Return the statements SQLAlchemy compiled for this execution ("[no key ...]" or a first "[generated ...]")."""
+    return [lines[i - 1][:80] for i, line in enumerate(lines) if line.startswith(("[no key", "[generated"))]
 
 
 def test_upsert_text_takes_only_the_tables_columns() -> None:

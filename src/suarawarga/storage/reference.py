@@ -34,7 +34,9 @@ class Snapshot(Generic[T]):
 
 
 @dataclass
-class _Slot(Generic[T]):
+class Slot(Generic[T]):
+    """Where one table's snapshot is kept."""
+
     snapshot: Snapshot[T] | None = None
 
 
@@ -42,46 +44,32 @@ class _Slot(Generic[T]):
 class ReferenceCache:
     """This process's snapshots of the units and the categories (not SQL-specific: it holds domain objects).
 
-    A reader takes `generation` before it queries and stores with it: a write that happened meanwhile bumped
-    the generation, so the stale result is not kept.
+    A reader takes `generation` before it queries and keeps what it read with it: a write that happened meanwhile
+    bumped the generation, so the stale result is not kept.
     """
 
     ttl: float = REFERENCE_TTL
     clock: Callable[[], float] = time.monotonic  # elapsed time, not the city's time: an injected Clock is not needed
     generation: int = 0
-    _units: _Slot[Unit] = field(default_factory=_Slot)
-    _categories: _Slot[Category] = field(default_factory=_Slot)
+    units: Slot[Unit] = field(default_factory=Slot)
+    categories: Slot[Category] = field(default_factory=Slot)
 
-    def units(self) -> Snapshot[Unit] | None:
-        """Return the units' snapshot while it is fresh."""
-        return self._fresh(self._units)
-
-    def categories(self) -> Snapshot[Category] | None:
-        """Return the categories' snapshot while it is fresh."""
-        return self._fresh(self._categories)
-
-    def keep_units(self, rows: tuple[tuple[Unit, bool], ...], generation: int) -> Snapshot[Unit]:
-        """Keep the units read at `generation` (unless a write came since) and return them as a snapshot."""
-        return self._keep(self._units, rows, generation)
-
-    def keep_categories(self, rows: tuple[tuple[Category, bool], ...], generation: int) -> Snapshot[Category]:
-        """Keep the categories read at `generation` (unless a write came since) and return them as a snapshot."""
-        return self._keep(self._categories, rows, generation)
-
-    def invalidate(self) -> None:
-        """Drop both snapshots: units or categories were written."""
-        self.generation += 1
-        self._units.snapshot = None
-        self._categories.snapshot = None
-
-    def _fresh(self, slot: _Slot[T]) -> Snapshot[T] | None:
+    def fresh(self, slot: Slot[T]) -> Snapshot[T] | None:
+        """Return the slot's snapshot while it is fresh."""
         snapshot = slot.snapshot
         if snapshot is None or self.clock() - snapshot.taken >= self.ttl:
             return None
         return snapshot
 
-    def _keep(self, slot: _Slot[T], rows: tuple[tuple[T, bool], ...], generation: int) -> Snapshot[T]:
+    def keep(self, slot: Slot[T], rows: tuple[tuple[T, bool], ...], generation: int) -> Snapshot[T]:
+        """Keep rows read at `generation` (unless a write came since) and return them as a snapshot."""
         snapshot = Snapshot(rows, self.clock())
         if generation == self.generation:
             slot.snapshot = snapshot
         return snapshot
+
+    def invalidate(self) -> None:
+        """Drop both snapshots: units or categories were written."""
+        self.generation += 1
+        self.units.snapshot = None
+        self.categories.snapshot = None

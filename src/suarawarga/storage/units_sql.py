@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,16 +25,20 @@ from suarawarga.storage.base_sql import (
     SqlRepo,
     upsert,
 )
-from suarawarga.storage.reference import ReferenceCache, Snapshot
+from suarawarga.storage.reference import ReferenceCache, Slot, Snapshot
 from suarawarga.storage.units import NewCategory, NewUnit, Place
+
+T = TypeVar("T")
 
 # Every row of each table in display order: the reads below answer from one snapshot (storage/reference.py).
 _ALL_UNITS = select(UNITS).order_by(UNITS.c.name, UNITS.c.id)
 _ALL_CATEGORIES = select(CATEGORIES).order_by(CATEGORIES.c.sort_order, CATEGORIES.c.id)
 
 
-class _Cached(SqlRepo):
-    """A repository whose reads come from this process's reference snapshots."""
+class _Cached(SqlRepo, Generic[T]):
+    """A repository whose reads come from this process's snapshot of its table (every row, in display order)."""
+
+    _everything: ClassVar[Select[Any]]  # the statement that reads every row of the table in display order
 
     def __init__(self, conn: AsyncConnection, cache: ReferenceCache | None = None) -> None:
         """Work on `conn`; read through `cache` (a cache of this repository alone when none is given)."""
@@ -43,13 +47,39 @@ class _Cached(SqlRepo):
         # After a write, this transaction reads its own rows: nothing it reads is kept until it commits.
         self.wrote = False
 
+    def _slot(self) -> Slot[T]:
+        raise NotImplementedError
+
+    def _item(self, row: Row[Any]) -> T:
+        raise NotImplementedError
+
     def written(self) -> None:
         """Note a write: drop every snapshot now (the unit of work drops them again at its commit)."""
         self.wrote = True
         self.cache.invalidate()
 
+    async def _snapshot(self) -> Snapshot[T]:
+        """Return every row with its active flag, from the cache while it is fresh."""
+        kept = None if self.wrote else self.cache.fresh(self._slot())
+        return kept if kept is not None else await self._read()
 
-class UnitRepo(_Cached):
+    async def _read(self) -> Snapshot[T]:
+        """Read every row, and keep them unless this transaction wrote some."""
+        generation = self.cache.generation
+        rows = tuple((self._item(r), bool(r.active)) for r in await self.conn.execute(self._everything))
+        return Snapshot(rows, 0.0) if self.wrote else self.cache.keep(self._slot(), rows, generation)
+
+    async def _first(self, test: Callable[[T, bool], bool]) -> T | None:
+        """Return the first row (and its active flag) that passes `test`."""
+        kept = None if self.wrote else self.cache.fresh(self._slot())
+        if kept is not None and (found := next((r for r, a in kept.rows if test(r, a)), None)) is not None:
+            return found
+        # Not in the kept snapshot: the row may be newer than it (a category read later may route to a unit the
+        # unit snapshot predates; a complaint filed elsewhere may name a new category), so read again.
+        return next((r for r, a in (await self._read()).rows if test(r, a)), None)
+
+
+class UnitRepo(_Cached[Unit]):
     """Service units (OPDs and sub-units)."""
 
     @staticmethod
@@ -65,31 +95,21 @@ class UnitRepo(_Cached):
             population=row.population,
         )
 
-    async def _snapshot(self) -> Snapshot[Unit]:
-        """Return every unit with its active flag, from the cache while it is fresh."""
-        kept = None if self.wrote else self.cache.units()
-        return kept if kept is not None else await self._read()
+    _everything = _ALL_UNITS
 
-    async def _read(self) -> Snapshot[Unit]:
-        """Read every unit, and keep them unless this transaction wrote some."""
-        generation = self.cache.generation
-        rows = tuple((self._unit(r), bool(r.active)) for r in await self.conn.execute(_ALL_UNITS))
-        return Snapshot(rows, 0.0) if self.wrote else self.cache.keep_units(rows, generation)
+    def _slot(self) -> Slot[Unit]:
+        return self.cache.units
 
-    async def _first(self, test: Callable[[Unit], bool]) -> Unit | None:
-        kept = None if self.wrote else self.cache.units()
-        if kept is not None and (found := next((u for u, _ in kept.rows if test(u)), None)) is not None:
-            return found
-        # Not in the kept snapshot, it may be newer than it (routed to by a category read later): read again.
-        return next((u for u, _ in (await self._read()).rows if test(u)), None)
+    def _item(self, row: Row[Any]) -> Unit:
+        return self._unit(row)
 
     async def get(self, unit_id: int) -> Unit | None:
         """Return a unit by id."""
-        return await self._first(lambda unit: unit.id == unit_id)
+        return await self._first(lambda unit, _: unit.id == unit_id)
 
     async def by_code(self, code: str) -> Unit | None:
         """Return a unit by its code."""
-        return await self._first(lambda unit: unit.code == code)
+        return await self._first(lambda unit, _: unit.code == code)
 
     async def list(self, kind: UnitKind | None = None) -> list[Unit]:
         """Return the active units, optionally of one kind, by name."""
@@ -98,11 +118,11 @@ class UnitRepo(_Cached):
 
     async def city_admin(self) -> Unit | None:
         """Return the unit that administers the complaint system."""
-        return await self._first(lambda unit: unit.city_admin)
+        return await self._first(lambda unit, _: unit.city_admin)
 
     async def oversight(self) -> Unit | None:
         """Return the oversight unit (Inspektorat)."""
-        return await self._first(lambda unit: unit.oversight)
+        return await self._first(lambda unit, _: unit.oversight)
 
     async def upsert(self, unit: NewUnit) -> int:
         """Insert or update a unit by code (active again if it was not) and return its id."""
@@ -156,7 +176,7 @@ class UnitRepo(_Cached):
         return Area(row.south, row.west, row.north, row.east) if row else None
 
 
-class CategoryRepo(_Cached):
+class CategoryRepo(_Cached[Category]):
     """Complaint categories and their routing."""
 
     @staticmethod
@@ -175,23 +195,13 @@ class CategoryRepo(_Cached):
             resolve_days=row.resolve_days,
         )
 
-    async def _snapshot(self) -> Snapshot[Category]:
-        """Return every category with its active flag, from the cache while it is fresh."""
-        kept = None if self.wrote else self.cache.categories()
-        return kept if kept is not None else await self._read()
+    _everything = _ALL_CATEGORIES
 
-    async def _read(self) -> Snapshot[Category]:
-        """Read every category, and keep them unless this transaction wrote some."""
-        generation = self.cache.generation
-        rows = tuple((self._category(r), bool(r.active)) for r in await self.conn.execute(_ALL_CATEGORIES))
-        return Snapshot(rows, 0.0) if self.wrote else self.cache.keep_categories(rows, generation)
+    def _slot(self) -> Slot[Category]:
+        return self.cache.categories
 
-    async def _first(self, test: Callable[[Category, bool], bool]) -> Category | None:
-        kept = None if self.wrote else self.cache.categories()
-        if kept is not None and (found := next((c for c, a in kept.rows if test(c, a)), None)) is not None:
-            return found
-        # Not in the kept snapshot, it may be newer than it (named by a complaint filed elsewhere): read again.
-        return next((c for c, a in (await self._read()).rows if test(c, a)), None)
+    def _item(self, row: Row[Any]) -> Category:
+        return self._category(row)
 
     async def list(self) -> list[Category]:
         """Return the active categories in their display order."""
