@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Executable, String, Table, TextClause, bindparam, text
+from sqlalchemy import JSON, Executable, String, Table, TextClause, bindparam, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -147,11 +147,21 @@ class SqlRepo:
 
 @dataclass(frozen=True, slots=True)
 class BatchInsert:
-    """A PostgreSQL INSERT of every row of a batch given as one JSON array (see `json_insert`)."""
+    """A batch INSERT: on PostgreSQL every row as one JSON array (see `json_insert`), elsewhere executemany."""
 
     statement: TextClause
     json_columns: tuple[str, ...]  # columns of type JSON: each value goes as its own JSON text
     time_columns: tuple[str, ...]  # timestamps: each goes as ISO 8601 text, and must be timezone-aware
+    each: Executable  # the same, one row at a time (executemany): SQLite, the local console's database
+
+    async def run(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert the rows (converted in place on PostgreSQL); nothing to do for none."""
+        if not rows:
+            return
+        if conn.dialect.name == "postgresql":
+            await conn.execute(self.statement, self.params(rows))
+        else:
+            await conn.execute(self.each, rows)
 
     def params(self, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
         """Return the statement's one parameter, the rows as a JSON array (the rows' values are converted in place).
@@ -175,7 +185,7 @@ class BatchInsert:
 def json_insert(
     table: Table, columns: Sequence[str], conflict: Sequence[str] = (), update: Mapping[str, str] | None = None
 ) -> BatchInsert:
-    """Return, for PostgreSQL, an INSERT of every row of a batch given as one JSON array (`BatchInsert.params`).
+    """Return an INSERT of a batch: on PostgreSQL every row given as one JSON array (`BatchInsert.params`).
 
     For the batches every chat turn writes (states, processed ids, replies): executemany costs the client about
     48 µs per row through SQLAlchemy and psycopg, this statement about 10 (measured with 95 rows, docs/
@@ -198,7 +208,8 @@ def json_insert(
     if conflict:
         action = f"DO UPDATE SET {', '.join(f'{c} = {v}' for c, v in update.items())}" if update else "DO NOTHING"
         sql += f" ON CONFLICT ({', '.join(conflict)}) {action}"
-    return BatchInsert(text(sql).bindparams(bindparam("rows", type_=String())), json_columns, time_columns)
+    each = upsert_text(table, columns, conflict, update) if conflict else insert(table)
+    return BatchInsert(text(sql).bindparams(bindparam("rows", type_=String())), json_columns, time_columns, each)
 
 
 def _aware_iso(value: datetime) -> str:

@@ -10,16 +10,13 @@ from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 
 from suarawarga.bot.conversation import ConversationState
 from suarawarga.bot.messages import ChannelName, ConversationKey
-from suarawarga.storage.base_sql import CONVERSATIONS, SqlRepo, json_insert, upsert_text
+from suarawarga.storage.base_sql import CONVERSATIONS, SqlRepo, json_insert
 from suarawarga.storage.conversations import DraftHolder
 
 _UPDATED = ("flow", "step", "data", "choices", "language", "updated_at", "parked", "parked_at")
-# Every chat turn saves its state: a statement compiled once (base_sql.upsert_text).
-_SAVE = upsert_text(
-    CONVERSATIONS, ("channel", "chat_id", *_UPDATED), ("channel", "chat_id"), {c: f"excluded.{c}" for c in _UPDATED}
-)
-# The same on PostgreSQL, every state of a batch in one statement (base_sql.json_insert).
-_SAVE_PG = json_insert(
+# Every chat turn saves its states: compiled once; on PostgreSQL every state of a batch in one statement
+# (base_sql.json_insert), on SQLite one upsert per state (base_sql.upsert_text).
+_SAVE = json_insert(
     CONVERSATIONS, ("channel", "chat_id", *_UPDATED), ("channel", "chat_id"), {c: f"excluded.{c}" for c in _UPDATED}
 )
 
@@ -77,10 +74,7 @@ class ConversationRepo(SqlRepo):
             }
             for k, s in states.items()
         ]
-        if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(_SAVE_PG.statement, _SAVE_PG.params(rows))
-        else:
-            await self.conn.execute(_SAVE, rows)
+        await _SAVE.run(self.conn, rows)
 
     async def drop_parked(self, before: datetime) -> list[dict[str, Any]]:
         """Forget the drafts kept since before a moment; return them (their files are the caller's to delete)."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Integer, Select, bindparam, delete, func, or_, select, text, update
 
 from suarawarga.bot.messages import ChannelName, InboxStatus
 from suarawarga.storage.base_sql import (
@@ -60,8 +60,7 @@ _FINISH = (
 _SEEN = select(PROCESSED.c.external_id).where(
     PROCESSED.c.channel == bindparam("channel"), PROCESSED.c.external_id.in_(bindparam("ids", expanding=True))
 )
-_MARK = insert(PROCESSED)
-_MARK_PG = json_insert(PROCESSED, ("channel", "external_id", "processed_at"))  # a turn's batch in one statement
+_MARK = json_insert(PROCESSED, ("channel", "external_id", "processed_at"))  # a turn's batch in one statement
 # Every webhook stores its updates (PostgreSQL): one INSERT of every row, the rows as arrays and the payloads as one
 # JSON array, in the order given (WITH ORDINALITY: the inbox is drained in id order), compiled once. Copies of a
 # stored update are skipped.
@@ -231,10 +230,7 @@ class ProcessedRepo(SqlRepo):
     async def mark(self, items: Iterable[UpdateKey], now: datetime) -> None:
         """Record ids as processed (a concurrent duplicate makes the commit fail, not pass twice)."""
         rows = [{"channel": key.channel.value, "external_id": key.external_id, "processed_at": now} for key in items]
-        if rows and self.conn.dialect.name == "postgresql":
-            await self.conn.execute(_MARK_PG.statement, _MARK_PG.params(rows))
-        elif rows:
-            await self.conn.execute(_MARK, rows)
+        await _MARK.run(self.conn, rows)
 
     async def prune(self, before: datetime) -> int:
         """Forget ids processed before a moment; return how many."""

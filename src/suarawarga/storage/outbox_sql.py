@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import TextClause, and_, bindparam, delete, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import TextClause, and_, bindparam, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.engine import Row
 
 from suarawarga.bot.messages import ChannelName, ConversationKey, Outbound, OutboxStatus, notice_kind
@@ -52,10 +52,7 @@ class OutboxRepo(SqlRepo):
             }
             for m in stored
         ]
-        if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(_ADD_PG.statement, _ADD_PG.params(rows))
-        else:
-            await self.conn.execute(_ADD, rows)
+        await _ADD.run(self.conn, rows)
         return stored
 
     async def mark_sent(self, ids: Sequence[str], now: datetime, platform_ids: Mapping[str, str] | None = None) -> None:
@@ -463,8 +460,7 @@ _MARK_SENT_PG = _mark_sent(
 _MARK_SENT = _mark_sent(":pid", "WHERE id = :id").bindparams(bindparam("pid", type_=OUTBOX.c.platform_id.type))
 # Every delivery writes its replies and checks their chats' order: statements built once (a statement built at
 # each call costs a new cache key).
-_ADD = insert(OUTBOX)
-_ADD_PG = json_insert(  # a turn's replies in one statement (base_sql.json_insert)
+_ADD = json_insert(  # a turn's replies in one statement (base_sql.json_insert)
     OUTBOX, ("id", "channel", "recipient", "payload", "status", "attempts", "next_attempt_at", "created_at", "held_by")
 )
 _FIRST = OUTBOX.alias("first")
