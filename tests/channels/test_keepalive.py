@@ -21,7 +21,7 @@ from suarawarga.bot.channels.keepalive import (
     Timeouts,
     multipart,
 )
-from tests.support.scripted_http import CLOSE, OK, STALL, THEN_STALL, answer, serving
+from tests.support.scripted_http import CLOSE, OK, STALL, THEN_CLOSE, THEN_STALL, answer, serving
 
 LIMIT = 100_000
 
@@ -91,6 +91,29 @@ async def test_timeouts_of_read_and_pool_and_a_refused_connection() -> None:
     with pytest.raises(HttpError, match="could not connect") as caught:
         await refused.request("GET", "http://127.0.0.1:9/")
     assert not isinstance(caught.value, HttpTimeout)
+
+
+async def test_a_reused_connection_that_ends_after_the_head_is_an_error_not_a_second_write() -> None:
+    """The server answered (a head came): the request is not written again, even when no byte of the body came."""
+    truncated = answer(b"", "Content-Length: 20") + THEN_CLOSE
+    async with serving(lambda c, n: truncated if n == 2 else answer()) as server:
+        client = KeepAliveClient()
+        assert (await client.request("POST", server.url)).body == OK
+        with pytest.raises(HttpError, match="IncompleteRead"):
+            await client.request("POST", server.url, body=b"pay")
+        await client.aclose()
+    assert len(server.requests) == 2 and server.connections == 1
+
+
+async def test_a_small_answer_has_the_read_timeout_in_all() -> None:
+    """A head, then a small body that never comes whole: HttpTimeout once the read timeout has passed."""
+    async with serving(lambda c, n: answer(b"{", "Content-Length: 20") + THEN_STALL) as server:
+        client = KeepAliveClient(timeouts=Timeouts(read=0.3))
+        started = time.monotonic()
+        with pytest.raises(HttpTimeout):
+            await client.request("GET", server.url)
+        assert 0.25 < time.monotonic() - started < 2
+        await client.aclose()
 
 
 @pytest.mark.parametrize("framing", ["declared", "chunked", "until-close"])

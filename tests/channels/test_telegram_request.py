@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +18,7 @@ from fakes.telegram_server import FakeBotApi, User
 from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Bot
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest, RequestData
 
 from suarawarga.bootstrap import App
@@ -141,6 +142,21 @@ async def test_one_connection_carries_every_call_and_the_form_is_sent() -> None:
     assert first.startswith("POST /botT/sendMessage HTTP/1.1\r\n")
     assert f"User-Agent: {KeepAliveRequest.USER_AGENT}" in first
     assert server.requests[-1].startswith(b"GET /file/botT/photos/a.jpg HTTP/1.1\r\n")
+
+
+async def test_post_json_sends_one_json_object_and_maps_errors_as_post_does() -> None:
+    """Nested parameters stay JSON objects (not JSON strings inside JSON); a 400 is BadRequest; nothing is kept."""
+    refused = answer(b'{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}', status="400 Bad")
+    async with serving(lambda c, n: refused if n == 2 else answer()) as server, opened(KeepAliveRequest()) as client:
+        markup = {"inline_keyboard": [[{"text": "Ya", "callback_data": "consent:yes"}]]}
+        params = {"chat_id": 5001, "text": "Setuju?", "reply_markup": markup}
+        assert await client.post_json(f"{server.url}/botT/sendMessage", params) is True
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await client.post_json(f"{server.url}/botT/sendMessage", params)
+        assert not client._json  # a call's parameters are dropped once it is over, failed or not
+    head, _, body = server.requests[0].partition(b"\r\n\r\n")
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert json.loads(body) == params
 
 
 async def test_a_connection_the_server_closed_is_not_reused() -> None:

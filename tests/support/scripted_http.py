@@ -13,6 +13,7 @@ OK = b'{"ok":true,"result":true}'
 STALL = b"stall"  # answer nothing until the client goes away
 CLOSE = b"close"  # close the connection without an answer
 THEN_STALL = b"\x00then-stall\x00"  # at the end of an answer: write the rest, then answer nothing more
+THEN_CLOSE = b"\x00then-close\x00"  # at the end of an answer: write the rest, then close the connection
 
 
 def answer(body: bytes = OK, *headers: str, status: str = "200 OK") -> bytes:
@@ -62,6 +63,10 @@ class Server:
                 if reply.endswith(THEN_STALL):
                     writer.write(reply.removesuffix(THEN_STALL))
                     await reader.read()
+                    break
+                if reply.endswith(THEN_CLOSE):
+                    writer.write(reply.removesuffix(THEN_CLOSE))
+                    await writer.drain()
                     break
                 writer.write(reply)
                 await writer.drain()

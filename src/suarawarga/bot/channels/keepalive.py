@@ -11,8 +11,10 @@ of a call. `KeepAliveClient` does only what those calls need, directly on `async
   it) is caught as "no byte of an answer on a reused connection" and the request is written once more on a new
   connection: a server closing an idle connection has not read the request (one that read it and died without
   answering would get it again, as from a caller's retry after a transport error);
-- timeouts for connecting, writing, reading (each read: a long download is not cut short) and waiting for the
-  pool; a timeout raises `HttpTimeout`, any other transport trouble `HttpError`; statuses are the caller's;
+- timeouts for connecting, writing, reading and waiting for the pool. The read timeout covers the answer's head
+  and a body of up to 64 KB together (one deadline: such a body arrives with its head); a larger body gets it
+  for each read, so a long download is not cut short. A timeout raises `HttpTimeout`, any other transport
+  trouble `HttpError`; statuses are the caller's;
 - an optional limit on the body: a larger one is refused (`BodyTooLarge`) before it is read whole.
 
 No proxy, no redirects, no decompression (callers ask for none), no HTTP/2. The channel adapters wrap it: the
@@ -53,7 +55,7 @@ class BodyTooLarge(HttpError):
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds allowed to connect, write the request, wait for each read, and wait for a free connection."""
+    """Seconds allowed to connect, write the request, read the answer (see the module docstring), wait for the pool."""
 
     connect: float | None = 5.0
     write: float | None = 5.0
@@ -291,6 +293,7 @@ async def _send(
 ) -> tuple[Response, bool]:
     """Write a request and read its answer: (answer, whether the connection may be kept)."""
     reader, writer = conn.reader, conn.writer
+    head: _Head | None = None
     try:
         writer.write(request)
         if writer.transport.get_write_buffer_size():
@@ -300,20 +303,21 @@ async def _send(
             head = _head(await reader.readuntil(b"\r\n\r\n"))
             while 100 <= head.status < 200:  # an interim answer (100 Continue): the real one follows
                 head = _head(await reader.readuntil(b"\r\n\r\n"))
+            length = head.length
+            if length is not None and length <= CHUNK and (limit is None or length <= limit):
+                # A small body comes with its head or just after it: one deadline for the whole answer.
+                return head.answer(await reader.readexactly(length)), head.keep
     except asyncio.IncompleteReadError as exc:
-        if reused and not exc.partial:
+        if reused and head is None and not exc.partial:
             raise _Stale("end of stream") from None
         raise
     except (ConnectionResetError, BrokenPipeError) as exc:
-        if reused:
+        if reused and head is None:
             raise _Stale(type(exc).__name__) from None
         raise
     length, keep = head.length, head.keep
     if limit is not None and length is not None and length > limit:
         raise BodyTooLarge(f"body of {length} bytes is over {limit}")
-    if length is not None and length <= CHUNK:
-        async with asyncio.timeout(read):
-            return head.answer(await reader.readexactly(length)), keep
     body = bytearray()
     most = limit if limit is not None else -1
     loop = asyncio.get_running_loop()

@@ -35,6 +35,7 @@ from suarawarga.bot.channels.ordered import (
 )
 from suarawarga.bot.channels.telegram.pacing import Limits, Pacer, retry_seconds
 from suarawarga.bot.channels.telegram.pauses import ChatPauses
+from suarawarga.bot.channels.telegram.request import KeepAliveRequest
 from suarawarga.bot.channels.text import split_utf16, utf16_length
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.messages import (
@@ -64,10 +65,14 @@ Markup = dict[str, Any]  # a reply_markup of the Bot API (InlineKeyboardMarkup, 
 # PTB's typed methods (`send_message`, ...) turn every answer into a `Message` (chat, sender, keyboard): 499 us of CPU
 # per sendMessage against 77 us for the same call as plain JSON (docs/architecture.md §6, "Text calls build no PTB
 # objects"). The bot needs only a sent message's id, so its text calls use PTB's request path (its `BaseRequest`,
-# timeouts and error classes: RetryAfter, BadRequest, Forbidden, ...) without the objects. `Bot._post` is that
-# path; python-telegram-bot is pinned to 22.x in pyproject.toml.
+# timeouts and error classes: RetryAfter, BadRequest, Forbidden, ...) without the objects: on the tuned client
+# `KeepAliveRequest.post_json` (PTB's `BaseRequest.post` with the parameters as one JSON object), on PTB's own
+# httpx client `Bot._post`. python-telegram-bot is pinned to 22.x in pyproject.toml.
 async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
     """Make one Bot API call through python-telegram-bot and return its result as JSON, building no objects."""
+    request = bot.request
+    if isinstance(request, KeepAliveRequest):
+        return await request.post_json(f"{bot.base_url}/{method}", params)
     return await bot._post(method, params)
 
 
