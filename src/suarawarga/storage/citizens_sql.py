@@ -28,6 +28,10 @@ _FIND = (
     .where(IDENTITIES.c.channel == bindparam("channel"), IDENTITIES.c.external_id == bindparam("external_id"))
 )
 
+# A new citizen: built once, as the consent below.
+_NEW_CITIZEN = insert(CITIZENS).returning(CITIZENS.c.id)
+_NEW_IDENTITY = insert(IDENTITIES)
+
 # Every new citizen's first complaint or survey records a consent: compiled once (base_sql.upsert_text).
 _CONSENT = upsert_text(
     CONSENTS,
@@ -49,23 +53,17 @@ class CitizenRepo(SqlRepo):
         self, channel: ChannelName, external_id: str, language: str, now: datetime, consent: bool
     ) -> int:
         """Create a citizen with one channel identity and return the citizen's id."""
-        citizen_id = (
-            await self.conn.execute(
-                insert(CITIZENS)
-                .values(created_at=now, consent_at=now if consent else None, language=language)
-                .returning(CITIZENS.c.id)
-            )
-        ).scalar_one()
-        await self.conn.execute(
-            insert(IDENTITIES).values(
-                citizen_id=citizen_id,
-                channel=channel.value,
-                external_id=external_id,
-                language=language,
-                created_at=now,
-                last_inbound_at=now,
-            )
-        )
+        citizen = {"created_at": now, "consent_at": now if consent else None, "language": language}
+        citizen_id = (await self.conn.execute(_NEW_CITIZEN, citizen)).scalar_one()
+        identity = {
+            "citizen_id": citizen_id,
+            "channel": channel.value,
+            "external_id": external_id,
+            "language": language,
+            "created_at": now,
+            "last_inbound_at": now,
+        }
+        await self.conn.execute(_NEW_IDENTITY, identity)
         return int(citizen_id)
 
     async def identities(self, citizen_id: int) -> list[ChatAccount]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 
 from suarawarga.bot.messages import ChannelName, ConversationKey
@@ -25,6 +25,10 @@ from suarawarga.storage.base_sql import (
     upsert,
 )
 from suarawarga.storage.staff import ClaimedInvite
+
+# A new complaint's notice reads its unit's officers and groups: built once (complaints_sql.py says why).
+_OF_UNIT = select(STAFF).where(STAFF.c.unit_id == bindparam("unit"), STAFF.c.active.is_(True)).order_by(STAFF.c.id)
+_CHATS_OF_UNIT = select(UNIT_CHATS).where(UNIT_CHATS.c.unit_id == bindparam("unit")).order_by(UNIT_CHATS.c.id)
 
 
 class StaffRepo(SqlRepo):
@@ -63,10 +67,9 @@ class StaffRepo(SqlRepo):
 
     async def for_unit(self, unit_id: int, roles: Sequence[StaffRole] | None = None) -> list[Staff]:
         """Return the active officers of a unit (optionally of some roles)."""
-        query = select(STAFF).where(STAFF.c.unit_id == unit_id, STAFF.c.active.is_(True)).order_by(STAFF.c.id)
-        if roles:
-            query = query.where(STAFF.c.role.in_([r.value for r in roles]))
-        return [self._staff(r) for r in await self.conn.execute(query)]
+        wanted = {role.value for role in roles} if roles else None  # a unit has a few officers: filtered here
+        rows = await self.conn.execute(_OF_UNIT, {"unit": unit_id})
+        return [self._staff(r) for r in rows if wanted is None or r.role in wanted]
 
     async def join(
         self,
@@ -134,8 +137,8 @@ class StaffRepo(SqlRepo):
 
     async def chats_of_unit(self, unit_id: int) -> list[ConversationKey]:
         """Return the group chats linked to a unit."""
-        query = select(UNIT_CHATS).where(UNIT_CHATS.c.unit_id == unit_id).order_by(UNIT_CHATS.c.id)
-        return [ConversationKey(ChannelName(r.channel), r.chat_id) for r in await self.conn.execute(query)]
+        rows = await self.conn.execute(_CHATS_OF_UNIT, {"unit": unit_id})
+        return [ConversationKey(ChannelName(r.channel), r.chat_id) for r in rows]
 
     async def units_of_chat(self, channel: ChannelName, chat_id: str) -> list[int]:
         """Return the units a group chat is linked to."""
