@@ -119,15 +119,13 @@ class InboxWriter:
         unique: dict[UpdateKey, _Update] = {}
         for item in batch:  # in arrival order (the inbox is drained by id); of copies of one update, the first
             unique.setdefault(UpdateKey(item[0], item[1]), item)
-        # Autocommit: the insert is one statement, and the notification may follow it on its own (it only wakes
-        # the processors, who read what is committed); two round trips fewer than a transaction around both.
+        # Autocommit: the insert is one statement, which also wakes the processes that drain the inbox (on
+        # PostgreSQL); two round trips fewer than a transaction around it.
         async with self.uow_factory(autocommit=True) as uow:
             fresh = await uow.inbox.add_many(
                 [NewUpdate(c, e, p, chat_hash(c, self.chat_of(c, p))) for c, e, p in unique.values()],
                 self.clock.now(),
             )
-            if fresh:
-                await uow.wakeups.inbox_stored()  # the processes that drain the inbox, once this commits
             await uow.commit()
         results = []
         for channel, external_id, _ in batch:

@@ -64,7 +64,7 @@ class InboxRepository(Protocol):
         ...
 
     async def add_many(self, updates: Sequence[NewUpdate], now: datetime) -> set[UpdateKey]:
-        """Store updates at once; return the keys of those not stored before."""
+        """Store updates at once (waking the inbox processors at commit if any is new); return the new ones' keys."""
         ...
 
     async def pending(

@@ -21,6 +21,7 @@ from suarawarga.storage.base_sql import (
     upsert_text,
 )
 from suarawarga.storage.inbox import InboxEntry, NewUpdate, PendingUpdate, UpdateKey
+from suarawarga.storage.wakeups_sql import INBOX_CHANNEL
 
 # A statement of every WhatsApp turn, compiled once (base_sql.upsert_text); kept monotonic: an older time (a late
 # copy of an earlier message) never moves the window back.
@@ -63,16 +64,21 @@ _SEEN = select(PROCESSED.c.external_id).where(
 _MARK = json_insert(PROCESSED, ("channel", "external_id", "processed_at"))  # a turn's batch in one statement
 # Every webhook stores its updates (PostgreSQL): one INSERT of every row, the rows as arrays and the payloads as one
 # JSON array, in the order given (WITH ORDINALITY: the inbox is drained in id order), compiled once. Copies of a
-# stored update are skipped.
+# stored update are skipped. The same statement queues the notification that wakes the processors when it stored
+# anything (PostgreSQL sends it at commit and folds repeats within a transaction into one): one round trip per
+# webhook batch instead of two (storage/wakeups_sql.py).
 _ADD_MANY_PG = text(
-    """INSERT INTO inbox (channel, external_id, payload, status, attempts, received_at, chat_hash)
-    SELECT u.channel, u.external_id, p.payload, :pending, 0, :now, u.chat_hash
-    FROM unnest(CAST(:channels AS varchar[]), CAST(:external_ids AS varchar[]), CAST(:hashes AS integer[]))
-         WITH ORDINALITY AS u(channel, external_id, chat_hash, n)
-    JOIN json_array_elements(CAST(:payloads AS json)) WITH ORDINALITY AS p(payload, n) ON p.n = u.n
-    ORDER BY u.n
-    ON CONFLICT (channel, external_id) DO NOTHING
-    RETURNING channel, external_id"""
+    """WITH stored AS (
+        INSERT INTO inbox (channel, external_id, payload, status, attempts, received_at, chat_hash)
+        SELECT u.channel, u.external_id, p.payload, :pending, 0, :now, u.chat_hash
+        FROM unnest(CAST(:channels AS varchar[]), CAST(:external_ids AS varchar[]), CAST(:hashes AS integer[]))
+             WITH ORDINALITY AS u(channel, external_id, chat_hash, n)
+        JOIN json_array_elements(CAST(:payloads AS json)) WITH ORDINALITY AS p(payload, n) ON p.n = u.n
+        ORDER BY u.n
+        ON CONFLICT (channel, external_id) DO NOTHING
+        RETURNING channel, external_id
+    )
+    SELECT channel, external_id, pg_notify(:wake, '') FROM stored"""
 ).bindparams(bindparam("now", type_=INBOX.c.received_at.type), bindparam("pending", type_=INBOX.c.status.type))
 
 # Every WhatsApp turn also notes the time on the citizen's identity (kept monotonic): built once.
@@ -124,6 +130,7 @@ class InboxRepo(SqlRepo):
                 "hashes": [u.chat_hash for u in updates],
                 "now": now,
                 "pending": InboxStatus.PENDING.value,
+                "wake": INBOX_CHANNEL,
             }
             result = await self.conn.execute(_ADD_MANY_PG, params)
             return {UpdateKey(ChannelName(r.channel), str(r.external_id)) for r in result}

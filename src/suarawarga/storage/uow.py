@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # the domain's modules import this one; the ports import the 
     from suarawarga.storage.supporters import SupportRepository
     from suarawarga.storage.surveys import SurveyRepository
     from suarawarga.storage.units import CategoryRepository, UnitRepository
-    from suarawarga.storage.wakeups import Wakeups
 
 
 class UnitOfWork(Protocol):
@@ -56,7 +55,6 @@ class UnitOfWork(Protocol):
     supports: SupportRepository
     staff_sessions: StaffSessionRepository
     queue: QueueRepository
-    wakeups: Wakeups
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -31,7 +31,6 @@ from suarawarga.storage.supporters_sql import SupportRepo
 from suarawarga.storage.survey_sql import SurveyRepo
 from suarawarga.storage.units_sql import CategoryRepo, UnitRepo
 from suarawarga.storage.uow import UnitOfWork
-from suarawarga.storage.wakeups_sql import WakeupRepo
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -87,7 +86,6 @@ class SqlUnitOfWork(UnitOfWork):
         self.supports = SupportRepo(conn)
         self.staff_sessions = StaffSessionRepo(conn)
         self.queue = QueueRepo(conn)
-        self.wakeups = WakeupRepo(conn)
 
     async def __aexit__(self, *exc: object) -> None:
         """Roll back anything not committed and return the connection to the pool."""

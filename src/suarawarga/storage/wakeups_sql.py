@@ -1,10 +1,11 @@
 """PostgreSQL LISTEN/NOTIFY for the inbox: the storing web process notifies, the processors listen.
 
-`NOTIFY` inside a transaction is delivered only when it commits, and several identical ones in one transaction
-arrive once, so a group commit of 500 updates wakes each processor once. The listener keeps its own connection (a
-pooled one cannot be held for LISTEN) and reconnects with a growing pause when the database goes away; after each
-(re)connection it wakes the processor once, for whatever was stored while nobody listened. SQLite has nothing of
-the kind: there the notification is a no-op and processors poll.
+The insert of a webhook batch queues the notification itself (`inbox_sql.InboxRepo.add_many`). `NOTIFY` inside a
+transaction is delivered only when it commits, and several identical ones in one transaction arrive once, so a
+group commit of 500 updates wakes each processor once. The listener keeps its own connection (a pooled one cannot
+be held for LISTEN) and reconnects with a growing pause when the database goes away; after each (re)connection it
+wakes the processor once, for whatever was stored while nobody listened. SQLite has nothing of
+the kind: there nothing is notified and processors poll.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
@@ -25,21 +24,6 @@ INBOX_CHANNEL = "suarawarga_inbox"
 RECONNECT_FIRST = 0.5  # seconds before the listener reconnects after losing the database
 RECONNECT_MOST = 10.0
 QUIET_CHECK = 30.0  # seconds without a notification after which the connection is checked
-
-
-_NOTIFY = text("SELECT pg_notify(:channel, '')")  # built once: every stored webhook batch sends it
-
-
-class WakeupRepo:
-    """Sends the inbox notification with the current transaction (PostgreSQL only)."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
-    async def inbox_stored(self) -> None:
-        """Queue NOTIFY on the inbox channel; PostgreSQL delivers it when its transaction (or the statement) commits."""
-        if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(_NOTIFY, {"channel": INBOX_CHANNEL})
 
 
 def can_listen(database_url: str) -> bool:
