@@ -21,7 +21,7 @@ from suarawarga.bot.channels.keepalive import (
     Timeouts,
     multipart,
 )
-from tests.support.scripted_http import CLOSE, OK, STALL, THEN_CLOSE, THEN_STALL, answer, serving
+from tests.support.scripted_http import CLOSE, LATE, LATE_SECONDS, OK, STALL, THEN_CLOSE, THEN_STALL, answer, serving
 
 LIMIT = 100_000
 
@@ -106,13 +106,17 @@ async def test_a_reused_connection_that_ends_after_the_head_is_an_error_not_a_se
 
 
 async def test_a_small_answer_has_the_read_timeout_in_all() -> None:
-    """A head, then a small body that never comes whole: HttpTimeout once the read timeout has passed."""
-    async with serving(lambda c, n: answer(b"{", "Content-Length: 20") + THEN_STALL) as server:
-        client = KeepAliveClient(timeouts=Timeouts(read=0.3))
+    """The head comes late and its small body never whole: the read timeout runs out once, from the request.
+
+    Head after 0.5 s, read timeout 0.6 s: one deadline for the answer ends at 0.6 s; a second deadline for the
+    body alone would have run to 1.1 s.
+    """
+    async with serving(lambda c, n: LATE + answer(b"{", "Content-Length: 20") + THEN_STALL) as server:
+        client = KeepAliveClient(timeouts=Timeouts(read=0.6))
         started = time.monotonic()
         with pytest.raises(HttpTimeout):
             await client.request("GET", server.url)
-        assert 0.25 < time.monotonic() - started < 2
+        assert LATE_SECONDS < time.monotonic() - started < 0.95
         await client.aclose()
 
 

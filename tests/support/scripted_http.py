@@ -14,6 +14,8 @@ STALL = b"stall"  # answer nothing until the client goes away
 CLOSE = b"close"  # close the connection without an answer
 THEN_STALL = b"\x00then-stall\x00"  # at the end of an answer: write the rest, then answer nothing more
 THEN_CLOSE = b"\x00then-close\x00"  # at the end of an answer: write the rest, then close the connection
+LATE = b"\x00late\x00"  # at the start of an answer: write it LATE_SECONDS after the request came
+LATE_SECONDS = 0.5
 
 
 def answer(body: bytes = OK, *headers: str, status: str = "200 OK") -> bytes:
@@ -55,6 +57,9 @@ class Server:
                 self.requests.append(head + await reader.readexactly(int(length[1]) if length else 0))
                 nth += 1
                 reply = self.script(number, nth)
+                if reply.startswith(LATE):
+                    await asyncio.sleep(LATE_SECONDS)
+                    reply = reply.removeprefix(LATE)
                 if reply == CLOSE:
                     break
                 if reply == STALL:

@@ -85,7 +85,7 @@ class KeepAliveRequest(BaseRequest):
         self._ssl = ssl_context
         self._headers = {"User-Agent": self.USER_AGENT, "Accept": "*/*"}
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
-        self._timeouts = Timeouts(connect_timeout, write_timeout, read_timeout, pool_timeout)
+        self._timeouts = Timeouts(connect=connect_timeout, write=write_timeout, read=read_timeout, pool=pool_timeout)
         self._client: KeepAliveClient | None = None
         self._json: dict[RequestData, dict[str, Any]] = {}  # post_json's parameters, by their stand-in RequestData
 
@@ -107,7 +107,7 @@ class KeepAliveRequest(BaseRequest):
             await client.aclose()
 
     async def post_json(self, url: str, payload: dict[str, Any]) -> Any:
-        """Make a call without files, its parameters sent as one JSON object, and return its result (PTB's `post`)."""
+        """Make a call without files and return its result (PTB's `post`); `payload`: JSON values, no None."""
         data = RequestData()
         self._json[data] = payload
         try:

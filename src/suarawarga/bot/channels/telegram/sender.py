@@ -69,7 +69,7 @@ Markup = dict[str, Any]  # a reply_markup of the Bot API (InlineKeyboardMarkup, 
 # `KeepAliveRequest.post_json` (PTB's `BaseRequest.post` with the parameters as one JSON object), on PTB's own
 # httpx client `Bot._post`. python-telegram-bot is pinned to 22.x in pyproject.toml.
 async def call(bot: Bot, method: str, params: dict[str, Any]) -> Any:
-    """Make one Bot API call through python-telegram-bot and return its result as JSON, building no objects."""
+    """Make one Bot API call through python-telegram-bot and return its JSON result; `params`: JSON values, no None."""
     request = bot.request
     if isinstance(request, KeepAliveRequest):
         return await request.post_json(f"{bot.base_url}/{method}", params)
