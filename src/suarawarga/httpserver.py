@@ -69,4 +69,5 @@ def server_options(header_timeout: float = HEADER_TIMEOUT) -> dict[str, Any]:
         "timeout_keep_alive": KEEP_ALIVE,
         "limit_concurrency": MAX_CONCURRENCY,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN,
+        "access_log": False,  # the app writes its own (bot/web.py, AccessLog)
     }

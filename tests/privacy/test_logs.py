@@ -1,10 +1,11 @@
 """Full end-to-end runs at DEBUG level: the log lines written carry no token, secret, phone number, name or text.
 
-The product is configured as `serve` configures it (`configure_logging`, uvicorn with its access log) and its
-handler writes into a buffer, so the assertions read exactly what would reach stderr or a log file. Every
-logger is at DEBUG except the few `configure_logging` itself keeps at WARNING. A citizen and officers then
-use the bot on Telegram (webhook, through the fake Bot API) and on WhatsApp (signed webhooks, Meta's
-verification request, a failed delivery), with distinctive names, numbers and words that must not appear.
+The product is configured as `serve` configures it (`configure_logging`, uvicorn with `server_options()`, the
+app's own access log) and its handler writes into a buffer, so the assertions read exactly what would reach
+stderr or a log file. Every logger is at DEBUG except the few `configure_logging` itself keeps at WARNING. A
+citizen and officers then use the bot on Telegram (webhook, through the fake Bot API) and on WhatsApp (signed
+webhooks, Meta's verification request, a failed delivery), with distinctive names, numbers and words that must not
+appear.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from suarawarga.bot.channels.telegram import telegram_channel
 from suarawarga.bot.channels.whatsapp import whatsapp_channel
 from suarawarga.complaints.handling import create_invite
 from suarawarga.complaints.model import StaffRole
+from suarawarga.httpserver import server_options
 from suarawarga.runtime import running, web_app
 from tests.channels.test_telegram_e2e import CODE, FAST, World
 from tests.channels.test_whatsapp_e2e import Phone
@@ -149,13 +151,15 @@ def everything_at_debug() -> None:
     """Put every logger at DEBUG (inheriting from the root) except those configure_logging keeps quiet.
 
     The fake servers' uvicorn settings quiet uvicorn's loggers process-wide; `serve` leaves them at the root's
-    level with the access log on, so they are reset here, after every server was configured.
+    level, so they are reset here, after every server was configured, all but uvicorn's access log, which
+    `serve` turns off (`server_options`: the app writes its own, `suarawarga.access`).
     """
     for name, logger in logging.Logger.manager.loggerDict.items():
         if isinstance(logger, logging.Logger) and name not in sw_logging._QUIET:
             logger.setLevel(logging.NOTSET)
             logger.disabled = False
             logger.propagate = True
+    logging.getLogger("uvicorn.access").propagate = False  # as uvicorn leaves it with access_log=False
     assert logging.getLogger("suarawarga").getEffectiveLevel() == logging.DEBUG
 
 
@@ -170,8 +174,10 @@ class _Server(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def serve_as_in_production(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve the web app with the uvicorn settings of `suarawarga serve` (access log on); yield its URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None, server_header=False)
+    """Serve the web app with the uvicorn settings of `suarawarga serve` (the app's access log); yield its URL."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="off", log_config=None, server_header=False, **server_options()
+    )
     server = _Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -323,8 +329,10 @@ async def test_telegram_run_at_debug_logs_no_secret_or_personal_data(app: App, f
                 await channel.set_webhook(f"{url}/telegram")
                 await telegram_story(World(app, api, channel, run, webhook_url=f"{url}/telegram"), url)
                 await channel.delete_webhook()
-        expected = ["POST /telegram HTTP/1.1", "refused staff action on PDG-", "invalid invite code"]
+        expected = ['POST /telegram HTTP/1.1\\" 403' if fmt == "json" else 'POST /telegram HTTP/1.1" 403']
+        expected += ["refused staff action on PDG-", "invalid invite code"]
         check(buffer, fmt, TELEGRAM_SECRETS, expected, canary="citizen's name")
+        assert 'POST /telegram HTTP/1.1" 200' not in buffer.getvalue().replace('\\"', '"')  # accepted: no line
 
 
 # ------------------------------------------------------------------------------------------- WhatsApp

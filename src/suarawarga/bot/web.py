@@ -14,8 +14,9 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("suarawarga.access")
 
 MAX_BODY = 1_000_000  # bytes; Telegram and Meta deliveries are far smaller
 READ_SLOTS = 16  # bodies read at the same time per route: with MAX_BODY, at most ~16 MB held by uploads
@@ -178,6 +180,51 @@ class AnswerUnavailable:
             self._last_log, self._unlogged = now, 0
 
 
+class AccessLog:
+    """ASGI middleware: the access log (uvicorn's is off), with no line for a webhook delivery that was accepted.
+
+    uvicorn wrote one line per request. At a few hundred webhook deliveries a second that line was about a tenth
+    of an accepting process's CPU (docs/performance.md), and it said nothing the inbox does not: every accepted
+    delivery is stored there, and `/metrics` counts them (`suarawarga_inbound_processed`). A POST to a channel's
+    webhook answered 2xx is therefore not logged; every other request is, as uvicorn wrote it (client, method,
+    path with query, HTTP version, status): refused and failed deliveries, Meta's verification, pages, /healthz.
+    """
+
+    def __init__(self, app: ASGIApp, webhooks: Collection[str]) -> None:
+        self.app = app
+        self.webhooks = frozenset(webhooks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; log the request unless it is an accepted webhook delivery."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what uvicorn answers when the app fails before answering
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            if not (200 <= status < 300 and scope["method"] == "POST" and scope["path"] in self.webhooks):
+                self._line(scope, status)
+
+    @staticmethod
+    def _line(scope: Scope, status: int) -> None:
+        if not access.isEnabledFor(logging.INFO):
+            return
+        client = scope.get("client")
+        where = f"{client[0]}:{client[1]}" if client else "-"
+        path = quote(scope.get("root_path", "") + scope["path"])
+        if scope.get("query_string"):
+            path += "?" + scope["query_string"].decode("ascii", "replace")
+        access.info('%s - "%s %s HTTP/%s" %d', where, scope["method"], path, scope.get("http_version", "1.1"), status)
+
+
 def create_web_app(
     extra_routes: Sequence[BaseRoute],
     health: HealthCheck | None = None,
@@ -198,5 +245,8 @@ def create_web_app(
                 return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    middleware = [Middleware(AnswerUnavailable, unavailable=unavailable)] if unavailable is not None else []
+    webhooks = [route.path for route in extra_routes if isinstance(route, Route)]
+    middleware = [Middleware(AccessLog, webhooks=webhooks)]
+    if unavailable is not None:
+        middleware.append(Middleware(AnswerUnavailable, unavailable=unavailable))
     return Starlette(routes=[*extra_routes, Route("/healthz", healthz, methods=["GET"]), *site], middleware=middleware)
