@@ -61,8 +61,9 @@ class Api(FakeBotApi):
 @pytest.fixture(params=["httpx", "tuned"])
 async def api(request: pytest.FixtureRequest) -> AsyncIterator[FakeBotApi]:
     """Yield a running fake Bot API; every test runs on both clients (PTB's httpx, and the default, tuned)."""
-    async with Api() as fake:
-        fake.client = request.param
+    fake = Api()
+    fake.client = request.param
+    async with fake:
         yield fake
 
 
