@@ -76,11 +76,11 @@ def to(text_key: str, *choices: Choice) -> Outbound:
 
 
 def test_the_setting_picks_the_client(app: App) -> None:
-    """`request="tuned"` builds the Bot on KeepAliveRequest, the default on PTB's HTTPXRequest."""
+    """`request="httpx"` builds the Bot on PTB's HTTPXRequest, the default (as the setting's) on KeepAliveRequest."""
     common: dict[str, Any] = {"catalogue": app.catalogue, "attachments": app.attachments, "clock": app.clock}
-    tuned = TelegramChannel.connect("1:x", "http://127.0.0.1:9", request="tuned", **common)
-    assert isinstance(tuned.bot.request, KeepAliveRequest)
-    assert isinstance(TelegramChannel.connect("1:x", "http://127.0.0.1:9", **common).bot.request, HTTPXRequest)
+    httpx = TelegramChannel.connect("1:x", "http://127.0.0.1:9", request="httpx", **common)
+    assert isinstance(httpx.bot.request, HTTPXRequest)
+    assert isinstance(TelegramChannel.connect("1:x", "http://127.0.0.1:9", **common).bot.request, KeepAliveRequest)
     with pytest.raises(ValueError, match="aiohttp"):
         TelegramChannel.connect("1:x", "http://127.0.0.1:9", request="aiohttp", **common)
 

@@ -95,7 +95,7 @@ class TelegramChannel:
         clock: Clock,
         webhook_secret: str | None = None,
         limits: Limits | None = None,
-        request: str = "httpx",
+        request: str = "tuned",
     ) -> TelegramChannel:
         """Build the channel on a PTB Bot for a Bot API server root (Telegram's, or a self-hosted one).
 
