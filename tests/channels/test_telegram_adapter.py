@@ -77,7 +77,7 @@ def connect(app: App, api: FakeBotApi, limits: Limits = FAST) -> TelegramChannel
         clock=app.clock,
         webhook_secret="test_secret-1",
         limits=limits,
-        request=getattr(api, "client", "httpx"),
+        request=getattr(api, "client", "tuned"),
     )
 
 

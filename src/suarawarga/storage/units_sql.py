@@ -58,9 +58,13 @@ class _Cached(SqlRepo, Generic[T]):
         self.wrote = True
         self.cache.invalidate()
 
+    def _kept(self) -> Snapshot[T] | None:
+        """Return the kept snapshot while it is fresh and this transaction wrote nothing."""
+        return None if self.wrote else self.cache.fresh(self._slot())
+
     async def _snapshot(self) -> Snapshot[T]:
         """Return every row with its active flag, from the cache while it is fresh."""
-        kept = None if self.wrote else self.cache.fresh(self._slot())
+        kept = self._kept()
         return kept if kept is not None else await self._read()
 
     async def _read(self) -> Snapshot[T]:
@@ -71,7 +75,7 @@ class _Cached(SqlRepo, Generic[T]):
 
     async def _first(self, test: Callable[[T, bool], bool]) -> T | None:
         """Return the first row (and its active flag) that passes `test`."""
-        kept = None if self.wrote else self.cache.fresh(self._slot())
+        kept = self._kept()
         if kept is not None and (found := next((r for r, a in kept.rows if test(r, a)), None)) is not None:
             return found
         # Not in the kept snapshot: the row may be newer than it (a category read later may route to a unit the

@@ -4,8 +4,8 @@ The insert of a webhook batch queues the notification itself (`inbox_sql.InboxRe
 transaction is delivered only when it commits, and several identical ones in one transaction arrive once, so a
 group commit of 500 updates wakes each processor once. The listener keeps its own connection (a pooled one cannot
 be held for LISTEN) and reconnects with a growing pause when the database goes away; after each (re)connection it
-wakes the processor once, for whatever was stored while nobody listened. SQLite has nothing of
-the kind: there nothing is notified and processors poll.
+wakes the processor once, for whatever was stored while nobody listened. SQLite has nothing of the kind: there
+nothing is notified and processors poll.
 """
 
 from __future__ import annotations
