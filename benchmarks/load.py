@@ -409,7 +409,7 @@ class ReplyLatency:
             if len(times) != len(texts):  # the fake kept another count than its transcript: do not guess
                 felt.unmatched += 1
                 continue
-            keys = [recognise(text, run.fragments) for text in texts]
+            keys = [run.recognised(text) for text in texts]
             held = pacing_held(times, Limits()) if citizen.channel == "telegram" else [False] * len(times)
             expected, offset = run.expected[citizen.channel], 0
             for index, step in enumerate(run.steps[: len(posts)]):
@@ -779,6 +779,7 @@ class LoadRun:
         self.postgres: PostgresCpu | None = None
         self.rate_next = 0.0
         self.latency = ReplyLatency()
+        self._recognised: dict[str, list[str]] = {}
 
     def _changed(self, chat_id: str) -> None:
         self.latency.replied(chat_id)
@@ -934,9 +935,16 @@ class LoadRun:
             return self.telegram.transcript(citizen.chat_id)
         return self.whatsapp.transcript(citizen.chat_id)
 
+    def recognised(self, text: str) -> list[str]:
+        """Return `recognise(text)`, remembered per text: a citizen's wait re-reads its whole transcript each wake."""
+        keys = self._recognised.get(text)
+        if keys is None:
+            keys = self._recognised[text] = recognise(text, self.fragments)
+        return keys
+
     def received_keys(self, citizen: Citizen) -> list[str]:
         """Return the catalogue keys recognised in what a citizen received, in order ('?' for an unknown message)."""
-        return [key for text in self.transcript(citizen) for key in recognise(text, self.fragments)]
+        return [key for text in self.transcript(citizen) for key in self.recognised(text)]
 
     def step_answered(self, citizen: Citizen, index: int) -> bool:
         """Tell whether the replies of step `index` (and the ones before) arrived."""
