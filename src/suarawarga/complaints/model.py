@@ -120,6 +120,7 @@ class Category:
     accept_working_days: int = 3
     respond_working_days: int = 5
     resolve_days: int = 60
+    duplicate_days: int = 30  # open complaints filed this many days back are offered as "the same" (0: never)
 
     def name(self, language: str) -> str:
         """Return the category's name in a language."""

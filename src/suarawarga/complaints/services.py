@@ -51,12 +51,21 @@ class ComplaintDraft:
 
 @dataclass(frozen=True, slots=True)
 class Filed:
-    """The result of filing: the tracking code and where it went."""
+    """The result of filing: the complaint as stored and where it went."""
 
-    complaint_id: int
-    code: str
+    complaint: Complaint
     unit: Unit
     category: Category
+
+    @property
+    def complaint_id(self) -> int:
+        """Return the stored complaint's id."""
+        return self.complaint.id
+
+    @property
+    def code(self) -> str:
+        """Return the tracking code."""
+        return self.complaint.code
 
 
 async def filed_today(uow: UnitOfWork, citizen_id: int, now: datetime, tz: tzinfo) -> int:
@@ -74,40 +83,38 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
     if unit is None:
         raise NotFound(f"unit {unit_id}")
     kecamatan = await uow.units.by_code(draft.kecamatan_code) if draft.kecamatan_code else None
-    code = new_tracking_code(code_prefix)
-    while await uow.complaints.code_taken(code):  # ~1 in 10^8 per complaint at a city's volume
-        code = new_tracking_code(code_prefix)
     anonymous = draft.identity_mode is IdentityMode.ANONIM
-    complaint_id = await uow.complaints.add(
-        NewComplaint(
-            code=code,
-            status=ComplaintStatus.DITERIMA,
-            category_id=category.id,
-            unit_id=unit.id,
-            kecamatan_id=kecamatan.id if kecamatan else None,
-            description=draft.description,
-            identity_mode=draft.identity_mode,
-            # An anonymous complaint keeps no link to its reporter: the code alone shows its status.
-            citizen_id=None if anonymous else draft.citizen_id,
-            channel=None if anonymous else draft.channel,
-            chat_id=None if anonymous else draft.chat_id,
-            # Rahasia keeps the name for the handling OPD (revealed on request only); anonim keeps nothing.
-            reporter_name=None if anonymous else draft.reporter_name,
-            reporter_contact=None if anonymous else draft.reporter_contact,
-            location_text=draft.location_text,
-            place_key=place_key(draft.location_text),  # the duplicate look-up's key (docs/complaints.md §7)
-            latitude=draft.latitude,
-            longitude=draft.longitude,
-            language=draft.language,
-            filed_at=now,
-        )
+    new = NewComplaint(
+        code=new_tracking_code(code_prefix),
+        status=ComplaintStatus.DITERIMA,
+        category_id=category.id,
+        unit_id=unit.id,
+        kecamatan_id=kecamatan.id if kecamatan else None,
+        description=draft.description,
+        identity_mode=draft.identity_mode,
+        # An anonymous complaint keeps no link to its reporter: the code alone shows its status.
+        citizen_id=None if anonymous else draft.citizen_id,
+        channel=None if anonymous else draft.channel,
+        chat_id=None if anonymous else draft.chat_id,
+        # Rahasia keeps the name for the handling OPD (revealed on request only); anonim keeps nothing.
+        reporter_name=None if anonymous else draft.reporter_name,
+        reporter_contact=None if anonymous else draft.reporter_contact,
+        location_text=draft.location_text,
+        place_key=place_key(draft.location_text),  # the duplicate look-up's key (docs/complaints.md §7)
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        language=draft.language,
+        filed_at=now,
     )
+    # A taken code stores nothing and is drawn again: ~1 in 10^8 per complaint at a city's volume.
+    while (complaint := await uow.complaints.add(new)) is None:
+        new = dataclasses.replace(new, code=new_tracking_code(code_prefix))
     await uow.complaints.add_event(
-        complaint_id,
+        complaint.id,
         ComplaintEvent(now, EventKind.FILED, ActorKind.CITIZEN, None, ComplaintStatus.DITERIMA, unit.id),
     )
-    await uow.complaints.add_attachments(complaint_id, draft.attachments, ActorKind.CITIZEN, now)
-    return Filed(complaint_id, code, unit, category)
+    await uow.complaints.add_attachments(complaint.id, draft.attachments, ActorKind.CITIZEN, now)
+    return Filed(complaint, unit, category)
 
 
 @dataclass(frozen=True, slots=True)

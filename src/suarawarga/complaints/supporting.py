@@ -69,11 +69,11 @@ async def find_duplicates(
     A shared point matches the points within RADIUS_M; a typed address matches the similar addresses of the same
     kecamatan. The citizen's own complaints and those they already support are left out.
     """
-    window = await uow.supports.window(category_code)
-    if window is None or window[1] <= 0:
+    category = await uow.categories.by_code(category_code)  # the kept snapshot: no statement of its own
+    if category is None or category.duplicate_days <= 0:
         return []
-    category_id, days = window
-    since = now - timedelta(days=days)
+    category_id = category.id
+    since = now - timedelta(days=category.duplicate_days)
     found: list[tuple[datetime, int, Match]] = []
     if latitude is not None and longitude is not None:
         for c in await uow.supports.near(category_id, bounding_box(latitude, longitude), since):

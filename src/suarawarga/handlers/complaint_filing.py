@@ -129,6 +129,7 @@ async def on_confirm(turn: Turn) -> str:
     data = turn.data
     mode = IdentityMode(data["identity"])
     location = data.get("location") or [None, None]
+    photos = tuple(NewAttachment(**p) for p in keep_files(turn, data.get("photos", [])))
     filed = await file_complaint(
         turn.uow,
         ComplaintDraft(
@@ -145,7 +146,7 @@ async def on_confirm(turn: Turn) -> str:
             kecamatan_code=data.get("kecamatan"),
             reporter_name=data.get("name"),
             reporter_contact=data.get("contact"),
-            attachments=tuple(NewAttachment(**p) for p in keep_files(turn, data.get("photos", []))),
+            attachments=photos,
         ),
         turn.clock.now(),
         turn.policy.city_code,
@@ -155,7 +156,5 @@ async def on_confirm(turn: Turn) -> str:
         code=filed.code,
         unit=filed.unit.name,
     )
-    complaint = await turn.uow.complaints.by_code(filed.code)
-    if complaint is not None:
-        await announce_complaint(turn, complaint, filed.unit)
+    await announce_complaint(turn, filed.complaint, filed.unit, photos=photos)
     return END

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
 
 from suarawarga.bot.conversation import COMMAND_CHOICE_PREFIX
 from suarawarga.bot.messages import Attachment, ChannelName, Choice, ConversationKey, NoticeKind, Outbound, OutboundFile
 from suarawarga.bot.texts import Catalogue
-from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, Staff, StaffRole, Unit
+from suarawarga.complaints.model import ActorKind, Complaint, IdentityMode, NewAttachment, Staff, StaffRole, Unit
 from suarawarga.complaints.places import kecamatan_label
 from suarawarga.storage.uow import UnitOfWork
 
@@ -117,12 +118,15 @@ async def announce_complaint(
     unit: Unit,
     text_key: str = "staff.new",
     targets: list[tuple[ConversationKey, str]] | None = None,
+    photos: Sequence[NewAttachment] | None = None,
 ) -> None:
     """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers (or `targets`).
 
     `targets`: chats with the language to write in (by default the unit's recipients, each in their own).
+    `photos`: the citizen's files when the caller has them (it just stored them); by default they are read.
     """
-    photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    if photos is None:
+        photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
     for key, language in await unit_recipients(ctx, unit.id) if targets is None else targets:
         params = await card_params(ctx, complaint, unit, language)
         ctx.notify(

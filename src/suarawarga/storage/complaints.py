@@ -81,12 +81,8 @@ class UnitEvent:
 class ComplaintRepository(Protocol):
     """Complaints, their history and attachments."""
 
-    async def code_taken(self, code: str) -> bool:
-        """Tell whether a tracking code is already used."""
-        ...
-
-    async def add(self, complaint: NewComplaint) -> int:
-        """Insert a complaint and return its id."""
+    async def add(self, complaint: NewComplaint) -> Complaint | None:
+        """Insert a complaint and return it as stored; None if its tracking code is taken (nothing stored)."""
         ...
 
     async def add_event(self, complaint_id: int, event: ComplaintEvent) -> None:

@@ -26,6 +26,7 @@ from suarawarga.storage.base_sql import (
     RATINGS,
     SqlRepo,
     upsert,
+    upsert_text,
 )
 from suarawarga.storage.complaints import PAGE_SIZE, NewComplaint, Rating, UnitEvent
 
@@ -34,10 +35,11 @@ IN_CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
 
 # Statements of filing a complaint (about one update in twelve under load): built once, so each execution
 # skips building the statement and its cache key.
-_CODE_TAKEN = select(COMPLAINTS.c.id).where(COMPLAINTS.c.code == bindparam("code"))
-# Every field of a NewComplaint names its column (SQLAlchemy refuses a name that is not one when it compiles).
+# Every field of a NewComplaint names its column (`upsert_text` refuses a name that is not one).
 _NEW_FIELDS = (*(f.name for f in dataclasses.fields(NewComplaint)), "updated_at")
-_NEW = insert(COMPLAINTS).values({name: bindparam(name) for name in _NEW_FIELDS}).returning(COMPLAINTS.c.id)
+# A taken tracking code stores nothing (the unique index decides, in the same statement: no read first), and
+# RETURNING gives the stored row: the filing flow announces the complaint at once, without reading it back.
+_NEW = upsert_text(COMPLAINTS, _NEW_FIELDS, ["code"], returning=[c.name for c in COMPLAINTS.c])
 _NEW_EVENT = insert(EVENTS)
 _BY_CODE = select(COMPLAINTS).where(COMPLAINTS.c.code == bindparam("code"))
 _FILES = select(ATTACHMENTS).where(ATTACHMENTS.c.complaint_id == bindparam("complaint")).order_by(ATTACHMENTS.c.id)
@@ -80,12 +82,8 @@ class ComplaintRepo(SqlRepo):
             language=row.language,
         )
 
-    async def code_taken(self, code: str) -> bool:
-        """Tell whether a tracking code is already used."""
-        return (await self.conn.execute(_CODE_TAKEN, {"code": code})).first() is not None
-
-    async def add(self, complaint: NewComplaint) -> int:
-        """Insert a complaint and return its id."""
+    async def add(self, complaint: NewComplaint) -> Complaint | None:
+        """Insert a complaint and return it as stored; None if its tracking code is taken (nothing stored)."""
         values = {
             **dataclasses.asdict(complaint),
             "status": complaint.status.value,
@@ -93,8 +91,8 @@ class ComplaintRepo(SqlRepo):
             "channel": complaint.channel.value if complaint.channel is not None else None,
             "updated_at": complaint.filed_at,
         }
-        result = await self.conn.execute(_NEW, values)
-        return int(result.scalar_one())
+        row = (await self.conn.execute(_NEW, values)).first()
+        return self._complaint(row) if row is not None else None
 
     async def add_event(self, complaint_id: int, event: ComplaintEvent) -> None:
         """Append an entry to a complaint's history."""

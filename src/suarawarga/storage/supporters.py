@@ -51,10 +51,6 @@ class Support:
 class SupportRepository(Protocol):
     """Supporters, merges, and the look-up of open complaints near a new one."""
 
-    async def window(self, category_code: str) -> tuple[int, int] | None:
-        """Return an active category's id and how many days back its open complaints are offered (0: never)."""
-        ...
-
     async def kecamatan_places(self, kecamatan_code: str) -> tuple[int, list[str]] | None:
         """Return a kecamatan's id and its kelurahan names (from the seed), in one read."""
         ...

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
 from suarawarga.complaints.model import OPEN_STATUSES, ActorKind, Area, EventKind, IdentityMode
-from suarawarga.storage.base_sql import ATTACHMENTS, CATEGORIES, COMPLAINTS, EVENTS, PLACES, UNITS, SqlRepo
+from suarawarga.storage.base_sql import ATTACHMENTS, COMPLAINTS, EVENTS, PLACES, UNITS, SqlRepo
 from suarawarga.storage.orm.complaints import SupportRow
 from suarawarga.storage.supporters import Candidate, Support
 
@@ -75,19 +75,8 @@ def _support(row: Row[Any]) -> Support:
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
 
-# Read at every complaint's place step: built once (a statement built at each call costs a new cache key).
-_WINDOW = select(CATEGORIES.c.id, CATEGORIES.c.duplicate_days).where(
-    CATEGORIES.c.code == bindparam("code"), CATEGORIES.c.active.is_(True)
-)
-
-
 class SupportRepo(SqlRepo):
     """Supporters, merges, and the look-up of open complaints near a new one."""
-
-    async def window(self, category_code: str) -> tuple[int, int] | None:
-        """Return an active category's id and how many days back its open complaints are offered (0: never)."""
-        row = (await self.conn.execute(_WINDOW, {"code": category_code})).first()
-        return (int(row.id), int(row.duplicate_days)) if row else None
 
     async def kecamatan_places(self, kecamatan_code: str) -> tuple[int, list[str]] | None:
         """Return a kecamatan's id and its kelurahan names (from the seed), in one read."""

@@ -197,6 +197,7 @@ class CategoryRepo(_Cached[Category]):
             accept_working_days=row.accept_working_days,
             respond_working_days=row.respond_working_days,
             resolve_days=row.resolve_days,
+            duplicate_days=row.duplicate_days,
         )
 
     _everything = _ALL_CATEGORIES
