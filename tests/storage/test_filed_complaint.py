@@ -53,7 +53,7 @@ async def test_the_filed_complaint_is_the_stored_one(app: App, mode: IdentityMod
 
 async def test_a_taken_tracking_code_is_drawn_again(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """The unique code decides in the insert itself: a taken code stores nothing, and the next one is used."""
-    codes = iter(["PDG-AAAA-AAAA", "PDG-AAAA-AAAA", "PDG-BBBB-BBBB"])
+    codes = iter(["PDG-7K3QX9", "PDG-7K3QX9", "PDG-M4RT2B"])
     monkeypatch.setattr(services, "new_tracking_code", lambda prefix: next(codes))
     draft = ComplaintDraft(
         category_code="jalan_rusak",
@@ -70,6 +70,6 @@ async def test_a_taken_tracking_code_is_drawn_again(app: App, monkeypatch: pytes
         await uow.commit()
     async with app.uow() as uow:
         assert await uow.complaints.count() == 2
-        stored = await uow.complaints.by_code("PDG-BBBB-BBBB")
-    assert (first.code, second.code) == ("PDG-AAAA-AAAA", "PDG-BBBB-BBBB")
+        stored = await uow.complaints.by_code("PDG-M4RT2B")
+    assert (first.code, second.code) == ("PDG-7K3QX9", "PDG-M4RT2B")
     assert stored == second.complaint and first.complaint_id != second.complaint_id
