@@ -49,6 +49,9 @@ class ComplaintDraft:
     attachments: tuple[NewAttachment, ...] = ()
 
 
+CODE_DRAWS = 10  # tracking codes drawn at most for one complaint (each taken with a chance well under 1 in 1 000)
+
+
 @dataclass(frozen=True, slots=True)
 class Filed:
     """The result of filing: the complaint as stored and where it went."""
@@ -107,8 +110,13 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
         filed_at=now,
     )
     # A taken code stores nothing and is drawn again (docs/complaints.md §5: 1 draw in ~7 000 at 100 000 complaints).
-    while (complaint := await uow.complaints.add(new)) is None:
+    for _ in range(CODE_DRAWS):
+        complaint = await uow.complaints.add(new)
+        if complaint is not None:
+            break
         new = dataclasses.replace(new, code=new_tracking_code(code_prefix))
+    else:
+        raise RuntimeError(f"{CODE_DRAWS} tracking codes in a row were taken: is the code generator broken?")
     await uow.complaints.add_event(
         complaint.id,
         ComplaintEvent(now, EventKind.FILED, ActorKind.CITIZEN, None, ComplaintStatus.DITERIMA, unit.id),

@@ -156,5 +156,6 @@ async def on_confirm(turn: Turn) -> str:
         code=filed.code,
         unit=filed.unit.name,
     )
-    await announce_complaint(turn, filed.complaint, filed.unit, photos=photos)
+    # Just filed, in this transaction: its files are the ones stored above, and nobody supports it yet.
+    await announce_complaint(turn, filed.complaint, filed.unit, photos=photos, supporters=0)
     return END

@@ -80,13 +80,23 @@ def quoted(text: str) -> str:
 
 
 async def card_params(
-    ctx: Notifier, complaint: Complaint, unit: Unit, language: str = STAFF_LANGUAGE
+    ctx: Notifier,
+    complaint: Complaint,
+    unit: Unit,
+    language: str = STAFF_LANGUAGE,
+    photos: Sequence[NewAttachment] | None = None,
+    supporters: int | None = None,
 ) -> dict[str, str]:
-    """Return the fields of a complaint's card for officers; citizen text is made one-line or quoted."""
+    """Return the fields of a complaint's card for officers; citizen text is made one-line or quoted.
+
+    `photos`, `supporters`: the citizen's files and the supporter count when the caller has them; by default read.
+    """
     category = await ctx.uow.categories.get(complaint.category_id)
     kecamatan = await ctx.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
-    photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
-    supporters = (await ctx.uow.supports.counts([complaint.id])).get(complaint.id, 0)
+    if photos is None:
+        photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    if supporters is None:
+        supporters = (await ctx.uow.supports.counts([complaint.id])).get(complaint.id, 0)
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
@@ -119,16 +129,26 @@ async def announce_complaint(
     text_key: str = "staff.new",
     targets: list[tuple[ConversationKey, str]] | None = None,
     photos: Sequence[NewAttachment] | None = None,
+    supporters: int | None = None,
 ) -> None:
     """Post a complaint with its action buttons (and the citizen's photos) to the unit's officers (or `targets`).
 
     `targets`: chats with the language to write in (by default the unit's recipients, each in their own).
-    `photos`: the citizen's files when the caller has them (it just stored them); by default they are read.
+    `photos`, `supporters`: the citizen's files and the supporter count when the caller has them (it just filed
+    the complaint); by default they are read, once for all recipients. The card is built once per language.
     """
+    recipients = await unit_recipients(ctx, unit.id) if targets is None else targets
+    if not recipients:
+        return
     if photos is None:
         photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
-    for key, language in await unit_recipients(ctx, unit.id) if targets is None else targets:
-        params = await card_params(ctx, complaint, unit, language)
+    if supporters is None:
+        supporters = (await ctx.uow.supports.counts([complaint.id])).get(complaint.id, 0)
+    cards: dict[str, dict[str, str]] = {}  # one card per language
+    for key, language in recipients:
+        if language not in cards:
+            cards[language] = await card_params(ctx, complaint, unit, language, photos, supporters)
+        params = dict(cards[language])
         ctx.notify(
             Outbound(
                 key=key,
