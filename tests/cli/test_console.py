@@ -20,6 +20,7 @@ from suarawarga.config import Settings
 from tests.dialogs.test_staff_dialog import FILE_NAMED
 from tests.support.clock import FrozenClock
 from tests.support.dialog import Conversation
+from tests.support.images import jpeg_with_gps
 
 
 async def test_a_console_shows_only_its_own_chats_messages(app: App, settings: Settings, clock: FrozenClock) -> None:
@@ -150,3 +151,34 @@ def test_ctrl_c_at_the_prompt_leaves_at_once(database: Path, tmp_path: Path) -> 
     assert code == 130
     assert "Traceback" not in errors
     assert "Fatal Python error" not in errors
+
+
+def test_mistyped_console_commands_get_indonesian_hints(database: Path, tmp_path: Path) -> None:
+    """`/lokasi` without numbers, `/foto` without a path or with a missing file: a hint in Indonesian, no English."""
+    shown = _console("warga", ["/lokasi dekat pasar", "/foto", "/foto tidak-ada.jpg"], tmp_path)
+    assert "Tulis /lokasi LINTANG,BUJUR, mis. /lokasi -0.95,100.35" in shown
+    assert "Tulis /foto lalu jalur berkas gambarnya" in shown
+    assert "Berkas tidak ditemukan: tidak-ada.jpg" in shown
+    assert "usage" not in shown.lower() and "e.g." not in shown
+
+
+def test_an_officers_card_names_the_photo_in_indonesian(database: Path, tmp_path: Path) -> None:
+    """The officer's console lists the citizen's photo under the new complaint as `[foto: ...]`."""
+    photo = tmp_path / "jalan.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    _console("setup", ["/keluar"], tmp_path)
+    invite = subprocess.run(
+        [sys.executable, "-m", "suarawarga", "staff", "invite", "DPUPR"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    ).stdout
+    _console("petugas", [f"gabung {invite.split(': ')[1].split()[0]}"], tmp_path)
+    description = "Jalan di depan rumah saya berlubang besar"
+    # menu, consent, category, description, address, kecamatan, photo, done, anonim, send
+    steps = ["1", "1", "1", description, "Jl. Sudirman 10", "7", f"/foto {photo}", "1", "3", "1"]
+    filed = _console("warga", steps, tmp_path)
+    assert "cek perkembangannya dengan mengetik status PDG-" in filed  # filed, anonymously
+    officer = _console("petugas", ["/keluar"], tmp_path)
+    assert "Pengaduan baru" in officer and "[foto: " in officer and "[photo" not in officer

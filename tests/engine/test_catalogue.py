@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from suarawarga.bot.messages import Attachment
 from suarawarga.bot.texts import LANGUAGES, Catalogue
 from suarawarga.complaints.model import ComplaintStatus, EventKind, IdentityMode
 from suarawarga.errors import ConfigError
@@ -42,6 +43,7 @@ def test_keys_built_from_enums_exist(catalogue: Catalogue) -> None:
         {f"status.label.{s}" for s in ComplaintStatus}
         | {f"history.{k}" for k in EventKind}
         | {f"complaint.summary.who.{m}" for m in IdentityMode}
+        | {f"console.file.{a}" for a in Attachment}
     )
     assert sorted(k for k in expected if not catalogue.has(k)) == []
 

@@ -32,6 +32,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
         show_waiting,
         watch_outbox,
     )
+    from suarawarga.bot.messages import Inbound
 
     if not args.no_setup:
         await ensure_ready(app)
@@ -44,7 +45,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     async with app.dispatcher() as dispatcher:
         await show_waiting(app.uow, delivery, key)  # messages for this chat written while its console was closed
         first = parse_line("/start" if args.fresh else "/lanjut", key, app.clock)
-        if not isinstance(first, str):
+        if isinstance(first, Inbound):
             await dispatcher.handle(first)
         watcher = asyncio.create_task(watch_outbox(app.uow, delivery, key))
         try:
@@ -58,8 +59,8 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
                 if not line.strip():
                     continue
                 inbound = parse_line(line, key, app.clock)
-                if isinstance(inbound, str):
-                    print(inbound)
+                if not isinstance(inbound, Inbound):
+                    print(app.catalogue.render(inbound.key, app.catalogue.default_language, inbound.params))
                     continue
                 await dispatcher.handle(inbound)
         finally:

@@ -11,6 +11,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -32,18 +33,27 @@ from suarawarga.storage.uow import UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A console command typed wrong: the catalogue text that says how to type it (not sent to the bot)."""
+
+    key: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
 def render(message: Outbound, catalogue: Catalogue) -> str:
     """Render an outbound as console text: the message, then its choices numbered from 1."""
     lines = [catalogue.render(message.text_key, message.language, message.params)]
     for number, choice in enumerate(message.choices, 1):
         lines.append(f"  {number}. {catalogue.render(choice.text_key, message.language, choice.params)}")
     for item in message.files:
-        lines.append(f"  [{item.kind}: {item.filename or item.path}]")
+        label = catalogue.render(f"console.file.{item.kind.value}", message.language, {})
+        lines.append(f"  [{label}: {item.filename or item.path}]")
     return "\n".join(lines)
 
 
-def parse_line(line: str, key: ConversationKey, clock: Clock) -> Inbound | str:
-    """Turn a typed line into an Inbound, or return an error text for a malformed console command."""
+def parse_line(line: str, key: ConversationKey, clock: Clock) -> Inbound | Hint:
+    """Turn a typed line into an Inbound, or return the hint for a malformed console command."""
     text = line.strip()
     now = clock.now()
     base = Inbound(key=key, external_id=uuid.uuid4().hex, received_at=now, sender_id=key.chat_id)
@@ -53,12 +63,14 @@ def parse_line(line: str, key: ConversationKey, clock: Clock) -> Inbound | str:
             lat_text, lon_text = rest.replace(" ", "").split(",")
             return dataclasses.replace(base, location=(float(lat_text), float(lon_text)))
         except ValueError:
-            return "usage: /lokasi LAT,LON   e.g. /lokasi -0.95,100.35"
+            return Hint("console.usage.location")
     if text.startswith("/foto") or text.startswith("/photo"):
         _, _, rest = text.partition(" ")
+        if not rest.strip():
+            return Hint("console.usage.photo")
         path = Path(rest.strip()).expanduser()
         if not path.is_file():
-            return "usage: /foto PATH-TO-AN-IMAGE-FILE"
+            return Hint("console.photo_missing", {"path": rest.strip()})
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         kind = MediaKind.PHOTO if mime.startswith("image/") else MediaKind.DOCUMENT
         # Like the other channels: a reference, read only if a step accepts the file (read_local_file).
