@@ -37,7 +37,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     if not args.no_setup:
         await ensure_ready(app)
     key = console_key(args.chat)
-    reader = LineReader("you> ")
+    reader = LineReader("anda> ")  # the prompt, in the console's language like its greeting
     console = ConsoleSender(app.catalogue, key.chat_id, lambda text: print_between(text, reader))
     app.register_sender(key.channel, console, read_local_file)
     print(app.catalogue.render("console.banner", app.catalogue.default_language))
