@@ -76,6 +76,18 @@ def _console(chat: str, lines: list[str], cwd: Path) -> str:
     return result.stdout
 
 
+def _invite(unit: str, cwd: Path) -> str:
+    """Return a one-time invite code for a unit's officer, as `suarawarga staff invite` prints it."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "suarawarga", "staff", "invite", unit],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=True,
+    ).stdout
+    return printed.split(": ")[1].split()[0]
+
+
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the CLI at a fresh SQLite file and a temporary working directory."""
@@ -89,14 +101,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_two_terminals_each_see_their_own_chat(database: Path, tmp_path: Path) -> None:
     """An officer's and a citizen's consoles on one database: each message appears in the terminal it is for."""
     _console("setup", ["/keluar"], tmp_path)
-    invite = subprocess.run(
-        [sys.executable, "-m", "suarawarga", "staff", "invite", "DPUPR"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=True,
-    ).stdout
-    code = invite.split(": ")[1].split()[0]
+    code = _invite("DPUPR", tmp_path)
     joined = _console("petugas", [f"gabung {code}"], tmp_path)
     assert "Anda terdaftar sebagai petugas" in joined
     filed = _console(
@@ -167,14 +172,7 @@ def test_an_officers_card_names_the_photo_in_indonesian(database: Path, tmp_path
     photo = tmp_path / "jalan.jpg"
     photo.write_bytes(jpeg_with_gps())
     _console("setup", ["/keluar"], tmp_path)
-    invite = subprocess.run(
-        [sys.executable, "-m", "suarawarga", "staff", "invite", "DPUPR"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=True,
-    ).stdout
-    _console("petugas", [f"gabung {invite.split(': ')[1].split()[0]}"], tmp_path)
+    _console("petugas", [f"gabung {_invite('DPUPR', tmp_path)}"], tmp_path)
     description = "Jalan di depan rumah saya berlubang besar"
     # menu, consent, category, description, address, kecamatan, photo, done, anonim, send
     steps = ["1", "1", "1", description, "Jl. Sudirman 10", "7", f"/foto {photo}", "1", "3", "1"]
