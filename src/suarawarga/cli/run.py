@@ -24,6 +24,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     """Chat with the bot in this terminal (this chat's messages only; Ctrl-C leaves at once)."""
     from suarawarga.bot.channels.console import (
         ConsoleSender,
+        Hint,
         LineReader,
         console_key,
         parse_line,
@@ -32,12 +33,11 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
         show_waiting,
         watch_outbox,
     )
-    from suarawarga.bot.messages import Inbound
 
     if not args.no_setup:
         await ensure_ready(app)
     key = console_key(args.chat)
-    reader = LineReader("anda> ")  # the prompt, in the console's language like its greeting
+    reader = LineReader(app.catalogue.render("console.prompt", app.catalogue.default_language))
     console = ConsoleSender(app.catalogue, key.chat_id, lambda text: print_between(text, reader))
     app.register_sender(key.channel, console, read_local_file)
     print(app.catalogue.render("console.banner", app.catalogue.default_language))
@@ -45,7 +45,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
     async with app.dispatcher() as dispatcher:
         await show_waiting(app.uow, delivery, key)  # messages for this chat written while its console was closed
         first = parse_line("/start" if args.fresh else "/lanjut", key, app.clock)
-        if isinstance(first, Inbound):
+        if not isinstance(first, Hint):
             await dispatcher.handle(first)
         watcher = asyncio.create_task(watch_outbox(app.uow, delivery, key))
         try:
@@ -59,7 +59,7 @@ async def cmd_console(app: App, args: argparse.Namespace) -> int:
                 if not line.strip():
                     continue
                 inbound = parse_line(line, key, app.clock)
-                if not isinstance(inbound, Inbound):
+                if isinstance(inbound, Hint):
                     print(app.catalogue.render(inbound.key, app.catalogue.default_language, inbound.params))
                     continue
                 await dispatcher.handle(inbound)

@@ -79,6 +79,17 @@ def quoted(text: str) -> str:
     return "\n".join(QUOTE + line for line in lines) or QUOTE + "-"
 
 
+async def _photos_and_supporters(
+    ctx: Notifier, complaint: Complaint, photos: Sequence[NewAttachment] | None, supporters: int | None
+) -> tuple[Sequence[NewAttachment], int]:
+    """Return the citizen's photos and the supporter count of a complaint, reading what the caller did not give."""
+    if photos is None:
+        photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
+    if supporters is None:
+        supporters = (await ctx.uow.supports.counts([complaint.id])).get(complaint.id, 0)
+    return photos, supporters
+
+
 async def card_params(
     ctx: Notifier,
     complaint: Complaint,
@@ -93,10 +104,7 @@ async def card_params(
     """
     category = await ctx.uow.categories.get(complaint.category_id)
     kecamatan = await ctx.uow.units.get(complaint.kecamatan_id) if complaint.kecamatan_id else None
-    if photos is None:
-        photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
-    if supporters is None:
-        supporters = (await ctx.uow.supports.counts([complaint.id])).get(complaint.id, 0)
+    photos, supporters = await _photos_and_supporters(ctx, complaint, photos, supporters)
     if complaint.latitude is not None and complaint.longitude is not None:
         where = f"{complaint.latitude:.5f}, {complaint.longitude:.5f}"
     else:
@@ -140,10 +148,7 @@ async def announce_complaint(
     recipients = await unit_recipients(ctx, unit.id) if targets is None else targets
     if not recipients:
         return
-    if photos is None:
-        photos = await ctx.uow.complaints.attachments(complaint.id, ActorKind.CITIZEN)
-    if supporters is None:
-        supporters = (await ctx.uow.supports.counts([complaint.id])).get(complaint.id, 0)
+    photos, supporters = await _photos_and_supporters(ctx, complaint, photos, supporters)
     cards: dict[str, dict[str, str]] = {}  # one card per language
     for key, language in recipients:
         if language not in cards:
