@@ -60,10 +60,13 @@ async def ask_consent(turn: Turn) -> None:
 
 async def on_consent(turn: Turn) -> str:
     """Record consent and go on to the category, or stop if the citizen declines."""
-    citizen_id = await require_consent(turn, ConsentPurpose.COMPLAINT)
-    if citizen_id is None:
+    consented = await require_consent(turn, ConsentPurpose.COMPLAINT)
+    if consented is None:
         return END
-    return END if await over_limit(turn, citizen_id) else ComplaintStep.CATEGORY
+    # A citizen registered in this turn has filed nothing yet: there is nothing to count.
+    if not consented.registered and await over_limit(turn, consented.citizen_id):
+        return END
+    return ComplaintStep.CATEGORY
 
 
 async def ask_category(turn: Turn) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from suarawarga.bot.conversation import Turn
 from suarawarga.bot.texts import LANGUAGES, Catalogue
@@ -31,7 +32,15 @@ async def ensure_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
     return found.id
 
 
-async def require_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
+@dataclass(frozen=True, slots=True)
+class Consented:
+    """A citizen who has consented; `registered`: stored just now, so nothing of theirs is stored yet."""
+
+    citizen_id: int
+    registered: bool
+
+
+async def require_consent(turn: Turn, purpose: ConsentPurpose) -> Consented | None:
     """Handle the answer to a privacy notice: register the citizen and record the consent on yes."""
     choice = turn.inbound.choice
     if choice not in ("consent:yes", "consent:no"):
@@ -41,14 +50,17 @@ async def require_consent(turn: Turn, purpose: ConsentPurpose) -> int | None:
         return None
     now = turn.clock.now()
     channel, external_id = turn.inbound.key.channel, sender_of(turn)
+    version = notice_version(turn.catalogue, purpose)
     found = await turn.uow.citizens.find(channel, external_id)
     if found is None:
-        citizen_id = await turn.uow.citizens.register(channel, external_id, turn.language, now, consent=True)
+        citizen_id = await turn.uow.citizens.register_consenting(
+            channel, external_id, turn.language, now, purpose, version
+        )
     else:
         citizen_id = found.id
         if found.consent_at is None:
             await turn.uow.citizens.set_consent(citizen_id, now)
-    await turn.uow.citizens.give_consent(citizen_id, purpose, now, notice_version(turn.catalogue, purpose))
+        await turn.uow.citizens.give_consent(citizen_id, purpose, now, version)
     turn.data["citizen"] = citizen_id
     turn.reply("privacy.thanks")
-    return citizen_id
+    return Consented(citizen_id, registered=found is None)

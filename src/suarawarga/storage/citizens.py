@@ -47,6 +47,18 @@ class CitizenRepository(Protocol):
         """Create a citizen with one channel identity and return the citizen's id."""
         ...
 
+    async def register_consenting(
+        self,
+        channel: ChannelName,
+        external_id: str,
+        language: str,
+        now: datetime,
+        purpose: ConsentPurpose,
+        text_version: str,
+    ) -> int:
+        """Create a citizen who consents to a purpose (identity and consent stored too); return the citizen's id."""
+        ...
+
     async def identities(self, citizen_id: int) -> list[ChatAccount]:
         """Return a citizen's chat accounts, first registered first."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 
 from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints.model import (
@@ -41,6 +41,32 @@ _CONSENT = upsert_text(
 )
 
 
+# A new citizen who consents, their channel identity and the consent, in one statement on PostgreSQL (a
+# data-modifying WITH): every citizen's first complaint or survey stored them with three (docs/performance.md).
+_NEW_CONSENTING_PG = (
+    text(
+        "WITH citizen AS ("
+        " INSERT INTO citizens (created_at, consent_at, language) VALUES (:now, :now, :language) RETURNING id"
+        "), identity AS ("
+        " INSERT INTO channel_identities (citizen_id, channel, external_id, language, created_at, last_inbound_at)"
+        " SELECT id, :channel, :external_id, :language, :now, :now FROM citizen"
+        "), consent AS ("
+        " INSERT INTO consents (citizen_id, purpose, given_at, text_version)"
+        " SELECT id, :purpose, :now, :text_version FROM citizen"
+        ") SELECT id FROM citizen"
+    )
+    .bindparams(
+        bindparam("now", type_=CITIZENS.c.created_at.type),
+        bindparam("language", type_=CITIZENS.c.language.type),
+        bindparam("channel", type_=IDENTITIES.c.channel.type),
+        bindparam("external_id", type_=IDENTITIES.c.external_id.type),
+        bindparam("purpose", type_=CONSENTS.c.purpose.type),
+        bindparam("text_version", type_=CONSENTS.c.text_version.type),
+    )
+    .columns(CITIZENS.c.id)
+)
+
+
 class CitizenRepo(SqlRepo):
     """Citizens and their identities on each channel."""
 
@@ -65,6 +91,30 @@ class CitizenRepo(SqlRepo):
         }
         await self.conn.execute(_NEW_IDENTITY, identity)
         return int(citizen_id)
+
+    async def register_consenting(
+        self,
+        channel: ChannelName,
+        external_id: str,
+        language: str,
+        now: datetime,
+        purpose: ConsentPurpose,
+        text_version: str,
+    ) -> int:
+        """Create a citizen who consents to a purpose (identity and consent stored too); return the citizen's id."""
+        if self.conn.dialect.name != "postgresql":  # SQLite has no INSERT inside WITH
+            citizen_id = await self.register(channel, external_id, language, now, consent=True)
+            await self.give_consent(citizen_id, purpose, now, text_version)
+            return citizen_id
+        params = {
+            "now": now,
+            "language": language,
+            "channel": channel.value,
+            "external_id": external_id,
+            "purpose": purpose.value,
+            "text_version": text_version,
+        }
+        return int((await self.conn.execute(_NEW_CONSENTING_PG, params)).scalar_one())
 
     async def identities(self, citizen_id: int) -> list[ChatAccount]:
         """Return a citizen's chat accounts, first registered first."""
