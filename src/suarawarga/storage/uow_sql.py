@@ -96,7 +96,9 @@ class SqlUnitOfWork(UnitOfWork):
                     await conn.rollback()
             finally:
                 self._settle_reference()
-                await conn.close()
+                # Shielded like the close in __aenter__: a task cancelled while its connection goes back to the
+                # pool (a stopping loop) left the driver's connection open, to be found by the garbage collector.
+                await asyncio.shield(conn.close())
 
     async def commit(self) -> None:
         """Commit, and begin a new transaction on the same connection."""
