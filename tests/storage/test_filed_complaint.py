@@ -7,7 +7,14 @@ import pytest
 from suarawarga.bootstrap import App
 from suarawarga.bot.messages import ChannelName
 from suarawarga.complaints import services
-from suarawarga.complaints.model import ActorKind, IdentityMode, NewAttachment
+from suarawarga.complaints.model import (
+    ActorKind,
+    ComplaintEvent,
+    ComplaintStatus,
+    EventKind,
+    IdentityMode,
+    NewAttachment,
+)
 from suarawarga.complaints.services import ComplaintDraft, file_complaint
 
 PHOTO = NewAttachment(kind="photo", path="2026/12/ab.jpg", mime="image/jpeg", size=1234, sha256="ab" * 32)
@@ -43,12 +50,16 @@ async def test_the_filed_complaint_is_the_stored_one(app: App, mode: IdentityMod
     async with app.uow() as uow:
         stored = await uow.complaints.by_code(filed.code)
         files = await uow.complaints.attachments(filed.complaint_id, ActorKind.CITIZEN)
+        history = await uow.complaints.history(filed.complaint_id)
     assert stored is not None
     assert filed.complaint == stored
     assert filed.complaint.filed_at == now and filed.complaint.filed_at.tzinfo is not None
     assert filed.complaint.kecamatan_id is not None and filed.complaint.latitude == -0.9492
     assert (filed.complaint.citizen_id is None) == (mode is IdentityMode.ANONIM)
     assert files == [PHOTO]
+    assert history == [
+        ComplaintEvent(now, EventKind.FILED, ActorKind.CITIZEN, None, ComplaintStatus.DITERIMA, filed.unit.id)
+    ]
 
 
 async def test_a_taken_tracking_code_is_drawn_again(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,5 +82,7 @@ async def test_a_taken_tracking_code_is_drawn_again(app: App, monkeypatch: pytes
     async with app.uow() as uow:
         assert await uow.complaints.count() == 2
         stored = await uow.complaints.by_code("PDG-M4RT2B")
+        histories = [await uow.complaints.history(f.complaint_id) for f in (first, second)]
     assert (first.code, second.code) == ("PDG-7K3QX9", "PDG-M4RT2B")
     assert stored == second.complaint and first.complaint_id != second.complaint_id
+    assert [[e.kind for e in h] for h in histories] == [[EventKind.FILED], [EventKind.FILED]]  # none for the taken draw

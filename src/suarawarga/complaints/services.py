@@ -109,18 +109,15 @@ async def file_complaint(uow: UnitOfWork, draft: ComplaintDraft, now: datetime, 
         language=draft.language,
         filed_at=now,
     )
+    filed = ComplaintEvent(now, EventKind.FILED, ActorKind.CITIZEN, None, ComplaintStatus.DITERIMA, unit.id)
     # A taken code stores nothing and is drawn again (docs/complaints.md §5: 1 draw in ~7 000 at 100 000 complaints).
     for _ in range(CODE_DRAWS):
-        complaint = await uow.complaints.add(new)
+        complaint = await uow.complaints.add(new, filed)
         if complaint is not None:
             break
         new = dataclasses.replace(new, code=new_tracking_code(code_prefix))
     else:
         raise RuntimeError(f"{CODE_DRAWS} tracking codes in a row were taken: is the code generator broken?")
-    await uow.complaints.add_event(
-        complaint.id,
-        ComplaintEvent(now, EventKind.FILED, ActorKind.CITIZEN, None, ComplaintStatus.DITERIMA, unit.id),
-    )
     await uow.complaints.add_attachments(complaint.id, draft.attachments, ActorKind.CITIZEN, now)
     return Filed(complaint, unit, category)
 

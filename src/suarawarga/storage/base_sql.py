@@ -123,6 +123,19 @@ def upsert_text(
     the row offered); without it a conflict does nothing. With `returning`, execute it with one row at a time
     (SQLAlchemy batches several rows with RETURNING only for its own INSERT constructs).
     """
+    sql = upsert_sql(table, columns, conflict, update, returning)
+    stmt = text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+    return stmt.columns(*(table.c[c] for c in returning)) if returning else stmt
+
+
+def upsert_sql(
+    table: Table,
+    columns: Sequence[str],
+    conflict: Sequence[str],
+    update: Mapping[str, str] | None = None,
+    returning: Sequence[str] = (),
+) -> str:
+    """Return the SQL of `upsert_text` (a value `:column` for each column), for a statement built around it."""
     for name in (*columns, *conflict, *(update or {}), *returning):
         table.c[name]  # only a column of the table (a KeyError otherwise)
     # Names come from the table's own columns (checked above) and `update` from the repositories' code, never from
@@ -130,11 +143,9 @@ def upsert_text(
     names, params = ", ".join(columns), ", ".join(f":{c}" for c in columns)
     into = f"INSERT INTO {table.name} ({names}) VALUES ({params})"  # noqa: S608
     action = f"DO UPDATE SET {', '.join(f'{c} = {v}' for c, v in update.items())}" if update else "DO NOTHING"
-    sql = f"{into} ON CONFLICT ({', '.join(conflict)}) {action}" + (
+    return f"{into} ON CONFLICT ({', '.join(conflict)}) {action}" + (
         f" RETURNING {', '.join(returning)}" if returning else ""
     )
-    stmt = text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
-    return stmt.columns(*(table.c[c] for c in returning)) if returning else stmt
 
 
 class SqlRepo:

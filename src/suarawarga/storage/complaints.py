@@ -81,8 +81,8 @@ class UnitEvent:
 class ComplaintRepository(Protocol):
     """Complaints, their history and attachments."""
 
-    async def add(self, complaint: NewComplaint) -> Complaint | None:
-        """Insert a complaint and return it as stored; None if its tracking code is taken (nothing stored)."""
+    async def add(self, complaint: NewComplaint, filed: ComplaintEvent) -> Complaint | None:
+        """Insert a complaint with its first history entry; return it as stored, None if its code is taken."""
         ...
 
     async def add_event(self, complaint_id: int, event: ComplaintEvent) -> None:
