@@ -32,7 +32,7 @@ async def test_citizen_account_and_consent_are_stored_together(app: App) -> None
     assert found.consent_at is not None and found.consent_at.tzinfo is not None
 
 
-async def test_a_taken_account_stores_nothing(app: App) -> None:
+async def test_a_taken_account_is_refused_and_the_first_stays_as_it_was(app: App) -> None:
     now = app.clock.now()
     async with app.uow() as uow:
         first = await uow.citizens.register_consenting(

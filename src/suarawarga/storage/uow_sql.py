@@ -8,6 +8,7 @@ and an implementation that does not match its Protocol (the assignment does not 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import tzinfo
 from typing import Self
 
@@ -31,6 +32,25 @@ from suarawarga.storage.supporters_sql import SupportRepo
 from suarawarga.storage.survey_sql import SurveyRepo
 from suarawarga.storage.units_sql import CategoryRepo, UnitRepo
 from suarawarga.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+async def _close(conn: AsyncConnection) -> None:
+    """Return a connection to the pool, to the end even when the task is cancelled meanwhile.
+
+    A task cancelled while its connection went back to the pool (a stopping loop) left the driver's connection
+    open, for the garbage collector to find (aiosqlite warns). Cancelled, this still waits for the close, so the
+    connection is back before the task ends (and before an engine disposed after it looks for it).
+    """
+    closing = asyncio.ensure_future(conn.close())
+    try:
+        await asyncio.shield(closing)
+    except asyncio.CancelledError:
+        await asyncio.wait({closing})
+        if not closing.cancelled() and closing.exception() is not None:
+            log.warning("could not return a connection to the pool: %r", closing.exception())
+        raise
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -61,7 +81,7 @@ class SqlUnitOfWork(UnitOfWork):
             else:
                 await conn.begin()
         except BaseException:  # cancelled (a stopping process) or failed here: the block never runs, nor __aexit__
-            await asyncio.shield(conn.close())
+            await _close(conn)
             raise
         self._conn = conn
         self._bind(conn)
@@ -96,9 +116,7 @@ class SqlUnitOfWork(UnitOfWork):
                     await conn.rollback()
             finally:
                 self._settle_reference()
-                # Shielded like the close in __aenter__: a task cancelled while its connection goes back to the
-                # pool (a stopping loop) left the driver's connection open, to be found by the garbage collector.
-                await asyncio.shield(conn.close())
+                await _close(conn)
 
     async def commit(self) -> None:
         """Commit, and begin a new transaction on the same connection."""
