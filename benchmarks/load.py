@@ -1256,9 +1256,18 @@ class LoadRun:
             print(f"Bot API calls:         {dict(calls.most_common())}")
         felt = self.latency.measure(self)
         felt.print(args)
-        target = stats.acked / window >= 1000 and percentile(ms, 0.99) < 50
         print(f"checks:                {'PASS' if ok else 'FAIL'} (no loss, no duplicate, every reply exactly once)")
-        print(f"target:                {'met' if target else 'NOT met'} (>= 1000 updates/s with p99 ack < 50 ms)")
+        if args.mode == "closed" and self.processors and not faults:
+            # Issue #17, split layout: the processing a closed loop sustains, and the product's CPU for it.
+            rate, cpu = self.figures.processed / processing, self.figures.cpu_ms()
+            met = ok and rate >= 800 and cpu <= 1.2
+            print(
+                f"target processing:     {'met' if met else 'NOT met'} ({rate:.0f} updates/s at {cpu:.2f} ms; "
+                "issue #17: >= 800 updates/s processed closed loop, <= 1.2 ms of CPU per update in the product)"
+            )
+        if args.mode == "paced":  # in a closed loop each citizen waits for its reply: acks follow the processing
+            target = stats.acked / window >= 1000 and percentile(ms, 0.99) < 50
+            print(f"target ack:            {'met' if target else 'NOT met'} (>= 1000 updates/s with p99 ack < 50 ms)")
         print("=" * 78)
         if args.json:
             summary = {
